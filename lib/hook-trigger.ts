@@ -1,0 +1,167 @@
+import {
+  defineTrigger,
+  type Bundle,
+  type WebhookTriggerPerform,
+  type WebhookTriggerPerformList,
+  type WebhookTriggerPerformSubscribe,
+  type WebhookTriggerPerformUnsubscribe,
+  type ZObject,
+} from 'zapier-platform-core';
+import { isWebhookRefused, type WebhookRefused } from './errors.js';
+import { processDelivery, sampleRecord, secretsFor, type DemoRecord, type Outcome } from './pipeline.js';
+import type { EventSpec, ProviderSpec } from './providers/index.js';
+import { relayEventName } from './providers/index.js';
+import { commonOutputFields, type OutputField } from './record.js';
+import { relayRequest } from './relay-client.js';
+
+/** Seen record ids are kept for 7 days, per connection ("auth" scope). */
+export const DEDUPE_TTL_SECONDS = 7 * 24 * 60 * 60;
+
+export const includeTestEventsField = {
+  key: 'include_test_events',
+  label: 'Include Test Events',
+  type: 'boolean' as const,
+  default: 'false',
+  required: false,
+  helpText:
+    'Also trigger on test deliveries (Walnut "Send a test event", Supademo "Test", Pendo "Test"). Leave off for live Zaps.',
+};
+
+export const truthy = (v: unknown): boolean =>
+  v === true || (typeof v === 'string' && ['true', 'yes', '1', 'on'].includes(v.trim().toLowerCase()));
+
+/** Turns a refusal into the Zapier error the contract asks for: forgeries halt the run. */
+export function raiseRefusal(z: ZObject, err: WebhookRefused): never {
+  if (err.kind === 'signature') throw new z.errors.HaltedError(err.message);
+  throw new z.errors.Error(err.message, err.code, 400);
+}
+
+export function runPipeline(
+  z: ZObject,
+  provider: ProviderSpec,
+  delivery: Parameters<typeof processDelivery>[1],
+  authData: Record<string, unknown>,
+  filter: Parameters<typeof processDelivery>[3],
+): Outcome {
+  try {
+    return processDelivery(provider, delivery, secretsFor(provider, authData), filter);
+  } catch (err) {
+    if (isWebhookRefused(err)) raiseRefusal(z, err);
+    throw err;
+  }
+}
+
+interface RelayEvent {
+  id: string;
+  event: string;
+  received_at: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+const uniqueFields = (fields: OutputField[]): OutputField[] => {
+  const seen = new Set<string>();
+  return fields.filter((fl) => (seen.has(fl.key) ? false : (seen.add(fl.key), true)));
+};
+
+/**
+ * A REST-hook trigger for one provider event (or, with `event` null, for all of them):
+ * subscribe/unsubscribe/list against the relay, and a perform that verifies, validates
+ * and flattens the delivery, and lets each event into the Zap once.
+ */
+export function hookTrigger(provider: ProviderSpec, event: EventSpec | null) {
+  const key = event?.triggerKey ?? provider.anyEvent.triggerKey;
+  const meta = event ?? provider.anyEvent;
+  const relayEvent = relayEventName(provider.key, event?.event ?? '*');
+  const want = event?.event ?? '*';
+  const sample = sampleRecord(provider, (event ?? provider.events[0]).sample);
+  const outputFields = uniqueFields([
+    ...commonOutputFields,
+    ...(event ? event.outputFields : provider.events.flatMap((e) => e.outputFields)),
+  ]);
+
+  const filterOf = (bundle: Bundle) => ({ want, includeTest: truthy(bundle.inputData.include_test_events) });
+
+  const performSubscribe = (async (z, bundle) => {
+    const { data } = await relayRequest<{ id: string }>(z, bundle, 'POST', '/v1/hooks', {
+      body: { target_url: bundle.targetUrl, event: relayEvent },
+    });
+    return data;
+  }) satisfies WebhookTriggerPerformSubscribe;
+
+  const performUnsubscribe = (async (z, bundle) => {
+    const id = bundle.subscribeData?.id;
+    if (!id) return {};
+    // 404: the relay already dropped it (e.g. after a 410), which is the state we want.
+    await relayRequest(z, bundle, 'DELETE', `/v1/hooks/${encodeURIComponent(id)}`, { allow404: true });
+    return {};
+  }) satisfies WebhookTriggerPerformUnsubscribe;
+
+  const perform = (async (z, bundle) => {
+    const outcome = runPipeline(
+      z,
+      provider,
+      { rawBody: bundle.rawRequest?.content, headers: bundle.rawRequest?.headers },
+      bundle.authData,
+      filterOf(bundle),
+    );
+    if (outcome.kind === 'skipped') return [];
+    const record = outcome.record;
+    // Exactly once into the Zap: the relay delivers at least once, so a redelivery (same
+    // record id) is dropped here. The key carries the subscription, so two Zaps on one
+    // connection each get the event; the scope keeps it per connection.
+    const cacheKey = `seen:${key}:${bundle.subscribeData?.id ?? 'direct'}:${record.id}`;
+    const scope = ['auth'];
+    const cache = z.cache as unknown as {
+      get(k: string, scope?: string[]): Promise<unknown>;
+      set(k: string, v: unknown, ttl?: number, scope?: string[], nx?: boolean): Promise<boolean | null>;
+    };
+    if (await cache.get(cacheKey, scope)) return [];
+    const fresh = await cache.set(cacheKey, 1, DEDUPE_TTL_SECONDS, scope, true);
+    if (fresh === false) return [];
+    return [record];
+  }) satisfies WebhookTriggerPerform<Record<string, unknown>, DemoRecord>;
+
+  const performList = (async (z, bundle) => {
+    const limit = bundle.meta?.limit && bundle.meta.limit > 0 ? Math.min(bundle.meta.limit, 100) : 3;
+    const { data } = await relayRequest<RelayEvent[]>(z, bundle, 'GET', '/v1/events', {
+      params: { event: relayEvent, limit: String(limit) },
+    });
+    const records: DemoRecord[] = [];
+    const refusals: WebhookRefused[] = [];
+    for (const ev of Array.isArray(data) ? data : []) {
+      try {
+        const outcome = processDelivery(
+          provider,
+          { rawBody: ev.body, headers: ev.headers },
+          secretsFor(provider, bundle.authData),
+          filterOf(bundle),
+        );
+        if (outcome.kind === 'record') records.push(outcome.record);
+      } catch (err) {
+        if (!isWebhookRefused(err)) throw err;
+        refusals.push(err);
+      }
+    }
+    // Real events that all failed verification mean the connection's secret is wrong: say so
+    // rather than hiding it behind the sample.
+    if (records.length === 0 && refusals.length > 0) raiseRefusal(z, refusals[0]);
+    return records.length > 0 ? records : [sample];
+  }) satisfies WebhookTriggerPerformList<Record<string, unknown>, DemoRecord>;
+
+  return defineTrigger({
+    key,
+    noun: meta.noun,
+    display: { label: meta.label, description: meta.description },
+    operation: {
+      type: 'hook',
+      inputFields: [includeTestEventsField],
+      performSubscribe,
+      performUnsubscribe,
+      perform,
+      performList,
+      sample,
+      outputFields,
+    },
+  });
+}

@@ -1,0 +1,166 @@
+import { WebhookRefused } from './errors.js';
+import type { ProviderSpec } from './providers/index.js';
+import type { Flattened } from './providers/types.js';
+import { bodyHashId, describeIssues, extras, type CommonRecord, type FlatRecord } from './record.js';
+import { findHeader, verifySignature, type Headers } from './signature.js';
+
+export type DemoRecord = CommonRecord & FlatRecord;
+
+export interface Delivery {
+  /** The raw body exactly as received (bundle.rawRequest.content). */
+  rawBody: string | undefined | null;
+  /** Request headers, in any case, with or without Zapier's `Http-` prefix. */
+  headers?: Headers;
+  /** The signature header's value, when the caller has it apart from headers (the create). */
+  signature?: string | null;
+}
+
+export interface Filter {
+  /** The provider's event name to accept, or `*` for every event. */
+  want: string;
+  includeTest: boolean;
+}
+
+export type Outcome = { kind: 'record'; record: DemoRecord } | { kind: 'skipped'; reason: string };
+
+/** The current and previous secret configured for a provider on a connection. */
+export const secretsFor = (provider: ProviderSpec, authData: Record<string, unknown> | undefined) =>
+  provider.secretKeys.map((k) => (typeof authData?.[k] === 'string' ? (authData[k] as string) : undefined));
+
+/** Parses the raw body into a JSON object, or refuses with a reason. */
+export function parseBody(provider: ProviderSpec, rawBody: string | undefined | null): Record<string, unknown> {
+  if (typeof rawBody !== 'string' || rawBody.trim() === '') {
+    throw new WebhookRefused(
+      'payload',
+      'body_missing',
+      `${provider.label} webhook has an empty body: there is nothing to turn into a record. ` +
+        `If you pass the body yourself, map the raw body (Catch Raw Hook's "Raw Body"), not a parsed field.`,
+    );
+  }
+  let payload: unknown;
+  try {
+    payload = JSON.parse(rawBody);
+  } catch (err) {
+    throw new WebhookRefused(
+      'payload',
+      'body_not_json',
+      `${provider.label} webhook body is not valid JSON (${(err as Error).message.slice(0, 120)}). ` +
+        `${provider.label} always sends JSON: check that the raw body is passed unchanged.`,
+    );
+  }
+  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
+    throw new WebhookRefused(
+      'payload',
+      'body_not_object',
+      `${provider.label} webhook body is JSON but not an object (got ${payload === null ? 'null' : Array.isArray(payload) ? 'an array' : typeof payload}). ` +
+        `${provider.label} sends one event object per request.`,
+    );
+  }
+  return payload as Record<string, unknown>;
+}
+
+export function eventNameOf(provider: ProviderSpec, payload: Record<string, unknown>): string {
+  const ev = payload.event;
+  if (typeof ev !== 'string' || ev.trim() === '') {
+    throw new WebhookRefused(
+      'payload',
+      'event_missing',
+      `${provider.label} webhook body has no "event" field naming its type, so it cannot be matched to a trigger. ` +
+        `Check that the request really comes from ${provider.label}.`,
+    );
+  }
+  return ev;
+}
+
+/**
+ * The flat record for an authentic payload. Known event types are validated against their
+ * documented schema (a payload that fails is refused with the failing paths); test events
+ * that lack the documented fields and unknown event types are flattened generically.
+ */
+export function toRecord(
+  provider: ProviderSpec,
+  payload: Record<string, unknown>,
+  rawBody: string,
+  signatureVerified: boolean,
+): DemoRecord {
+  const eventName = eventNameOf(provider, payload);
+  const isTest = provider.isTest(payload);
+  const spec = provider.events.find((e) => e.event === eventName);
+  let flat: Flattened;
+  let extra: FlatRecord = {};
+  if (spec) {
+    const parsed = spec.schema.safeParse(payload);
+    if (parsed.success) {
+      flat = spec.flatten(parsed.data);
+      extra = extras(payload, spec.schema);
+    } else if (isTest) {
+      flat = provider.flattenUnknown(payload, eventName);
+    } else {
+      throw new WebhookRefused(
+        'payload',
+        'payload_invalid',
+        `${provider.label} "${eventName}" payload does not have the documented shape: ${describeIssues(parsed.error)}. ` +
+          `The fields that identify the event must be present and every field must have its documented type.`,
+      );
+    }
+  } else {
+    flat = provider.flattenUnknown(payload, eventName);
+  }
+  const record: DemoRecord = {
+    id: provider.identity(payload) ?? bodyHashId(provider.key, rawBody),
+    provider: provider.key,
+    event: eventName,
+    occurred_at: flat.occurred_at,
+    is_test: isTest,
+    signature_verified: signatureVerified,
+    ...flat.viewer,
+    ...flat.fields,
+    summary_text: flat.summary_text,
+    slack_message: flat.slack_message,
+    crm_note: flat.crm_note,
+    ...extra,
+  };
+  return record;
+}
+
+/** Whether a trigger that wants `filter.want` takes this event. */
+export function accepts(provider: ProviderSpec, payload: Record<string, unknown>, filter: Filter): string | null {
+  const eventName = eventNameOf(provider, payload);
+  const isTest = provider.isTest(payload);
+  if (isTest && !filter.includeTest) {
+    return `test event skipped ("Include Test Events" is off)`;
+  }
+  if (filter.want === '*' || filter.want === eventName) return null;
+  if (isTest && provider.testEventTypes.includes(eventName)) return null;
+  return `event "${eventName}" is not "${filter.want}"`;
+}
+
+/**
+ * verify ▸ parse ▸ filter ▸ validate ▸ flatten. Throws `WebhookRefused` for forgeries and
+ * unusable bodies; returns `skipped` for authentic events this trigger does not take.
+ */
+export function processDelivery(
+  provider: ProviderSpec,
+  delivery: Delivery,
+  secrets: Array<string | undefined | null>,
+  filter: Filter,
+): Outcome {
+  const rawBody = typeof delivery.rawBody === 'string' ? delivery.rawBody : '';
+  const signature = delivery.signature ?? findHeader(delivery.headers, provider.scheme.header);
+  const verified = verifySignature({
+    providerLabel: provider.label,
+    scheme: provider.scheme,
+    rawBody,
+    signature: signature ?? undefined,
+    secrets,
+  });
+  const payload = parseBody(provider, delivery.rawBody);
+  const skip = accepts(provider, payload, filter);
+  if (skip) return { kind: 'skipped', reason: skip };
+  return { kind: 'record', record: toRecord(provider, payload, rawBody, verified) };
+}
+
+/** The sample a trigger shows: its documented payload, flattened as a verified delivery would be. */
+export function sampleRecord(provider: ProviderSpec, payload: Record<string, unknown>): DemoRecord {
+  return toRecord(provider, payload, JSON.stringify(payload), true);
+}

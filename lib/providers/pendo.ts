@@ -1,0 +1,266 @@
+import { z } from 'zod';
+import {
+  crmNote,
+  f,
+  flattenMap,
+  isoFrom,
+  makeViewer,
+  num,
+  oneLine,
+  slackEscape,
+  str,
+  type OutputField,
+  type Scalar,
+} from '../record.js';
+import { flattenAnything } from './generic.js';
+import type { EventSpec, Flattened, ProviderSpec } from './types.js';
+// The "Example webhook responses" of Pendo's Webhooks article, verbatim, keyed by event.
+// (The article omits the closing brace of two examples; it is restored.)
+import samples from './pendo-samples.json';
+
+const opt = <T extends z.ZodType>(t: T) => t.nullish();
+const idish = z.union([z.string(), z.number()]);
+
+const guideProperties = z.looseObject({
+  createdAt: opt(z.number()),
+  createdByUser: opt(z.looseObject({ username: opt(z.string()) })),
+  id: opt(z.string()),
+  lastUpdatedAt: opt(z.number()),
+  lastUpdatedByUser: opt(z.looseObject({ username: opt(z.string()) })),
+  name: opt(z.string()),
+  steps: opt(z.array(z.looseObject({ id: opt(z.string()), lastUpdatedAt: opt(z.number()), resetAt: opt(z.number()), type: opt(z.string()) }))),
+});
+
+export const pendoSchema = z.looseObject({
+  app: opt(z.looseObject({ id: opt(idish), name: opt(z.string()), platform: opt(z.string()) })),
+  accountId: opt(idish),
+  subscription: opt(z.looseObject({ id: opt(idish), name: opt(z.string()) })),
+  userAgent: opt(z.string()),
+  event: z.string(),
+  properties: opt(
+    z.looseObject({
+      guideId: opt(z.string()),
+      guideProperties: opt(guideProperties),
+      guideStepId: opt(z.string()),
+      language: opt(z.string()),
+      pollResponses: opt(
+        z.array(
+          z.looseObject({
+            duration: opt(z.number()),
+            pollId: opt(z.string()),
+            pollType: opt(z.string()),
+            response: opt(z.union([z.string(), z.number(), z.boolean()])),
+          }),
+        ),
+      ),
+      nps: opt(z.looseObject({ rating: opt(z.number()), reason: opt(z.string()), source: opt(z.string()) })),
+      browserName: opt(z.string()),
+      browserVersion: opt(z.string()),
+      sampleGroup: opt(z.number()),
+      eventProperties: opt(z.record(z.string(), z.unknown())),
+      name: opt(z.string()),
+      source: opt(z.string()),
+    }),
+  ),
+  timestamp: opt(z.union([z.number(), z.string()])),
+  visitorId: opt(idish),
+  uniqueId: z.string().min(1),
+});
+
+type Payload = z.infer<typeof pendoSchema>;
+
+export const npsCategory = (rating: number | null): 'promoter' | 'passive' | 'detractor' | null =>
+  rating === null ? null : rating >= 9 ? 'promoter' : rating >= 7 ? 'passive' : 'detractor';
+
+function flatten(p: Payload): Flattened {
+  const props = p.properties ?? {};
+  const visitorId = str(p.visitorId);
+  const accountId = str(p.accountId);
+  // Pendo visitor IDs are often the user's email; when one is, it is the viewer's email.
+  const viewer = makeViewer({ email: visitorId });
+  const rating = num(props.nps?.rating);
+  const category = npsCategory(rating);
+  const polls = (props.pollResponses ?? []).map((r) => ({
+    poll_id: str(r.pollId),
+    poll_type: str(r.pollType),
+    response: (r.response ?? null) as Scalar,
+    duration: num(r.duration),
+  }));
+  const guideName = str(props.guideProperties?.name);
+  const appName = str(p.app?.name);
+  const who = viewer.viewer_email ?? (visitorId ? `visitor ${visitorId}` : 'a visitor');
+  const acct = accountId ? ` (account ${accountId})` : '';
+  const inApp = appName ? ` in ${appName}` : '';
+  const trackName = str(props.name);
+
+  let headline: string;
+  switch (p.event) {
+    case 'guideDisplayed':
+      headline = `guide "${guideName ?? props.guideId ?? '?'}" displayed to ${who}${acct}${inApp}`;
+      break;
+    case 'pollDisplayed':
+      headline = `poll "${guideName ?? props.guideId ?? '?'}" displayed to ${who}${acct}${inApp}`;
+      break;
+    case 'pollSubmitted':
+      headline = `${who}${acct} answered poll "${guideName ?? props.guideId ?? '?'}"${inApp}: ${polls.map((r) => String(r.response)).join(' | ')}`;
+      break;
+    case 'npsDisplayed':
+      headline = `NPS survey "${guideName ?? props.guideId ?? '?'}" displayed to ${who}${acct}${inApp}`;
+      break;
+    case 'npsSubmitted':
+      headline = `${who}${acct} gave NPS ${rating ?? '?'}${category ? ` (${category})` : ''}${inApp}${props.nps?.reason ? `: "${props.nps.reason}"` : ''}`;
+      break;
+    case 'visitorCreated':
+      headline = `new visitor ${visitorId ?? '?'}${acct} first seen${inApp}`;
+      break;
+    case 'accountCreated':
+      headline = `new account ${accountId ?? '?'} first seen${inApp}`;
+      break;
+    case 'trackEventReceived':
+      headline = `track event "${trackName ?? '?'}" from ${who}${acct}${inApp}`;
+      break;
+    default:
+      headline = `${p.event} for ${who}${acct}${inApp}`;
+  }
+  const headlineText = headline.charAt(0).toUpperCase() + headline.slice(1);
+
+  return {
+    occurred_at: isoFrom(p.timestamp),
+    viewer,
+    fields: {
+      visitor_id: visitorId,
+      account_id: accountId,
+      app_id: (p.app?.id ?? null) as Scalar,
+      app_name: appName,
+      app_platform: str(p.app?.platform),
+      subscription_id: (p.subscription?.id ?? null) as Scalar,
+      subscription_name: str(p.subscription?.name),
+      user_agent: str(p.userAgent),
+      guide_id: str(props.guideId),
+      guide_name: guideName,
+      guide_step_id: str(props.guideStepId),
+      language: str(props.language),
+      poll_responses: polls,
+      nps_rating: rating,
+      nps_reason: str(props.nps?.reason),
+      nps_source: str(props.nps?.source),
+      nps_category: category,
+      track_event_name: trackName,
+      track_event_source: str(props.source),
+      ...flattenMap(props.eventProperties, 'track_event_properties__'),
+      browser_name: str(props.browserName),
+      browser_version: str(props.browserVersion),
+    },
+    summary_text: oneLine(`Pendo: ${headline}.`),
+    slack_message:
+      `${p.event === 'npsSubmitted' ? (category === 'detractor' ? ':rotating_light:' : ':star:') : ':compass:'} ` +
+      `*Pendo* · ${slackEscape(oneLine(headlineText))}`,
+    crm_note: crmNote(`Pendo: ${oneLine(headlineText)}`, [
+      ['Visitor', visitorId],
+      ['Account', accountId],
+      ['App', appName],
+      ['Guide', guideName],
+      ['NPS rating', rating],
+      ['NPS category', category],
+      ['NPS reason', str(props.nps?.reason)],
+      ...polls.map((r, i): [string, unknown] => [`Poll answer ${i + 1} (${r.poll_type ?? 'poll'})`, r.response]),
+      ['Track event', trackName],
+      ['Browser', [str(props.browserName), str(props.browserVersion)].filter(Boolean).join(' ') || null],
+      ['Occurred at', isoFrom(p.timestamp)],
+    ]),
+  };
+}
+
+const base: OutputField[] = [
+  f('visitor_id', 'Visitor ID'),
+  f('account_id', 'Account ID'),
+  f('app_id', 'App ID'),
+  f('app_name', 'App Name'),
+  f('app_platform', 'App Platform'),
+  f('subscription_id', 'Subscription ID'),
+  f('subscription_name', 'Subscription Name'),
+  f('user_agent', 'User Agent'),
+];
+const guide: OutputField[] = [
+  f('guide_id', 'Guide ID'),
+  f('guide_name', 'Guide Name'),
+  f('guide_step_id', 'Guide Step ID'),
+  f('language', 'Language'),
+];
+const poll: OutputField[] = [
+  f('poll_responses[]poll_id', 'Poll Responses: Poll ID'),
+  f('poll_responses[]poll_type', 'Poll Responses: Poll Type'),
+  f('poll_responses[]response', 'Poll Responses: Response'),
+  f('poll_responses[]duration', 'Poll Responses: Duration (ms)', 'number'),
+];
+const nps: OutputField[] = [
+  f('nps_rating', 'NPS Rating (0-10)', 'integer'),
+  f('nps_reason', 'NPS Reason'),
+  f('nps_source', 'NPS Source'),
+  f('nps_category', 'NPS Category (promoter, passive, detractor)'),
+];
+const track: OutputField[] = [f('track_event_name', 'Track Event Name'), f('track_event_source', 'Track Event Source')];
+const browser: OutputField[] = [f('browser_name', 'Browser Name'), f('browser_version', 'Browser Version')];
+/** Every event returns every key (null when it does not apply), so one field list fits them all. */
+const allFields: OutputField[] = [...base, ...guide, ...poll, ...nps, ...track, ...browser];
+
+const sampleOf = (event: keyof typeof samples) => samples[event] as Record<string, unknown>;
+
+const ev = (event: keyof typeof samples, noun: string, label: string, description: string): EventSpec => ({
+  event,
+  triggerKey: `pendo_${event.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`,
+  noun,
+  label,
+  description,
+  schema: pendoSchema,
+  sample: sampleOf(event),
+  flatten,
+  outputFields: allFields,
+});
+
+export const pendo: ProviderSpec = {
+  key: 'pendo',
+  label: 'Pendo',
+  scheme: {
+    header: 'X-Pendo-Signature',
+    prefix: 'sha256=',
+    secretWhere: 'the Secret field of the webhook in Pendo (Settings > Integrations > Webhooks)',
+  },
+  secretKeys: ['pendo_signing_secret', 'pendo_signing_secret_previous'],
+  secretHelp:
+    'The value you typed into the **Secret** field of the webhook in Pendo (**Settings > Integrations > Webhooks**, edit with the pencil icon). Pendo never shows it again: to rotate, set a new one in Pendo and keep the old one in "Pendo Signing Secret (previous)" meanwhile.',
+  inboundHelp:
+    'Pendo **Settings > Integrations > Webhooks > + Add Webhook**, type URL: paste the relay’s Pendo inbound URL, choose the event categories, then turn the webhook on.',
+  events: [
+    ev('guideDisplayed', 'Guide Display', 'New Pendo Guide Displayed', 'Triggers when Pendo displays a guide to a visitor.'),
+    ev('pollDisplayed', 'Poll Display', 'New Pendo Poll Displayed', 'Triggers when Pendo displays a poll to a visitor.'),
+    ev('pollSubmitted', 'Poll Response', 'New Pendo Poll Submitted', 'Triggers when a visitor submits a Pendo poll, with each answer as a line item.'),
+    ev('npsDisplayed', 'NPS Display', 'New Pendo NPS Survey Displayed', 'Triggers when Pendo displays an NPS survey to a visitor.'),
+    ev('npsSubmitted', 'NPS Response', 'New Pendo NPS Response', 'Triggers when a visitor answers a Pendo NPS survey, with the rating, the reason and the promoter/passive/detractor category.'),
+    ev('visitorCreated', 'Visitor', 'New Pendo Visitor', 'Triggers when Pendo first sees a visitor in your app.'),
+    ev('accountCreated', 'Account', 'New Pendo Account', 'Triggers when Pendo first sees an account in your app.'),
+    ev('trackEventReceived', 'Track Event', 'New Pendo Track Event', 'Triggers when Pendo receives a track event, with its properties flattened.'),
+  ],
+  anyEvent: {
+    triggerKey: 'pendo_any_event',
+    noun: 'Event',
+    label: 'New Pendo Event (Any Type)',
+    description:
+      'Triggers on every Pendo webhook event, including event types added after this app was built (passed through with their fields flattened).',
+  },
+  testEventTypes: [],
+  // Pendo's Test button sends its documented sample payloads: the visitor "Webhook Visitor"
+  // of account "Webhook Account" in the app with id -323232. Real events never carry these.
+  isTest: (p) =>
+    (p.visitorId === 'Webhook Visitor' && p.accountId === 'Webhook Account') ||
+    (typeof p.app === 'object' && p.app !== null && (p.app as Record<string, unknown>).id === -323232),
+  identity: (p) => {
+    const u = str(p.uniqueId);
+    return u ? `pendo:${u}` : undefined;
+  },
+  flattenUnknown: (p, eventName) =>
+    flattenAnything('Pendo', eventName, p, {
+      occurredAt: isoFrom(p.timestamp),
+      viewer: makeViewer({ email: p.visitorId }),
+    }),
+};

@@ -1,0 +1,303 @@
+import { z } from 'zod';
+import {
+  crmNote,
+  f,
+  flattenMap,
+  isoFrom,
+  makeViewer,
+  oneLine,
+  slackEscape,
+  slackLink,
+  str,
+  viewerLabel,
+  type OutputField,
+} from '../record.js';
+import { flattenAnything } from './generic.js';
+import type { EventSpec, Flattened, ProviderSpec } from './types.js';
+
+const opt = <T extends z.ZodType>(t: T) => t.nullish();
+
+/** Every viewer field Supademo documents (besides id, email, names, company and custom_fields). */
+export const SUPADEMO_VIEWER_FIELDS = [
+  'role',
+  'job_title',
+  'phone',
+  'mobile_phone',
+  'website',
+  'address',
+  'city',
+  'state',
+  'country',
+  'postal_code',
+  'industry',
+  'lead_source',
+  'annual_revenue',
+  'number_of_employees',
+  'number_of_locations',
+  'department',
+  'seniority_level',
+] as const;
+
+const viewerSchema = z.looseObject({
+  id: opt(z.string()),
+  email: opt(z.string()),
+  first_name: opt(z.string()),
+  last_name: opt(z.string()),
+  company: opt(z.string()),
+  ...Object.fromEntries(SUPADEMO_VIEWER_FIELDS.map((k) => [k, opt(z.string())])),
+  custom_fields: opt(z.record(z.string(), z.unknown())),
+});
+
+const UTM_KEYS = ['utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'utm_content', 'gclid', 'fbclid', 'msclkid'] as const;
+
+/** The documented envelope, shared by lead.captured, demo.viewed, demo.completed and showcase.viewed. */
+export const supademoSchema = z.looseObject({
+  event: z.string(),
+  workspaceId: opt(z.string()),
+  viewerId: z.string().min(1),
+  email: opt(z.string()),
+  name: opt(z.string()),
+  company: opt(z.string()),
+  viewer: opt(viewerSchema),
+  entityType: opt(z.string()),
+  entityId: z.string().min(1),
+  entityTitle: opt(z.string()),
+  entityLink: opt(z.string()),
+  entityAnalyticsLink: opt(z.string()),
+  entityViewedAt: z.string().min(1),
+  utmParams: opt(z.looseObject(Object.fromEntries(UTM_KEYS.map((k) => [k, opt(z.string())])))),
+  customParams: opt(z.record(z.string(), z.unknown())),
+  location: opt(z.looseObject({ country: opt(z.string()), city: opt(z.string()) })),
+  device: opt(z.looseObject({ browser: opt(z.string()), os: opt(z.string()) })),
+});
+
+type Payload = z.infer<typeof supademoSchema>;
+
+// The documented lead.captured example, verbatim from Supademo's "Webhooks" page.
+export const leadCapturedSample = {
+  event: 'lead.captured',
+  workspaceId: 'clx...',
+  viewerId: 'viewer_abc123',
+  email: 'jane@example.com',
+  name: 'Jane Smith',
+  company: 'Acme Inc',
+  viewer: {
+    id: 'viewer_abc123',
+    email: 'jane@example.com',
+    first_name: 'Jane',
+    last_name: 'Smith',
+    company: 'Acme Inc',
+    job_title: 'Product Manager',
+    custom_fields: {
+      use_case: 'Onboarding',
+    },
+  },
+  entityType: 'demo',
+  entityId: 'demo_xyz',
+  entityTitle: 'Product Tour',
+  entityLink: 'https://app.supademo.com/demo/demo_xyz',
+  entityAnalyticsLink: 'https://app.supademo.com/demo/demo_xyz?analytics=true',
+  entityViewedAt: '2025-06-01T14:30:00.000Z',
+  utmParams: {
+    utm_source: 'linkedin',
+    utm_medium: 'social',
+    utm_campaign: 'launch',
+    utm_term: null,
+    utm_content: null,
+    gclid: null,
+    fbclid: null,
+    msclkid: null,
+  },
+  customParams: {},
+  location: {
+    country: 'US',
+    city: 'San Francisco',
+  },
+  device: {
+    browser: 'Chrome',
+    os: 'macOS',
+  },
+};
+
+// Supademo documents no example for demo.viewed, demo.completed or showcase.viewed, only that
+// every delivery shares the envelope above. These samples are that documented envelope with
+// the event name (and, for the showcase, the entity) changed; nothing in them is invented
+// beyond the names. demo.completed's engagement metrics are undocumented: whatever Supademo
+// sends arrives as extra__… fields.
+const fromEnvelope = (event: string, overrides: Record<string, unknown> = {}) => ({
+  ...leadCapturedSample,
+  event,
+  ...overrides,
+});
+
+export const demoViewedSample = fromEnvelope('demo.viewed');
+export const demoCompletedSample = fromEnvelope('demo.completed');
+export const showcaseViewedSample = fromEnvelope('showcase.viewed', {
+  entityType: 'showcase',
+  entityId: 'showcase_xyz',
+  entityTitle: 'Product Showcase',
+  entityLink: 'https://app.supademo.com/showcase/showcase_xyz',
+  entityAnalyticsLink: 'https://app.supademo.com/showcase/showcase_xyz?analytics=true',
+});
+
+const VERBS: Record<string, string> = {
+  'lead.captured': 'submitted a form in',
+  'demo.viewed': 'opened',
+  'demo.completed': 'completed',
+  'showcase.viewed': 'opened',
+};
+const TITLES: Record<string, string> = {
+  'lead.captured': 'Supademo lead captured',
+  'demo.viewed': 'Supademo demo viewed',
+  'demo.completed': 'Supademo demo completed',
+  'showcase.viewed': 'Supademo showcase viewed',
+};
+
+function flatten(p: Payload): Flattened {
+  const v = p.viewer ?? {};
+  const vr = v as Record<string, unknown>;
+  const viewer = makeViewer({
+    email: v.email ?? p.email,
+    first: v.first_name,
+    last: v.last_name,
+    full: p.name,
+    company: v.company ?? p.company,
+  });
+  const utm = (p.utmParams ?? {}) as Record<string, unknown>;
+  const entityType = str(p.entityType);
+  const title = str(p.entityTitle);
+  const link = str(p.entityLink);
+  const what = `${entityType ?? 'demo'} "${title ?? p.entityId}"`;
+  const who = viewerLabel(viewer);
+  const company = viewer.viewer_company ? ` from ${viewer.viewer_company}` : '';
+  const jobTitle = str(vr.job_title);
+  const fields: Record<string, any> = {
+    workspace_id: str(p.workspaceId),
+    viewer_id: str(v.id) ?? p.viewerId,
+  };
+  for (const k of SUPADEMO_VIEWER_FIELDS) fields[`viewer_${k}`] = str(vr[k]);
+  Object.assign(fields, flattenMap(v.custom_fields, 'viewer_custom_fields__'));
+  Object.assign(fields, {
+    entity_type: entityType,
+    entity_id: p.entityId,
+    entity_title: title,
+    entity_link: link,
+    entity_analytics_link: str(p.entityAnalyticsLink),
+    entity_viewed_at: isoFrom(p.entityViewedAt),
+  });
+  for (const k of UTM_KEYS) fields[k] = str(utm[k]);
+  Object.assign(fields, flattenMap(p.customParams, 'custom_params__'));
+  Object.assign(fields, {
+    location_country: str(p.location?.country),
+    location_city: str(p.location?.city),
+    device_browser: str(p.device?.browser),
+    device_os: str(p.device?.os),
+  });
+  const where = [str(p.location?.city), str(p.location?.country)].filter(Boolean).join(', ');
+  const source = [str(utm.utm_source), str(utm.utm_medium), str(utm.utm_campaign)].filter(Boolean).join(' / ');
+  const verb = VERBS[p.event] ?? p.event;
+  return {
+    occurred_at: isoFrom(p.entityViewedAt),
+    viewer,
+    fields,
+    summary_text: oneLine(`${who}${company} ${verb} Supademo ${what}${source ? ` (source: ${source})` : ''}.`),
+    slack_message:
+      `:sparkles: *${slackEscape(who)}*${slackEscape(company)}${jobTitle ? ` (${slackEscape(jobTitle)})` : ''} ${verb} ` +
+      `the Supademo ${slackEscape(entityType ?? 'demo')} ${slackLink(link, title ?? p.entityId)}` +
+      (p.entityAnalyticsLink ? ` · ${slackLink(str(p.entityAnalyticsLink), 'analytics')}` : '') +
+      (source ? `\nSource: ${slackEscape(source)}` : ''),
+    crm_note: crmNote(`${TITLES[p.event] ?? `Supademo ${p.event}`}: ${title ?? p.entityId}`, [
+      ['Viewer', viewer.viewer_full_name],
+      ['Email', viewer.viewer_email],
+      ['Company', viewer.viewer_company],
+      ['Job title', jobTitle],
+      [`${entityType ? entityType[0].toUpperCase() + entityType.slice(1) : 'Entity'}`, link],
+      ['Analytics', str(p.entityAnalyticsLink)],
+      ['Viewed at', isoFrom(p.entityViewedAt)],
+      ['Source', source || null],
+      ['Location', where || null],
+      ['Device', [str(p.device?.browser), str(p.device?.os)].filter(Boolean).join(' on ') || null],
+    ]),
+  };
+}
+
+const outputFields: OutputField[] = [
+  f('workspace_id', 'Workspace ID'),
+  f('viewer_id', 'Viewer ID'),
+  ...SUPADEMO_VIEWER_FIELDS.map((k) =>
+    f(`viewer_${k}`, `Viewer ${k.split('_').map((w) => w[0].toUpperCase() + w.slice(1)).join(' ')}`),
+  ),
+  f('entity_type', 'Entity Type (demo or showcase)'),
+  f('entity_id', 'Entity ID'),
+  f('entity_title', 'Entity Title'),
+  f('entity_link', 'Entity Link'),
+  f('entity_analytics_link', 'Entity Analytics Link'),
+  f('entity_viewed_at', 'Entity Viewed At', 'datetime'),
+  f('utm_source', 'UTM Source'),
+  f('utm_medium', 'UTM Medium'),
+  f('utm_campaign', 'UTM Campaign'),
+  f('utm_term', 'UTM Term'),
+  f('utm_content', 'UTM Content'),
+  f('gclid', 'Google Click ID (gclid)'),
+  f('fbclid', 'Facebook Click ID (fbclid)'),
+  f('msclkid', 'Microsoft Click ID (msclkid)'),
+  f('location_country', 'Location Country'),
+  f('location_city', 'Location City'),
+  f('device_browser', 'Device Browser'),
+  f('device_os', 'Device OS'),
+];
+
+const ev = (
+  event: string,
+  triggerKey: string,
+  noun: string,
+  label: string,
+  description: string,
+  sample: Record<string, unknown>,
+): EventSpec => ({ event, triggerKey, noun, label, description, schema: supademoSchema, sample, flatten, outputFields });
+
+export const supademo: ProviderSpec = {
+  key: 'supademo',
+  label: 'Supademo',
+  scheme: {
+    header: 'x-supademo-signature',
+    secretWhere: 'the whsec_… signing secret Supademo showed once when the webhook was created',
+  },
+  secretKeys: ['supademo_signing_secret', 'supademo_signing_secret_previous'],
+  secretHelp:
+    'The whole `whsec_…` string Supademo shows **once** after you create the webhook (Settings > Integrations > Webhook). If you lost it, delete and re-create the webhook in Supademo, paste the new secret here and the old one into "Supademo Signing Secret (previous)" for the switch-over.',
+  inboundHelp:
+    'Supademo **Settings > Integrations > Webhook > Connect**: paste the relay’s Supademo inbound URL as the Webhook URL and select every event (one webhook serves all your Zaps).',
+  events: [
+    ev('lead.captured', 'supademo_lead_captured', 'Lead', 'New Supademo Lead Captured', 'Triggers when a viewer submits a form inside a Supademo demo, with every form field and UTM parameter.', leadCapturedSample),
+    ev('demo.viewed', 'supademo_demo_viewed', 'Demo View', 'New Supademo Demo Viewed', 'Triggers when an identified viewer opens a Supademo demo.', demoViewedSample),
+    ev('demo.completed', 'supademo_demo_completed', 'Demo Completion', 'New Supademo Demo Completed', 'Triggers when an identified viewer’s Supademo demo session ends, with its engagement metrics.', demoCompletedSample),
+    ev('showcase.viewed', 'supademo_showcase_viewed', 'Showcase View', 'New Supademo Showcase Viewed', 'Triggers when an identified viewer opens a Supademo showcase.', showcaseViewedSample),
+  ],
+  anyEvent: {
+    triggerKey: 'supademo_any_event',
+    noun: 'Event',
+    label: 'New Supademo Event (Any Type)',
+    description:
+      'Triggers on every Supademo webhook event, including event types added after this app was built (passed through with their fields flattened).',
+  },
+  testEventTypes: ['webhook.test'],
+  isTest: (p) => p.event === 'webhook.test',
+  identity: (p) => {
+    const parts = [str(p.event), str(p.viewerId), str(p.entityId), str(p.entityViewedAt)];
+    return parts.every(Boolean) ? `supademo:${parts.join(':')}` : undefined;
+  },
+  flattenUnknown: (p, eventName) => {
+    const v = (p.viewer && typeof p.viewer === 'object' ? p.viewer : {}) as Record<string, unknown>;
+    return flattenAnything('Supademo', eventName, p, {
+      occurredAt: isoFrom(p.entityViewedAt),
+      viewer: makeViewer({
+        email: v.email ?? p.email,
+        first: v.first_name,
+        last: v.last_name,
+        full: p.name,
+        company: v.company ?? p.company,
+      }),
+    });
+  },
+};

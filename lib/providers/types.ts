@@ -1,0 +1,53 @@
+import type { z } from 'zod';
+import type { SignatureScheme } from '../signature.js';
+import type { FlatRecord, OutputField, Viewer } from '../record.js';
+
+export type ProviderKey = 'walnut' | 'supademo' | 'pendo';
+
+/** What an event's flattener produces; the pipeline adds id, provider, event, is_test and signature_verified. */
+export interface Flattened {
+  occurred_at: string | null;
+  viewer: Viewer;
+  fields: FlatRecord;
+  summary_text: string;
+  slack_message: string;
+  crm_note: string;
+}
+
+export interface EventSpec {
+  /** The event name exactly as the provider sends it in the payload. */
+  event: string;
+  /** The Zapier trigger key. */
+  triggerKey: string;
+  noun: string;
+  label: string;
+  description: string;
+  /** The schema of the whole payload; unknown extra fields are kept (loose objects). */
+  schema: z.ZodType;
+  /** The documented payload, as the vendor's document shows it. */
+  sample: Record<string, unknown>;
+  flatten(payload: any): Flattened;
+  /** Event-specific output fields (the common ones are added by the trigger base). */
+  outputFields: OutputField[];
+}
+
+export interface ProviderSpec {
+  key: ProviderKey;
+  label: string;
+  scheme: SignatureScheme;
+  /** authData keys of the current and the previous (rotation) secret. */
+  secretKeys: readonly [string, string];
+  /** Connection-field help: where the vendor shows the secret. */
+  secretHelp: string;
+  /** The inbound URL goes here in the vendor's UI. */
+  inboundHelp: string;
+  events: EventSpec[];
+  anyEvent: { triggerKey: string; noun: string; label: string; description: string };
+  /** Event types that exist only as tests (e.g. Supademo `webhook.test`): they reach any of the provider's triggers that include test events. */
+  testEventTypes: string[];
+  isTest(payload: Record<string, unknown>): boolean;
+  /** The record id from the identity fields, or undefined when they are missing. */
+  identity(payload: Record<string, unknown>): string | undefined;
+  /** Best-effort flattening for an event type demohooks does not know (or a test event lacking fields). */
+  flattenUnknown(payload: Record<string, unknown>, eventName: string): Flattened;
+}

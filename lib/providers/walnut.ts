@@ -1,0 +1,449 @@
+import { z } from 'zod';
+import {
+  crmNote,
+  f,
+  isoFrom,
+  makeViewer,
+  num,
+  oneLine,
+  slackEscape,
+  slackLink,
+  str,
+  viewerLabel,
+} from '../record.js';
+import { flattenAnything } from './generic.js';
+import type { EventSpec, Flattened, ProviderSpec } from './types.js';
+
+// Schemas: loose objects, so fields Walnut adds later are kept (and surface as extra__…).
+// Identity fields (event, data.session_id) are required; the rest may be absent or null.
+const opt = <T extends z.ZodType>(t: T) => t.nullish();
+
+const user = z.looseObject({
+  email: opt(z.string()),
+  user_agent: opt(z.string()),
+  domain: opt(z.string()),
+  identification_method: opt(z.string()),
+  ip: opt(z.string()),
+  type: opt(z.string()),
+});
+
+const envelope = {
+  event: z.string(),
+  timestamp: opt(z.string()),
+  is_test: opt(z.boolean()),
+};
+
+export const demoSessionSchema = z.looseObject({
+  ...envelope,
+  data: z.looseObject({
+    demo: opt(
+      z.looseObject({
+        id: opt(z.string()),
+        name: opt(z.string()),
+        template_id: opt(z.string()),
+        template_name: opt(z.string()),
+        url: opt(z.string()),
+      }),
+    ),
+    demo_engagement: opt(
+      z.looseObject({
+        fab_clicks: opt(z.number()),
+        guides_completion_rate: opt(z.number()),
+        last_guide_shown: opt(z.string()),
+        last_section_viewed: opt(z.string()),
+        screen_completion_rate: opt(z.number()),
+        session_duration: opt(z.number()),
+      }),
+    ),
+    session_id: z.string().min(1),
+    session_started: opt(z.string()),
+    user: opt(user),
+  }),
+});
+
+const playlistItem = z.looseObject({
+  id: opt(z.string()),
+  name: opt(z.string()),
+  description: opt(z.string()),
+  type: opt(z.string()),
+  position: opt(z.number()),
+  duration_secs: opt(z.number()),
+  number_of_views: opt(z.number()),
+  selected: opt(z.boolean()),
+  visited: opt(z.boolean()),
+  demo_id: opt(z.string()),
+  file_url: opt(z.string()),
+  screenshot_uri: opt(z.string()),
+});
+
+export const playlistSessionSchema = z.looseObject({
+  ...envelope,
+  data: z.looseObject({
+    items: opt(z.array(playlistItem)),
+    playlist: opt(
+      z.looseObject({
+        id: opt(z.string()),
+        name: opt(z.string()),
+        description: opt(z.string()),
+        url: opt(z.string()),
+      }),
+    ),
+    session_duration_secs: opt(z.number()),
+    session_ended: opt(z.string()),
+    session_id: z.string().min(1),
+    session_started: opt(z.string()),
+    user: opt(user),
+  }),
+});
+
+type DemoSession = z.infer<typeof demoSessionSchema>;
+type PlaylistSession = z.infer<typeof playlistSessionSchema>;
+
+// Documented payloads, verbatim from "Configure webhooks" (Walnut help center, 2026).
+export const demoSessionSample = {
+  data: {
+    demo: {
+      id: '7a8e73ec-93ef-4f35-aadf-33c2ada9b887',
+      name: 'My Awesome Demo',
+      template_id: '473e5dd0-7447-4c84-9a09-d0cd51442c0a',
+      template_name: 'My Awesome Template',
+      url: 'https://app.teamwalnut.com/player/?demoId=7a8e73ec-93ef-4f35-aadf-33c2ada9b887&showGuide=true&showGuidesToolbar=true&showHotspots=true&source=unknown',
+    },
+    demo_engagement: {
+      fab_clicks: 0,
+      guides_completion_rate: 15,
+      last_guide_shown: null,
+      last_section_viewed: null,
+      screen_completion_rate: 11,
+      session_duration: 4,
+    },
+    session_id: 'eb8af248-a970-46fa-bfb0-cb675b6780e1',
+    session_started: '2023-11-01T16:36:47.905000Z',
+    user: {
+      email: 'someone-awesome@walnut.io',
+      user_agent:
+        'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/118.0.0.0 Safari/537.36',
+    },
+  },
+  event: 'demo_session_finished',
+  timestamp: '2023-11-01T19:15:20.666248Z',
+};
+
+const item = (
+  n: number,
+  id: string,
+  name: string,
+  description: string,
+  type: string,
+  duration: number,
+  views: number,
+  selected: boolean,
+  demoId: string | null,
+  file: string,
+  shot: string,
+) => ({
+  demo_id: demoId,
+  description,
+  duration_secs: duration,
+  file_url: `https://example.com/assets/${file}`,
+  id,
+  name,
+  number_of_views: views,
+  position: n,
+  screenshot_uri: `https://example.com/screenshots/${shot}`,
+  selected,
+  type,
+  visited: true,
+});
+
+export const playlistSessionSample = {
+  data: {
+    items: [
+      item(1, 'item_1', 'Meet Crunchy AI', 'An introductory demo to meet Crunchy AI and explore its core value.', 'video', 123, 403, true, null, 'meet_crunchy_ai.mp4', 'meet_crunchy_ai.png'),
+      item(2, 'item_2', 'Crunchy AI Intro Deck', 'A short intro deck overviewing Crunchy AI’s main features and benefits.', 'pdf', 144, 121, false, null, 'intro_deck.pdf', 'intro_deck.png'),
+      item(3, 'item_3', 'Crack Open Smarter Workflows | Crunchy AI', 'A demo showing how Crunchy AI unlocks smarter workflows and automation.', 'video', 160, 90, false, 'demo_id1', 'smarter_workflows.mp4', 'smarter_workflows.png'),
+      item(4, 'item_4', 'Crunchy AI Integrations', 'An overview of Crunchy AI’s integrations and how they connect across platforms.', 'video', 158, 54, false, 'demo_id2', 'integrations.mp4', 'integrations.png'),
+    ],
+    playlist: {
+      description: 'This playlist walks through Crunchy AI’s introduction, core features, workflows, and integrations.',
+      id: '9dad64b8-ff58-4874-ae5d-020d356c514c',
+      name: 'Crunchy AI Overview Playlist',
+      url: 'https://app.teamwalnut.com/player/playlist?playlistId=9dad64b8-ff58-4874-ae5d-020d356c514c',
+    },
+    session_duration_secs: 310,
+    session_ended: '2024-10-07T15:31:30.606000Z',
+    session_id: '80804ad4-6422-4f77-8667-7ae6aa05edad',
+    session_started: '2024-10-07T15:26:20.606000Z',
+    user: {
+      domain: 'treebase.io',
+      email: 'shellvis.sil@treebase.io',
+      identification_method: 'email_gate',
+      ip: '123.213.123.43',
+      type: 'external',
+      user_agent:
+        'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/85.0.4183.121 Safari/537.36',
+    },
+  },
+  event: 'playlist_session_finished',
+  is_test: true,
+  timestamp: '2025-07-11T13:19:39.526213Z',
+};
+
+/**
+ * Lead scoring from Walnut's full-funnel playbook: "+10 for any demo view, +20 for median
+ * time ≥ 45s or screens viewed ≥ 25%"; "flag leads completing ≥25% of guides or spending
+ * 5 minutes as high-intent MQLs".
+ */
+export function walnutLeadScore(duration: number | null, screens: number | null, guides: number | null) {
+  const engaged = (duration ?? 0) >= 45 || (screens ?? 0) >= 25;
+  return {
+    lead_score_points: 10 + (engaged ? 20 : 0),
+    is_high_intent: (guides ?? 0) >= 25 || (duration ?? 0) >= 300,
+  };
+}
+
+const pct = (n: number | null) => (n === null ? null : `${n}%`);
+const secs = (n: number | null) => (n === null ? null : `${n}s`);
+
+function flattenDemo(p: DemoSession): Flattened {
+  const d = p.data;
+  const e = d.demo_engagement ?? {};
+  const viewer = makeViewer({ email: d.user?.email, domain: d.user?.domain });
+  const duration = num(e.session_duration);
+  const screens = num(e.screen_completion_rate);
+  const guides = num(e.guides_completion_rate);
+  const score = walnutLeadScore(duration, screens, guides);
+  const demoName = str(d.demo?.name);
+  const demoUrl = str(d.demo?.url);
+  const who = viewerLabel(viewer, 'an anonymous viewer');
+  const stats = [
+    duration !== null ? `${duration}s` : null,
+    screens !== null ? `${screens}% of screens` : null,
+    guides !== null ? `${guides}% of guides` : null,
+  ].filter(Boolean);
+  const intent = score.is_high_intent ? ' High intent.' : '';
+  return {
+    occurred_at: isoFrom(p.timestamp),
+    viewer,
+    fields: {
+      session_id: d.session_id,
+      session_started_at: isoFrom(d.session_started),
+      session_duration_seconds: duration,
+      demo_id: str(d.demo?.id),
+      demo_name: demoName,
+      demo_url: demoUrl,
+      template_id: str(d.demo?.template_id),
+      template_name: str(d.demo?.template_name),
+      fab_clicks: num(e.fab_clicks),
+      guides_completion_rate: guides,
+      screen_completion_rate: screens,
+      last_guide_shown: str(e.last_guide_shown),
+      last_section_viewed: str(e.last_section_viewed),
+      user_agent: str(d.user?.user_agent),
+      lead_score_points: score.lead_score_points,
+      is_high_intent: score.is_high_intent,
+    },
+    summary_text: oneLine(
+      `${who} finished Walnut demo "${demoName ?? 'unnamed demo'}"${stats.length ? ` (${stats.join(', ')})` : ''}. ` +
+        `Lead score +${score.lead_score_points}.${intent}`,
+    ),
+    slack_message:
+      `:eyes: *${slackEscape(who)}* finished the Walnut demo ${slackLink(demoUrl, demoName ?? 'unnamed demo')}` +
+      (stats.length ? ` (${slackEscape(stats.join(', '))})` : '') +
+      ` · lead score *+${score.lead_score_points}*` +
+      (score.is_high_intent ? ' · :fire: *high intent*' : ''),
+    crm_note: crmNote(`Walnut demo session finished: ${demoName ?? 'unnamed demo'}`, [
+      ['Viewer', viewer.viewer_email],
+      ['Demo', demoUrl],
+      ['Template', str(d.demo?.template_name)],
+      ['Started', isoFrom(d.session_started)],
+      ['Duration', secs(duration)],
+      ['Screens completed', pct(screens)],
+      ['Guides completed', pct(guides)],
+      ['CTA (FAB) clicks', num(e.fab_clicks)],
+      ['Last guide shown', str(e.last_guide_shown)],
+      ['Last section viewed', str(e.last_section_viewed)],
+      ['Lead score points', score.lead_score_points],
+      ['High intent', score.is_high_intent],
+      ['Session ID', d.session_id],
+    ]),
+  };
+}
+
+function flattenPlaylist(p: PlaylistSession): Flattened {
+  const d = p.data;
+  const viewer = makeViewer({ email: d.user?.email, domain: d.user?.domain });
+  const items = (d.items ?? []).map((it) => ({
+    id: str(it.id),
+    name: str(it.name),
+    description: str(it.description),
+    type: str(it.type),
+    position: num(it.position),
+    duration_secs: num(it.duration_secs),
+    number_of_views: num(it.number_of_views),
+    selected: it.selected ?? null,
+    visited: it.visited ?? null,
+    demo_id: str(it.demo_id),
+    file_url: str(it.file_url),
+    screenshot_uri: str(it.screenshot_uri),
+  }));
+  const visited = items.filter((i) => i.visited === true);
+  const selected = items.filter((i) => i.selected === true);
+  const names = (xs: typeof items) => xs.map((i) => i.name ?? i.id ?? '?').join(', ') || null;
+  const name = str(d.playlist?.name);
+  const url = str(d.playlist?.url);
+  const duration = num(d.session_duration_secs);
+  const who = viewerLabel(viewer, 'an anonymous viewer');
+  const visitedLine = `${visited.length} of ${items.length} items visited`;
+  return {
+    occurred_at: isoFrom(p.timestamp),
+    viewer,
+    fields: {
+      session_id: d.session_id,
+      session_started_at: isoFrom(d.session_started),
+      session_ended_at: isoFrom(d.session_ended),
+      session_duration_seconds: duration,
+      playlist_id: str(d.playlist?.id),
+      playlist_name: name,
+      playlist_description: str(d.playlist?.description),
+      playlist_url: url,
+      viewer_ip: str(d.user?.ip),
+      viewer_type: str(d.user?.type),
+      viewer_identification_method: str(d.user?.identification_method),
+      user_agent: str(d.user?.user_agent),
+      items,
+      items_count: items.length,
+      items_visited_count: visited.length,
+      items_visited_names: names(visited),
+      items_selected_names: names(selected),
+    },
+    summary_text: oneLine(
+      `${who} finished Walnut playlist "${name ?? 'unnamed playlist'}"` +
+        `${duration !== null ? ` (${duration}s, ${visitedLine})` : ` (${visitedLine})`}.`,
+    ),
+    slack_message:
+      `:movie_camera: *${slackEscape(who)}* finished the Walnut playlist ${slackLink(url, name ?? 'unnamed playlist')}` +
+      ` (${duration !== null ? `${duration}s, ` : ''}${visitedLine})` +
+      (visited.length ? `\nVisited: ${slackEscape(names(visited) ?? '')}` : ''),
+    crm_note: crmNote(`Walnut playlist session finished: ${name ?? 'unnamed playlist'}`, [
+      ['Viewer', viewer.viewer_email],
+      ['Company domain', viewer.viewer_domain],
+      ['Playlist', url],
+      ['Started', isoFrom(d.session_started)],
+      ['Ended', isoFrom(d.session_ended)],
+      ['Duration', secs(duration)],
+      ['Items visited', `${visited.length} of ${items.length}${visited.length ? ` (${names(visited)})` : ''}`],
+      ['Items selected', names(selected)],
+      ['Identified by', str(d.user?.identification_method)],
+      ['Session ID', d.session_id],
+    ]),
+  };
+}
+
+const demoEvent: EventSpec = {
+  event: 'demo_session_finished',
+  triggerKey: 'walnut_demo_session_finished',
+  noun: 'Demo Session',
+  label: 'New Walnut Demo Session Finished',
+  description:
+    'Triggers when a viewer finishes a Walnut interactive demo, with engagement metrics, lead score and high-intent flag (Walnut sends it up to two hours after the session).',
+  schema: demoSessionSchema,
+  sample: demoSessionSample,
+  flatten: flattenDemo,
+  outputFields: [
+    f('session_id', 'Session ID'),
+    f('session_started_at', 'Session Started At', 'datetime'),
+    f('session_duration_seconds', 'Session Duration (seconds)', 'integer'),
+    f('demo_id', 'Demo ID'),
+    f('demo_name', 'Demo Name'),
+    f('demo_url', 'Demo URL'),
+    f('template_id', 'Template ID'),
+    f('template_name', 'Template Name'),
+    f('fab_clicks', 'FAB (CTA) Clicks', 'integer'),
+    f('guides_completion_rate', 'Guides Completion Rate (%)', 'number'),
+    f('screen_completion_rate', 'Screen Completion Rate (%)', 'number'),
+    f('last_guide_shown', 'Last Guide Shown'),
+    f('last_section_viewed', 'Last Section Viewed'),
+    f('user_agent', 'User Agent'),
+    f('lead_score_points', 'Lead Score Points (playbook)', 'integer'),
+    f('is_high_intent', 'Is High Intent (playbook)', 'boolean'),
+  ],
+};
+
+const playlistEvent: EventSpec = {
+  event: 'playlist_session_finished',
+  triggerKey: 'walnut_playlist_session_finished',
+  noun: 'Playlist Session',
+  label: 'New Walnut Playlist Session Finished',
+  description:
+    'Triggers when a viewer finishes a Walnut playlist session, with every item (demos, videos, PDFs) and whether it was visited or selected.',
+  schema: playlistSessionSchema,
+  sample: playlistSessionSample,
+  flatten: flattenPlaylist,
+  outputFields: [
+    f('session_id', 'Session ID'),
+    f('session_started_at', 'Session Started At', 'datetime'),
+    f('session_ended_at', 'Session Ended At', 'datetime'),
+    f('session_duration_seconds', 'Session Duration (seconds)', 'integer'),
+    f('playlist_id', 'Playlist ID'),
+    f('playlist_name', 'Playlist Name'),
+    f('playlist_description', 'Playlist Description'),
+    f('playlist_url', 'Playlist URL'),
+    f('viewer_ip', 'Viewer IP Address'),
+    f('viewer_type', 'Viewer Type'),
+    f('viewer_identification_method', 'Viewer Identification Method'),
+    f('user_agent', 'User Agent'),
+    f('items[]id', 'Items: ID'),
+    f('items[]name', 'Items: Name'),
+    f('items[]description', 'Items: Description'),
+    f('items[]type', 'Items: Type'),
+    f('items[]position', 'Items: Position', 'integer'),
+    f('items[]duration_secs', 'Items: Duration (seconds)', 'integer'),
+    f('items[]number_of_views', 'Items: Number of Views', 'integer'),
+    f('items[]selected', 'Items: Selected', 'boolean'),
+    f('items[]visited', 'Items: Visited', 'boolean'),
+    f('items[]demo_id', 'Items: Demo ID'),
+    f('items[]file_url', 'Items: File URL'),
+    f('items[]screenshot_uri', 'Items: Screenshot URL'),
+    f('items_count', 'Items Count', 'integer'),
+    f('items_visited_count', 'Items Visited Count', 'integer'),
+    f('items_visited_names', 'Items Visited (names)'),
+    f('items_selected_names', 'Items Selected (names)'),
+  ],
+};
+
+export const walnut: ProviderSpec = {
+  key: 'walnut',
+  label: 'Walnut',
+  scheme: {
+    header: 'X-Walnut-Signature',
+    secretWhere: 'the signing key shown in Walnut under Settings > Webhooks',
+  },
+  secretKeys: ['walnut_signing_key', 'walnut_signing_key_previous'],
+  secretHelp:
+    'In Walnut, open **Settings > Webhooks**, add signature verification to your webhook and copy its signing key. After **Reset key**, paste the new key here and the old one into "Walnut Signing Key (previous)" until every in-flight delivery is through.',
+  inboundHelp: 'Walnut **Settings > Webhooks > New webhook**: paste the relay’s Walnut inbound URL as the endpoint.',
+  events: [demoEvent, playlistEvent],
+  anyEvent: {
+    triggerKey: 'walnut_any_event',
+    noun: 'Event',
+    label: 'New Walnut Event (Any Type)',
+    description:
+      'Triggers on every Walnut webhook event, including event types added after this app was built (passed through with their fields flattened).',
+  },
+  testEventTypes: [],
+  isTest: (p) => p.is_test === true,
+  identity: (p) => {
+    const data = p.data as Record<string, unknown> | undefined;
+    const sid = data && typeof data === 'object' ? str(data.session_id) : null;
+    const ev = str(p.event);
+    return sid && ev ? `walnut:${ev}:${sid}` : undefined;
+  },
+  flattenUnknown: (p, eventName) => {
+    const data = (p.data && typeof p.data === 'object' ? p.data : {}) as Record<string, any>;
+    return flattenAnything('Walnut', eventName, p, {
+      occurredAt: isoFrom(p.timestamp),
+      viewer: makeViewer({ email: data.user?.email, domain: data.user?.domain }),
+    });
+  },
+};

@@ -1,0 +1,245 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+
+/** A value in a flat record: JSON types kept, absent is null; line items are arrays of flat objects. */
+export type Scalar = string | number | boolean | null;
+export type FlatValue = Scalar | Scalar[] | Array<Record<string, Scalar>>;
+export type FlatRecord = Record<string, FlatValue>;
+
+export interface Viewer {
+  viewer_email: string | null;
+  viewer_first_name: string | null;
+  viewer_last_name: string | null;
+  viewer_full_name: string | null;
+  viewer_company: string | null;
+  viewer_domain: string | null;
+}
+
+export interface CommonRecord extends Viewer {
+  id: string;
+  provider: string;
+  event: string;
+  occurred_at: string | null;
+  is_test: boolean;
+  signature_verified: boolean;
+  summary_text: string;
+  slack_message: string;
+  crm_note: string;
+}
+
+export interface OutputField {
+  key: string;
+  label: string;
+  type?: 'string' | 'number' | 'integer' | 'boolean' | 'datetime';
+}
+
+export const str = (v: unknown): string | null => {
+  if (typeof v === 'string') {
+    const t = v.trim();
+    return t === '' ? null : t;
+  }
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  return null;
+};
+
+export const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+export const bool = (v: unknown): boolean | null => (typeof v === 'boolean' ? v : null);
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+export const normEmail = (v: unknown): string | null => {
+  const s = str(v)?.toLowerCase() ?? null;
+  return s && EMAIL.test(s) ? s : null;
+};
+
+export const domainOfEmail = (email: string | null): string | null =>
+  email ? email.slice(email.lastIndexOf('@') + 1) : null;
+
+export function makeViewer(parts: {
+  email?: unknown;
+  first?: unknown;
+  last?: unknown;
+  full?: unknown;
+  company?: unknown;
+  domain?: unknown;
+}): Viewer {
+  const email = normEmail(parts.email);
+  const first = str(parts.first);
+  const last = str(parts.last);
+  const full = str(parts.full) ?? ([first, last].filter(Boolean).join(' ') || null);
+  const domain = str(parts.domain)?.toLowerCase() ?? domainOfEmail(email);
+  return {
+    viewer_email: email,
+    viewer_first_name: first,
+    viewer_last_name: last,
+    viewer_full_name: full,
+    viewer_company: str(parts.company),
+    viewer_domain: domain,
+  };
+}
+
+/**
+ * ISO 8601 from an ISO string or an epoch (seconds or milliseconds: Pendo documents
+ * seconds; anything past 1e12 is taken as milliseconds). Null when absent or unparseable.
+ */
+export function isoFrom(v: unknown): string | null {
+  if (typeof v === 'number' && Number.isFinite(v)) {
+    const ms = Math.abs(v) >= 1e12 ? v : v * 1000;
+    const d = new Date(ms);
+    return Number.isNaN(d.getTime()) ? null : d.toISOString();
+  }
+  if (typeof v === 'string' && v.trim() !== '') {
+    const d = new Date(v.trim());
+    return Number.isNaN(d.getTime()) ? null : d.toISOString();
+  }
+  return null;
+}
+
+/** A stable id from the body, for test events and unknown events that carry no identity. */
+export const bodyHashId = (provider: string, rawBody: string): string =>
+  `${provider}:body:${createHash('sha256').update(rawBody, 'utf8').digest('hex').slice(0, 40)}`;
+
+/** Slack mrkdwn needs &, < and > escaped in text; links are `<url|label>`. */
+export const slackEscape = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+export const slackLink = (url: string | null, label: string | null): string => {
+  const text = slackEscape(label ?? url ?? '');
+  if (!url || !/^https?:\/\//i.test(url)) return text;
+  return `<${url.replace(/[<>|]/g, encodeURIComponent)}|${text.replace(/\|/g, '¦')}>`;
+};
+
+/** One plain line: collapse whitespace so CRM fields and Slack previews stay single-line. */
+export const oneLine = (s: string): string => s.replace(/\s+/g, ' ').trim();
+
+/** Who, for texts: the best identity we have. */
+export const viewerLabel = (v: Viewer, fallback = 'an identified viewer'): string =>
+  v.viewer_full_name && v.viewer_email
+    ? `${v.viewer_full_name} (${v.viewer_email})`
+    : (v.viewer_full_name ?? v.viewer_email ?? fallback);
+
+/** A CRM note: a title line then `Label: value` lines for the values present. */
+export function crmNote(title: string, rows: Array<[string, unknown]>): string {
+  const lines = [title];
+  for (const [label, value] of rows) {
+    if (value === null || value === undefined || value === '') continue;
+    lines.push(`${label}: ${typeof value === 'boolean' ? (value ? 'yes' : 'no') : String(value)}`);
+  }
+  return lines.join('\n');
+}
+
+const snake = (k: string): string =>
+  k
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/[^A-Za-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .toLowerCase() || 'field';
+
+/**
+ * Flattens any JSON value into `prefix__a__b` keys (snake_case). Arrays of scalars stay
+ * arrays; arrays of objects become line items of flat objects. Used for fields demohooks
+ * does not know yet, so a future field or event is passed through rather than dropped.
+ */
+export function flattenGeneric(value: unknown, prefix: string, out: FlatRecord = {}, depth = 0): FlatRecord {
+  if (value === null || value === undefined) {
+    out[prefix] = null;
+  } else if (Array.isArray(value)) {
+    if (value.every((x) => x === null || typeof x !== 'object')) {
+      out[prefix] = value.map((x) => (x === undefined ? null : (x as Scalar)));
+    } else {
+      out[prefix] = value.map((x) => {
+        if (x && typeof x === 'object' && !Array.isArray(x)) {
+          const row: Record<string, Scalar> = {};
+          for (const [k, v] of Object.entries(flattenGeneric(x, '', {}, depth + 1))) {
+            row[k.replace(/^__/, '')] = Array.isArray(v) ? JSON.stringify(v) : (v as Scalar);
+          }
+          return row;
+        }
+        return { value: x === undefined || typeof x === 'object' ? JSON.stringify(x ?? null) : (x as Scalar) };
+      });
+    }
+  } else if (typeof value === 'object') {
+    if (depth > 8) {
+      out[prefix] = JSON.stringify(value);
+    } else {
+      const entries = Object.entries(value as Record<string, unknown>);
+      if (entries.length === 0 && prefix) out[prefix] = null;
+      for (const [k, v] of entries) {
+        flattenGeneric(v, prefix ? `${prefix}__${snake(k)}` : `__${snake(k)}`, out, depth + 1);
+      }
+    }
+  } else if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean') {
+    out[prefix] = value;
+  } else {
+    out[prefix] = String(value);
+  }
+  return out;
+}
+
+/** Flattens a map of user-defined keys (custom form fields, event properties) under a prefix. */
+export function flattenMap(map: unknown, prefix: string): FlatRecord {
+  if (!map || typeof map !== 'object' || Array.isArray(map)) return {};
+  const out: FlatRecord = {};
+  for (const [k, v] of Object.entries(map as Record<string, unknown>)) {
+    flattenGeneric(v, `${prefix}${snake(k)}`, out);
+  }
+  return out;
+}
+
+/** Unwraps optional/nullable/default wrappers so the object shape underneath can be read. */
+function unwrapObject(schema: z.ZodType): z.ZodObject | undefined {
+  let s: z.ZodType = schema;
+  for (let i = 0; i < 6; i++) {
+    if (s instanceof z.ZodObject) return s;
+    if (s instanceof z.ZodOptional || s instanceof z.ZodNullable || s instanceof z.ZodDefault) {
+      s = s.unwrap() as z.ZodType;
+    } else {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The parts of a payload its schema does not declare, flattened under `extra__`: fields a
+ * vendor adds later reach the Zap instead of vanishing.
+ */
+export function extras(payload: unknown, schema: z.ZodType, path = 'extra', out: FlatRecord = {}): FlatRecord {
+  const obj = unwrapObject(schema);
+  if (!obj || !payload || typeof payload !== 'object' || Array.isArray(payload)) return out;
+  const shape = obj.shape as Record<string, z.ZodType>;
+  for (const [k, v] of Object.entries(payload as Record<string, unknown>)) {
+    const child = shape[k];
+    if (!child) flattenGeneric(v, `${path}__${snake(k)}`, out);
+    else extras(v, child, `${path}__${snake(k)}`, out);
+  }
+  return out;
+}
+
+/** A short, precise description of why a payload failed its schema. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.length ? i.path.join('.') : '(body)'}: ${i.message}`)
+    .join('; ');
+}
+
+export const f = (key: string, label: string, type?: OutputField['type']): OutputField =>
+  type ? { key, label, type } : { key, label };
+
+export const commonOutputFields: OutputField[] = [
+  f('id', 'Event ID (stable across retries)'),
+  f('provider', 'Provider'),
+  f('event', 'Event Type'),
+  f('occurred_at', 'Occurred At', 'datetime'),
+  f('is_test', 'Is Test Event', 'boolean'),
+  f('signature_verified', 'Signature Verified', 'boolean'),
+  f('viewer_email', 'Viewer Email'),
+  f('viewer_first_name', 'Viewer First Name'),
+  f('viewer_last_name', 'Viewer Last Name'),
+  f('viewer_full_name', 'Viewer Full Name'),
+  f('viewer_company', 'Viewer Company'),
+  f('viewer_domain', 'Viewer Domain'),
+  f('summary_text', 'Summary (one line)'),
+  f('slack_message', 'Slack Message (mrkdwn)'),
+  f('crm_note', 'CRM Note (multi-line)'),
+];

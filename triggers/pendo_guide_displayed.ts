@@ -1,0 +1,6 @@
+import { hookTrigger } from '../lib/hook-trigger.js';
+import { pendo } from '../lib/providers/pendo.js';
+import { eventSpec } from '../lib/providers/lookup.js';
+
+// Relay event `pendo.guideDisplayed`.
+export default hookTrigger(pendo, eventSpec(pendo, 'guideDisplayed'));
