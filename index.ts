@@ -24,6 +24,9 @@ export default defineApp({
   version: packageJson.version,
   platformVersion,
   authentication,
+  // Every request this app makes goes through z.request, which Zapier logs itself; the
+  // extra patch of node's http module would only log calls made around it (there are none).
+  flags: { skipHttpPatch: true },
   triggers: {
     [walnut_demo_session_finished.key]: walnut_demo_session_finished,
     [walnut_playlist_session_finished.key]: walnut_playlist_session_finished,

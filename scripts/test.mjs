@@ -1,0 +1,53 @@
+// `npm test`: everything CI checks, in order, stopping at the first failure.
+//
+// The jest step goes through `zapier-platform test --skip-validate`, which calls `npm test`
+// again with ZAPIER_BASE_ENDPOINT set: in that nested call this script runs jest alone.
+// npm scripts put node_modules/.bin first on PATH, so `node` here is the pinned Node 22.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+const run = (cmd, args, extraEnv = {}) => {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', env: { ...process.env, ...extraEnv } });
+  return r.status ?? 1;
+};
+
+if (process.env.ZAPIER_BASE_ENDPOINT) {
+  const report = process.env.DEMOHOOKS_JEST_RESULTS;
+  process.exit(run('jest', [...(report ? ['--json', `--outputFile=${report}`] : []), ...process.argv.slice(2)]));
+}
+
+if (!process.version.startsWith('v22.')) {
+  console.error(`npm test needs the project's Node 22 (found ${process.version}): run it through npm after \`npm install\`.`);
+  process.exit(1);
+}
+
+const results = path.join(mkdtempSync(path.join(tmpdir(), 'demohooks-jest-')), 'results.json');
+const steps = [
+  ['compile TypeScript', 'tsc', ['-p', '.']],
+  ['validate the app definition', 'zapier-platform', ['validate', '--without-style']],
+  ['jest suite (via zapier-platform test)', 'zapier-platform', ['test', '--skip-validate']],
+  ['build build.zip', 'zapier-platform', ['build', '--skip-validation', '--skip-dep-install']],
+  ['smoke-test the built zip', 'node', ['dist/scripts/smoke-zip.js', 'build/build.zip']],
+];
+
+let summary = null;
+for (const [name, cmd, args] of steps) {
+  console.log(`\n=== ${name}: ${cmd} ${args.join(' ')}`);
+  const status = run(cmd, args, { DEMOHOOKS_JEST_RESULTS: results });
+  try {
+    const r = JSON.parse(readFileSync(results, 'utf8'));
+    summary = { passed: r.numPassedTests, failed: r.numFailedTests, skipped: r.numPendingTests };
+    rmSync(path.dirname(results), { recursive: true, force: true });
+  } catch {
+    // not written yet
+  }
+  if (status !== 0) {
+    console.error(`\n=== FAILED: ${name} (exit ${status})`);
+    if (summary) console.log(`jest: ${summary.passed} passed, ${summary.failed} failed, ${summary.skipped} skipped`);
+    process.exit(status);
+  }
+}
+console.log('\n=== all checks passed');
+if (summary) console.log(`jest: ${summary.passed} passed, ${summary.failed} failed, ${summary.skipped} skipped`);

@@ -1,0 +1,141 @@
+import nock from 'nock';
+import { PROVIDERS } from '../lib/providers/index.js';
+import { demoSessionSample } from '../lib/providers/walnut.js';
+import { leadCapturedSample } from '../lib/providers/supademo.js';
+import pendoSamples from '../lib/providers/pendo-samples.json';
+import { signBody } from '../lib/signature.js';
+import { API_KEY, App, appTester, authData, errorOf, expectNoSecret, hookBundle, networkOff, perform, RELAY, SECRETS } from './helpers.js';
+
+networkOff();
+
+const DYNAMIC_PREFIXES = ['viewer_custom_fields__', 'custom_params__', 'track_event_properties__', 'extra__'];
+
+describe('the app definition', () => {
+  it('registers exactly the 17 trigger keys of the contract and verify_webhook', () => {
+    expect(Object.keys(App.triggers ?? {})).toHaveLength(17);
+    expect(Object.keys(App.creates ?? {})).toStrictEqual(['verify_webhook']);
+    expect(App.searches ?? {}).toStrictEqual({});
+  });
+
+  it.each(Object.keys(App.triggers ?? {}))('%s: is an instant hook, labelled the Zapier way, with a labelled output field for every key', (key) => {
+    const t = (App.triggers as any)[key];
+    expect(t.display.label).toMatch(/^New /);
+    expect(t.display.description).toMatch(/^Triggers when|^Triggers on/);
+    expect(t.operation.type).toBe('hook');
+    const fields = new Map<string, string>(t.operation.outputFields.map((f: any) => [f.key, f.label]));
+    for (const label of fields.values()) expect(label).toBeTruthy();
+    for (const [k, v] of Object.entries(t.operation.sample)) {
+      if (DYNAMIC_PREFIXES.some((p) => k.startsWith(p))) continue;
+      if (Array.isArray(v) && (v.length === 0 || typeof v[0] === 'object')) {
+        // Line items: declared as `key[]child`, even when this sample has none.
+        expect([k, [...fields.keys()].some((f) => f.startsWith(`${k}[]`))]).toStrictEqual([k, true]);
+        for (const child of Object.keys((v[0] ?? {}) as object)) expect(fields.has(`${k}[]${child}`)).toBe(true);
+      } else {
+        expect([k, fields.has(k)]).toStrictEqual([k, true]);
+      }
+    }
+  });
+
+  it('keeps sample and live output in the same shape for every documented payload', async () => {
+    for (const provider of Object.values(PROVIDERS)) {
+      for (const ev of provider.events) {
+        const op = (App.triggers as any)[ev.triggerKey].operation;
+        const [live] = await perform(ev.triggerKey, hookBundle(provider.key, ev.sample, { includeTest: true }));
+        expect(Object.keys(live)).toStrictEqual(Object.keys(op.sample));
+        expect(live).toStrictEqual(op.sample);
+      }
+    }
+  });
+});
+
+describe('authentication', () => {
+  const auth = App.authentication as any;
+
+  it('tests the connection with GET /v1/me and labels it with the relay account', async () => {
+    const me = { account_id: 'acc_1', name: 'Acme RevOps', inbound: { walnut: 'w', supademo: 's', pendo: 'p' } };
+    nock(RELAY, { reqheaders: { authorization: `Bearer ${API_KEY}` } }).get('/v1/me').reply(200, me);
+    expect(await appTester(auth.test, { authData: authData() } as any)).toStrictEqual(me);
+    expect(await appTester(auth.connectionLabel, { authData: authData(), inputData: me } as any)).toBe('demohooks: Acme RevOps');
+    expect(nock.isDone()).toBe(true);
+  });
+
+  it('keeps every secret in password fields with help on where the vendor shows it', () => {
+    const fields = new Map<string, any>(auth.fields.map((f: any) => [f.key, f]));
+    for (const k of ['api_key', ...Object.values(PROVIDERS).flatMap((p) => p.secretKeys)]) {
+      expect(fields.get(k)?.type).toBe('password');
+      expect(fields.get(k)?.required).toBe(false);
+    }
+    expect(fields.get('walnut_signing_key').helpText).toContain('Settings > Webhooks');
+    expect(fields.get('supademo_signing_secret').helpText).toContain('whsec_');
+    expect(fields.get('pendo_signing_secret').helpText).toContain('Secret');
+  });
+
+  it('accepts a connection with signing secrets and no relay (for the create alone)', async () => {
+    const out: any = await appTester(auth.test, { authData: { walnut_signing_key: 'k' } } as any);
+    expect(out.name).toContain('no relay');
+  });
+
+  it('refuses an empty connection, saying what to fill in', async () => {
+    const err = await errorOf(appTester(auth.test, { authData: {} } as any));
+    expect(err.message).toContain('Fill in the Relay URL and Relay API Key');
+  });
+
+  it('reports a bad API key as an expired connection without echoing the key', async () => {
+    nock(RELAY).get('/v1/me').reply(401, { error: 'unknown api key' });
+    const err = await errorOf(appTester(auth.test, { authData: authData() } as any));
+    expect(err.name).toBe('ExpiredAuthError');
+    expectNoSecret(err.message);
+  });
+});
+
+describe('verify_webhook', () => {
+  const create = (App.creates as any).verify_webhook.operation;
+  const noRelay = { walnut_signing_key: SECRETS.walnut.current, supademo_signing_secret: SECRETS.supademo.current, pendo_signing_secret: SECRETS.pendo.current };
+  const payloads = { walnut: demoSessionSample, supademo: leadCapturedSample, pendo: pendoSamples.npsSubmitted } as const;
+
+  it.each(Object.keys(payloads) as Array<keyof typeof payloads>)(
+    '%s: gives the record the any-event trigger gives, with no relay configured',
+    async (provider) => {
+      const body = JSON.stringify(payloads[provider]);
+      const signature = signBody(body, SECRETS[provider].current);
+      const out = await appTester(create.perform, {
+        authData: noRelay,
+        inputData: { provider, body, signature, include_test_events: true },
+      } as any);
+      const [fromTrigger] = await perform(`${provider}_any_event`, hookBundle(provider, payloads[provider], { includeTest: true }));
+      expect(out).toStrictEqual(fromTrigger);
+    },
+  );
+
+  it('refuses a forged body as a trigger would', async () => {
+    const body = JSON.stringify(demoSessionSample);
+    const err = await errorOf(
+      appTester(create.perform, {
+        authData: noRelay,
+        inputData: { provider: 'walnut', body, signature: signBody(body, 'guess') },
+      } as any),
+    );
+    expect(err.name).toBe('HaltedError');
+    expect(err.message).toContain('Walnut signature mismatch');
+    expectNoSecret(err.message);
+  });
+
+  it('halts on a test delivery unless test events are included', async () => {
+    const body = JSON.stringify(pendoSamples.guideDisplayed);
+    const err = await errorOf(
+      appTester(create.perform, { authData: noRelay, inputData: { provider: 'pendo', body, signature: signBody(body, SECRETS.pendo.current) } } as any),
+    );
+    expect(err.name).toBe('HaltedError');
+    expect(err.message).toContain('test event skipped');
+  });
+
+  it('names the choices when the provider is unknown', async () => {
+    const err = await errorOf(appTester(create.perform, { authData: noRelay, inputData: { provider: 'hubspot', body: '{}' } } as any));
+    expect(err.message).toContain('choose walnut, supademo or pendo');
+  });
+
+  it('says when the body is empty', async () => {
+    const err = await errorOf(appTester(create.perform, { authData: {}, inputData: { provider: 'supademo', body: '' } } as any));
+    expect(err.message).toContain('Supademo webhook has an empty body');
+  });
+});

@@ -1,0 +1,145 @@
+import nock from 'nock';
+import { PROVIDERS } from '../lib/providers/index.js';
+import { signBody } from '../lib/signature.js';
+import { demoSessionSample, playlistSessionSample } from '../lib/providers/walnut.js';
+import { API_KEY, App, appTester, authData, errorOf, expectNoSecret, networkOff, RELAY, SECRETS, TARGET, triggerOp } from './helpers.js';
+
+networkOff();
+
+/** Trigger key → relay event, straight from the contract's table. */
+const CONTRACT: Record<string, string> = {
+  walnut_demo_session_finished: 'walnut.demo_session_finished',
+  walnut_playlist_session_finished: 'walnut.playlist_session_finished',
+  walnut_any_event: 'walnut.*',
+  supademo_lead_captured: 'supademo.lead.captured',
+  supademo_demo_viewed: 'supademo.demo.viewed',
+  supademo_demo_completed: 'supademo.demo.completed',
+  supademo_showcase_viewed: 'supademo.showcase.viewed',
+  supademo_any_event: 'supademo.*',
+  pendo_guide_displayed: 'pendo.guideDisplayed',
+  pendo_poll_displayed: 'pendo.pollDisplayed',
+  pendo_poll_submitted: 'pendo.pollSubmitted',
+  pendo_nps_displayed: 'pendo.npsDisplayed',
+  pendo_nps_submitted: 'pendo.npsSubmitted',
+  pendo_visitor_created: 'pendo.visitorCreated',
+  pendo_account_created: 'pendo.accountCreated',
+  pendo_track_event_received: 'pendo.trackEventReceived',
+  pendo_any_event: 'pendo.*',
+};
+
+const bundle = (extra: Record<string, unknown> = {}) => ({
+  authData: authData(),
+  inputData: { include_test_events: true },
+  targetUrl: TARGET,
+  meta: { limit: -1 },
+  ...extra,
+});
+
+afterEach(() => {
+  expect(nock.isDone()).toBe(true);
+});
+
+describe.each(Object.entries(CONTRACT))('%s', (key, relayEvent) => {
+  it(`subscribes the Zap's target URL to ${relayEvent}`, async () => {
+    nock(RELAY, { reqheaders: { authorization: `Bearer ${API_KEY}` } })
+      .post('/v1/hooks', { target_url: TARGET, event: relayEvent })
+      .reply(201, { id: 'hook_1', event: relayEvent, target_url: TARGET, created_at: '2026-11-23T10:00:00Z' });
+    const out = await appTester(triggerOp(key).performSubscribe, bundle() as any);
+    expect(out).toStrictEqual({ id: 'hook_1', event: relayEvent, target_url: TARGET, created_at: '2026-11-23T10:00:00Z' });
+  });
+
+  it('unsubscribes by the id the subscription returned', async () => {
+    nock(RELAY, { reqheaders: { authorization: `Bearer ${API_KEY}` } }).delete('/v1/hooks/hook_1').reply(204);
+    const out = await appTester(triggerOp(key).performUnsubscribe, bundle({ subscribeData: { id: 'hook_1' } }) as any);
+    expect(out).toStrictEqual({});
+  });
+
+  it('lists the sample when the relay has no events yet', async () => {
+    nock(RELAY).get('/v1/events').query({ event: relayEvent, limit: '3' }).reply(200, []);
+    const out = await appTester(triggerOp(key).performList, bundle() as any);
+    expect(out).toStrictEqual([triggerOp(key).sample]);
+  });
+});
+
+describe('performList with real events', () => {
+  const stored = (payload: unknown, id: string, secret = SECRETS.walnut.current) => {
+    const body = JSON.stringify(payload);
+    return { id, event: `walnut.${(payload as any).event}`, received_at: '2026-11-23T10:00:00Z', headers: { 'X-Walnut-Signature': signBody(body, secret) }, body };
+  };
+
+  it('processes the newest events exactly like perform, without touching the dedupe memory', async () => {
+    const second = JSON.parse(JSON.stringify(demoSessionSample));
+    second.data.session_id = 'second-session';
+    nock(RELAY)
+      .get('/v1/events')
+      .query({ event: 'walnut.demo_session_finished', limit: '3' })
+      .twice()
+      .reply(200, [stored(second, 'evt_2'), stored(demoSessionSample, 'evt_1')]);
+    const op = triggerOp('walnut_demo_session_finished');
+    const out = (await appTester(op.performList, bundle({ inputData: {} }) as any, true)) as any[];
+    expect(out.map((r) => r.session_id)).toStrictEqual(['second-session', demoSessionSample.data.session_id]);
+    expect(out.every((r) => r.signature_verified === true)).toBe(true);
+    // Listing again returns the same records: performList neither consults nor fills the memory.
+    expect(await appTester(op.performList, bundle({ inputData: {} }) as any)).toStrictEqual(out);
+    // And perform still lets the listed event in the first time it is delivered.
+    const rawBody = JSON.stringify(demoSessionSample);
+    const live = (await appTester(op.perform, {
+      ...bundle({ inputData: {} }),
+      subscribeData: { id: 'hook_1' },
+      rawRequest: { content: rawBody, headers: { 'Http-X-Walnut-Signature': signBody(rawBody, SECRETS.walnut.current) } },
+    } as any)) as any[];
+    expect(live).toHaveLength(1);
+  });
+
+  it('leaves test events out of the list unless included', async () => {
+    nock(RELAY).get('/v1/events').query(true).reply(200, [stored(playlistSessionSample, 'evt_t')]);
+    const out = await appTester(triggerOp('walnut_any_event').performList, bundle({ inputData: {} }) as any);
+    expect(out).toStrictEqual([triggerOp('walnut_any_event').sample]);
+  });
+
+  it('says the secret is wrong when every stored event fails verification', async () => {
+    nock(RELAY).get('/v1/events').query(true).reply(200, [stored(demoSessionSample, 'evt_x', 'some other key')]);
+    const err = await errorOf(appTester(triggerOp('walnut_demo_session_finished').performList, bundle() as any));
+    expect(err.message).toContain('Walnut signature mismatch');
+    expectNoSecret(err.message);
+  });
+
+  it('asks the relay for as many events as Zapier wants, at most 100', async () => {
+    nock(RELAY).get('/v1/events').query({ event: 'pendo.*', limit: '100' }).reply(200, []);
+    await appTester(triggerOp('pendo_any_event').performList, bundle({ meta: { limit: 500 } }) as any);
+  });
+});
+
+describe('relay errors', () => {
+  it('unsubscribing a hook the relay already removed (404) succeeds', async () => {
+    nock(RELAY).delete('/v1/hooks/gone').reply(404, { error: 'not found' });
+    const out = await appTester(triggerOp('walnut_any_event').performUnsubscribe, bundle({ subscribeData: { id: 'gone' } }) as any);
+    expect(out).toStrictEqual({});
+  });
+
+  it('a refused API key asks the user to reconnect, without echoing the key', async () => {
+    nock(RELAY).post('/v1/hooks').reply(401, { error: 'unknown api key' });
+    const err = await errorOf(appTester(triggerOp('walnut_any_event').performSubscribe, bundle() as any));
+    expect(err.name).toBe('ExpiredAuthError');
+    expect(err.message).toContain('refused the API key');
+    expectNoSecret(err.message);
+  });
+
+  it('a subscription the relay refuses reports its reason', async () => {
+    nock(RELAY).post('/v1/hooks').reply(422, { error: 'target host not allowed' });
+    const err = await errorOf(appTester(triggerOp('walnut_any_event').performSubscribe, bundle() as any));
+    expect(err.message).toContain('HTTP 422: target host not allowed');
+  });
+
+  it('a connection without a relay cannot subscribe, and says what to fill in', async () => {
+    const err = await errorOf(
+      appTester(triggerOp('walnut_any_event').performSubscribe, bundle({ authData: { walnut_signing_key: 'x' } }) as any),
+    );
+    expect(err.message).toContain('This connection has no Relay URL');
+  });
+
+  it('every trigger of the app is covered by the contract table', () => {
+    expect(Object.keys(App.triggers ?? {}).sort()).toStrictEqual(Object.keys(CONTRACT).sort());
+    expect(Object.keys(PROVIDERS)).toStrictEqual(['walnut', 'supademo', 'pendo']);
+  });
+});
