@@ -1,0 +1,149 @@
+/**
+ * A minimal SQL adapter over the two stores the relay supports, so the schema and every
+ * query are written once: `$1`-style parameters, `query` and `tx`. SQLite is Node's own
+ * `node:sqlite` (no native build, nothing downloaded); PostgreSQL is `pg`.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+
+export type Row = Record<string, unknown>;
+
+export interface Queryable {
+  query<T = Row>(sql: string, params?: unknown[]): Promise<T[]>;
+}
+
+export interface Db extends Queryable {
+  dialect: 'sqlite' | 'postgres';
+  /** Runs `fn` in one transaction; commits when it resolves, rolls back when it throws. */
+  tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+  /** Where the data lives, without credentials (for logs). */
+  describe: string;
+}
+
+// node:sqlite is still flagged experimental in Node 22 and says so once per process on
+// stderr; that warning is noise in a service's structured logs.
+function quietSqliteWarning(): void {
+  const original = process.emitWarning.bind(process);
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const text = typeof warning === 'string' ? warning : warning?.message;
+    if (typeof text === 'string' && text.includes('SQLite')) return;
+    return (original as (...a: unknown[]) => void)(warning, ...rest);
+  }) as typeof process.emitWarning;
+}
+
+export async function openSqlite(file: string): Promise<Db> {
+  quietSqliteWarning();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { DatabaseSync } = require('node:sqlite') as typeof import('node:sqlite');
+  if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const db = new DatabaseSync(file);
+  // WAL lets readers run beside the writer; FULL makes every commit durable before the
+  // relay acks (a SIGKILL or a power cut loses nothing acked); busy_timeout covers a second
+  // process (the CLI) touching the same file.
+  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
+  const cache = new Map<string, ReturnType<typeof db.prepare>>();
+  const prepare = (sql: string) => {
+    let stmt = cache.get(sql);
+    if (!stmt) {
+      stmt = db.prepare(sql.replace(/\$(\d+)/g, '?$1'));
+      cache.set(sql, stmt);
+    }
+    return stmt;
+  };
+  const q: Queryable = {
+    async query<T>(sql: string, params: unknown[] = []) {
+      const stmt = prepare(sql);
+      const args = params.map((p) => (p === undefined ? null : typeof p === 'boolean' ? (p ? 1 : 0) : p)) as never[];
+      return stmt.all(...args) as T[];
+    },
+  };
+  // One connection: transactions are serialised so two requests never interleave inside one.
+  let chain: Promise<unknown> = Promise.resolve();
+  return {
+    dialect: 'sqlite',
+    describe: `sqlite:${file}`,
+    query: q.query,
+    tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+      const run = chain.then(async () => {
+        db.exec('BEGIN IMMEDIATE');
+        try {
+          const out = await fn(q);
+          db.exec('COMMIT');
+          return out;
+        } catch (err) {
+          db.exec('ROLLBACK');
+          throw err;
+        }
+      });
+      chain = run.catch(() => undefined);
+      return run;
+    },
+    async close() {
+      await chain;
+      db.close();
+    },
+  };
+}
+
+export async function openPostgres(url: string): Promise<Db> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const pg = require('pg') as typeof import('pg');
+  // BIGINT columns hold millisecond timestamps: safe as JS numbers.
+  pg.types.setTypeParser(20, (v: string) => Number(v));
+  const parsed = new URL(url);
+  const schema = parsed.searchParams.get('schema');
+  parsed.searchParams.delete('schema');
+  if (schema && !/^[a-z_][a-z0-9_]{0,62}$/i.test(schema)) throw new Error(`invalid schema name in RELAY_DATABASE_URL: ${schema}`);
+  if (schema) {
+    const setup = new pg.Client({ connectionString: parsed.toString() });
+    await setup.connect();
+    try {
+      await setup.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    } finally {
+      await setup.end();
+    }
+  }
+  const pool = new pg.Pool({
+    connectionString: parsed.toString(),
+    max: 10,
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+  });
+  return openPostgresPool(pool, parsed, schema);
+}
+
+function openPostgresPool(pool: import('pg').Pool, url: URL, schema: string | null): Db {
+  pool.on('error', () => undefined);
+  const describe = `postgres://${url.hostname}:${url.port || 5432}${url.pathname}${schema ? ` (schema ${schema})` : ''}`;
+  return {
+    dialect: 'postgres',
+    describe,
+    async query<T>(sql: string, params: unknown[] = []) {
+      return (await pool.query(sql, params)).rows as T[];
+    },
+    async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const out = await fn({ query: async <R>(sql: string, params: unknown[] = []) => (await client.query(sql, params)).rows as R[] });
+        await client.query('COMMIT');
+        return out;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}
+
+/** `sqlite:PATH` (the default) or `postgres://…` / `postgresql://…`. */
+export async function openDb(url: string): Promise<Db> {
+  if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length) || './data/relay.db');
+  if (/^postgres(ql)?:\/\//.test(url)) return openPostgres(url);
+  throw new Error(`RELAY_DATABASE_URL must be sqlite:PATH or postgres://… (got "${url.split(':')[0]}:…")`);
+}

@@ -1,0 +1,307 @@
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { isProviderKey, PROVIDER_KEYS, PROVIDERS, relayEventName, type ProviderKey } from '../lib/providers/index.js';
+import { findHeader } from '../lib/signature.js';
+import type { RelayConfig } from './config.js';
+import { openDb } from './db.js';
+import { Deliverer } from './deliver.js';
+import type { Logger } from './log.js';
+import { Store, type Account, type InboundItem } from './store.js';
+import { checkTarget } from './targets.js';
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const send = (res: http.ServerResponse, status: number, body?: unknown) => {
+  if (res.headersSent) return;
+  if (body === undefined) {
+    res.writeHead(status).end();
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' });
+  res.end(text);
+};
+
+/** Reads a body up to `limit` bytes; past that, answers 413 without buffering the rest. */
+function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      reject(new HttpError(413, `body larger than ${limit} bytes`));
+      req.resume();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        reject(new HttpError(413, `body larger than ${limit} bytes`));
+        req.removeAllListeners('data');
+        req.resume();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+const isJsonType = (ct: string | undefined) => {
+  const type = (ct ?? '').split(';')[0].trim().toLowerCase();
+  return type === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(type);
+};
+
+/**
+ * Collects inbound events that arrive together and commits them in one transaction, so each
+ * ack is durable without one disk flush per request (group commit).
+ */
+class IngestBatcher {
+  private queue: Array<{ item: InboundItem; resolve: (r: { id: string; duplicate: boolean }) => void; reject: (e: unknown) => void }> = [];
+  private flushing = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly onStored: () => void,
+  ) {}
+
+  add(item: InboundItem): Promise<{ id: string; duplicate: boolean }> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      if (!this.flushing) setImmediate(() => void this.flush());
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, 500);
+        try {
+          const results = await this.store.ingest(batch.map((b) => b.item));
+          batch.forEach((b, i) => b.resolve(results[i]));
+          this.onStored();
+        } catch (err) {
+          batch.forEach((b) => b.reject(err));
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+}
+
+export interface Relay {
+  url: string;
+  store: Store;
+  deliverer: Deliverer;
+  server: http.Server;
+  /** Stops taking requests, drains in-flight work, closes the store. */
+  close(): Promise<void>;
+}
+
+export async function startRelay(cfg: RelayConfig, log: Logger, options: { deliver?: boolean } = {}): Promise<Relay> {
+  const db = await openDb(cfg.databaseUrl);
+  const store = new Store(db);
+  await store.migrate();
+  const deliverer = new Deliverer(store, cfg, log);
+  const batcher = new IngestBatcher(store, () => deliverer.kick());
+
+  const authenticate = async (req: http.IncomingMessage): Promise<Account> => {
+    const header = req.headers.authorization ?? '';
+    const m = /^Bearer\s+(\S+)$/i.exec(header);
+    const account = m ? await store.accountByApiKey(m[1]) : null;
+    if (!account) throw new HttpError(401, m ? 'unknown API key' : 'missing Authorization: Bearer <api_key>');
+    return account;
+  };
+
+  const inboundUrls = (tokens: Record<string, string>) =>
+    Object.fromEntries(PROVIDER_KEYS.map((p) => [p, `${cfg.publicUrl}/v1/inbound/${p}/${tokens[p]}`]));
+
+  async function inbound(req: http.IncomingMessage, res: http.ServerResponse, provider: string, token: string): Promise<void> {
+    const account = isProviderKey(provider) ? await store.accountByToken(provider, token) : null;
+    if (!account || !isProviderKey(provider)) {
+      req.resume();
+      throw new HttpError(404, 'unknown inbound URL');
+    }
+    if (!isJsonType(req.headers['content-type'])) {
+      req.resume();
+      throw new HttpError(415, `Content-Type must be application/json (got ${JSON.stringify(req.headers['content-type'] ?? null)})`);
+    }
+    const raw = await readBody(req, cfg.maxBodyBytes);
+    let text: string;
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+    } catch {
+      throw new HttpError(400, 'body is not valid UTF-8');
+    }
+    let payload: unknown;
+    try {
+      payload = JSON.parse(text);
+    } catch (err) {
+      throw new HttpError(400, `body is not valid JSON: ${(err as Error).message.slice(0, 100)}`);
+    }
+    if (!payload || typeof payload !== 'object' || Array.isArray(payload)) throw new HttpError(400, 'body must be a JSON object');
+    const ev = (payload as Record<string, unknown>).event;
+    if (typeof ev !== 'string' || ev.trim() === '' || ev.length > 200) throw new HttpError(400, 'body has no "event" string naming its type');
+    const spec = PROVIDERS[provider as ProviderKey];
+    const signature = findHeader(req.headers as Record<string, string>, spec.scheme.header);
+    const identity = spec.identity(payload as Record<string, unknown>) ?? `${provider}:body:${createHash('sha256').update(raw).digest('hex').slice(0, 40)}`;
+    const stored = await batcher.add({
+      accountId: account.id,
+      provider,
+      event: relayEventName(provider, ev),
+      identity,
+      headers: signature !== undefined ? { [spec.scheme.header]: signature } : {},
+      body: text,
+    });
+    log('info', 'inbound event stored', { account_id: account.id, provider, event: ev, event_id: stored.id, duplicate: stored.duplicate, bytes: raw.length });
+    send(res, 200, stored);
+  }
+
+  async function api(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+    const p = url.pathname;
+    if (req.method === 'GET' && p === '/healthz') {
+      try {
+        await store.ping();
+        send(res, 200, { ok: true });
+      } catch {
+        send(res, 503, { ok: false, error: 'store unavailable' });
+      }
+      return;
+    }
+    const inboundMatch = /^\/v1\/inbound\/([^/]+)\/([^/]+)$/.exec(p);
+    if (inboundMatch) {
+      if (req.method !== 'POST') throw new HttpError(405, 'use POST');
+      await inbound(req, res, decodeURIComponent(inboundMatch[1]), decodeURIComponent(inboundMatch[2]));
+      return;
+    }
+    if (!p.startsWith('/v1/')) throw new HttpError(404, 'not found');
+    const account = await authenticate(req);
+    if (req.method === 'GET' && p === '/v1/me') {
+      send(res, 200, { account_id: account.id, name: account.name, inbound: inboundUrls(await store.inboundTokens(account.id)) });
+      return;
+    }
+    if (req.method === 'POST' && p === '/v1/hooks') {
+      if (!isJsonType(req.headers['content-type'])) throw new HttpError(415, 'Content-Type must be application/json');
+      let body: any;
+      try {
+        body = JSON.parse((await readBody(req, 64 * 1024)).toString('utf8'));
+      } catch (err) {
+        if (err instanceof HttpError) throw err;
+        throw new HttpError(400, 'body is not valid JSON');
+      }
+      const event = body?.event;
+      const [prov, ...rest] = typeof event === 'string' ? event.split('.') : [];
+      const name = rest.join('.');
+      if (!isProviderKey(prov) || !(name === '*' || PROVIDERS[prov].events.some((e) => e.event === name))) {
+        throw new HttpError(400, `unknown event ${JSON.stringify(event ?? null)}: use {provider}.{event} or {provider}.*`);
+      }
+      const target = checkTarget(body?.target_url, cfg);
+      if (!target.ok) throw new HttpError(target.status, target.error);
+      const hook = await store.createHook(account.id, event, target.url.toString());
+      log('info', 'subscription created', { account_id: account.id, hook_id: hook.id, event, target_host: target.url.host });
+      send(res, 201, hook);
+      return;
+    }
+    const hookMatch = /^\/v1\/hooks\/([^/]+)$/.exec(p);
+    if (req.method === 'DELETE' && hookMatch) {
+      const ok = await store.deleteHook(account.id, decodeURIComponent(hookMatch[1]));
+      if (!ok) throw new HttpError(404, 'no such subscription');
+      log('info', 'subscription deleted', { account_id: account.id, hook_id: hookMatch[1] });
+      send(res, 204);
+      return;
+    }
+    if (req.method === 'GET' && p === '/v1/events') {
+      const event = url.searchParams.get('event') ?? '';
+      const [prov] = event.split('.');
+      if (!isProviderKey(prov) || event.length <= prov.length + 1) throw new HttpError(400, 'event must be {provider}.{event} or {provider}.*');
+      const limitRaw = url.searchParams.get('limit');
+      const limit = limitRaw === null ? 3 : Number(limitRaw);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new HttpError(400, 'limit must be an integer from 1 to 100');
+      send(res, 200, await store.listEvents(account.id, event, limit));
+      return;
+    }
+    throw new HttpError(404, 'not found');
+  }
+
+  const inflight = new Set<Promise<void>>();
+  const server = http.createServer((req, res) => {
+    const started = Date.now();
+    const work = (async () => {
+      let url: URL;
+      try {
+        url = new URL(req.url ?? '/', 'http://relay');
+        await api(req, res, url);
+      } catch (err) {
+        if (err instanceof HttpError) {
+          send(res, err.status, { error: err.message });
+        } else {
+          log('error', 'request failed', { method: req.method, error: (err as Error).message });
+          send(res, 503, { error: 'temporarily unavailable; retry' });
+        }
+      } finally {
+        // Inbound paths carry the capability token: log the route, never the path.
+        const route = (req.url ?? '').startsWith('/v1/inbound/') ? '/v1/inbound/{provider}/{token}' : (req.url ?? '').split('?')[0];
+        log('debug', 'request', { method: req.method, route, status: res.statusCode, ms: Date.now() - started });
+      }
+    })();
+    inflight.add(work);
+    void work.finally(() => inflight.delete(work));
+  });
+  server.keepAliveTimeout = 5000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(cfg.port, cfg.host, () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  const url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+  if (options.deliver !== false) deliverer.start();
+
+  const retention = cfg.retentionDays > 0 ? setInterval(() => void purge(), 60 * 60 * 1000) : null;
+  retention?.unref();
+  async function purge() {
+    try {
+      const n = await store.purge(Date.now() - cfg.retentionDays * 86_400_000);
+      if (n > 0) log('info', 'retention purge', { events_deleted: n, retention_days: cfg.retentionDays });
+    } catch (err) {
+      log('error', 'retention purge failed', { error: (err as Error).message });
+    }
+  }
+  if (retention) void purge();
+
+  log('info', 'relay listening', { url, store: db.describe, public_url: cfg.publicUrl, target_hosts: cfg.targetHosts, allow_private_targets: cfg.allowPrivateTargets });
+
+  let closing: Promise<void> | null = null;
+  return {
+    url,
+    store,
+    deliverer,
+    server,
+    close() {
+      closing ??= (async () => {
+        if (retention) clearInterval(retention);
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        });
+        await Promise.allSettled([...inflight]);
+        await deliverer.stop();
+        await store.close();
+        log('info', 'relay stopped', {});
+      })();
+      return closing;
+    },
+  };
+}
