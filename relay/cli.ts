@@ -1,8 +1,8 @@
 import { PROVIDER_KEYS } from '../lib/providers/index.js';
-import { loadConfig } from './config.js';
+import { loadConfig, publicBase } from './config.js';
 import { openDb } from './db.js';
 import { jsonLogger } from './log.js';
-import { startRelay } from './server.js';
+import { inboundUrlsFor, startRelay } from './server.js';
 import { Store } from './store.js';
 
 const USAGE = `usage:
@@ -12,11 +12,8 @@ const USAGE = `usage:
 environment: HOST, PORT, RELAY_DATABASE_URL, RELAY_PUBLIC_URL, RELAY_TARGET_HOSTS,
 RELAY_ALLOW_PRIVATE_TARGETS, RELAY_RETENTION_DAYS (see README)`;
 
-const inboundUrls = (publicUrl: string, tokens: Record<string, string>) =>
-  Object.fromEntries(PROVIDER_KEYS.map((p) => [p, `${publicUrl}/v1/inbound/${p}/${tokens[p]}`]));
-
 function printAccount(created: { account: { id: string; name: string }; apiKey: string; tokens: Record<string, string> }, publicUrl: string, json: boolean) {
-  const inbound = inboundUrls(publicUrl, created.tokens);
+  const inbound = inboundUrlsFor(publicUrl, created.tokens);
   if (json) {
     process.stdout.write(`${JSON.stringify({ account_id: created.account.id, name: created.account.name, api_key: created.apiKey, inbound })}\n`);
     return;
@@ -47,7 +44,7 @@ export async function main(argv: string[]): Promise<number> {
     const store = new Store(await openDb(cfg.databaseUrl));
     try {
       await store.migrate();
-      printAccount(await store.createAccount(name), cfg.publicUrl, rest.includes('--json'));
+      printAccount(await store.createAccount(name), publicBase(cfg), rest.includes('--json'));
     } finally {
       await store.close();
     }
@@ -60,7 +57,7 @@ export async function main(argv: string[]): Promise<number> {
       // First start: a local account so a newcomer can connect Zapier straight away.
       const created = await relay.store.createAccount('local');
       process.stdout.write('\nFirst start: created a local account.\n');
-      printAccount(created, cfg.publicUrl, false);
+      printAccount(created, relay.publicUrl, false);
     }
     await new Promise<void>((resolve) => {
       const stop = (signal: string) => {

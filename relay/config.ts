@@ -3,7 +3,8 @@ export interface RelayConfig {
   host: string;
   port: number;
   databaseUrl: string;
-  publicUrl: string;
+  /** Base of the inbound URLs handed out; null = the address the relay listens on. */
+  publicUrl: string | null;
   targetHosts: string[];
   allowPrivateTargets: boolean;
   retryBaseMs: number;
@@ -28,12 +29,11 @@ const int = (env: NodeJS.ProcessEnv, key: string, dflt: number, min = 0): number
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
   const host = env.HOST || '127.0.0.1';
   const port = int(env, 'PORT', 8787);
-  const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   return {
     host,
     port,
     databaseUrl: env.RELAY_DATABASE_URL || 'sqlite:./data/relay.db',
-    publicUrl: (env.RELAY_PUBLIC_URL || `http://${shownHost}:${port}`).replace(/\/+$/, ''),
+    publicUrl: env.RELAY_PUBLIC_URL ? env.RELAY_PUBLIC_URL.replace(/\/+$/, '') : null,
     targetHosts: (env.RELAY_TARGET_HOSTS || 'hooks.zapier.com')
       .split(',')
       .map((h) => h.trim().toLowerCase())
@@ -49,4 +49,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
     retentionDays: int(env, 'RELAY_RETENTION_DAYS', 30, 0),
     maxBodyBytes: 1024 * 1024,
   };
+}
+
+/** The base of inbound URLs: RELAY_PUBLIC_URL, else where the relay listens (or will: `http://HOST:PORT`). */
+export function publicBase(cfg: Pick<RelayConfig, 'publicUrl' | 'host' | 'port'>, listening?: string): string {
+  if (cfg.publicUrl) return cfg.publicUrl;
+  if (listening) return listening;
+  const host = cfg.host === '0.0.0.0' || cfg.host === '::' ? '127.0.0.1' : cfg.host;
+  return `http://${host}:${cfg.port}`;
 }

@@ -22,14 +22,17 @@ export interface Db extends Queryable {
 }
 
 // node:sqlite is still flagged experimental in Node 22 and says so once per process on
-// stderr; that warning is noise in a service's structured logs.
+// stderr; that line is noise in a service's structured logs. Other warnings still print.
+let warningFiltered = false;
 function quietSqliteWarning(): void {
-  const original = process.emitWarning.bind(process);
-  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-    const text = typeof warning === 'string' ? warning : warning?.message;
-    if (typeof text === 'string' && text.includes('SQLite')) return;
-    return (original as (...a: unknown[]) => void)(warning, ...rest);
-  }) as typeof process.emitWarning;
+  if (warningFiltered) return;
+  warningFiltered = true;
+  const listeners = process.listeners('warning');
+  process.removeAllListeners('warning');
+  process.on('warning', (w: Error) => {
+    if (w.name === 'ExperimentalWarning' && /SQLite/.test(w.message)) return;
+    for (const l of listeners) l(w);
+  });
 }
 
 export async function openSqlite(file: string): Promise<Db> {

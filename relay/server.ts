@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isProviderKey, PROVIDER_KEYS, PROVIDERS, relayEventName, type ProviderKey } from '../lib/providers/index.js';
 import { findHeader } from '../lib/signature.js';
-import type { RelayConfig } from './config.js';
+import { publicBase, type RelayConfig } from './config.js';
 import { openDb } from './db.js';
 import { Deliverer } from './deliver.js';
 import type { Logger } from './log.js';
@@ -101,8 +101,13 @@ class IngestBatcher {
   }
 }
 
+export const inboundUrlsFor = (base: string, tokens: Record<string, string>): Record<string, string> =>
+  Object.fromEntries(PROVIDER_KEYS.map((p) => [p, `${base}/v1/inbound/${p}/${tokens[p]}`]));
+
 export interface Relay {
   url: string;
+  /** The base of the inbound URLs this relay hands out. */
+  publicUrl: string;
   store: Store;
   deliverer: Deliverer;
   server: http.Server;
@@ -125,8 +130,8 @@ export async function startRelay(cfg: RelayConfig, log: Logger, options: { deliv
     return account;
   };
 
-  const inboundUrls = (tokens: Record<string, string>) =>
-    Object.fromEntries(PROVIDER_KEYS.map((p) => [p, `${cfg.publicUrl}/v1/inbound/${p}/${tokens[p]}`]));
+  let base = publicBase(cfg);
+  const inboundUrls = (tokens: Record<string, string>) => inboundUrlsFor(base, tokens);
 
   async function inbound(req: http.IncomingMessage, res: http.ServerResponse, provider: string, token: string): Promise<void> {
     const account = isProviderKey(provider) ? await store.accountByToken(provider, token) : null;
@@ -267,6 +272,7 @@ export async function startRelay(cfg: RelayConfig, log: Logger, options: { deliv
   });
   const addr = server.address() as AddressInfo;
   const url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+  base = publicBase(cfg, url);
   if (options.deliver !== false) deliverer.start();
 
   const retention = cfg.retentionDays > 0 ? setInterval(() => void purge(), 60 * 60 * 1000) : null;
@@ -281,11 +287,12 @@ export async function startRelay(cfg: RelayConfig, log: Logger, options: { deliv
   }
   if (retention) void purge();
 
-  log('info', 'relay listening', { url, store: db.describe, public_url: cfg.publicUrl, target_hosts: cfg.targetHosts, allow_private_targets: cfg.allowPrivateTargets });
+  log('info', 'relay listening', { url, store: db.describe, public_url: base, target_hosts: cfg.targetHosts, allow_private_targets: cfg.allowPrivateTargets });
 
   let closing: Promise<void> | null = null;
   return {
     url,
+    publicUrl: base,
     store,
     deliverer,
     server,

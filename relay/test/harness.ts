@@ -1,0 +1,160 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadConfig, type RelayConfig } from '../config.js';
+import { silentLogger } from '../log.js';
+import { startRelay, type Relay } from '../server.js';
+
+export const PG_URL = process.env.RELAY_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+export const RELAY_BIN = path.join(ROOT, 'bin', 'demohooks-relay.js');
+
+/** Whether PostgreSQL answers, checked once in a child (describe blocks are synchronous). */
+export const pgAvailable: { ok: boolean; why: string } = (() => {
+  const probe = spawnSync(
+    process.execPath,
+    ['-e', `const {Client}=require('pg');const c=new Client({connectionString:${JSON.stringify(PG_URL)},connectionTimeoutMillis:3000});c.connect().then(()=>c.end()).then(()=>process.exit(0),e=>{console.error(e.message);process.exit(1)})`],
+    { cwd: ROOT, encoding: 'utf8', timeout: 10_000 },
+  );
+  return probe.status === 0 ? { ok: true, why: '' } : { ok: false, why: `PostgreSQL at ${PG_URL} did not answer (${(probe.stderr || 'timeout').trim().split('\n')[0]})` };
+})();
+
+export const freshSqliteUrl = () => `sqlite:${path.join(mkdtempSync(path.join(tmpdir(), 'demohooks-relay-')), 'relay.db')}`;
+export const freshPgUrl = () => `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}schema=t_${randomBytes(6).toString('hex')}`;
+
+/** The stores every relay test runs against: SQLite always, PostgreSQL when it answers. */
+export const STORES: Array<[string, () => string]> = [['sqlite', freshSqliteUrl], ...(pgAvailable.ok ? ([['postgres', freshPgUrl]] as Array<[string, () => string]>) : [])];
+
+export function reportPgSkip(): void {
+  if (!pgAvailable.ok) {
+    // eslint-disable-next-line no-console
+    console.warn(`PostgreSQL relay tests skipped: ${pgAvailable.why}. Set RELAY_TEST_PG_URL to run them.`);
+  }
+}
+
+/** A relay configured for loopback testing: private targets allowed, fast retries. */
+export function testConfig(databaseUrl: string, overrides: Partial<RelayConfig> = {}): RelayConfig {
+  return {
+    ...loadConfig({}),
+    port: 0,
+    databaseUrl,
+    targetHosts: ['127.0.0.1', 'localhost'],
+    allowPrivateTargets: true,
+    retryBaseMs: 50,
+    retryMaxMs: 400,
+    pollMs: 20,
+    leaseMs: 2000,
+    retentionDays: 0,
+    ...overrides,
+  };
+}
+
+export async function startTestRelay(databaseUrl: string, overrides: Partial<RelayConfig> = {}): Promise<Relay> {
+  const cfg = testConfig(databaseUrl, overrides);
+  return startRelay(cfg, silentLogger);
+}
+
+export interface Received {
+  path: string;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+/** A local stand-in for a Zapier hook URL: records every request, answers with `respond`'s status. */
+export async function startSink(respond: (r: Received, n: number) => number = () => 200) {
+  const received: Received[] = [];
+  const waiters: Array<() => void> = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const r = { path: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      received.push(r);
+      const status = respond(r, received.length);
+      res.writeHead(status, { 'Content-Type': 'application/json' }).end('{}');
+      waiters.splice(0).forEach((w) => w());
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    received,
+    /** Waits until `pred` holds, failing after `ms`. */
+    async until(pred: () => boolean, ms = 10_000): Promise<void> {
+      const deadline = Date.now() + ms;
+      while (!pred()) {
+        if (Date.now() > deadline) throw new Error(`sink: condition not met within ${ms} ms (received ${received.length})`);
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, 50);
+          waiters.push(() => {
+            clearTimeout(t);
+            resolve();
+          });
+        });
+      }
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+export async function call(base: string, method: string, p: string, opts: { key?: string; body?: string | object; type?: string; headers?: Record<string, string> } = {}) {
+  const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+  if (opts.key) headers.Authorization = `Bearer ${opts.key}`;
+  if (opts.body !== undefined) headers['Content-Type'] = opts.type ?? 'application/json';
+  const res = await fetch(`${base}${p}`, {
+    method,
+    headers,
+    body: opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body),
+  });
+  const text = await res.text();
+  let json: any = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = text;
+  }
+  return { status: res.status, json };
+}
+
+/** A relay in its own process, as production runs it (for SIGKILL and multi-process tests). */
+export function spawnRelay(env: Record<string, string>): Promise<{ proc: ChildProcess; url: string; logs: string[] }> {
+  const proc = spawn(process.execPath, [RELAY_BIN, 'serve'], {
+    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', RELAY_ALLOW_PRIVATE_TARGETS: '1', RELAY_TARGET_HOSTS: '127.0.0.1', RELAY_POLL_MS: '20', RELAY_RETRY_BASE_MS: '50', RELAY_RETRY_MAX_MS: '400', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: string[] = [];
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error(`relay did not start: ${logs.join('\n')}`)), 15_000);
+    proc.stdout!.on('data', (c: Buffer) => {
+      buf += c.toString();
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        logs.push(line);
+        try {
+          const j = JSON.parse(line);
+          if (j.msg === 'relay listening') {
+            clearTimeout(timer);
+            resolve({ proc, url: j.url, logs });
+          }
+        } catch {
+          // the first-start account banner is plain text
+        }
+      }
+    });
+    proc.stderr!.on('data', (c: Buffer) => logs.push(c.toString()));
+    proc.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`relay exited with ${code}: ${logs.join('\n')}`));
+    });
+  });
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
