@@ -52,6 +52,11 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (cmd === 'serve') {
     const log = jsonLogger();
+    // Handlers first: a SIGTERM during start-up still drains and exits cleanly.
+    let signalled: ((signal: string) => void) | null = null;
+    const stopped = new Promise<string>((resolve) => (signalled = resolve));
+    process.once('SIGTERM', () => signalled?.('SIGTERM'));
+    process.once('SIGINT', () => signalled?.('SIGINT'));
     const relay = await startRelay(cfg, log);
     if ((await relay.store.countAccounts()) === 0) {
       // First start: a local account so a newcomer can connect Zapier straight away.
@@ -59,14 +64,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write('\nFirst start: created a local account.\n');
       printAccount(created, relay.publicUrl, false);
     }
-    await new Promise<void>((resolve) => {
-      const stop = (signal: string) => {
-        log('info', 'shutting down', { signal });
-        relay.close().then(resolve, resolve);
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
-    });
+    const signal = await stopped;
+    log('info', 'shutting down', { signal });
+    await relay.close();
     return 0;
   }
   process.stderr.write(`${USAGE}\n`);
