@@ -82,7 +82,17 @@ export function makeViewer(parts: {
  * ISO 8601 from an ISO string or an epoch (seconds or milliseconds: Pendo documents
  * seconds; anything past 1e12 is taken as milliseconds). Null when absent or unparseable.
  */
+const ISO_UTC = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z$/;
+
 export function isoFrom(v: unknown): string | null {
+  // Fast path for the form the vendors send (UTC, `Z`): normalised to milliseconds without
+  // a Date round trip. Month and day ranges still go through Date when they look odd.
+  if (typeof v === 'string') {
+    const m = ISO_UTC.exec(v);
+    if (m && +v.slice(5, 7) >= 1 && +v.slice(5, 7) <= 12 && +v.slice(8, 10) >= 1 && +v.slice(8, 10) <= 28 && +v.slice(11, 13) < 24 && +v.slice(14, 16) < 60 && +v.slice(17, 19) < 60) {
+      return `${m[1]}.${(m[2] ?? '').padEnd(3, '0').slice(0, 3)}Z`;
+    }
+  }
   if (typeof v === 'number' && Number.isFinite(v)) {
     const ms = Math.abs(v) >= 1e12 ? v : v * 1000;
     const d = new Date(ms);
@@ -100,7 +110,9 @@ export const bodyHashId = (provider: string, rawBody: string): string =>
   `${provider}:body:${createHash('sha256').update(rawBody, 'utf8').digest('hex').slice(0, 40)}`;
 
 /** Slack mrkdwn needs &, < and > escaped in text; links are `<url|label>`. */
-export const slackEscape = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const SLACK_SPECIAL = /[&<>]/;
+export const slackEscape = (s: string): string =>
+  SLACK_SPECIAL.test(s) ? s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;') : s;
 
 export const slackLink = (url: string | null, label: string | null): string => {
   const text = slackEscape(label ?? url ?? '');
@@ -109,7 +121,8 @@ export const slackLink = (url: string | null, label: string | null): string => {
 };
 
 /** One plain line: collapse whitespace so CRM fields and Slack previews stay single-line. */
-export const oneLine = (s: string): string => s.replace(/\s+/g, ' ').trim();
+const NEEDS_COLLAPSE = /\s\s|[\t\n\r\f\v\u00a0\u2028\u2029]|^\s|\s$/;
+export const oneLine = (s: string): string => (NEEDS_COLLAPSE.test(s) ? s.replace(/\s+/g, ' ').trim() : s);
 
 /** Who, for texts: the best identity we have. */
 export const viewerLabel = (v: Viewer, fallback = 'an identified viewer'): string =>
@@ -199,19 +212,43 @@ function unwrapObject(schema: z.ZodType): z.ZodObject | undefined {
   return undefined;
 }
 
+/** The keys a schema declares, as a plain tree: null for a leaf, a map for a nested object. */
+type KnownKeys = Map<string, KnownKeys | null>;
+const knownKeysCache = new WeakMap<z.ZodType, KnownKeys | null>();
+
+function knownKeys(schema: z.ZodType): KnownKeys | null {
+  if (knownKeysCache.has(schema)) return knownKeysCache.get(schema)!;
+  const obj = unwrapObject(schema);
+  let tree: KnownKeys | null = null;
+  if (obj) {
+    tree = new Map();
+    for (const [k, child] of Object.entries(obj.shape as Record<string, z.ZodType>)) tree.set(k, knownKeys(child));
+  }
+  knownKeysCache.set(schema, tree);
+  return tree;
+}
+
+function extrasWalk(payload: unknown, known: KnownKeys, path: string[], out: FlatRecord): void {
+  for (const k in payload as Record<string, unknown>) {
+    const v = (payload as Record<string, unknown>)[k];
+    if (!known.has(k)) {
+      flattenGeneric(v, ['extra', ...path, k].map((p, i) => (i === 0 ? p : snake(p))).join('__'), out);
+      continue;
+    }
+    const child = known.get(k);
+    if (child && v && typeof v === 'object' && !Array.isArray(v)) extrasWalk(v, child, [...path, k], out);
+  }
+}
+
 /**
  * The parts of a payload its schema does not declare, flattened under `extra__`: fields a
- * vendor adds later reach the Zap instead of vanishing.
+ * vendor adds later reach the Zap instead of vanishing. The schema's declared keys are read
+ * once per schema; a payload with no unknown field costs one pass over its keys.
  */
-export function extras(payload: unknown, schema: z.ZodType, path = 'extra', out: FlatRecord = {}): FlatRecord {
-  const obj = unwrapObject(schema);
-  if (!obj || !payload || typeof payload !== 'object' || Array.isArray(payload)) return out;
-  const shape = obj.shape as Record<string, z.ZodType>;
-  for (const [k, v] of Object.entries(payload as Record<string, unknown>)) {
-    const child = shape[k];
-    if (!child) flattenGeneric(v, `${path}__${snake(k)}`, out);
-    else extras(v, child, `${path}__${snake(k)}`, out);
-  }
+export function extras(payload: unknown, schema: z.ZodType): FlatRecord {
+  const out: FlatRecord = {};
+  const known = knownKeys(schema);
+  if (known && payload && typeof payload === 'object' && !Array.isArray(payload)) extrasWalk(payload, known, [], out);
   return out;
 }
 

@@ -21,31 +21,31 @@ import samples from './pendo-samples.json';
 const opt = <T extends z.ZodType>(t: T) => t.nullish();
 const idish = z.union([z.string(), z.number()]);
 
-const guideProperties = z.looseObject({
+const guideProperties = z.object({
   createdAt: opt(z.number()),
-  createdByUser: opt(z.looseObject({ username: opt(z.string()) })),
+  createdByUser: opt(z.object({ username: opt(z.string()) })),
   id: opt(z.string()),
   lastUpdatedAt: opt(z.number()),
-  lastUpdatedByUser: opt(z.looseObject({ username: opt(z.string()) })),
+  lastUpdatedByUser: opt(z.object({ username: opt(z.string()) })),
   name: opt(z.string()),
-  steps: opt(z.array(z.looseObject({ id: opt(z.string()), lastUpdatedAt: opt(z.number()), resetAt: opt(z.number()), type: opt(z.string()) }))),
+  steps: opt(z.array(z.object({ id: opt(z.string()), lastUpdatedAt: opt(z.number()), resetAt: opt(z.number()), type: opt(z.string()) }))),
 });
 
-export const pendoSchema = z.looseObject({
-  app: opt(z.looseObject({ id: opt(idish), name: opt(z.string()), platform: opt(z.string()) })),
+export const pendoSchema = z.object({
+  app: opt(z.object({ id: opt(idish), name: opt(z.string()), platform: opt(z.string()) })),
   accountId: opt(idish),
-  subscription: opt(z.looseObject({ id: opt(idish), name: opt(z.string()) })),
+  subscription: opt(z.object({ id: opt(idish), name: opt(z.string()) })),
   userAgent: opt(z.string()),
   event: z.string(),
   properties: opt(
-    z.looseObject({
+    z.object({
       guideId: opt(z.string()),
       guideProperties: opt(guideProperties),
       guideStepId: opt(z.string()),
       language: opt(z.string()),
       pollResponses: opt(
         z.array(
-          z.looseObject({
+          z.object({
             duration: opt(z.number()),
             pollId: opt(z.string()),
             pollType: opt(z.string()),
@@ -53,7 +53,7 @@ export const pendoSchema = z.looseObject({
           }),
         ),
       ),
-      nps: opt(z.looseObject({ rating: opt(z.number()), reason: opt(z.string()), source: opt(z.string()) })),
+      nps: opt(z.object({ rating: opt(z.number()), reason: opt(z.string()), source: opt(z.string()) })),
       browserName: opt(z.string()),
       browserVersion: opt(z.string()),
       sampleGroup: opt(z.number()),
@@ -124,8 +124,9 @@ function flatten(p: Payload): Flattened {
   }
   const headlineText = headline.charAt(0).toUpperCase() + headline.slice(1);
 
+  const occurredAt = isoFrom(p.timestamp);
   return {
-    occurred_at: isoFrom(p.timestamp),
+    occurred_at: occurredAt,
     viewer,
     fields: {
       visitor_id: visitorId,
@@ -147,10 +148,10 @@ function flatten(p: Payload): Flattened {
       nps_category: category,
       track_event_name: trackName,
       track_event_source: str(props.source),
-      ...flattenMap(props.eventProperties, 'track_event_properties__'),
       browser_name: str(props.browserName),
       browser_version: str(props.browserVersion),
     },
+    dynamic: props.eventProperties ? flattenMap(props.eventProperties, 'track_event_properties__') : undefined,
     summary_text: oneLine(`Pendo: ${headline}.`),
     slack_message:
       `${p.event === 'npsSubmitted' ? (category === 'detractor' ? ':rotating_light:' : ':star:') : ':compass:'} ` +
@@ -166,7 +167,7 @@ function flatten(p: Payload): Flattened {
       ...polls.map((r, i): [string, unknown] => [`Poll answer ${i + 1} (${r.poll_type ?? 'poll'})`, r.response]),
       ['Track event', trackName],
       ['Browser', [str(props.browserName), str(props.browserVersion)].filter(Boolean).join(' ') || null],
-      ['Occurred at', isoFrom(p.timestamp)],
+      ['Occurred at', occurredAt],
     ]),
   };
 }

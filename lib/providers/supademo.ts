@@ -38,7 +38,7 @@ export const SUPADEMO_VIEWER_FIELDS = [
   'seniority_level',
 ] as const;
 
-const viewerSchema = z.looseObject({
+const viewerSchema = z.object({
   id: opt(z.string()),
   email: opt(z.string()),
   first_name: opt(z.string()),
@@ -51,7 +51,7 @@ const viewerSchema = z.looseObject({
 const UTM_KEYS = ['utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'utm_content', 'gclid', 'fbclid', 'msclkid'] as const;
 
 /** The documented envelope, shared by lead.captured, demo.viewed, demo.completed and showcase.viewed. */
-export const supademoSchema = z.looseObject({
+export const supademoSchema = z.object({
   event: z.string(),
   workspaceId: opt(z.string()),
   viewerId: z.string().min(1),
@@ -65,10 +65,10 @@ export const supademoSchema = z.looseObject({
   entityLink: opt(z.string()),
   entityAnalyticsLink: opt(z.string()),
   entityViewedAt: z.string().min(1),
-  utmParams: opt(z.looseObject(Object.fromEntries(UTM_KEYS.map((k) => [k, opt(z.string())])))),
+  utmParams: opt(z.object(Object.fromEntries(UTM_KEYS.map((k) => [k, opt(z.string())])))),
   customParams: opt(z.record(z.string(), z.unknown())),
-  location: opt(z.looseObject({ country: opt(z.string()), city: opt(z.string()) })),
-  device: opt(z.looseObject({ browser: opt(z.string()), os: opt(z.string()) })),
+  location: opt(z.object({ country: opt(z.string()), city: opt(z.string()) })),
+  device: opt(z.object({ browser: opt(z.string()), os: opt(z.string()) })),
 });
 
 type Payload = z.infer<typeof supademoSchema>;
@@ -171,35 +171,58 @@ function flatten(p: Payload): Flattened {
   const who = viewerLabel(viewer);
   const company = viewer.viewer_company ? ` from ${viewer.viewer_company}` : '';
   const jobTitle = str(vr.job_title);
-  const fields: Record<string, any> = {
+  const viewedAt = isoFrom(p.entityViewedAt);
+  const fields = {
     workspace_id: str(p.workspaceId),
     viewer_id: str(v.id) ?? p.viewerId,
-  };
-  for (const k of SUPADEMO_VIEWER_FIELDS) fields[`viewer_${k}`] = str(vr[k]);
-  Object.assign(fields, flattenMap(v.custom_fields, 'viewer_custom_fields__'));
-  Object.assign(fields, {
+    viewer_role: str(vr.role),
+    viewer_job_title: str(vr.job_title),
+    viewer_phone: str(vr.phone),
+    viewer_mobile_phone: str(vr.mobile_phone),
+    viewer_website: str(vr.website),
+    viewer_address: str(vr.address),
+    viewer_city: str(vr.city),
+    viewer_state: str(vr.state),
+    viewer_country: str(vr.country),
+    viewer_postal_code: str(vr.postal_code),
+    viewer_industry: str(vr.industry),
+    viewer_lead_source: str(vr.lead_source),
+    viewer_annual_revenue: str(vr.annual_revenue),
+    viewer_number_of_employees: str(vr.number_of_employees),
+    viewer_number_of_locations: str(vr.number_of_locations),
+    viewer_department: str(vr.department),
+    viewer_seniority_level: str(vr.seniority_level),
     entity_type: entityType,
     entity_id: p.entityId,
     entity_title: title,
     entity_link: link,
     entity_analytics_link: str(p.entityAnalyticsLink),
-    entity_viewed_at: isoFrom(p.entityViewedAt),
-  });
-  for (const k of UTM_KEYS) fields[k] = str(utm[k]);
-  Object.assign(fields, flattenMap(p.customParams, 'custom_params__'));
-  Object.assign(fields, {
+    entity_viewed_at: viewedAt,
+    utm_source: str(utm.utm_source),
+    utm_medium: str(utm.utm_medium),
+    utm_campaign: str(utm.utm_campaign),
+    utm_term: str(utm.utm_term),
+    utm_content: str(utm.utm_content),
+    gclid: str(utm.gclid),
+    fbclid: str(utm.fbclid),
+    msclkid: str(utm.msclkid),
     location_country: str(p.location?.country),
     location_city: str(p.location?.city),
     device_browser: str(p.device?.browser),
     device_os: str(p.device?.os),
-  });
+  };
+  const dynamic =
+    v.custom_fields || p.customParams
+      ? { ...flattenMap(v.custom_fields, 'viewer_custom_fields__'), ...flattenMap(p.customParams, 'custom_params__') }
+      : undefined;
   const where = [str(p.location?.city), str(p.location?.country)].filter(Boolean).join(', ');
   const source = [str(utm.utm_source), str(utm.utm_medium), str(utm.utm_campaign)].filter(Boolean).join(' / ');
   const verb = VERBS[p.event] ?? p.event;
   return {
-    occurred_at: isoFrom(p.entityViewedAt),
+    occurred_at: viewedAt,
     viewer,
     fields,
+    dynamic,
     summary_text: oneLine(`${who}${company} ${verb} Supademo ${what}${source ? ` (source: ${source})` : ''}.`),
     slack_message:
       `:sparkles: *${slackEscape(who)}*${slackEscape(company)}${jobTitle ? ` (${slackEscape(jobTitle)})` : ''} ${verb} ` +
@@ -213,7 +236,7 @@ function flatten(p: Payload): Flattened {
       ['Job title', jobTitle],
       [`${entityType ? entityType[0].toUpperCase() + entityType.slice(1) : 'Entity'}`, link],
       ['Analytics', str(p.entityAnalyticsLink)],
-      ['Viewed at', isoFrom(p.entityViewedAt)],
+      ['Viewed at', viewedAt],
       ['Source', source || null],
       ['Location', where || null],
       ['Device', [str(p.device?.browser), str(p.device?.os)].filter(Boolean).join(' on ') || null],

@@ -8,7 +8,10 @@ export type ProviderKey = 'walnut' | 'supademo' | 'pendo';
 export interface Flattened {
   occurred_at: string | null;
   viewer: Viewer;
+  /** The event's own fields, as one object literal (kept in fast mode: it is copied per event). */
   fields: FlatRecord;
+  /** Fields named by the user's data (custom form fields, event properties), when there are any. */
+  dynamic?: FlatRecord;
   summary_text: string;
   slack_message: string;
   crm_note: string;

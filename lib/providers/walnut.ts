@@ -14,11 +14,12 @@ import {
 import { flattenAnything } from './generic.js';
 import type { EventSpec, Flattened, ProviderSpec } from './types.js';
 
-// Schemas: loose objects, so fields Walnut adds later are kept (and surface as extra__…).
+// Schemas validate what is declared; fields Walnut adds later are not rejected, and reach
+// the record as extra__… (read from the raw payload, see extras()).
 // Identity fields (event, data.session_id) are required; the rest may be absent or null.
 const opt = <T extends z.ZodType>(t: T) => t.nullish();
 
-const user = z.looseObject({
+const user = z.object({
   email: opt(z.string()),
   user_agent: opt(z.string()),
   domain: opt(z.string()),
@@ -33,11 +34,11 @@ const envelope = {
   is_test: opt(z.boolean()),
 };
 
-export const demoSessionSchema = z.looseObject({
+export const demoSessionSchema = z.object({
   ...envelope,
-  data: z.looseObject({
+  data: z.object({
     demo: opt(
-      z.looseObject({
+      z.object({
         id: opt(z.string()),
         name: opt(z.string()),
         template_id: opt(z.string()),
@@ -46,7 +47,7 @@ export const demoSessionSchema = z.looseObject({
       }),
     ),
     demo_engagement: opt(
-      z.looseObject({
+      z.object({
         fab_clicks: opt(z.number()),
         guides_completion_rate: opt(z.number()),
         last_guide_shown: opt(z.string()),
@@ -61,7 +62,7 @@ export const demoSessionSchema = z.looseObject({
   }),
 });
 
-const playlistItem = z.looseObject({
+const playlistItem = z.object({
   id: opt(z.string()),
   name: opt(z.string()),
   description: opt(z.string()),
@@ -76,12 +77,12 @@ const playlistItem = z.looseObject({
   screenshot_uri: opt(z.string()),
 });
 
-export const playlistSessionSchema = z.looseObject({
+export const playlistSessionSchema = z.object({
   ...envelope,
-  data: z.looseObject({
+  data: z.object({
     items: opt(z.array(playlistItem)),
     playlist: opt(
-      z.looseObject({
+      z.object({
         id: opt(z.string()),
         name: opt(z.string()),
         description: opt(z.string()),
@@ -222,12 +223,13 @@ function flattenDemo(p: DemoSession): Flattened {
     guides !== null ? `${guides}% of guides` : null,
   ].filter(Boolean);
   const intent = score.is_high_intent ? ' High intent.' : '';
+  const started = isoFrom(d.session_started);
   return {
     occurred_at: isoFrom(p.timestamp),
     viewer,
     fields: {
       session_id: d.session_id,
-      session_started_at: isoFrom(d.session_started),
+      session_started_at: started,
       session_duration_seconds: duration,
       demo_id: str(d.demo?.id),
       demo_name: demoName,
@@ -256,7 +258,7 @@ function flattenDemo(p: DemoSession): Flattened {
       ['Viewer', viewer.viewer_email],
       ['Demo', demoUrl],
       ['Template', str(d.demo?.template_name)],
-      ['Started', isoFrom(d.session_started)],
+      ['Started', started],
       ['Duration', secs(duration)],
       ['Screens completed', pct(screens)],
       ['Guides completed', pct(guides)],
@@ -295,13 +297,15 @@ function flattenPlaylist(p: PlaylistSession): Flattened {
   const duration = num(d.session_duration_secs);
   const who = viewerLabel(viewer, 'an anonymous viewer');
   const visitedLine = `${visited.length} of ${items.length} items visited`;
+  const started = isoFrom(d.session_started);
+  const ended = isoFrom(d.session_ended);
   return {
     occurred_at: isoFrom(p.timestamp),
     viewer,
     fields: {
       session_id: d.session_id,
-      session_started_at: isoFrom(d.session_started),
-      session_ended_at: isoFrom(d.session_ended),
+      session_started_at: started,
+      session_ended_at: ended,
       session_duration_seconds: duration,
       playlist_id: str(d.playlist?.id),
       playlist_name: name,
@@ -329,8 +333,8 @@ function flattenPlaylist(p: PlaylistSession): Flattened {
       ['Viewer', viewer.viewer_email],
       ['Company domain', viewer.viewer_domain],
       ['Playlist', url],
-      ['Started', isoFrom(d.session_started)],
-      ['Ended', isoFrom(d.session_ended)],
+      ['Started', started],
+      ['Ended', ended],
       ['Duration', secs(duration)],
       ['Items visited', `${visited.length} of ${items.length}${visited.length ? ` (${names(visited)})` : ''}`],
       ['Items selected', names(selected)],
