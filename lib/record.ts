@@ -33,6 +33,15 @@ export interface OutputField {
   type?: 'string' | 'number' | 'integer' | 'boolean' | 'datetime';
 }
 
+/**
+ * A value built on first use. Zod schemas are built this way: constructing them is a
+ * noticeable share of a cold start, and a Zapier process usually runs one provider's trigger.
+ */
+export function lazy<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= make());
+}
+
 export const str = (v: unknown): string | null => {
   if (typeof v === 'string') {
     const t = v.trim();

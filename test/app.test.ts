@@ -1,5 +1,6 @@
 import nock from 'nock';
 import { PROVIDERS } from '../lib/providers/index.js';
+import { extras } from '../lib/record.js';
 import { demoSessionSample } from '../lib/providers/walnut.js';
 import { leadCapturedSample } from '../lib/providers/supademo.js';
 import pendoSamples from '../lib/providers/pendo-samples.json';
@@ -32,6 +33,15 @@ describe('the app definition', () => {
         for (const child of Object.keys((v[0] ?? {}) as object)) expect(fields.has(`${k}[]${child}`)).toBe(true);
       } else {
         expect([k, fields.has(k)]).toStrictEqual([k, true]);
+      }
+    }
+  });
+
+  it('has documented samples that pass their own schema (samples skip validation at load)', () => {
+    for (const provider of Object.values(PROVIDERS)) {
+      for (const ev of provider.events) {
+        expect([ev.triggerKey, ev.schema.safeParse(ev.sample).success]).toStrictEqual([ev.triggerKey, true]);
+        expect([ev.triggerKey, extras(ev.sample, ev.schema)]).toStrictEqual([ev.triggerKey, {}]);
       }
     }
   });

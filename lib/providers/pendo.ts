@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   crmNote,
+  lazy,
   f,
   flattenMap,
   isoFrom,
@@ -21,53 +22,56 @@ import samples from './pendo-samples.json';
 const opt = <T extends z.ZodType>(t: T) => t.nullish();
 const idish = z.union([z.string(), z.number()]);
 
-const guideProperties = z.object({
-  createdAt: opt(z.number()),
-  createdByUser: opt(z.object({ username: opt(z.string()) })),
-  id: opt(z.string()),
-  lastUpdatedAt: opt(z.number()),
-  lastUpdatedByUser: opt(z.object({ username: opt(z.string()) })),
-  name: opt(z.string()),
-  steps: opt(z.array(z.object({ id: opt(z.string()), lastUpdatedAt: opt(z.number()), resetAt: opt(z.number()), type: opt(z.string()) }))),
-});
+export const pendoSchema = lazy(() => {
+  const guideProperties = z.object({
+    createdAt: opt(z.number()),
+    createdByUser: opt(z.object({ username: opt(z.string()) })),
+    id: opt(z.string()),
+    lastUpdatedAt: opt(z.number()),
+    lastUpdatedByUser: opt(z.object({ username: opt(z.string()) })),
+    name: opt(z.string()),
+    steps: opt(z.array(z.object({ id: opt(z.string()), lastUpdatedAt: opt(z.number()), resetAt: opt(z.number()), type: opt(z.string()) }))),
+  });
 
-export const pendoSchema = z.object({
-  app: opt(z.object({ id: opt(idish), name: opt(z.string()), platform: opt(z.string()) })),
-  accountId: opt(idish),
-  subscription: opt(z.object({ id: opt(idish), name: opt(z.string()) })),
-  userAgent: opt(z.string()),
-  event: z.string(),
-  properties: opt(
-    z.object({
-      guideId: opt(z.string()),
-      guideProperties: opt(guideProperties),
-      guideStepId: opt(z.string()),
-      language: opt(z.string()),
-      pollResponses: opt(
-        z.array(
-          z.object({
-            duration: opt(z.number()),
-            pollId: opt(z.string()),
-            pollType: opt(z.string()),
-            response: opt(z.union([z.string(), z.number(), z.boolean()])),
-          }),
+  const payload = z.object({
+    app: opt(z.object({ id: opt(idish), name: opt(z.string()), platform: opt(z.string()) })),
+    accountId: opt(idish),
+    subscription: opt(z.object({ id: opt(idish), name: opt(z.string()) })),
+    userAgent: opt(z.string()),
+    event: z.string(),
+    properties: opt(
+      z.object({
+        guideId: opt(z.string()),
+        guideProperties: opt(guideProperties),
+        guideStepId: opt(z.string()),
+        language: opt(z.string()),
+        pollResponses: opt(
+          z.array(
+            z.object({
+              duration: opt(z.number()),
+              pollId: opt(z.string()),
+              pollType: opt(z.string()),
+              response: opt(z.union([z.string(), z.number(), z.boolean()])),
+            }),
+          ),
         ),
-      ),
-      nps: opt(z.object({ rating: opt(z.number()), reason: opt(z.string()), source: opt(z.string()) })),
-      browserName: opt(z.string()),
-      browserVersion: opt(z.string()),
-      sampleGroup: opt(z.number()),
-      eventProperties: opt(z.record(z.string(), z.unknown())),
-      name: opt(z.string()),
-      source: opt(z.string()),
-    }),
-  ),
-  timestamp: opt(z.union([z.number(), z.string()])),
-  visitorId: opt(idish),
-  uniqueId: z.string().min(1),
+        nps: opt(z.object({ rating: opt(z.number()), reason: opt(z.string()), source: opt(z.string()) })),
+        browserName: opt(z.string()),
+        browserVersion: opt(z.string()),
+        sampleGroup: opt(z.number()),
+        eventProperties: opt(z.record(z.string(), z.unknown())),
+        name: opt(z.string()),
+        source: opt(z.string()),
+      }),
+    ),
+    timestamp: opt(z.union([z.number(), z.string()])),
+    visitorId: opt(idish),
+    uniqueId: z.string().min(1),
+  });
+  return payload;
 });
 
-type Payload = z.infer<typeof pendoSchema>;
+type Payload = z.infer<ReturnType<typeof pendoSchema>>;
 
 export const npsCategory = (rating: number | null): 'promoter' | 'passive' | 'detractor' | null =>
   rating === null ? null : rating >= 9 ? 'promoter' : rating >= 7 ? 'passive' : 'detractor';
@@ -213,7 +217,9 @@ const ev = (event: keyof typeof samples, noun: string, label: string, descriptio
   noun,
   label,
   description,
-  schema: pendoSchema,
+  get schema() {
+    return pendoSchema();
+  },
   sample: sampleOf(event),
   flatten,
   outputFields: allFields,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   crmNote,
+  lazy,
   f,
   flattenMap,
   isoFrom,
@@ -38,40 +39,43 @@ export const SUPADEMO_VIEWER_FIELDS = [
   'seniority_level',
 ] as const;
 
-const viewerSchema = z.object({
-  id: opt(z.string()),
-  email: opt(z.string()),
-  first_name: opt(z.string()),
-  last_name: opt(z.string()),
-  company: opt(z.string()),
-  ...Object.fromEntries(SUPADEMO_VIEWER_FIELDS.map((k) => [k, opt(z.string())])),
-  custom_fields: opt(z.record(z.string(), z.unknown())),
-});
-
 const UTM_KEYS = ['utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'utm_content', 'gclid', 'fbclid', 'msclkid'] as const;
 
-/** The documented envelope, shared by lead.captured, demo.viewed, demo.completed and showcase.viewed. */
-export const supademoSchema = z.object({
-  event: z.string(),
-  workspaceId: opt(z.string()),
-  viewerId: z.string().min(1),
-  email: opt(z.string()),
-  name: opt(z.string()),
-  company: opt(z.string()),
-  viewer: opt(viewerSchema),
-  entityType: opt(z.string()),
-  entityId: z.string().min(1),
-  entityTitle: opt(z.string()),
-  entityLink: opt(z.string()),
-  entityAnalyticsLink: opt(z.string()),
-  entityViewedAt: z.string().min(1),
-  utmParams: opt(z.object(Object.fromEntries(UTM_KEYS.map((k) => [k, opt(z.string())])))),
-  customParams: opt(z.record(z.string(), z.unknown())),
-  location: opt(z.object({ country: opt(z.string()), city: opt(z.string()) })),
-  device: opt(z.object({ browser: opt(z.string()), os: opt(z.string()) })),
+export const supademoSchema = lazy(() => {
+  const viewerSchema = z.object({
+    id: opt(z.string()),
+    email: opt(z.string()),
+    first_name: opt(z.string()),
+    last_name: opt(z.string()),
+    company: opt(z.string()),
+    ...Object.fromEntries(SUPADEMO_VIEWER_FIELDS.map((k) => [k, opt(z.string())])),
+    custom_fields: opt(z.record(z.string(), z.unknown())),
+  });
+
+  // The documented envelope, shared by lead.captured, demo.viewed, demo.completed and showcase.viewed.
+  const payload = z.object({
+    event: z.string(),
+    workspaceId: opt(z.string()),
+    viewerId: z.string().min(1),
+    email: opt(z.string()),
+    name: opt(z.string()),
+    company: opt(z.string()),
+    viewer: opt(viewerSchema),
+    entityType: opt(z.string()),
+    entityId: z.string().min(1),
+    entityTitle: opt(z.string()),
+    entityLink: opt(z.string()),
+    entityAnalyticsLink: opt(z.string()),
+    entityViewedAt: z.string().min(1),
+    utmParams: opt(z.object(Object.fromEntries(UTM_KEYS.map((k) => [k, opt(z.string())])))),
+    customParams: opt(z.record(z.string(), z.unknown())),
+    location: opt(z.object({ country: opt(z.string()), city: opt(z.string()) })),
+    device: opt(z.object({ browser: opt(z.string()), os: opt(z.string()) })),
+  });
+  return payload;
 });
 
-type Payload = z.infer<typeof supademoSchema>;
+type Payload = z.infer<ReturnType<typeof supademoSchema>>;
 
 // The documented lead.captured example, verbatim from Supademo's "Webhooks" page.
 export const leadCapturedSample = {
@@ -277,7 +281,19 @@ const ev = (
   label: string,
   description: string,
   sample: Record<string, unknown>,
-): EventSpec => ({ event, triggerKey, noun, label, description, schema: supademoSchema, sample, flatten, outputFields });
+): EventSpec => ({
+  event,
+  triggerKey,
+  noun,
+  label,
+  description,
+  get schema() {
+    return supademoSchema();
+  },
+  sample,
+  flatten,
+  outputFields,
+});
 
 export const supademo: ProviderSpec = {
   key: 'supademo',

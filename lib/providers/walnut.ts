@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   crmNote,
+  lazy,
   f,
   isoFrom,
   makeViewer,
@@ -19,86 +20,89 @@ import type { EventSpec, Flattened, ProviderSpec } from './types.js';
 // Identity fields (event, data.session_id) are required; the rest may be absent or null.
 const opt = <T extends z.ZodType>(t: T) => t.nullish();
 
-const user = z.object({
-  email: opt(z.string()),
-  user_agent: opt(z.string()),
-  domain: opt(z.string()),
-  identification_method: opt(z.string()),
-  ip: opt(z.string()),
-  type: opt(z.string()),
+export const walnutSchemas = lazy(() => {
+  const user = z.object({
+    email: opt(z.string()),
+    user_agent: opt(z.string()),
+    domain: opt(z.string()),
+    identification_method: opt(z.string()),
+    ip: opt(z.string()),
+    type: opt(z.string()),
+  });
+
+  const envelope = {
+    event: z.string(),
+    timestamp: opt(z.string()),
+    is_test: opt(z.boolean()),
+  };
+
+  const demo = z.object({
+    ...envelope,
+    data: z.object({
+      demo: opt(
+        z.object({
+          id: opt(z.string()),
+          name: opt(z.string()),
+          template_id: opt(z.string()),
+          template_name: opt(z.string()),
+          url: opt(z.string()),
+        }),
+      ),
+      demo_engagement: opt(
+        z.object({
+          fab_clicks: opt(z.number()),
+          guides_completion_rate: opt(z.number()),
+          last_guide_shown: opt(z.string()),
+          last_section_viewed: opt(z.string()),
+          screen_completion_rate: opt(z.number()),
+          session_duration: opt(z.number()),
+        }),
+      ),
+      session_id: z.string().min(1),
+      session_started: opt(z.string()),
+      user: opt(user),
+    }),
+  });
+
+  const playlistItem = z.object({
+    id: opt(z.string()),
+    name: opt(z.string()),
+    description: opt(z.string()),
+    type: opt(z.string()),
+    position: opt(z.number()),
+    duration_secs: opt(z.number()),
+    number_of_views: opt(z.number()),
+    selected: opt(z.boolean()),
+    visited: opt(z.boolean()),
+    demo_id: opt(z.string()),
+    file_url: opt(z.string()),
+    screenshot_uri: opt(z.string()),
+  });
+
+  const playlist = z.object({
+    ...envelope,
+    data: z.object({
+      items: opt(z.array(playlistItem)),
+      playlist: opt(
+        z.object({
+          id: opt(z.string()),
+          name: opt(z.string()),
+          description: opt(z.string()),
+          url: opt(z.string()),
+        }),
+      ),
+      session_duration_secs: opt(z.number()),
+      session_ended: opt(z.string()),
+      session_id: z.string().min(1),
+      session_started: opt(z.string()),
+      user: opt(user),
+    }),
+  });
+  return { demo, playlist };
 });
 
-const envelope = {
-  event: z.string(),
-  timestamp: opt(z.string()),
-  is_test: opt(z.boolean()),
-};
-
-export const demoSessionSchema = z.object({
-  ...envelope,
-  data: z.object({
-    demo: opt(
-      z.object({
-        id: opt(z.string()),
-        name: opt(z.string()),
-        template_id: opt(z.string()),
-        template_name: opt(z.string()),
-        url: opt(z.string()),
-      }),
-    ),
-    demo_engagement: opt(
-      z.object({
-        fab_clicks: opt(z.number()),
-        guides_completion_rate: opt(z.number()),
-        last_guide_shown: opt(z.string()),
-        last_section_viewed: opt(z.string()),
-        screen_completion_rate: opt(z.number()),
-        session_duration: opt(z.number()),
-      }),
-    ),
-    session_id: z.string().min(1),
-    session_started: opt(z.string()),
-    user: opt(user),
-  }),
-});
-
-const playlistItem = z.object({
-  id: opt(z.string()),
-  name: opt(z.string()),
-  description: opt(z.string()),
-  type: opt(z.string()),
-  position: opt(z.number()),
-  duration_secs: opt(z.number()),
-  number_of_views: opt(z.number()),
-  selected: opt(z.boolean()),
-  visited: opt(z.boolean()),
-  demo_id: opt(z.string()),
-  file_url: opt(z.string()),
-  screenshot_uri: opt(z.string()),
-});
-
-export const playlistSessionSchema = z.object({
-  ...envelope,
-  data: z.object({
-    items: opt(z.array(playlistItem)),
-    playlist: opt(
-      z.object({
-        id: opt(z.string()),
-        name: opt(z.string()),
-        description: opt(z.string()),
-        url: opt(z.string()),
-      }),
-    ),
-    session_duration_secs: opt(z.number()),
-    session_ended: opt(z.string()),
-    session_id: z.string().min(1),
-    session_started: opt(z.string()),
-    user: opt(user),
-  }),
-});
-
-type DemoSession = z.infer<typeof demoSessionSchema>;
-type PlaylistSession = z.infer<typeof playlistSessionSchema>;
+type DemoSession = z.infer<ReturnType<typeof walnutSchemas>['demo']>;
+type PlaylistSession = z.infer<ReturnType<typeof walnutSchemas>['playlist']>;
 
 // Documented payloads, verbatim from "Configure webhooks" (Walnut help center, 2026).
 export const demoSessionSample = {
@@ -351,7 +355,9 @@ const demoEvent: EventSpec = {
   label: 'New Walnut Demo Session Finished',
   description:
     'Triggers when a viewer finishes a Walnut interactive demo, with engagement metrics, lead score and high-intent flag (Walnut sends it up to two hours after the session).',
-  schema: demoSessionSchema,
+  get schema() {
+    return walnutSchemas().demo;
+  },
   sample: demoSessionSample,
   flatten: flattenDemo,
   outputFields: [
@@ -381,7 +387,9 @@ const playlistEvent: EventSpec = {
   label: 'New Walnut Playlist Session Finished',
   description:
     'Triggers when a viewer finishes a Walnut playlist session, with every item (demos, videos, PDFs) and whether it was visited or selected.',
-  schema: playlistSessionSchema,
+  get schema() {
+    return walnutSchemas().playlist;
+  },
   sample: playlistSessionSample,
   flatten: flattenPlaylist,
   outputFields: [

@@ -121,8 +121,12 @@ export async function call(base: string, method: string, p: string, opts: { key?
   return { status: res.status, json };
 }
 
-/** A relay in its own process, as production runs it (for SIGKILL and multi-process tests). */
-export function spawnRelay(env: Record<string, string>): Promise<{ proc: ChildProcess; url: string; logs: string[] }> {
+/**
+ * A relay in its own process, as production runs it (for SIGKILL and multi-process tests).
+ * It is ready when it logs "relay listening"; with `keepLogs` false the rest of its output is
+ * drained unread (benchmarks: parsing log lines would load the measuring process).
+ */
+export function spawnRelay(env: Record<string, string>, keepLogs = true): Promise<{ proc: ChildProcess; url: string; logs: string[] }> {
   const proc = spawn(process.execPath, [RELAY_BIN, 'serve'], {
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', RELAY_ALLOW_PRIVATE_TARGETS: '1', RELAY_TARGET_HOSTS: '127.0.0.1', RELAY_POLL_MS: '20', RELAY_RETRY_BASE_MS: '50', RELAY_RETRY_MAX_MS: '400', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -142,6 +146,10 @@ export function spawnRelay(env: Record<string, string>): Promise<{ proc: ChildPr
           const j = JSON.parse(line);
           if (j.msg === 'relay listening') {
             clearTimeout(timer);
+            if (!keepLogs) {
+              proc.stdout!.removeAllListeners('data');
+              proc.stdout!.resume();
+            }
             resolve({ proc, url: j.url, logs });
           }
         } catch {

@@ -1,0 +1,310 @@
+/**
+ * `npm run bench`: speed and scale figures, each a ratio against a baseline measured in the
+ * same run on the same machine (these machines are shared and noisy), plus the absolute
+ * numbers for context. `--quick` runs smaller sizes.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { processDelivery } from '../lib/pipeline.js';
+import { PROVIDERS } from '../lib/providers/index.js';
+import { signBody } from '../lib/signature.js';
+import { openDb } from '../relay/db.js';
+import { freshPgUrl, freshSqliteUrl, pgAvailable, RELAY_BIN, spawnRelay } from '../relay/test/harness.js';
+import { closedLoop, fmt, median, openLoop, post, spawnBareServer, startTimingSink, table, waitFor, walnutEvent } from './lib.js';
+
+const quick = process.argv.includes('--quick');
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
+const ROOT = path.resolve(__dirname, '..', '..');
+const say = (s = '') => process.stdout.write(`${s}\n`);
+
+// 1. perform cost ---------------------------------------------------------------------------
+
+function timeOps(fn: () => unknown, n: number): number {
+  const t = performance.now();
+  for (let i = 0; i < n; i++) fn();
+  return ((performance.now() - t) * 1000) / n; // µs per op
+}
+
+function performCost(): void {
+  say('## perform cost: verify ▸ validate ▸ flatten, per event, against JSON.parse + one HMAC-SHA256 of the same body');
+  const rows: Array<Array<string | number>> = [];
+  for (const p of Object.values(PROVIDERS)) {
+    for (const ev of [p.events[0], p.events[p.events.length - 1]]) {
+      const body = JSON.stringify(ev.sample);
+      const secret = 'bench-secret';
+      const sig = signBody(body, secret);
+      const floor = () => {
+        JSON.parse(body);
+        return createHmac('sha256', secret).update(body).digest('hex');
+      };
+      const work = () => processDelivery(p, { rawBody: body, signature: sig }, [secret], { want: '*', includeTest: true });
+      if (work().kind !== 'record') throw new Error('bench payload did not produce a record');
+      const n = quick ? 2000 : 10000;
+      timeOps(floor, n);
+      timeOps(work, n);
+      const f: number[] = [];
+      const w: number[] = [];
+      for (let r = 0; r < (quick ? 5 : 11); r++) {
+        f.push(timeOps(floor, n));
+        w.push(timeOps(work, n));
+      }
+      const fm = median(f);
+      const wm = median(w);
+      rows.push([`${p.key} ${ev.event}`, body.length, fmt(fm, 2), fmt(wm, 2), fmt(wm / fm, 2), wm / fm <= 2.5 ? 'met' : 'NOT met']);
+    }
+  }
+  say(table(['payload', 'bytes', 'floor µs', 'perform µs', 'ratio', '≤ 2.5×'], rows));
+  say();
+}
+
+// 2. cold start -----------------------------------------------------------------------------
+
+async function coldStart(): Promise<void> {
+  say('## cold start: loading the built app against loading zapier-platform-core alone (fresh process each, median)');
+  const zip = path.join(ROOT, 'build', 'build.zip');
+  let appDir = ROOT;
+  let where = 'the project (build/build.zip not built yet: run npm test first)';
+  let tmp: string | null = null;
+  if (existsSync(zip)) {
+    tmp = mkdtempSync(path.join(tmpdir(), 'demohooks-cold-'));
+    // The CLI's own unzip, as in the zip smoke test.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    await (require('zapier-platform-cli/src/utils/decompress') as (zip: string, dir: string) => Promise<unknown>)(zip, tmp);
+    appDir = tmp;
+    where = 'build/build.zip, unzipped';
+  }
+  const measure = (target: string) => {
+    const out = execFileSync(process.execPath, ['-e', `const t=process.hrtime.bigint();require(${JSON.stringify(target)});console.log(Number(process.hrtime.bigint()-t)/1e6)`], { cwd: appDir, encoding: 'utf8' });
+    return Number(out.trim());
+  };
+  const core = path.join(appDir, 'node_modules', 'zapier-platform-core');
+  const app = path.join(appDir, 'index.js');
+  measure(core);
+  measure(app);
+  const c: number[] = [];
+  const a: number[] = [];
+  for (let i = 0; i < (quick ? 5 : 15); i++) {
+    c.push(measure(core));
+    a.push(measure(app));
+  }
+  const cm = median(c);
+  const am = median(a);
+  say(table(['load', 'ms (median)', 'ratio', '≤ 1.25×'], [
+    ['zapier-platform-core alone', fmt(cm), '1.00', ''],
+    [`the app (${where})`, fmt(am), fmt(am / cm, 2), am / cm <= 1.25 ? 'met' : 'NOT met'],
+  ]));
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+  say();
+}
+
+// 3–5. the relay ----------------------------------------------------------------------------
+
+interface Running {
+  url: string;
+  inbound: string;
+  key: string;
+  stop: () => void;
+}
+
+async function relayOn(databaseUrl: string, env: Record<string, string> = {}): Promise<Running> {
+  const acct = JSON.parse(
+    execFileSync(process.execPath, [RELAY_BIN, 'account', 'create', '--name', 'bench', '--json'], { env: { ...process.env, RELAY_DATABASE_URL: databaseUrl }, encoding: 'utf8' }),
+  );
+  const r = await spawnRelay({ RELAY_DATABASE_URL: databaseUrl, RELAY_DELIVERY_CONCURRENCY: '32', ...env }, false);
+  return { url: r.url, inbound: `${r.url}${new URL(acct.inbound.walnut).pathname}`, key: acct.api_key, stop: () => r.proc.kill('SIGTERM') };
+}
+
+async function subscribe(r: Running, target: string, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    const res = await fetch(`${r.url}/v1/hooks`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${r.key}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ target_url: `${target}/s${i}`, event: 'walnut.*' }),
+    });
+    if (res.status !== 201) throw new Error(`subscribe failed: ${res.status} ${await res.text()}`);
+  }
+}
+
+const stores = (): Array<[string, () => string]> => [['SQLite', freshSqliteUrl], ...(pgAvailable.ok ? ([['PostgreSQL', freshPgUrl]] as Array<[string, () => string]>) : [])];
+
+let seq = 0;
+const send = (r: Running) => (i: number) => {
+  const e = walnutEvent(`bench-${process.pid}-${seq++}-${i}`);
+  return post(r.inbound, e.body, { 'X-Walnut-Signature': e.signature });
+};
+
+async function ingest(): Promise<void> {
+  say('## relay ingest: durable acks on loopback, against a bare Node HTTP server answering 200 (same load, same run)');
+  const n = quick ? 2000 : 8000;
+  const concurrency = 32;
+  const bare = await spawnBareServer();
+  const body = walnutEvent('bare').body;
+  const bareLoad = (i: number) => post(bare.url, body.replace('bare', `bare${i}`));
+  await closedLoop(500, concurrency, bareLoad);
+  const b = await closedLoop(n, concurrency, bareLoad);
+  const bareFixed = await openLoop(1000, quick ? 2 : 5, bareLoad);
+  bare.proc.kill();
+  const rows: Array<Array<string | number>> = [['bare Node HTTP (baseline)', fmt(b.rate, 0), '1.00', fmt(b.p50, 2), fmt(b.p99, 2), fmt(bareFixed.p50, 2), fmt(bareFixed.p99, 2), '']];
+  for (const [name, url] of stores()) {
+    const r = await relayOn(url());
+    try {
+      await closedLoop(500, concurrency, send(r));
+      const x = await closedLoop(n, concurrency, send(r));
+      const fixed = await openLoop(1000, quick ? 2 : 5, send(r));
+      const met = x.rate / b.rate >= 0.5 && fixed.p99 < 25 && fixed.errors === 0 && x.errors === 0;
+      rows.push([`relay, ${name}`, fmt(x.rate, 0), fmt(x.rate / b.rate, 2), fmt(x.p50, 2), fmt(x.p99, 2), fmt(fixed.p50, 2), fmt(fixed.p99, 2), met ? 'met' : `NOT met${x.errors + fixed.errors ? ` (${x.errors + fixed.errors} errors)` : ''}`]);
+    } finally {
+      r.stop();
+    }
+  }
+  say(`closed loop: ${n} requests, ${concurrency} in flight; fixed rate: 1,000 events/s for ${quick ? 2 : 5} s`);
+  say(table(['server', 'acks/s', 'ratio', 'p50 ms', 'p99 ms', 'p50 ms @1k/s', 'p99 ms @1k/s', '≥ 0.5× and p99 < 25 ms'], rows));
+  say();
+}
+
+async function deliveryRun(r: Running, sinkUrl: string, arrivals: Map<string, number>, n: number, perEvent: number, count: () => number) {
+  const sentAt = new Map<string, number>();
+  const started = performance.now();
+  const load = await closedLoop(n, 16, async (i) => {
+    const res = await send(r)(i);
+    if (res.status === 200) sentAt.set(JSON.parse(res.text).id, performance.now() - res.ms);
+    return res;
+  });
+  const ok = await waitFor(() => count() >= n * perEvent, 120_000);
+  const elapsed = (performance.now() - started) / 1000;
+  const lat = [...sentAt].map(([id, t]) => (arrivals.get(id) ?? NaN) - t).filter(Number.isFinite);
+  void sinkUrl;
+  return { ingestRate: load.rate, deliveriesPerSec: count() / elapsed, eventsPerSec: n / elapsed, p50: median(lat), p99: lat.length ? lat.sort((a, b) => a - b)[Math.ceil(lat.length * 0.99) - 1] : NaN, complete: ok };
+}
+
+async function delivery(): Promise<void> {
+  say('## relay delivery: inbound to a local sink, end to end (one subscription)');
+  const n = quick ? 1000 : 4000;
+  const rows: Array<Array<string | number>> = [];
+  for (const [name, url] of stores()) {
+    const sink = await startTimingSink();
+    const r = await relayOn(url());
+    try {
+      await subscribe(r, sink.url, 1);
+      const d = await deliveryRun(r, sink.url, sink.arrivals, n, 1, sink.count);
+      rows.push([name, n, fmt(d.eventsPerSec, 0), fmt(d.p50, 1), fmt(d.p99, 1), d.complete ? 'all delivered' : 'INCOMPLETE']);
+    } finally {
+      r.stop();
+      await sink.close();
+    }
+  }
+  say(table(['store', 'events', 'events/s delivered', 'p50 ms', 'p99 ms', ''], rows));
+  say();
+}
+
+async function growthSubscriptions(): Promise<void> {
+  say('## growth: 1 → 100 subscriptions per event (each event fans out to every one)');
+  const rows: Array<Array<string | number>> = [];
+  for (const [name, url] of stores()) {
+    let base: { ingest: number; perDelivery: number } | null = null;
+    for (const subs of [1, 10, 100]) {
+      const n = Math.max(quick ? 20 : 50, Math.round((quick ? 1000 : 3000) / subs));
+      const sink = await startTimingSink();
+      const r = await relayOn(url());
+      try {
+        await subscribe(r, sink.url, subs);
+        const d = await deliveryRun(r, sink.url, sink.arrivals, n, subs, sink.count);
+        const perDelivery = 1e6 / d.deliveriesPerSec;
+        base ??= { ingest: d.ingestRate, perDelivery };
+        rows.push([name, subs, n, fmt(d.ingestRate, 0), fmt(base.ingest / d.ingestRate, 2), fmt(d.deliveriesPerSec, 0), fmt(perDelivery, 0), fmt(perDelivery / base.perDelivery, 2), d.complete ? '' : 'INCOMPLETE']);
+      } finally {
+        r.stop();
+        await sink.close();
+      }
+    }
+  }
+  say(table(['store', 'subs/event', 'events', 'acks/s', 'ack cost ×', 'deliveries/s', 'µs/delivery', 'delivery cost ×', ''], rows));
+  say();
+}
+
+async function prefill(databaseUrl: string, count: number): Promise<void> {
+  // Rows shaped like real ones (a Walnut body), under one account of their own.
+  const db = await openDb(databaseUrl);
+  try {
+    const { Store } = await import('../relay/store.js');
+    const store = new Store(db);
+    await store.migrate();
+    const { account } = await store.createAccount('prefill');
+    const body = walnutEvent('prefill').body;
+    const now = Date.now();
+    if (db.dialect === 'postgres') {
+      await db.query(
+        `INSERT INTO events (id, account_id, provider, event, identity, received_at, headers, body)
+         SELECT 'pre_' || g, $1, 'walnut', 'walnut.demo_session_finished', 'walnut:pre:' || g, $2 - g, '{}', $3 FROM generate_series(1, $4) g`,
+        [account.id, now, body, count],
+      );
+    } else {
+      for (let start = 0; start < count; start += 50_000) {
+        await db.tx(async (q) => {
+          for (let g = start; g < Math.min(count, start + 50_000); g++) {
+            await q.query(`INSERT INTO events (id, account_id, provider, event, identity, received_at, headers, body) VALUES ($1, $2, 'walnut', 'walnut.demo_session_finished', $3, $4, '{}', $5)`, [`pre_${g}`, account.id, `walnut:pre:${g}`, now - g, body]);
+          }
+        });
+      }
+    }
+  } finally {
+    await db.close();
+  }
+}
+
+async function growthStored(): Promise<void> {
+  const sizes = quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000];
+  say(`## growth: ${sizes.map((s) => s.toLocaleString('en')).join(' → ')} events already stored`);
+  const rows: Array<Array<string | number>> = [];
+  for (const [name, url] of stores()) {
+    let base: { ingest: number; delivery: number } | null = null;
+    for (const size of sizes) {
+      const dbUrl = url();
+      const t = performance.now();
+      await prefill(dbUrl, size);
+      const fillS = (performance.now() - t) / 1000;
+      const sink = await startTimingSink();
+      const r = await relayOn(dbUrl);
+      try {
+        await subscribe(r, sink.url, 1);
+        const n = quick ? 1000 : 3000;
+        const d = await deliveryRun(r, sink.url, sink.arrivals, n, 1, sink.count);
+        base ??= { ingest: d.ingestRate, delivery: d.eventsPerSec };
+        rows.push([name, size.toLocaleString('en'), fmt(fillS, 1), fmt(d.ingestRate, 0), fmt(base.ingest / d.ingestRate, 2), fmt(d.eventsPerSec, 0), fmt(base.delivery / d.eventsPerSec, 2), d.complete ? '' : 'INCOMPLETE']);
+      } finally {
+        r.stop();
+        await sink.close();
+        if (dbUrl.startsWith('sqlite:')) rmSync(path.dirname(dbUrl.slice(7)), { recursive: true, force: true });
+      }
+    }
+  }
+  say(table(['store', 'stored events', 'prefill s', 'acks/s', 'ack cost ×', 'events/s delivered', 'delivery cost ×', ''], rows));
+  say();
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  say(`# demohooks benchmark (${quick ? 'quick' : 'full'}) — Node ${process.version}, ${require('node:os').cpus().length} cores${pgAvailable.ok ? '' : `; PostgreSQL skipped: ${pgAvailable.why}`}`);
+  say();
+  const sections: Array<[string, () => unknown]> = [
+    ['perform', performCost],
+    ['cold', coldStart],
+    ['ingest', ingest],
+    ['delivery', delivery],
+    ['subs', growthSubscriptions],
+    ['stored', growthStored],
+  ];
+  for (const [key, fn] of sections) if (!only || only.split(',').includes(key)) await fn();
+  say(`(${((Date.now() - started) / 1000).toFixed(0)} s)`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

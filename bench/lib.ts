@@ -1,0 +1,138 @@
+/** Shared pieces of the benchmark and the torture suite: statistics, load, processes. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { demoSessionSample } from '../lib/providers/walnut.js';
+import { signBody } from '../lib/signature.js';
+
+export const median = (xs: number[]) => percentile(xs, 50);
+
+export function percentile(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const i = Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1));
+  return s[i];
+}
+
+export const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
+
+export function table(headers: string[], rows: Array<Array<string | number>>): string {
+  const cells = [headers, ...rows.map((r) => r.map(String))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  return [line(headers), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...cells.slice(1).map(line)].join('\n');
+}
+
+/** A Walnut demo event with its own session id (so the relay stores each one). */
+export function walnutEvent(tag: string, key = 'bench-key'): { body: string; signature: string } {
+  const body = JSON.stringify({ ...demoSessionSample, data: { ...demoSessionSample.data, session_id: tag } });
+  return { body, signature: signBody(body, key) };
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+/** One POST over a keep-alive connection; resolves with status and latency in ms. */
+export function post(url: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; ms: number; text: string }> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', agent, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), ...headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - started, text: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Closed-loop load: `n` requests with `concurrency` in flight. */
+export async function closedLoop(n: number, concurrency: number, make: (i: number) => Promise<{ status: number; ms: number }>) {
+  const latencies: number[] = [];
+  let next = 0;
+  let errors = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) {
+        const i = next++;
+        try {
+          const r = await make(i);
+          if (r.status !== 200) errors++;
+          latencies.push(r.ms);
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  return { rate: n / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors, seconds };
+}
+
+/** Open-loop load at a fixed rate for `seconds`: latency as a vendor sending steadily sees it. */
+export async function openLoop(ratePerSec: number, seconds: number, make: (i: number) => Promise<{ status: number; ms: number }>) {
+  const latencies: number[] = [];
+  const pending: Promise<void>[] = [];
+  let errors = 0;
+  const total = Math.round(ratePerSec * seconds);
+  const start = performance.now();
+  for (let i = 0; i < total; i++) {
+    const due = start + (i * 1000) / ratePerSec;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    pending.push(
+      make(i).then(
+        (r) => {
+          if (r.status !== 200) errors++;
+          latencies.push(r.ms);
+        },
+        () => {
+          errors++;
+        },
+      ),
+    );
+  }
+  await Promise.all(pending);
+  const achieved = total / ((performance.now() - start) / 1000);
+  return { achieved, p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors };
+}
+
+/** The baseline server: bare Node HTTP, reads the body and answers 200, in its own process. */
+export async function spawnBareServer(): Promise<{ url: string; proc: ChildProcess }> {
+  const code = `const s=require('http').createServer((q,r)=>{q.on('data',()=>{});q.on('end',()=>{r.writeHead(200,{'Content-Type':'application/json'});r.end('{"ok":true}')})});s.keepAliveTimeout=5000;s.listen(0,'127.0.0.1',()=>console.log(s.address().port))`;
+  const proc = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<string>((resolve) => proc.stdout!.once('data', (c) => resolve(String(c).trim())));
+  return { url: `http://127.0.0.1:${port}`, proc };
+}
+
+/** A sink that records when each event arrives (by X-Relay-Event-Id). */
+export async function startTimingSink(status = 200) {
+  const arrivals = new Map<string, number>();
+  let count = 0;
+  const server = http.createServer((req, res) => {
+    req.on('data', () => undefined);
+    req.on('end', () => {
+      count++;
+      const id = String(req.headers['x-relay-event-id'] ?? '');
+      if (!arrivals.has(id)) arrivals.set(id, performance.now());
+      res.writeHead(status).end();
+    });
+  });
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    arrivals,
+    count: () => count,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+export async function waitFor(pred: () => boolean, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
+}
