@@ -49,6 +49,8 @@ export async function openSqlite(file: string): Promise<Db> {
   const prepare = (sql: string) => {
     let stmt = cache.get(sql);
     if (!stmt) {
+      // Batch statements vary in row count: keep the cache bounded.
+      if (cache.size >= 256) cache.clear();
       stmt = db.prepare(sql.replace(/\$(\d+)/g, '?$1'));
       cache.set(sql, stmt);
     }

@@ -133,8 +133,24 @@ export async function startRelay(cfg: RelayConfig, log: Logger, options: { deliv
   let base = publicBase(cfg);
   const inboundUrls = (tokens: Record<string, string>) => inboundUrlsFor(base, tokens);
 
+  // Inbound tokens never change once issued: remember which account each belongs to, so an
+  // inbound request costs no store round trip before it joins a group commit. Unknown tokens
+  // are not remembered (nothing for a scanner to fill the cache with).
+  const tokenCache = new Map<string, Account>();
+  const accountForToken = async (provider: string, token: string): Promise<Account | null> => {
+    const key = `${provider}/${token}`;
+    const hit = tokenCache.get(key);
+    if (hit) return hit;
+    const account = await store.accountByToken(provider, token);
+    if (account) {
+      if (tokenCache.size >= 10_000) tokenCache.clear();
+      tokenCache.set(key, account);
+    }
+    return account;
+  };
+
   async function inbound(req: http.IncomingMessage, res: http.ServerResponse, provider: string, token: string): Promise<void> {
-    const account = isProviderKey(provider) ? await store.accountByToken(provider, token) : null;
+    const account = isProviderKey(provider) ? await accountForToken(provider, token) : null;
     if (!account || !isProviderKey(provider)) {
       req.resume();
       throw new HttpError(404, 'unknown inbound URL');

@@ -193,36 +193,75 @@ export class Store {
    * and fans out nothing. When this resolves, every event in the batch is durable.
    */
   async ingest(items: InboundItem[]): Promise<Array<{ id: string; duplicate: boolean }>> {
+    if (items.length === 0) return [];
     const now = Date.now();
     return this.db.tx(async (q) => {
-      const out: Array<{ id: string; duplicate: boolean }> = [];
-      for (const item of items) {
-        const id = newId('evt');
-        const inserted = await q.query<{ id: string }>(
+      // 1. Every event of the batch in one statement; vendor retries (same identity) are skipped.
+      const ids = items.map(() => newId('evt'));
+      const inserted = new Map<string, string>(); // account|identity → new event id
+      for (const chunk of chunks(items.map((item, i) => ({ item, id: ids[i] })), 400)) {
+        const rows = await q.query<{ id: string; account_id: string; identity: string }>(
           `INSERT INTO events (id, account_id, provider, event, identity, received_at, headers, body)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-           ON CONFLICT (account_id, identity) DO NOTHING RETURNING id`,
-          [id, item.accountId, item.provider, item.event, item.identity, now, JSON.stringify(item.headers), item.body],
+           VALUES ${values(chunk.length, 8)}
+           ON CONFLICT (account_id, identity) DO NOTHING RETURNING id, account_id, identity`,
+          chunk.flatMap(({ item, id }) => [id, item.accountId, item.provider, item.event, item.identity, now, JSON.stringify(item.headers), item.body]),
         );
-        if (inserted.length === 0) {
-          const [existing] = await q.query<{ id: string }>('SELECT id FROM events WHERE account_id = $1 AND identity = $2', [item.accountId, item.identity]);
-          out.push({ id: existing.id, duplicate: true });
-          continue;
-        }
-        const m = matchingPatterns(item.provider, item.event);
-        const hooks = m.anyOfProvider
-          ? await q.query<{ id: string; target_url: string }>(`SELECT id, target_url FROM hooks WHERE account_id = $1 AND event LIKE $2`, [item.accountId, `${item.provider}.%`])
-          : await q.query<{ id: string; target_url: string }>(`SELECT id, target_url FROM hooks WHERE account_id = $1 AND event IN ($2, $3)`, [item.accountId, ...m.exact]);
-        for (const h of hooks) {
-          await q.query(
-            `INSERT INTO deliveries (id, event_id, hook_id, target_url, status, attempts, next_at, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5, $5)`,
-            [newId('dlv'), id, h.id, h.target_url, now],
-          );
-        }
-        out.push({ id, duplicate: false });
+        for (const r of rows) inserted.set(`${r.account_id}|${r.identity}`, r.id);
       }
-      return out;
+      // 2. Which are duplicates, and of which stored event.
+      const results: Array<{ id: string; duplicate: boolean }> = [];
+      const fresh: InboundItem[] = [];
+      const freshIds: string[] = [];
+      const missing: InboundItem[] = [];
+      items.forEach((item, i) => {
+        const key = `${item.accountId}|${item.identity}`;
+        const id = inserted.get(key);
+        if (id === ids[i]) {
+          results.push({ id, duplicate: false });
+          fresh.push(item);
+          freshIds.push(id);
+        } else {
+          results.push({ id: id ?? '', duplicate: true });
+          if (!id) missing.push(item);
+        }
+      });
+      if (missing.length > 0) {
+        const existing = new Map<string, string>();
+        for (const chunk of chunks(missing, 400)) {
+          const rows = await q.query<{ id: string; account_id: string; identity: string }>(
+            `SELECT id, account_id, identity FROM events WHERE (account_id, identity) IN (VALUES ${values(chunk.length, 2)})`,
+            chunk.flatMap((m) => [m.accountId, m.identity]),
+          );
+          for (const r of rows) existing.set(`${r.account_id}|${r.identity}`, r.id);
+        }
+        items.forEach((item, i) => {
+          if (results[i].id === '') results[i].id = existing.get(`${item.accountId}|${item.identity}`) ?? '';
+        });
+      }
+      if (fresh.length === 0) return results;
+      // 3. The subscriptions of the accounts and providers involved, matched here.
+      const pairs = [...new Set(fresh.map((f) => `${f.accountId}|${f.provider}`))].map((p) => p.split('|'));
+      const hooks = await q.query<{ id: string; account_id: string; event: string; target_url: string }>(
+        `SELECT id, account_id, event, target_url FROM hooks WHERE ${pairs.map((_, i) => `(account_id = $${2 * i + 1} AND event LIKE $${2 * i + 2})`).join(' OR ')}`,
+        pairs.flatMap(([account, provider]) => [account, `${provider}.%`]),
+      );
+      const deliveries: unknown[][] = [];
+      fresh.forEach((item, i) => {
+        const m = matchingPatterns(item.provider, item.event);
+        for (const h of hooks) {
+          if (h.account_id !== item.accountId || !h.event.startsWith(`${item.provider}.`)) continue;
+          if (m.anyOfProvider || m.exact.includes(h.event)) deliveries.push([newId('dlv'), freshIds[i], h.id, h.target_url, now]);
+        }
+      });
+      // 4. The fan-out, in one statement per thousand deliveries.
+      for (const chunk of chunks(deliveries, 1000)) {
+        await q.query(
+          `INSERT INTO deliveries (id, event_id, hook_id, target_url, status, attempts, next_at, created_at, updated_at)
+           VALUES ${chunk.map((_, r) => `($${5 * r + 1}, $${5 * r + 2}, $${5 * r + 3}, $${5 * r + 4}, 'pending', 0, $${5 * r + 5}, $${5 * r + 5}, $${5 * r + 5})`).join(', ')}`,
+          chunk.flat(),
+        );
+      }
+      return results;
     });
   }
 
@@ -313,6 +352,19 @@ export class Store {
     const rows = await this.db.query<{ status: string; n: number | string }>('SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status');
     return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
   }
+}
+
+function chunks<T>(xs: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size));
+  return out;
+}
+
+/** `($1, $2, …), ($n+1, …)` for `rows` rows of `cols` parameters. */
+function values(rows: number, cols: number): string {
+  const out: string[] = [];
+  for (let r = 0; r < rows; r++) out.push(`(${Array.from({ length: cols }, (_, c) => `$${r * cols + c + 1}`).join(', ')})`);
+  return out.join(', ');
 }
 
 async function eventsById(q: Queryable, ids: string[]): Promise<Map<string, { headers: Record<string, string>; body: string }>> {
