@@ -156,6 +156,21 @@ const snake = (k: string): string =>
     .replace(/^_+|_+$/g, '')
     .toLowerCase() || 'field';
 
+const MAX_JSON_DEPTH = 32;
+
+/** A copy of a JSON value with anything nested deeper than 32 levels replaced by a marker. */
+function capDepth(v: unknown, depth = 0): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (depth >= MAX_JSON_DEPTH) return '[nested too deep]';
+  if (Array.isArray(v)) return v.map((x) => capDepth(x, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v)) out[k] = capDepth((v as Record<string, unknown>)[k], depth + 1);
+  return out;
+}
+
+/** JSON text of a value, safe for any nesting depth (JSON.stringify overflows the stack on thousands of levels). */
+export const safeJson = (v: unknown): string => JSON.stringify(capDepth(v)) ?? 'null';
+
 /**
  * Flattens any JSON value into `prefix__a__b` keys (snake_case). Arrays of scalars stay
  * arrays; arrays of objects become line items of flat objects. Used for fields demohooks
@@ -172,16 +187,16 @@ export function flattenGeneric(value: unknown, prefix: string, out: FlatRecord =
         if (x && typeof x === 'object' && !Array.isArray(x)) {
           const row: Record<string, Scalar> = {};
           for (const [k, v] of Object.entries(flattenGeneric(x, '', {}, depth + 1))) {
-            row[k.replace(/^__/, '')] = Array.isArray(v) ? JSON.stringify(v) : (v as Scalar);
+            row[k.replace(/^__/, '')] = Array.isArray(v) ? safeJson(v) : (v as Scalar);
           }
           return row;
         }
-        return { value: x === undefined || typeof x === 'object' ? JSON.stringify(x ?? null) : (x as Scalar) };
+        return { value: x === undefined || typeof x === 'object' ? safeJson(x ?? null) : (x as Scalar) };
       });
     }
   } else if (typeof value === 'object') {
     if (depth > 8) {
-      out[prefix] = JSON.stringify(value);
+      out[prefix] = safeJson(value);
     } else {
       const entries = Object.entries(value as Record<string, unknown>);
       if (entries.length === 0 && prefix) out[prefix] = null;

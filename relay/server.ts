@@ -162,7 +162,9 @@ export async function startRelay(cfg: RelayConfig, log: Logger, options: { deliv
     const raw = await readBody(req, cfg.maxBodyBytes);
     let text: string;
     try {
-      text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+      // ignoreBOM keeps a byte-order mark in the text: the stored body must be the exact bytes
+      // received, or the vendor's signature would no longer match when it is forwarded.
+      text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(raw);
     } catch {
       throw new HttpError(400, 'body is not valid UTF-8');
     }

@@ -30,12 +30,13 @@ const steps = [
   ['jest suite (via zapier-platform test)', 'zapier-platform', ['test', '--skip-validate']],
   ['build build.zip', 'zapier-platform', ['build', '--skip-validation', '--skip-dep-install']],
   ['smoke-test the built zip', 'node', ['dist/scripts/smoke-zip.js', 'build/build.zip']],
+  ['fault and bad-input suite (short form of npm run torture)', 'node', ['dist/bench/torture.js', '--short']],
 ];
 
 let summary = null;
 for (const [name, cmd, args] of steps) {
   console.log(`\n=== ${name}: ${cmd} ${args.join(' ')}`);
-  const status = run(cmd, args, { DEMOHOOKS_JEST_RESULTS: results });
+  const status = run(cmd, args, { DEMOHOOKS_JEST_RESULTS: results, ...(cmd === 'node' ? { NODE_ENV: 'test' } : {}) });
   try {
     const r = JSON.parse(readFileSync(results, 'utf8'));
     summary = { passed: r.numPassedTests, failed: r.numFailedTests, skipped: r.numPendingTests };

@@ -227,6 +227,17 @@ describe('identity and shape errors', () => {
     expect((await errorOf(perform('pendo_nps_submitted', hookBundle('pendo', q)))).message).toContain('properties.nps.rating');
   });
 
+  it('passes a pathologically nested unknown field through without crashing', async () => {
+    const body = JSON.stringify({ ...clone(demoSessionSample), deep: 0 }).replace('"deep":0', `"deep":${'['.repeat(5000)}${']'.repeat(5000)}`);
+    // zapier-platform-core itself JSON.stringifies the bundle, cleanedRequest included, and
+    // overflows on such nesting before any app code runs: that part is Zapier's. The app's
+    // own work must not crash on it, so it runs here on the raw request alone.
+    const bundle = { ...hookBundle('walnut', body), cleanedRequest: {} };
+    const [r] = await perform('walnut_demo_session_finished', bundle);
+    expect(typeof r.extra__deep[0].value).toBe('string');
+    expect(r.extra__deep[0].value).toContain('[nested too deep]');
+  });
+
   it('refuses bodies that are JSON but not an event object', async () => {
     for (const body of ['[]', 'null', '42', '"text"']) {
       const err = await errorOf(perform('walnut_any_event', hookBundle('walnut', body)));

@@ -180,6 +180,9 @@ describe.each(STORES)('relay on %s', (_name, dbUrl) => {
     expect((await call('', 'POST', inbound.walnut, { body, type: 'text/plain' })).status).toBe(415);
     expect((await call('', 'POST', inbound.walnut, { body: '{"event": "demo_session_finished", "data": ' })).status).toBe(400);
     expect((await call('', 'POST', inbound.walnut, { body: '[1,2]' })).status).toBe(400);
+    // A byte-order mark is kept, not silently dropped (the forwarded bytes must be the ones
+    // signed), so the body is not JSON.
+    expect((await call('', 'POST', inbound.walnut, { body: `\ufeff${body}` })).status).toBe(400);
     expect((await call(relay.url, 'GET', '/v1/me')).status).toBe(401);
     expect((await call(relay.url, 'GET', '/v1/me', { key: 'dh_wrong' })).status).toBe(401);
     expect((await call(relay.url, 'POST', '/v1/hooks', { key, body: { target_url: `${sink.url}/x`, event: 'walnut.nope' } })).status).toBe(400);
