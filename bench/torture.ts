@@ -4,7 +4,8 @@
  * relay's inbound, an acked event lost, or an event entering a Zap twice.
  * `--short` (run by `npm test`) uses fewer cases and one SIGKILL round.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import path from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
@@ -17,7 +18,7 @@ import { signBody } from '../lib/signature.js';
 import { silentLogger } from '../relay/log.js';
 import { startRelay } from '../relay/server.js';
 import { freshSqliteUrl, RELAY_BIN, spawnRelay, testConfig } from '../relay/test/harness.js';
-import { post, table, waitFor } from './lib.js';
+import { post, table } from './lib.js';
 
 const short = process.argv.includes('--short');
 const RUNS = short ? 150 : 2000;
@@ -317,41 +318,23 @@ async function killLoop(): Promise<void> {
   const perRound = short ? 200 : 600;
   const dbUrl = freshSqliteUrl();
   const acct = JSON.parse(execFileSync(process.execPath, [RELAY_BIN, 'account', 'create', '--name', 'kill', '--json'], { env: { ...process.env, RELAY_DATABASE_URL: dbUrl }, encoding: 'utf8' }));
-  const path = new URL(acct.inbound.walnut).pathname;
+  const inboundPath = new URL(acct.inbound.walnut).pathname;
 
-  // A stand-in for Zapier: every delivery goes through the real trigger perform, with one
-  // z.cache for the whole run, as a Zap's connection has.
-  const appTester = zapier.createAppTester(App);
-  const httpDeliveries = new Map<string, number>();
-  const intoZap = new Map<string, number>();
-  let subscribeData: unknown = null;
-  const zap = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', async () => {
-      const id = String(req.headers['x-relay-event-id']);
-      httpDeliveries.set(id, (httpDeliveries.get(id) ?? 0) + 1);
-      try {
-        const records = (await appTester((App.triggers as any).walnut_demo_session_finished.operation.perform, {
-          authData: { walnut_signing_key: SECRET },
-          inputData: {},
-          subscribeData,
-          rawRequest: { content: Buffer.concat(chunks).toString('utf8'), headers: { 'Http-X-Walnut-Signature': String(req.headers['x-walnut-signature']) } },
-        } as any)) as Array<{ id: string }>;
-        for (const r of records) intoZap.set(r.id, (intoZap.get(r.id) ?? 0) + 1);
-        res.writeHead(200).end();
-      } catch {
-        res.writeHead(500).end();
-      }
-    });
+  // The stand-in for Zapier runs in its own process (as Zapier's runtime does): every
+  // delivery goes through the real trigger perform, with one z.cache for the whole run.
+  const zapProc = spawn(process.execPath, [path.join(__dirname, 'zap-standin.js')], {
+    env: { ...process.env, NODE_ENV: 'test', TRIGGER: 'walnut_demo_session_finished', AUTH: JSON.stringify({ walnut_signing_key: SECRET }) },
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
-  await new Promise<void>((r) => zap.listen(0, '127.0.0.1', r));
-  const zapUrl = `http://127.0.0.1:${(zap.address() as AddressInfo).port}/hook`;
+  const zapPort = await new Promise<string>((resolve) => zapProc.stdout!.once('data', (c) => resolve(String(c).trim())));
+  const zapBase = `http://127.0.0.1:${zapPort}`;
+  const zapUrl = `${zapBase}/hook`;
+  const stats = async () => (await (await fetch(`${zapBase}/stats`)).json()) as { httpDeliveries: Record<string, number>; intoZap: Record<string, number>; errors: number };
 
   let relay = await spawnRelay({ RELAY_DATABASE_URL: dbUrl, RELAY_LEASE_MS: '1000' }, false);
   const acked = new Set<string>();
   const hook = await fetch(`${relay.url}/v1/hooks`, { method: 'POST', headers: { Authorization: `Bearer ${acct.api_key}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ target_url: zapUrl, event: 'walnut.demo_session_finished' }) });
-  subscribeData = await hook.json();
+  await fetch(`${zapBase}/subscription`, { method: 'PUT', body: JSON.stringify(await hook.json()) });
   let seq = 0;
   for (let round = 0; round < rounds; round++) {
     let base = relay.url;
@@ -365,7 +348,7 @@ async function killLoop(): Promise<void> {
         const body = JSON.stringify({ ...PROVIDERS.walnut.events[0].sample, data: { ...(PROVIDERS.walnut.events[0].sample as any).data, session_id: `kill-${i}` } });
         for (let attempt = 0; attempt < 200; attempt++) {
           try {
-            const r = await post(`${base}${path}`, body, { 'X-Walnut-Signature': signBody(body, SECRET) });
+            const r = await post(`${base}${inboundPath}`, body, { 'X-Walnut-Signature': signBody(body, SECRET) });
             if (r.status === 200) {
               acked.add(JSON.parse(r.text).id);
               break;
@@ -388,13 +371,21 @@ async function killLoop(): Promise<void> {
     await Promise.all(Array.from({ length: 12 }, worker));
     await restarted;
   }
-  const complete = await waitFor(() => [...acked].every((id) => httpDeliveries.has(id)), 60_000);
+  let s = await stats();
+  const deadline = Date.now() + 60_000;
+  while (![...acked].every((id) => id in s.httpDeliveries) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+    s = await stats();
+  }
   await new Promise((r) => setTimeout(r, 500));
+  s = await stats();
   relay.proc.kill('SIGTERM');
-  await new Promise<void>((r) => zap.close(() => r()));
+  zapProc.kill('SIGTERM');
+  const httpDeliveries = new Map(Object.entries(s.httpDeliveries));
+  const complete = [...acked].every((id) => httpDeliveries.has(id));
   const lost = [...acked].filter((id) => !httpDeliveries.has(id)).length;
   const redelivered = [...httpDeliveries.values()].filter((n) => n > 1).length;
-  const dupIntoZap = [...intoZap.values()].filter((n) => n > 1).length;
+  const dupIntoZap = Object.values(s.intoZap).filter((n) => n > 1).length;
   say(`## SIGKILL of the relay under load, ${rounds} round(s) of ${perRound} events at 12 in flight (SQLite, lease 1 s)`);
   say(table(['events acked', 'events delivered', 'lost', 'redelivered over HTTP (at-least-once)', 'duplicated into the Zap'], [[acked.size, [...acked].filter((id) => httpDeliveries.has(id)).length, lost, redelivered, dupIntoZap]]));
   say('lost and duplicated-into-the-Zap must be 0; an HTTP redelivery after a crash is dropped by the trigger\'s exactly-once memory');
