@@ -1,8 +1,7 @@
 import { defineCreate, type CreatePerform } from 'zapier-platform-core';
 import { includeTestEventsField, runPipeline, truthy } from '../lib/hook-trigger.js';
-import type { DemoRecord } from '../lib/pipeline.js';
+import { sampleRecord, type DemoRecord } from '../lib/pipeline.js';
 import { isProviderKey, PROVIDERS } from '../lib/providers/index.js';
-import { sampleRecord } from '../lib/pipeline.js';
 
 const inputFields = [
   {
