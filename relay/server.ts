@@ -56,6 +56,15 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
+/** A path segment, decoded; a malformed %-escape means the URL names nothing here (404, not a 5xx to retry). */
+const segment = (raw: string): string => {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new HttpError(404, 'not found');
+  }
+};
+
 const isJsonType = (ct: string | undefined) => {
   const type = (ct ?? '').split(';')[0].trim().toLowerCase();
   return type === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(type);
@@ -206,8 +215,12 @@ export async function startRelay(cfg: RelayConfig, log: Logger, options: { deliv
     const inboundMatch = /^\/v1\/inbound\/([^/]+)\/([^/]+)$/.exec(p);
     if (inboundMatch) {
       if (req.method !== 'POST') throw new HttpError(405, 'use POST');
-      await inbound(req, res, decodeURIComponent(inboundMatch[1]), decodeURIComponent(inboundMatch[2]));
+      await inbound(req, res, segment(inboundMatch[1]), segment(inboundMatch[2]));
       return;
+    }
+    if (p.startsWith('/v1/inbound/') || p === '/v1/inbound') {
+      req.resume();
+      throw new HttpError(404, 'unknown inbound URL');
     }
     if (!p.startsWith('/v1/')) throw new HttpError(404, 'not found');
     const account = await authenticate(req);
@@ -239,7 +252,7 @@ export async function startRelay(cfg: RelayConfig, log: Logger, options: { deliv
     }
     const hookMatch = /^\/v1\/hooks\/([^/]+)$/.exec(p);
     if (req.method === 'DELETE' && hookMatch) {
-      const ok = await store.deleteHook(account.id, decodeURIComponent(hookMatch[1]));
+      const ok = await store.deleteHook(account.id, segment(hookMatch[1]));
       if (!ok) throw new HttpError(404, 'no such subscription');
       log('info', 'subscription deleted', { account_id: account.id, hook_id: hookMatch[1] });
       send(res, 204);

@@ -188,6 +188,11 @@ describe.each(STORES)('relay on %s', (_name, dbUrl) => {
     expect((await call(relay.url, 'POST', '/v1/hooks', { key, body: { target_url: `${sink.url}/x`, event: 'walnut.nope' } })).status).toBe(400);
     expect((await call(relay.url, 'POST', '/v1/hooks', { key, body: { target_url: 'not a url', event: 'walnut.*' } })).status).toBe(400);
     expect((await call(relay.url, 'DELETE', '/v1/hooks/hook_missing', { key })).status).toBe(404);
+    // A malformed %-escape names nothing: 404, never a 5xx that a vendor would retry.
+    expect((await call(relay.url, 'POST', '/v1/inbound/walnut/%E0%A4%A', { body })).status).toBe(404);
+    expect((await call(relay.url, 'DELETE', '/v1/hooks/%ZZ', { key })).status).toBe(404);
+    expect((await call(relay.url, 'POST', '/v1/inbound/walnut/', { body })).status).toBe(404);
+    expect((await call(relay.url, 'POST', '/v1/inbound/walnut/a/b', { body })).status).toBe(404);
   });
 
   it('answers health checks while the store answers', async () => {
