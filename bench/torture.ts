@@ -14,7 +14,7 @@ import App from '../index.js';
 import { isWebhookRefused } from '../lib/errors.js';
 import { processDelivery } from '../lib/pipeline.js';
 import { PROVIDERS, type ProviderKey, type ProviderSpec } from '../lib/providers/index.js';
-import { signBody } from '../lib/signature.js';
+import { signBody, zapierHookHeaderName } from '../lib/signature.js';
 import { silentLogger } from '../relay/log.js';
 import { startRelay } from '../relay/server.js';
 import { freshSqliteUrl, RELAY_BIN, spawnRelay, testConfig } from '../relay/test/harness.js';
@@ -161,7 +161,7 @@ async function fuzzThroughZapier(): Promise<void> {
   for (const [t, v, i, forge] of samples) {
     const body = forge ? t.sample : mutateValue(t.sample, i, v);
     const sig = signBody(body, forge ? 'not the secret' : SECRET);
-    const header = `Http-${t.provider.scheme.header.split('-').map((w) => w[0].toUpperCase() + w.slice(1).toLowerCase()).join('-')}`;
+    const header = zapierHookHeaderName(t.provider.scheme.header);
     tried++;
     try {
       await appTester((App.triggers as any)[t.key].operation.perform, { authData: auth, inputData: { include_test_events: true }, subscribeData: { id: `t${tried}` }, rawRequest: { content: body, headers: { [header]: sig } } } as any);

@@ -10,6 +10,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import zapier from 'zapier-platform-core';
 import App from '../index.js';
+import { asZapierHookHeaders } from '../lib/signature.js';
 
 const appTester = zapier.createAppTester(App);
 const perform = (App.triggers as any)[process.env.TRIGGER ?? 'walnut_demo_session_finished'].operation.perform;
@@ -19,7 +20,6 @@ const httpDeliveries = new Map<string, number>();
 const intoZap = new Map<string, number>();
 let errors = 0;
 
-const zapierName = (k: string) => `Http-${k.split('-').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('-')}`;
 
 const server = http.createServer((req, res) => {
   const chunks: Buffer[] = [];
@@ -37,7 +37,7 @@ const server = http.createServer((req, res) => {
     const id = String(req.headers['x-relay-event-id']);
     httpDeliveries.set(id, (httpDeliveries.get(id) ?? 0) + 1);
     try {
-      const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [zapierName(k), String(v)]));
+      const headers = asZapierHookHeaders(req.headers);
       const records = (await appTester(perform, { authData, inputData: {}, subscribeData, rawRequest: { method: 'POST', content: Buffer.concat(chunks).toString('utf8'), headers } } as any)) as Array<{ id: string }>;
       for (const r of records) intoZap.set(r.id, (intoZap.get(r.id) ?? 0) + 1);
       res.writeHead(200).end();

@@ -31,6 +31,23 @@ export function findHeader(headers: Headers, name: string): string | undefined {
   return undefined;
 }
 
+/**
+ * How Zapier names a request header when it hands a hook's request to `perform`:
+ * `X-Walnut-Signature` (or `x-walnut-signature`) becomes `Http-X-Walnut-Signature`. The
+ * inverse of what findHeader tolerates; used wherever a request is replayed as Zapier would.
+ */
+export const zapierHookHeaderName = (name: string): string =>
+  `Http-${name
+    .split('-')
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1).toLowerCase())
+    .join('-')}`;
+
+/** A whole header set as Zapier hands it to a hook perform (multi-valued headers joined). */
+export const asZapierHookHeaders = (headers: Record<string, string | string[] | undefined>): Record<string, string> =>
+  Object.fromEntries(
+    Object.entries(headers).map(([k, v]) => [zapierHookHeaderName(k), Array.isArray(v) ? v.join(', ') : (v ?? '')]),
+  );
+
 const HEX_SHA256 = /^[0-9a-f]{64}$/i;
 
 export interface VerifyInput {

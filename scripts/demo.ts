@@ -17,7 +17,7 @@ import path from 'node:path';
 import zapier from 'zapier-platform-core';
 import App from '../index.js';
 import { PROVIDERS, type ProviderKey } from '../lib/providers/index.js';
-import { signBody } from '../lib/signature.js';
+import { asZapierHookHeaders, signBody } from '../lib/signature.js';
 import { loadConfig } from '../relay/config.js';
 import { silentLogger } from '../relay/log.js';
 import { startRelay } from '../relay/server.js';
@@ -26,8 +26,6 @@ const full = process.argv.includes('--json');
 const appTester = zapier.createAppTester(App);
 const SECRETS: Record<ProviderKey, string> = { walnut: 'demo-walnut-key', supademo: 'whsec_demo_secret', pendo: 'demo pendo secret' };
 
-const zapierHeaders = (h: http.IncomingHttpHeaders) =>
-  Object.fromEntries(Object.entries(h).map(([k, v]) => [`Http-${k.split('-').map((w) => w[0].toUpperCase() + w.slice(1)).join('-')}`, String(v)]));
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'demohooks-demo-'));
@@ -55,7 +53,7 @@ async function main(): Promise<void> {
         authData,
         inputData: { include_test_events: true },
         subscribeData: sub.subscribeData,
-        rawRequest: { method: 'POST', querystring: '', headers: zapierHeaders(req.headers), content: Buffer.concat(chunks).toString('utf8') },
+        rawRequest: { method: 'POST', querystring: '', headers: asZapierHookHeaders(req.headers), content: Buffer.concat(chunks).toString('utf8') },
       };
       try {
         const out = (await appTester((App.triggers as any)[sub.trigger].operation.perform, bundle as any)) as any[];

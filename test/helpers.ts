@@ -2,7 +2,7 @@ import nock from 'nock';
 import zapier from 'zapier-platform-core';
 import App from '../index.js';
 import { PROVIDERS, type ProviderKey } from '../lib/providers/index.js';
-import { signBody } from '../lib/signature.js';
+import { signBody, zapierHookHeaderName } from '../lib/signature.js';
 
 export { App };
 export const appTester = zapier.createAppTester(App);
@@ -20,13 +20,7 @@ export const SECRETS: Record<ProviderKey, { current: string; previous: string; o
 
 export const ALL_SECRET_VALUES = Object.values(SECRETS).flatMap((s) => [s.current, s.previous, s.other]);
 
-/** The header name as Zapier hands it to a hook perform: `X-Walnut-Signature` → `Http-X-Walnut-Signature`. */
-export const zapierHeaderName = (name: string): string =>
-  'Http-' +
-  name
-    .split('-')
-    .map((w) => w.charAt(0).toUpperCase() + w.slice(1).toLowerCase())
-    .join('-');
+export { zapierHookHeaderName as zapierHeaderName } from '../lib/signature.js';
 
 export function authData(overrides: Record<string, string> = {}): Record<string, string> {
   const a: Record<string, string> = { relay_url: RELAY, api_key: API_KEY };
@@ -54,7 +48,7 @@ export function hookBundle(provider: ProviderKey, payload: unknown, opts: HookOp
     'Http-Content-Type': 'application/json',
     'Http-User-Agent': 'vendor-webhooks/1.0',
   };
-  if (secret !== null) headers[zapierHeaderName(spec.scheme.header)] = signBody(raw, secret, opts.prefix ?? '');
+  if (secret !== null) headers[zapierHookHeaderName(spec.scheme.header)] = signBody(raw, secret, opts.prefix ?? '');
   return {
     authData: opts.auth ?? authData(),
     inputData: { include_test_events: opts.includeTest ?? false },

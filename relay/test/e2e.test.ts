@@ -5,26 +5,17 @@
  * perform exactly as Zapier would (raw body, headers renamed `Http-…`); the record must be
  * the expected flattened record.
  */
-import type http from 'node:http';
 import zapier from 'zapier-platform-core';
 import App from '../../index.js';
 import pendoSamples from '../../lib/providers/pendo-samples.json';
 import { leadCapturedSample } from '../../lib/providers/supademo.js';
 import { demoSessionSample } from '../../lib/providers/walnut.js';
-import { signBody } from '../../lib/signature.js';
+import { asZapierHookHeaders, signBody } from '../../lib/signature.js';
 import * as expected from '../../test/expected.js';
 import { call, freshSqliteUrl, startSink, startTestRelay } from './harness.js';
 
 const appTester = zapier.createAppTester(App);
 
-/** Zapier's renaming of hook request headers: `x-walnut-signature` → `Http-X-Walnut-Signature`. */
-const asZapierHeaders = (headers: http.IncomingHttpHeaders) =>
-  Object.fromEntries(
-    Object.entries(headers).map(([k, v]) => [
-      `Http-${k.split('-').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('-')}`,
-      Array.isArray(v) ? v.join(', ') : (v ?? ''),
-    ]),
-  );
 
 const SECRETS = { walnut: 'walnut-e2e-key', supademo: 'whsec_e2e_secret', pendo: 'pendo e2e secret' };
 
@@ -76,7 +67,7 @@ describe('end to end: vendor → relay → Zapier trigger', () => {
       inputData: { include_test_events: c.includeTest },
       subscribeData,
       targetUrl,
-      rawRequest: { method: 'POST', querystring: '', headers: asZapierHeaders(delivered.headers), content: delivered.body },
+      rawRequest: { method: 'POST', querystring: '', headers: asZapierHookHeaders(delivered.headers), content: delivered.body },
       cleanedRequest: JSON.parse(delivered.body),
     };
     const records = await appTester(op.perform, bundle as any, true);
