@@ -12,8 +12,9 @@ import { processDelivery } from '../lib/pipeline.js';
 import { PROVIDERS } from '../lib/providers/index.js';
 import { signBody } from '../lib/signature.js';
 import { openDb } from '../relay/db.js';
+import { Store } from '../relay/store.js';
 import { freshPgUrl, freshSqliteUrl, pgAvailable, RELAY_BIN, spawnRelay } from '../relay/test/harness.js';
-import { closedLoop, fmt, median, openLoop, post, spawnBareServer, startTimingSink, table, waitFor, walnutEvent } from './lib.js';
+import { closedLoop, fmt, median, openLoop, percentile, post, spawnBareServer, startTimingSink, table, waitFor, walnutEvent } from './lib.js';
 
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
@@ -181,7 +182,7 @@ async function ingest(): Promise<void> {
   say();
 }
 
-async function deliveryRun(r: Running, sinkUrl: string, arrivals: Map<string, number>, n: number, perEvent: number, count: () => number) {
+async function deliveryRun(r: Running, arrivals: Map<string, number>, n: number, perEvent: number, count: () => number) {
   const sentAt = new Map<string, number>();
   const started = performance.now();
   const load = await closedLoop(n, 16, async (i) => {
@@ -192,8 +193,7 @@ async function deliveryRun(r: Running, sinkUrl: string, arrivals: Map<string, nu
   const ok = await waitFor(() => count() >= n * perEvent, 120_000);
   const elapsed = (performance.now() - started) / 1000;
   const lat = [...sentAt].map(([id, t]) => (arrivals.get(id) ?? NaN) - t).filter(Number.isFinite);
-  void sinkUrl;
-  return { ingestRate: load.rate, deliveriesPerSec: count() / elapsed, eventsPerSec: n / elapsed, p50: median(lat), p99: lat.length ? lat.sort((a, b) => a - b)[Math.ceil(lat.length * 0.99) - 1] : NaN, complete: ok };
+  return { ingestRate: load.rate, deliveriesPerSec: count() / elapsed, eventsPerSec: n / elapsed, p50: median(lat), p99: percentile(lat, 99), complete: ok };
 }
 
 async function delivery(): Promise<void> {
@@ -205,7 +205,7 @@ async function delivery(): Promise<void> {
     const r = await relayOn(url());
     try {
       await subscribe(r, sink.url, 1);
-      const d = await deliveryRun(r, sink.url, sink.arrivals, n, 1, sink.count);
+      const d = await deliveryRun(r, sink.arrivals, n, 1, sink.count);
       rows.push([name, n, fmt(d.eventsPerSec, 0), fmt(d.p50, 1), fmt(d.p99, 1), d.complete ? 'all delivered' : 'INCOMPLETE']);
     } finally {
       r.stop();
@@ -227,7 +227,7 @@ async function growthSubscriptions(): Promise<void> {
       const r = await relayOn(url());
       try {
         await subscribe(r, sink.url, subs);
-        const d = await deliveryRun(r, sink.url, sink.arrivals, n, subs, sink.count);
+        const d = await deliveryRun(r, sink.arrivals, n, subs, sink.count);
         const perDelivery = 1e6 / d.deliveriesPerSec;
         base ??= { ingest: d.ingestRate, perDelivery };
         rows.push([name, subs, n, fmt(d.ingestRate, 0), fmt(base.ingest / d.ingestRate, 2), fmt(d.deliveriesPerSec, 0), fmt(perDelivery, 0), fmt(perDelivery / base.perDelivery, 2), d.complete ? '' : 'INCOMPLETE']);
@@ -245,7 +245,6 @@ async function prefill(databaseUrl: string, count: number): Promise<void> {
   // Rows shaped like real ones (a Walnut body), under one account of their own.
   const db = await openDb(databaseUrl);
   try {
-    const { Store } = await import('../relay/store.js');
     const store = new Store(db);
     await store.migrate();
     const { account } = await store.createAccount('prefill');
@@ -287,7 +286,7 @@ async function growthStored(): Promise<void> {
       try {
         await subscribe(r, sink.url, 1);
         const n = quick ? 1000 : 3000;
-        const d = await deliveryRun(r, sink.url, sink.arrivals, n, 1, sink.count);
+        const d = await deliveryRun(r, sink.arrivals, n, 1, sink.count);
         base ??= { ingest: d.ingestRate, delivery: d.eventsPerSec };
         rows.push([name, size.toLocaleString('en'), fmt(fillS, 1), fmt(d.ingestRate, 0), fmt(base.ingest / d.ingestRate, 2), fmt(d.eventsPerSec, 0), fmt(base.delivery / d.eventsPerSec, 2), d.complete ? '' : 'INCOMPLETE']);
       } finally {

@@ -347,11 +347,6 @@ export class Store {
     const rows = await this.db.query<any>('SELECT id, hook_id, status, attempts, last_status, last_error FROM deliveries WHERE event_id = $1 ORDER BY created_at, id', [eventId]);
     return rows.map((r) => ({ ...r, attempts: Number(r.attempts), last_status: r.last_status === null ? null : Number(r.last_status) }));
   }
-
-  async counts(): Promise<Record<string, number>> {
-    const rows = await this.db.query<{ status: string; n: number | string }>('SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status');
-    return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
-  }
 }
 
 function chunks<T>(xs: T[], size: number): T[][] {
