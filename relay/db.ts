@@ -14,6 +14,11 @@ export interface Queryable {
 
 export interface Db extends Queryable {
   dialect: 'sqlite' | 'postgres';
+  /**
+   * SQL for the database clock in epoch milliseconds. Lease, due and give-up times are taken
+   * from it, so relay processes whose own clocks disagree still agree on what is due.
+   */
+  nowSql: string;
   /** Runs `fn` in one transaction; commits when it resolves, rolls back when it throws. */
   tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -34,6 +39,9 @@ function quietSqliteWarning(): void {
     for (const l of listeners) l(w);
   });
 }
+
+/** Where the adapters report what they cannot throw to a caller (a pooled connection dying). */
+export type DbLog = (level: 'warn' | 'error', msg: string, fields: Record<string, unknown>) => void;
 
 export async function openSqlite(file: string): Promise<Db> {
   quietSqliteWarning();
@@ -63,14 +71,24 @@ export async function openSqlite(file: string): Promise<Db> {
       return stmt.all(...args) as T[];
     },
   };
-  // One connection: transactions are serialised so two requests never interleave inside one.
+  // One connection, so one queue: every statement, inside a transaction or not, takes its
+  // turn. A statement issued while a transaction is open would otherwise run inside it and be
+  // rolled back with it, after its caller was told it had succeeded.
   let chain: Promise<unknown> = Promise.resolve();
+  const enqueue = <T>(work: () => Promise<T>): Promise<T> => {
+    const run = chain.then(work);
+    chain = run.catch(() => undefined);
+    return run;
+  };
   return {
     dialect: 'sqlite',
+    nowSql: "CAST(ROUND((julianday('now') - 2440587.5) * 86400000) AS INTEGER)",
     describe: `sqlite:${file}`,
-    query: q.query,
+    query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+      return enqueue(() => q.query<T>(sql, params));
+    },
     tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
-      const run = chain.then(async () => {
+      return enqueue(async () => {
         db.exec('BEGIN IMMEDIATE');
         try {
           const out = await fn(q);
@@ -81,8 +99,6 @@ export async function openSqlite(file: string): Promise<Db> {
           throw err;
         }
       });
-      chain = run.catch(() => undefined);
-      return run;
     },
     async close() {
       await chain;
@@ -91,7 +107,7 @@ export async function openSqlite(file: string): Promise<Db> {
   };
 }
 
-export async function openPostgres(url: string): Promise<Db> {
+export async function openPostgres(url: string, log: DbLog = () => undefined): Promise<Db> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const pg = require('pg') as typeof import('pg');
   // BIGINT columns hold millisecond timestamps: safe as JS numbers.
@@ -114,14 +130,18 @@ export async function openPostgres(url: string): Promise<Db> {
     max: 10,
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   });
-  return openPostgresPool(pool, parsed, schema);
+  return openPostgresPool(pool, parsed, schema, log);
 }
 
-function openPostgresPool(pool: import('pg').Pool, url: URL, schema: string | null): Db {
-  pool.on('error', () => undefined);
+function openPostgresPool(pool: import('pg').Pool, url: URL, schema: string | null, log: DbLog): Db {
+  // An idle pooled connection that dies (server restart, network cut) is reported here; the
+  // pool replaces it on next use. Without a listener it would crash the process; without a log
+  // line the operator would never learn why queries started failing.
+  pool.on('error', (err: Error & { code?: string }) => log('error', 'PostgreSQL connection lost', { error: err.message, code: err.code }));
   const describe = `postgres://${url.hostname}:${url.port || 5432}${url.pathname}${schema ? ` (schema ${schema})` : ''}`;
   return {
     dialect: 'postgres',
+    nowSql: '(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT',
     describe,
     async query<T>(sql: string, params: unknown[] = []) {
       return (await pool.query(sql, params)).rows as T[];
@@ -147,8 +167,8 @@ function openPostgresPool(pool: import('pg').Pool, url: URL, schema: string | nu
 }
 
 /** `sqlite:PATH` (the default) or `postgres://…` / `postgresql://…`. */
-export async function openDb(url: string): Promise<Db> {
+export async function openDb(url: string, log?: DbLog): Promise<Db> {
   if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length) || './data/relay.db');
-  if (/^postgres(ql)?:\/\//.test(url)) return openPostgres(url);
+  if (/^postgres(ql)?:\/\//.test(url)) return openPostgres(url, log);
   throw new Error(`RELAY_DATABASE_URL must be sqlite:PATH or postgres://… (got "${url.split(':')[0]}:…")`);
 }

@@ -3,8 +3,16 @@ import https from 'node:https';
 import { randomBytes } from 'node:crypto';
 import type { RelayConfig } from './config.js';
 import type { Logger } from './log.js';
-import type { Claimed, Outcome, Store } from './store.js';
+import type { Claimed, Outcome, Recorded, Store } from './store.js';
 import { guardedLookup } from './targets.js';
+
+const hostOf = (url: string) => {
+  try {
+    return new URL(url).host;
+  } catch {
+    return null;
+  }
+};
 
 /** Exponential backoff with ±20 % jitter: about 1 s, 2 s, 4 s … capped (1 h by default). */
 export function backoffMs(previousAttempts: number, baseMs: number, maxMs: number, rand = Math.random): number {
@@ -12,24 +20,20 @@ export function backoffMs(previousAttempts: number, baseMs: number, maxMs: numbe
   return Math.round(raw * (0.8 + 0.4 * rand()));
 }
 
-/** How a target's answer (or the lack of one) is treated: the contract's delivery rules. */
-export function classify(
-  status: number | null,
-  error: string | null,
-  d: Pick<Claimed, 'attempts' | 'created_at'>,
-  cfg: Pick<RelayConfig, 'retryBaseMs' | 'retryMaxMs' | 'giveUpMs'>,
-  now = Date.now(),
-): Outcome {
-  if (status !== null && status >= 200 && status < 300) return { kind: 'done', status };
+/**
+ * How a target's answer (or the lack of one) is treated: the contract's delivery rules. A
+ * retry's time and the give-up decision are the store's, on the database clock.
+ */
+export function classify(status: number | null, error: string | null, previousAttempts: number, cfg: Pick<RelayConfig, 'retryBaseMs' | 'retryMaxMs'>): Outcome {
+  if (status !== null && status >= 200 && status < 300) return { kind: 'delivered', status };
   if (status === 410) return { kind: 'gone', status };
   const retryable = status === null || status === 408 || status === 429 || status >= 500;
   const why = error ?? `HTTP ${status}`;
-  if (!retryable) return { kind: 'failed', status, error: `${why}: not retried (4xx other than 408/429)` };
-  const nextAt = now + backoffMs(d.attempts, cfg.retryBaseMs, cfg.retryMaxMs);
-  if (nextAt - d.created_at > cfg.giveUpMs) {
-    return { kind: 'failed', status, error: `${why}: gave up after ${d.attempts + 1} attempts over ${Math.round((now - d.created_at) / 1000)} s` };
+  if (!retryable) {
+    const rule = status !== null && status >= 300 && status < 400 ? 'a redirect is not followed' : status !== null && status < 200 ? 'not a final answer' : '4xx other than 408/429';
+    return { kind: 'failed', status, error: `${why}: not retried (${rule})` };
   }
-  return { kind: 'retry', status, error: why, nextAt };
+  return { kind: 'retry', status, error: why, delayMs: backoffMs(previousAttempts, cfg.retryBaseMs, cfg.retryMaxMs) };
 }
 
 export class Deliverer {
@@ -106,23 +110,31 @@ export class Deliverer {
   private async attempt(d: Claimed): Promise<void> {
     const started = Date.now();
     const { status, error, permanent } = await this.post(d);
-    const outcome: Outcome = permanent ? { kind: 'failed', status, error: error ?? 'refused' } : classify(status, error, d, this.cfg);
+    const outcome: Outcome = permanent ? { kind: 'failed', status, error: error ?? 'refused' } : classify(status, error, d.attempts, this.cfg);
+    const fields = { delivery_id: d.id, event_id: d.event_id, hook_id: d.hook_id, target_host: hostOf(d.target_url), attempt: d.attempts + 1, status, ms: Date.now() - started };
+    let recorded: Recorded;
     try {
-      const recorded = await this.store.complete(d.id, this.worker, outcome);
-      this.log(outcome.kind === 'done' ? 'debug' : outcome.kind === 'retry' ? 'warn' : 'info', 'delivery attempt', {
-        delivery_id: d.id,
-        event_id: d.event_id,
-        hook_id: d.hook_id,
-        attempt: d.attempts + 1,
-        outcome: outcome.kind,
-        status,
-        error: error ?? undefined,
-        ms: Date.now() - started,
-        recorded,
-      });
+      recorded = await this.store.complete(d.id, this.worker, outcome, this.cfg.giveUpMs);
     } catch (err) {
       // The lease runs out and another attempt follows: at least once.
-      this.log('error', 'could not record a delivery outcome', { delivery_id: d.id, error: (err as Error).message });
+      this.log('error', 'could not record a delivery outcome', { ...fields, error: (err as Error).message });
+      return;
+    }
+    if (!recorded.recorded) {
+      this.log('info', 'delivery outcome not recorded: cancelled or re-leased meanwhile', { ...fields, outcome: outcome.kind });
+      return;
+    }
+    const reason = 'error' in outcome ? outcome.error : undefined;
+    if (recorded.status === 'given_up') {
+      this.log('error', 'delivery given up', { ...fields, attempts: recorded.attempts, give_up_after_s: Math.round(this.cfg.giveUpMs / 1000), last_reason: reason });
+    } else if (recorded.status === 'failed') {
+      this.log('error', 'delivery failed', { ...fields, attempts: recorded.attempts, last_reason: reason });
+    } else if (outcome.kind === 'gone') {
+      this.log('warn', 'subscriber answered 410 Gone: subscription removed', fields);
+    } else if (outcome.kind === 'retry') {
+      this.log('warn', 'delivery will be retried', { ...fields, retry_in_ms: outcome.delayMs, last_reason: reason });
+    } else {
+      this.log('debug', 'delivered', fields);
     }
   }
 

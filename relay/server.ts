@@ -7,8 +7,8 @@ import { publicBase, type RelayConfig } from './config.js';
 import { openDb } from './db.js';
 import { Deliverer } from './deliver.js';
 import type { Logger } from './log.js';
-import { Store, type Account, type InboundItem } from './store.js';
-import { checkTarget } from './targets.js';
+import { MAX_IDENTITY_CHARS, Store, type Account, type InboundItem } from './store.js';
+import { resolveTarget } from './targets.js';
 
 class HttpError extends Error {
   constructor(
@@ -70,12 +70,15 @@ const isJsonType = (ct: string | undefined) => {
   return type === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(type);
 };
 
+type Stored = { id: string; duplicate: boolean };
+
 /**
  * Collects inbound events that arrive together and commits them in one transaction, so each
- * ack is durable without one disk flush per request (group commit).
+ * ack is durable without one disk flush per request (group commit). When a batch fails, its
+ * members are tried again one by one: a bad event fails alone, never its neighbours.
  */
 class IngestBatcher {
-  private queue: Array<{ item: InboundItem; resolve: (r: { id: string; duplicate: boolean }) => void; reject: (e: unknown) => void }> = [];
+  private queue: Array<{ item: InboundItem; resolve: (r: Stored) => void; reject: (e: unknown) => void }> = [];
   private flushing = false;
 
   constructor(
@@ -83,7 +86,7 @@ class IngestBatcher {
     private readonly onStored: () => void,
   ) {}
 
-  add(item: InboundItem): Promise<{ id: string; duplicate: boolean }> {
+  add(item: InboundItem): Promise<Stored> {
     return new Promise((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
       if (!this.flushing) setImmediate(() => void this.flush());
@@ -99,16 +102,40 @@ class IngestBatcher {
         try {
           const results = await this.store.ingest(batch.map((b) => b.item));
           batch.forEach((b, i) => b.resolve(results[i]));
-          this.onStored();
         } catch (err) {
-          batch.forEach((b) => b.reject(err));
+          if (batch.length === 1) batch[0].reject(err);
+          else {
+            for (const b of batch) {
+              try {
+                b.resolve((await this.store.ingest([b.item]))[0]);
+              } catch (one) {
+                b.reject(one);
+              }
+            }
+          }
         }
+        this.onStored();
       }
     } finally {
       this.flushing = false;
     }
   }
 }
+
+/**
+ * `{provider}.{event}` for an event this relay knows, or `{provider}.*`; null otherwise. The
+ * one rule for subscribing (`POST /v1/hooks`) and listing (`GET /v1/events`).
+ */
+export function parseEventName(event: unknown): { provider: ProviderKey; name: string } | null {
+  if (typeof event !== 'string') return null;
+  const [prov, ...rest] = event.split('.');
+  const name = rest.join('.');
+  if (!isProviderKey(prov) || !(name === '*' || PROVIDERS[prov].events.some((e) => e.event === name))) return null;
+  return { provider: prov, name };
+}
+
+const unknownEvent = (event: unknown) =>
+  new HttpError(400, `unknown event ${JSON.stringify(event ?? null)}: use {provider}.{event} for a documented event, or {provider}.*`);
 
 export const inboundUrlsFor = (base: string, tokens: Record<string, string>): Record<string, string> =>
   Object.fromEntries(PROVIDER_KEYS.map((p) => [p, `${base}/v1/inbound/${p}/${tokens[p]}`]));
@@ -125,7 +152,7 @@ export interface Relay {
 }
 
 export async function startRelay(cfg: RelayConfig, log: Logger, options: { deliver?: boolean } = {}): Promise<Relay> {
-  const db = await openDb(cfg.databaseUrl);
+  const db = await openDb(cfg.databaseUrl, log);
   const store = new Store(db);
   await store.migrate();
   const deliverer = new Deliverer(store, cfg, log);
@@ -142,9 +169,10 @@ export async function startRelay(cfg: RelayConfig, log: Logger, options: { deliv
   let base = publicBase(cfg);
   const inboundUrls = (tokens: Record<string, string>) => inboundUrlsFor(base, tokens);
 
-  // Inbound tokens never change once issued: remember which account each belongs to, so an
-  // inbound request costs no store round trip before it joins a group commit. Unknown tokens
-  // are not remembered (nothing for a scanner to fill the cache with).
+  // Remember which account each inbound token belongs to, so an inbound request costs no
+  // store round trip before it joins a group commit. Unknown tokens are not remembered
+  // (nothing for a scanner to fill the cache with); a token whose account is gone is evicted
+  // when storing its event fails.
   const tokenCache = new Map<string, Account>();
   const accountForToken = async (provider: string, token: string): Promise<Account | null> => {
     const key = `${provider}/${token}`;
@@ -189,14 +217,28 @@ export async function startRelay(cfg: RelayConfig, log: Logger, options: { deliv
     const spec = PROVIDERS[provider as ProviderKey];
     const signature = findHeader(req.headers as Record<string, string>, spec.scheme.header);
     const identity = spec.identity(payload as Record<string, unknown>) ?? `${provider}:body:${createHash('sha256').update(raw).digest('hex').slice(0, 40)}`;
-    const stored = await batcher.add({
-      accountId: account.id,
-      provider,
-      event: relayEventName(provider, ev),
-      identity,
-      headers: signature !== undefined ? { [spec.scheme.header]: signature } : {},
-      body: text,
-    });
+    if (identity.length > MAX_IDENTITY_CHARS) {
+      throw new HttpError(400, `the event's identifying fields are ${identity.length} characters long; at most ${MAX_IDENTITY_CHARS} are accepted`);
+    }
+    let stored: Stored;
+    try {
+      stored = await batcher.add({
+        accountId: account.id,
+        provider,
+        event: relayEventName(provider, ev),
+        identity,
+        headers: signature !== undefined ? { [spec.scheme.header]: signature } : {},
+        body: text,
+      });
+    } catch (err) {
+      // Stored alone and still refused: an account deleted while its token was remembered is
+      // an unknown URL (404, and forgotten); anything else is the store's fault (503, retry).
+      if (!(await store.accountByToken(provider, token).catch(() => account))) {
+        tokenCache.delete(`${provider}/${token}`);
+        throw new HttpError(404, 'unknown inbound URL');
+      }
+      throw err;
+    }
     log('info', 'inbound event stored', { account_id: account.id, provider, event: ev, event_id: stored.id, duplicate: stored.duplicate, bytes: raw.length });
     send(res, 200, stored);
   }
@@ -238,12 +280,8 @@ export async function startRelay(cfg: RelayConfig, log: Logger, options: { deliv
         throw new HttpError(400, 'body is not valid JSON');
       }
       const event = body?.event;
-      const [prov, ...rest] = typeof event === 'string' ? event.split('.') : [];
-      const name = rest.join('.');
-      if (!isProviderKey(prov) || !(name === '*' || PROVIDERS[prov].events.some((e) => e.event === name))) {
-        throw new HttpError(400, `unknown event ${JSON.stringify(event ?? null)}: use {provider}.{event} or {provider}.*`);
-      }
-      const target = checkTarget(body?.target_url, cfg);
+      if (!parseEventName(event)) throw unknownEvent(event);
+      const target = await resolveTarget(body?.target_url, cfg);
       if (!target.ok) throw new HttpError(target.status, target.error);
       const hook = await store.createHook(account.id, event, target.url.toString());
       log('info', 'subscription created', { account_id: account.id, hook_id: hook.id, event, target_host: target.url.host });
@@ -259,13 +297,22 @@ export async function startRelay(cfg: RelayConfig, log: Logger, options: { deliv
       return;
     }
     if (req.method === 'GET' && p === '/v1/events') {
-      const event = url.searchParams.get('event') ?? '';
-      const [prov] = event.split('.');
-      if (!isProviderKey(prov) || event.length <= prov.length + 1) throw new HttpError(400, 'event must be {provider}.{event} or {provider}.*');
+      const event = url.searchParams.get('event');
+      if (!parseEventName(event)) throw unknownEvent(event);
       const limitRaw = url.searchParams.get('limit');
       const limit = limitRaw === null ? 3 : Number(limitRaw);
       if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new HttpError(400, 'limit must be an integer from 1 to 100');
-      send(res, 200, await store.listEvents(account.id, event, limit));
+      send(res, 200, await store.listEvents(account.id, event!, limit));
+      return;
+    }
+    const retryMatch = /^\/v1\/deliveries\/([^/]+)\/retry$/.exec(p);
+    if (req.method === 'POST' && retryMatch) {
+      const id = segment(retryMatch[1]);
+      const r = await store.retryDelivery(account.id, id);
+      if (!r.ok) throw r.why === 'not_found' ? new HttpError(404, 'no such delivery') : new HttpError(409, r.message);
+      log('info', 'delivery retried by operator', { account_id: account.id, delivery_id: id });
+      deliverer.kick();
+      send(res, 202, { id, status: 'pending' });
       return;
     }
     throw new HttpError(404, 'not found');

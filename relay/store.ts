@@ -34,28 +34,103 @@ export interface InboundItem {
   body: string;
 }
 
+/** The longest record identity the relay stores (the contract's 400 above it). */
+export const MAX_IDENTITY_CHARS = 512;
+
 export interface Claimed {
   id: string;
   event_id: string;
   hook_id: string;
   target_url: string;
   attempts: number;
-  created_at: number;
   headers: Record<string, string>;
   body: string;
 }
 
+/** Delivery statuses, as the operator API names them. */
+export const DELIVERY_STATUSES = ['pending', 'delivered', 'failed', 'given_up', 'cancelled'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+/**
+ * What an attempt came to. `retry` carries a delay, not a time: the store adds it to the
+ * database clock and gives up instead when the retry would fall past the give-up window.
+ */
 export type Outcome =
-  | { kind: 'done'; status: number }
+  | { kind: 'delivered'; status: number }
   | { kind: 'gone'; status: number }
-  | { kind: 'retry'; status: number | null; error: string; nextAt: number }
+  | { kind: 'retry'; status: number | null; error: string; delayMs: number }
   | { kind: 'failed'; status: number | null; error: string };
+
+/** What recording an outcome did: nothing when the lease was lost or the delivery cancelled meanwhile. */
+export type Recorded = { recorded: false } | { recorded: true; status: DeliveryStatus; attempts: number };
 
 export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const newId = (prefix: string) => `${prefix}_${randomBytes(12).toString('base64url')}`;
 const iso = (ms: number) => new Date(ms).toISOString();
 
-const SCHEMA = [
+/**
+ * What makes a stored event a duplicate: its identity *and* its exact bytes. A vendor's retry
+ * resends the same bytes; a forged body that borrows a real event's identity is a different
+ * event, stored and delivered on its own (the trigger refuses it), so it can never shadow the
+ * genuine one. A hash keeps the unique index small whatever the identity's length.
+ */
+export const dedupKey = (identity: string, body: string) => sha256(`${identity}\n${sha256(body)}`);
+
+/** Schema changes, applied in order once each; `schema_migrations` records which ran. */
+const MIGRATIONS: Array<{ version: number; why: string; up: (q: Queryable, dialect: Db['dialect']) => Promise<void> }> = [
+  {
+    version: 1,
+    why: 'accounts, inbound tokens, subscriptions, events and deliveries',
+    async up(q) {
+      for (const stmt of SCHEMA_V1) await q.query(stmt);
+    },
+  },
+  {
+    version: 2,
+    why: 'de-duplicate on identity and body (a forged twin must not shadow the real event); a monotonic sequence for "newest first"; a restartable give-up window; the operator API\'s delivery statuses',
+    async up(q, dialect) {
+      if (dialect === 'postgres') {
+        await q.query('ALTER TABLE events ADD COLUMN seq BIGSERIAL');
+        await q.query('ALTER TABLE events ADD COLUMN dedup_key TEXT');
+        await q.query('ALTER TABLE events DROP CONSTRAINT IF EXISTS events_account_id_identity_key');
+      } else {
+        // SQLite cannot drop a table constraint: rebuild the table (foreign keys are off
+        // during migrations, so the deliveries that reference it stay).
+        await q.query(`CREATE TABLE events_v2 (
+          seq INTEGER PRIMARY KEY AUTOINCREMENT,
+          id TEXT NOT NULL UNIQUE,
+          account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+          provider TEXT NOT NULL,
+          event TEXT NOT NULL,
+          identity TEXT NOT NULL,
+          dedup_key TEXT,
+          received_at BIGINT NOT NULL,
+          headers TEXT NOT NULL,
+          body TEXT NOT NULL)`);
+        await q.query('INSERT INTO events_v2 (id, account_id, provider, event, identity, received_at, headers, body) SELECT id, account_id, provider, event, identity, received_at, headers, body FROM events ORDER BY received_at, id');
+        await q.query('DROP TABLE events');
+        await q.query('ALTER TABLE events_v2 RENAME TO events');
+        await q.query('CREATE INDEX events_by_account_time ON events (account_id, provider, received_at)');
+        await q.query('CREATE INDEX events_by_time ON events (received_at)');
+      }
+      for (;;) {
+        const rows = await q.query<{ id: string; identity: string; body: string }>('SELECT id, identity, body FROM events WHERE dedup_key IS NULL LIMIT 500');
+        if (rows.length === 0) break;
+        for (const r of rows) await q.query('UPDATE events SET dedup_key = $1 WHERE id = $2', [dedupKey(r.identity, r.body), r.id]);
+      }
+      if (dialect === 'postgres') await q.query('ALTER TABLE events ALTER COLUMN dedup_key SET NOT NULL');
+      await q.query('CREATE UNIQUE INDEX events_dedup ON events (account_id, dedup_key)');
+      await q.query('CREATE INDEX events_by_account_seq ON events (account_id, provider, seq)');
+      await q.query('ALTER TABLE deliveries ADD COLUMN window_start BIGINT');
+      await q.query('UPDATE deliveries SET window_start = created_at');
+      await q.query(`UPDATE deliveries SET status = 'delivered' WHERE status = 'done'`);
+      await q.query(`UPDATE deliveries SET status = 'cancelled' WHERE status IN ('gone', 'unsubscribed')`);
+      await q.query('CREATE INDEX deliveries_by_hook ON deliveries (hook_id, status)');
+    },
+  },
+];
+
+const SCHEMA_V1 = [
   `CREATE TABLE IF NOT EXISTS accounts (
      id TEXT PRIMARY KEY,
      name TEXT NOT NULL,
@@ -115,8 +190,30 @@ export function matchingPatterns(provider: ProviderKey, event: string): { exact:
 export class Store {
   constructor(readonly db: Db) {}
 
+  /**
+   * Brings the schema to the newest version. Safe for several relay processes starting at
+   * once: PostgreSQL takes an advisory lock, SQLite's BEGIN IMMEDIATE takes the write lock.
+   */
   async migrate(): Promise<void> {
-    for (const stmt of SCHEMA) await this.db.query(stmt);
+    const { db } = this;
+    await db.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
+    const current = async (q: Queryable) => Number((await q.query<{ v: number | null }>('SELECT MAX(version) AS v FROM schema_migrations'))[0].v ?? 0);
+    if ((await current(db)) >= MIGRATIONS[MIGRATIONS.length - 1].version) return;
+    // SQLite rebuilds tables in a migration: foreign keys off meanwhile (only outside a transaction).
+    if (db.dialect === 'sqlite') await db.query('PRAGMA foreign_keys = OFF');
+    try {
+      await db.tx(async (q) => {
+        if (db.dialect === 'postgres') await q.query('SELECT pg_advisory_xact_lock(7201542)');
+        const from = await current(q);
+        for (const m of MIGRATIONS) {
+          if (m.version <= from) continue;
+          await m.up(q, db.dialect);
+          await q.query(`INSERT INTO schema_migrations (version, applied_at) VALUES ($1, ${db.nowSql})`, [m.version]);
+        }
+      });
+    } finally {
+      if (db.dialect === 'sqlite') await db.query('PRAGMA foreign_keys = ON');
+    }
   }
 
   async ping(): Promise<void> {
@@ -175,12 +272,12 @@ export class Store {
     return hook;
   }
 
-  /** Deletes an account's hook and drops its undelivered work. False when it is not this account's. */
+  /** Deletes an account's hook and cancels its undelivered work. False when it is not this account's. */
   async deleteHook(accountId: string, id: string): Promise<boolean> {
     return this.db.tx(async (q) => {
       const rows = await q.query('DELETE FROM hooks WHERE id = $1 AND account_id = $2 RETURNING id', [id, accountId]);
       if (rows.length === 0) return false;
-      await q.query(`UPDATE deliveries SET status = 'unsubscribed', locked_by = NULL, updated_at = $2 WHERE hook_id = $1 AND status = 'pending'`, [id, Date.now()]);
+      await cancelPending(q, this.db.nowSql, id, 'subscription deleted');
       return true;
     });
   }
@@ -189,75 +286,81 @@ export class Store {
 
   /**
    * Stores a batch of inbound events in one transaction (group commit) and fans each new one
-   * out to the matching subscriptions. A vendor retry (same identity) is reported duplicate
-   * and fans out nothing. When this resolves, every event in the batch is durable.
+   * out to the matching subscriptions. A vendor retry (same identity, same bytes) is reported
+   * duplicate and fans out nothing. When this resolves, every event in the batch is durable;
+   * when it throws, none is (the caller retries the members one by one).
    */
   async ingest(items: InboundItem[]): Promise<Array<{ id: string; duplicate: boolean }>> {
     if (items.length === 0) return [];
+    for (const item of items) {
+      if (item.identity.length > MAX_IDENTITY_CHARS) throw new RangeError(`event identity longer than ${MAX_IDENTITY_CHARS} characters`);
+    }
     const now = Date.now();
+    const keys = items.map((item) => dedupKey(item.identity, item.body));
     return this.db.tx(async (q) => {
-      // 1. Every event of the batch in one statement; vendor retries (same identity) are skipped.
+      // 1. Every event of the batch in one statement; vendor retries (same key) are skipped.
+      //    Rows go in arrival order, so the sequence orders events within a batch too.
       const ids = items.map(() => newId('evt'));
-      const inserted = new Map<string, string>(); // account|identity → new event id
-      for (const chunk of chunks(items.map((item, i) => ({ item, id: ids[i] })), 400)) {
-        const rows = await q.query<{ id: string; account_id: string; identity: string }>(
-          `INSERT INTO events (id, account_id, provider, event, identity, received_at, headers, body)
-           VALUES ${values(chunk.length, 8)}
-           ON CONFLICT (account_id, identity) DO NOTHING RETURNING id, account_id, identity`,
-          chunk.flatMap(({ item, id }) => [id, item.accountId, item.provider, item.event, item.identity, now, JSON.stringify(item.headers), item.body]),
+      const inserted = new Map<string, string>(); // account|key → new event id
+      const rows = items.map((item, i) => ({ item, id: ids[i], key: keys[i] }));
+      for (const chunk of chunks(rows, 400)) {
+        const got = await q.query<{ id: string; account_id: string; dedup_key: string }>(
+          `INSERT INTO events (id, account_id, provider, event, identity, dedup_key, received_at, headers, body)
+           VALUES ${values(chunk.length, 9)}
+           ON CONFLICT (account_id, dedup_key) DO NOTHING RETURNING id, account_id, dedup_key`,
+          chunk.flatMap(({ item, id, key }) => [id, item.accountId, item.provider, item.event, item.identity, key, now, JSON.stringify(item.headers), item.body]),
         );
-        for (const r of rows) inserted.set(`${r.account_id}|${r.identity}`, r.id);
+        for (const r of got) inserted.set(`${r.account_id}|${r.dedup_key}`, r.id);
       }
       // 2. Which are duplicates, and of which stored event.
       const results: Array<{ id: string; duplicate: boolean }> = [];
-      const fresh: InboundItem[] = [];
-      const freshIds: string[] = [];
-      const missing: InboundItem[] = [];
+      const fresh: Array<{ item: InboundItem; id: string }> = [];
+      const missing: Array<{ accountId: string; key: string }> = [];
       items.forEach((item, i) => {
-        const key = `${item.accountId}|${item.identity}`;
-        const id = inserted.get(key);
+        const id = inserted.get(`${item.accountId}|${keys[i]}`);
         if (id === ids[i]) {
           results.push({ id, duplicate: false });
-          fresh.push(item);
-          freshIds.push(id);
+          fresh.push({ item, id });
         } else {
           results.push({ id: id ?? '', duplicate: true });
-          if (!id) missing.push(item);
+          if (!id) missing.push({ accountId: item.accountId, key: keys[i] });
         }
       });
       if (missing.length > 0) {
         const existing = new Map<string, string>();
         for (const chunk of chunks(missing, 400)) {
-          const rows = await q.query<{ id: string; account_id: string; identity: string }>(
-            `SELECT id, account_id, identity FROM events WHERE (account_id, identity) IN (VALUES ${values(chunk.length, 2)})`,
-            chunk.flatMap((m) => [m.accountId, m.identity]),
+          const got = await q.query<{ id: string; account_id: string; dedup_key: string }>(
+            `SELECT id, account_id, dedup_key FROM events WHERE (account_id, dedup_key) IN (VALUES ${values(chunk.length, 2)})`,
+            chunk.flatMap((m) => [m.accountId, m.key]),
           );
-          for (const r of rows) existing.set(`${r.account_id}|${r.identity}`, r.id);
+          for (const r of got) existing.set(`${r.account_id}|${r.dedup_key}`, r.id);
         }
         items.forEach((item, i) => {
-          if (results[i].id === '') results[i].id = existing.get(`${item.accountId}|${item.identity}`) ?? '';
+          if (results[i].id === '') results[i].id = existing.get(`${item.accountId}|${keys[i]}`) ?? '';
         });
       }
       if (fresh.length === 0) return results;
       // 3. The subscriptions of the accounts and providers involved, matched here.
-      const pairs = [...new Set(fresh.map((f) => `${f.accountId}|${f.provider}`))].map((p) => p.split('|'));
+      const pairs = [...new Set(fresh.map((f) => `${f.item.accountId}|${f.item.provider}`))].map((p) => p.split('|'));
       const hooks = await q.query<{ id: string; account_id: string; event: string; target_url: string }>(
         `SELECT id, account_id, event, target_url FROM hooks WHERE ${pairs.map((_, i) => `(account_id = $${2 * i + 1} AND event LIKE $${2 * i + 2})`).join(' OR ')}`,
         pairs.flatMap(([account, provider]) => [account, `${provider}.%`]),
       );
       const deliveries: unknown[][] = [];
-      fresh.forEach((item, i) => {
+      for (const { item, id } of fresh) {
         const m = matchingPatterns(item.provider, item.event);
         for (const h of hooks) {
           if (h.account_id !== item.accountId || !h.event.startsWith(`${item.provider}.`)) continue;
-          if (m.anyOfProvider || m.exact.includes(h.event)) deliveries.push([newId('dlv'), freshIds[i], h.id, h.target_url, now]);
+          if (m.anyOfProvider || m.exact.includes(h.event)) deliveries.push([newId('dlv'), id, h.id, h.target_url]);
         }
-      });
-      // 4. The fan-out, in one statement per thousand deliveries.
+      }
+      // 4. The fan-out, in one statement per thousand deliveries, due now by the database clock.
+      const dbNow = this.db.nowSql;
       for (const chunk of chunks(deliveries, 1000)) {
         await q.query(
-          `INSERT INTO deliveries (id, event_id, hook_id, target_url, status, attempts, next_at, created_at, updated_at)
-           VALUES ${chunk.map((_, r) => `($${5 * r + 1}, $${5 * r + 2}, $${5 * r + 3}, $${5 * r + 4}, 'pending', 0, $${5 * r + 5}, $${5 * r + 5}, $${5 * r + 5})`).join(', ')}`,
+          `INSERT INTO deliveries (id, event_id, hook_id, target_url, status, attempts, next_at, window_start, created_at, updated_at)
+           SELECT v.column1, v.column2, v.column3, v.column4, 'pending', 0, t.now, t.now, t.now, t.now
+           FROM (VALUES ${values(chunk.length, 4)}) AS v, (SELECT ${dbNow} AS now) AS t`,
           chunk.flat(),
         );
       }
@@ -265,32 +368,40 @@ export class Store {
     });
   }
 
-  /** The newest events for `{provider}.{event}` or `{provider}.*`, for performList. */
+  /**
+   * The newest events that a subscription to `event` would receive (`{provider}.{event}`, or
+   * `{provider}.*`), for performList. Like delivery, an exact event also matches its provider's
+   * test-only event types (Supademo's webhook.test). Newest first by arrival sequence.
+   */
   async listEvents(accountId: string, event: string, limit: number): Promise<StoredEvent[]> {
-    const provider = event.split('.')[0];
-    const rows = event.endsWith('.*')
-      ? await this.db.query<any>('SELECT id, event, received_at, headers, body FROM events WHERE account_id = $1 AND provider = $2 ORDER BY received_at DESC, id DESC LIMIT $3', [accountId, provider, limit])
-      : await this.db.query<any>('SELECT id, event, received_at, headers, body FROM events WHERE account_id = $1 AND provider = $2 AND event = $3 ORDER BY received_at DESC, id DESC LIMIT $4', [accountId, provider, event, limit]);
+    const provider = event.split('.')[0] as ProviderKey;
+    const names = event.endsWith('.*') ? null : [event, ...PROVIDERS[provider].testEventTypes.map((t) => `${provider}.${t}`)];
+    const rows = names
+      ? await this.db.query<any>(
+          `SELECT id, event, received_at, headers, body FROM events WHERE account_id = $1 AND provider = $2 AND event IN (${names.map((_, i) => `$${i + 3}`).join(', ')}) ORDER BY seq DESC LIMIT $${names.length + 3}`,
+          [accountId, provider, ...names, limit],
+        )
+      : await this.db.query<any>('SELECT id, event, received_at, headers, body FROM events WHERE account_id = $1 AND provider = $2 ORDER BY seq DESC LIMIT $3', [accountId, provider, limit]);
     return rows.map((r) => ({ id: r.id, event: r.event, received_at: iso(Number(r.received_at)), headers: JSON.parse(r.headers), body: r.body }));
   }
 
   // Delivery ---------------------------------------------------------------------------
 
   /**
-   * Claims up to `limit` due deliveries for `worker` for `leaseMs`. A delivery whose lease ran
-   * out (its process died) is due again, so another process picks it up.
+   * Claims up to `limit` due deliveries for `worker` for `leaseMs`, by the database clock. A
+   * delivery whose lease ran out (its process died) is due again, so another process takes it.
    */
   async claim(worker: string, limit: number, leaseMs: number): Promise<Claimed[]> {
-    const now = Date.now();
     const lock = this.db.dialect === 'postgres' ? 'FOR UPDATE SKIP LOCKED' : '';
+    const now = this.db.nowSql;
     return this.db.tx(async (q) => {
       const rows = await q.query<any>(
-        `UPDATE deliveries SET locked_by = $1, locked_until = $2, updated_at = $3
+        `UPDATE deliveries SET locked_by = $1, locked_until = ${now} + $2, updated_at = ${now}
          WHERE id IN (SELECT id FROM deliveries
-                      WHERE status = 'pending' AND next_at <= $3 AND (locked_until IS NULL OR locked_until < $3)
-                      ORDER BY next_at LIMIT $4 ${lock})
-         RETURNING id, event_id, hook_id, target_url, attempts, created_at`,
-        [worker, now + leaseMs, now, limit],
+                      WHERE status = 'pending' AND next_at <= ${now} AND (locked_until IS NULL OR locked_until < ${now})
+                      ORDER BY next_at LIMIT $3 ${lock})
+         RETURNING id, event_id, hook_id, target_url, attempts`,
+        [worker, leaseMs, limit],
       );
       if (rows.length === 0) return [];
       const events = await eventsById(q, [...new Set(rows.map((r) => r.event_id as string))]);
@@ -300,31 +411,66 @@ export class Store {
         hook_id: r.hook_id,
         target_url: r.target_url,
         attempts: Number(r.attempts),
-        created_at: Number(r.created_at),
         headers: events.get(r.event_id)!.headers,
         body: events.get(r.event_id)!.body,
       }));
     });
   }
 
-  /** Records an attempt's outcome; ignored when the lease was lost to another worker meanwhile. */
-  async complete(id: string, worker: string, outcome: Outcome): Promise<boolean> {
-    const now = Date.now();
+  /**
+   * Records an attempt's outcome in one guarded statement: only while `worker` still holds the
+   * lease and the delivery is still pending. An unsubscribe, a 410 or another worker's claim in
+   * the meantime wins, and nothing is overwritten (a cancelled delivery never comes back).
+   * A retry that would fall past the give-up window (counted from the delivery's creation or
+   * its latest manual retry) becomes `given_up`.
+   */
+  async complete(id: string, worker: string, outcome: Outcome, giveUpMs: number): Promise<Recorded> {
+    const now = this.db.nowSql;
+    const status: DeliveryStatus | 'retry' = outcome.kind === 'retry' ? 'retry' : outcome.kind === 'gone' ? 'cancelled' : outcome.kind;
+    const delay = outcome.kind === 'retry' ? outcome.delayMs : 0;
+    const error = outcome.kind === 'gone' ? `HTTP ${outcome.status} Gone: the subscriber asked to be removed` : 'error' in outcome ? outcome.error : null;
     return this.db.tx(async (q) => {
-      const owned = await q.query<{ hook_id: string | null }>('SELECT hook_id FROM deliveries WHERE id = $1 AND locked_by = $2 AND status = $3', [id, worker, 'pending']);
-      if (owned.length === 0) return false;
-      const status = outcome.kind === 'retry' ? 'pending' : outcome.kind;
-      await q.query(
-        `UPDATE deliveries SET status = $1, attempts = attempts + 1, next_at = $2, locked_by = NULL, locked_until = NULL,
-           last_status = $3, last_error = $4, updated_at = $5 WHERE id = $6`,
-        [status, outcome.kind === 'retry' ? outcome.nextAt : now, outcome.status, 'error' in outcome ? outcome.error : null, now, id],
+      const rows = await q.query<{ hook_id: string | null; status: DeliveryStatus; attempts: number }>(
+        `UPDATE deliveries SET
+           status = CASE WHEN $3 = 'retry' THEN (CASE WHEN ${now} + $4 - window_start > $5 THEN 'given_up' ELSE 'pending' END) ELSE $3 END,
+           attempts = attempts + 1, next_at = ${now} + $4, locked_by = NULL, locked_until = NULL,
+           last_status = $6, last_error = $7, updated_at = ${now}
+         WHERE id = $1 AND locked_by = $2 AND status = 'pending'
+         RETURNING hook_id, status, attempts`,
+        [id, worker, status, delay, giveUpMs, outcome.status, error],
       );
-      if (outcome.kind === 'gone' && owned[0].hook_id) {
+      if (rows.length === 0) return { recorded: false };
+      const [row] = rows;
+      if (outcome.kind === 'gone' && row.hook_id) {
         // REST hooks: 410 Gone means the subscriber is gone; stop delivering to it.
-        await q.query('DELETE FROM hooks WHERE id = $1', [owned[0].hook_id]);
-        await q.query(`UPDATE deliveries SET status = 'gone', updated_at = $2 WHERE hook_id = $1 AND status = 'pending'`, [owned[0].hook_id, now]);
+        await q.query('DELETE FROM hooks WHERE id = $1', [row.hook_id]);
+        await cancelPending(q, now, row.hook_id, `HTTP 410 Gone from the subscriber`);
       }
-      return true;
+      return { recorded: true, status: row.status, attempts: Number(row.attempts) };
+    });
+  }
+
+  /**
+   * Makes a failed or given-up delivery due now, its give-up window restarted (the operator's
+   * "Retry"). `not_found` when it is not this account's; `conflict` with the reason otherwise.
+   */
+  async retryDelivery(accountId: string, id: string): Promise<{ ok: true } | { ok: false; why: 'not_found' } | { ok: false; why: 'conflict'; message: string }> {
+    const now = this.db.nowSql;
+    return this.db.tx(async (q) => {
+      const [row] = await q.query<{ status: DeliveryStatus; hook: string | null }>(
+        `SELECT d.status, h.id AS hook FROM deliveries d JOIN events e ON e.id = d.event_id LEFT JOIN hooks h ON h.id = d.hook_id
+         WHERE d.id = $1 AND e.account_id = $2`,
+        [id, accountId],
+      );
+      if (!row) return { ok: false, why: 'not_found' };
+      if (row.status !== 'failed' && row.status !== 'given_up') return { ok: false, why: 'conflict', message: `delivery is ${row.status}; only failed or given-up deliveries can be retried` };
+      if (!row.hook) return { ok: false, why: 'conflict', message: 'its subscription no longer exists (the Zap was turned off or deleted)' };
+      await q.query(
+        `UPDATE deliveries SET status = 'pending', next_at = ${now}, window_start = ${now}, locked_by = NULL, locked_until = NULL, updated_at = ${now}
+         WHERE id = $1 AND status IN ('failed', 'given_up')`,
+        [id],
+      );
+      return { ok: true };
     });
   }
 
@@ -343,10 +489,15 @@ export class Store {
   }
 
   /** Delivery rows of an event, for inspection and tests. */
-  async deliveriesOf(eventId: string): Promise<Array<{ id: string; hook_id: string | null; status: string; attempts: number; last_status: number | null; last_error: string | null }>> {
+  async deliveriesOf(eventId: string): Promise<Array<{ id: string; hook_id: string | null; status: DeliveryStatus; attempts: number; last_status: number | null; last_error: string | null }>> {
     const rows = await this.db.query<any>('SELECT id, hook_id, status, attempts, last_status, last_error FROM deliveries WHERE event_id = $1 ORDER BY created_at, id', [eventId]);
     return rows.map((r) => ({ ...r, attempts: Number(r.attempts), last_status: r.last_status === null ? null : Number(r.last_status) }));
   }
+}
+
+/** Cancels a subscription's queued deliveries (unsubscribe, 410): they are never sent. */
+async function cancelPending(q: Queryable, nowSql: string, hookId: string, why: string): Promise<void> {
+  await q.query(`UPDATE deliveries SET status = 'cancelled', locked_by = NULL, locked_until = NULL, last_error = $2, updated_at = ${nowSql} WHERE hook_id = $1 AND status = 'pending'`, [hookId, why]);
 }
 
 function chunks<T>(xs: T[], size: number): T[][] {
