@@ -1,5 +1,5 @@
 import { PROVIDER_KEYS } from '../lib/providers/index.js';
-import { loadConfig, publicBase } from './config.js';
+import { ConfigError, loadConfig, publicBase, type RelayConfig } from './config.js';
 import { openDb } from './db.js';
 import { jsonLogger } from './log.js';
 import { inboundUrlsFor, startRelay } from './server.js';
@@ -12,14 +12,19 @@ const USAGE = `usage:
 environment: HOST, PORT, RELAY_DATABASE_URL, RELAY_PUBLIC_URL, RELAY_TARGET_HOSTS,
 RELAY_ALLOW_PRIVATE_TARGETS, RELAY_RETENTION_DAYS (see README)`;
 
-function printAccount(created: { account: { id: string; name: string }; apiKey: string; tokens: Record<string, string> }, publicUrl: string, json: boolean) {
+function printAccount(
+  created: { account: { id: string; name: string }; apiKey: string; tokens: Record<string, string> },
+  publicUrl: string,
+  json: boolean,
+  out: NodeJS.WritableStream = process.stdout,
+) {
   const inbound = inboundUrlsFor(publicUrl, created.tokens);
   if (json) {
-    process.stdout.write(`${JSON.stringify({ account_id: created.account.id, name: created.account.name, api_key: created.apiKey, inbound })}\n`);
+    out.write(`${JSON.stringify({ account_id: created.account.id, name: created.account.name, api_key: created.apiKey, inbound })}\n`);
     return;
   }
   // Printed to the terminal once, never logged: the key is stored only as a hash.
-  process.stdout.write(
+  out.write(
     [
       `Account "${created.account.name}" (${created.account.id}) created.`,
       `API key (shown once; paste it into the Zapier connection as "Relay API Key"):`,
@@ -33,7 +38,21 @@ function printAccount(created: { account: { id: string; name: string }; apiKey: 
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, sub, ...rest] = argv;
-  const cfg = loadConfig();
+  if (cmd === undefined || cmd === '--help' || cmd === 'help' || cmd === '-h') {
+    // Asked for help: usage on stdout, success. No command at all: usage on stderr, exit 2.
+    (cmd === undefined ? process.stderr : process.stdout).write(`${USAGE}\n`);
+    return cmd === undefined ? 2 : 0;
+  }
+  let cfg: RelayConfig;
+  try {
+    cfg = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`demohooks-relay: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
   if (cmd === 'account' && sub === 'create') {
     const i = rest.indexOf('--name');
     const name = i >= 0 ? rest[i + 1] : undefined;
@@ -60,15 +79,16 @@ export async function main(argv: string[]): Promise<number> {
     const relay = await startRelay(cfg, log);
     if ((await relay.store.countAccounts()) === 0) {
       // First start: a local account so a newcomer can connect Zapier straight away.
+      // The key goes to the terminal (stderr), not to the log stream (stdout), and only now.
       const created = await relay.store.createAccount('local');
-      process.stdout.write('\nFirst start: created a local account.\n');
-      printAccount(created, relay.publicUrl, false);
+      process.stderr.write('\nFirst start: created a local account.\n');
+      printAccount(created, relay.publicUrl, false, process.stderr);
     }
     const signal = await stopped;
     log('info', 'shutting down', { signal });
     await relay.close();
     return 0;
   }
-  process.stderr.write(`${USAGE}\n`);
-  return cmd === undefined || cmd === '--help' || cmd === 'help' ? 0 : 2;
+  process.stderr.write(`demohooks-relay: unknown command "${argv.join(' ')}"\n${USAGE}\n`);
+  return 2;
 }

@@ -1,4 +1,4 @@
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { lookup as dnsLookup, promises as dnsPromises, type LookupAddress } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
 
 /**
@@ -9,9 +9,18 @@ import { BlockList, isIP } from 'node:net';
 const blocked = new BlockList();
 for (const [net, bits] of [
   ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4],
+  ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.88.99.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24],
+  ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
 ] as const) blocked.addSubnet(net, bits, 'ipv4');
-for (const [net, bits] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96]] as const) {
+for (const [net, bits] of [
+  ['::', 96], // unspecified, loopback and IPv4-compatible ::a.b.c.d
+  ['64:ff9b::', 96], ['64:ff9b:1::', 48], // NAT64: reaches whatever IPv4 address it embeds
+  ['100::', 64], // discard-only
+  ['2001::', 32], // Teredo: embeds an IPv4 address
+  ['2001:10::', 28], ['2001:20::', 28], ['2001:db8::', 32], // ORCHID, documentation
+  ['2002::', 16], // 6to4: embeds an IPv4 address
+  ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8], // unique-local, link-local, site-local, multicast
+] as const) {
   blocked.addSubnet(net, bits, 'ipv6');
 }
 
@@ -30,12 +39,37 @@ export interface TargetPolicy {
   allowPrivateTargets: boolean;
 }
 
-export type TargetCheck = { ok: true; url: URL } | { ok: false; status: 400 | 422; error: string };
+export type TargetCheck = { ok: true; url: URL } | { ok: false; status: 400 | 422 | 503; error: string };
 
-const hostAllowed = (host: string, allowed: string[]) =>
-  allowed.some((a) => (a.startsWith('*.') ? host.endsWith(a.slice(1)) && host.length > a.length - 1 : host === a));
+const LOCAL_TESTING = 'for local testing only, set RELAY_ALLOW_PRIVATE_TARGETS=1 and list the host in RELAY_TARGET_HOSTS';
 
-/** Checks a subscription's target URL against the contract (https, no credentials, allowlisted host, no private address). */
+/**
+ * One RELAY_TARGET_HOSTS entry: `host`, `*.domain`, `host:port`, `host:*` (any port), or an IPv6
+ * address, bracketed when it has a port. Without a port only the scheme's default port is allowed.
+ */
+function parseAllowEntry(entry: string): { host: string; port: string | null } {
+  const e = entry.trim().toLowerCase();
+  const bracketed = /^\[([^\]]+)\](?::(\d+|\*))?$/.exec(e);
+  if (bracketed) return { host: bracketed[1], port: bracketed[2] ?? null };
+  if (isIP(e) === 6) return { host: e, port: null };
+  const m = /^(.*):(\d+|\*)$/.exec(e);
+  return m ? { host: m[1], port: m[2] } : { host: e, port: null };
+}
+
+const hostMatches = (host: string, pattern: string) =>
+  pattern.startsWith('*.') ? host.endsWith(pattern.slice(1)) && host.length > pattern.length - 1 : host === pattern;
+
+/** Whether `host` on `port` ('' = the scheme's default) is allowlisted. */
+function allowed(host: string, port: string, list: string[]): boolean {
+  return list.some((raw) => {
+    const e = parseAllowEntry(raw);
+    if (!hostMatches(host, e.host)) return false;
+    if (port === '') return e.port === null || e.port === '*';
+    return e.port === '*' || e.port === port;
+  });
+}
+
+/** Checks a subscription's target URL against the contract (https, no credentials, allowlisted host and port, no private address literal). */
 export function checkTarget(raw: unknown, policy: TargetPolicy): TargetCheck {
   if (typeof raw !== 'string' || raw.length === 0 || raw.length > 2048) {
     return { ok: false, status: 400, error: 'target_url must be a URL string of at most 2048 characters' };
@@ -47,16 +81,47 @@ export function checkTarget(raw: unknown, policy: TargetPolicy): TargetCheck {
     return { ok: false, status: 400, error: 'target_url is not a valid URL' };
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return { ok: false, status: 400, error: 'target_url must be an https URL' };
-  if (url.protocol === 'http:' && !policy.allowPrivateTargets) return { ok: false, status: 422, error: 'target_url must use https' };
+  if (url.protocol === 'http:' && !policy.allowPrivateTargets) return { ok: false, status: 422, error: `target_url must use https (plain http: ${LOCAL_TESTING})` };
   if (url.username || url.password) return { ok: false, status: 422, error: 'target_url must not carry credentials (user:pass@)' };
   const host = url.hostname.toLowerCase().replace(/^\[|\]$/g, '');
-  if (!hostAllowed(host, policy.targetHosts)) {
-    return { ok: false, status: 422, error: `target host ${host} is not on this relay's allowlist (RELAY_TARGET_HOSTS)` };
+  if (!allowed(host, url.port, policy.targetHosts)) {
+    const where = url.port ? `${host} on port ${url.port}` : host;
+    const hint = url.port ? ` (a non-default port must be listed as ${host}:${url.port})` : '';
+    return { ok: false, status: 422, error: `target ${where} is not on this relay's allowlist, RELAY_TARGET_HOSTS${hint}` };
   }
   if (!policy.allowPrivateTargets && (isPrivateAddress(host) || host === 'localhost' || host.endsWith('.localhost'))) {
-    return { ok: false, status: 422, error: 'target_url points at a private, loopback or link-local address' };
+    return { ok: false, status: 422, error: `target_url points at a private, loopback or link-local address (${LOCAL_TESTING})` };
   }
   return { ok: true, url };
+}
+
+export type Resolve = (host: string) => Promise<LookupAddress[]>;
+const systemResolve: Resolve = (host) => dnsPromises.lookup(host, { all: true, verbatim: true });
+
+/**
+ * `checkTarget`, then resolves the host as delivery will: a name that resolves to a private
+ * address (an /etc/hosts entry, an internal DNS name) is refused now, with a reason, instead of
+ * being accepted and failing quietly on every event. Delivery checks again at connect time
+ * (DNS answers change).
+ */
+export async function resolveTarget(raw: unknown, policy: TargetPolicy, resolve: Resolve = systemResolve): Promise<TargetCheck> {
+  const checked = checkTarget(raw, policy);
+  if (!checked.ok) return checked;
+  const host = checked.url.hostname.replace(/^\[|\]$/g, '');
+  let addresses: LookupAddress[];
+  try {
+    addresses = isIP(host) ? [{ address: host, family: isIP(host) }] : await resolve(host);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOTFOUND' || code === 'ENODATA') return { ok: false, status: 422, error: `target host ${host} does not resolve (${code})` };
+    return { ok: false, status: 503, error: `could not resolve target host ${host} now (${code ?? 'DNS error'}); retry` };
+  }
+  if (addresses.length === 0) return { ok: false, status: 422, error: `target host ${host} does not resolve` };
+  const bad = addresses.find((a) => isPrivateAddress(a.address));
+  if (bad && !policy.allowPrivateTargets) {
+    return { ok: false, status: 422, error: `target host ${host} resolves to a private, loopback or link-local address (${bad.address}); ${LOCAL_TESTING}` };
+  }
+  return checked;
 }
 
 /**
