@@ -13,7 +13,7 @@ import { PROVIDERS } from '../lib/providers/index.js';
 import { signBody } from '../lib/signature.js';
 import { openDb } from '../relay/db.js';
 import { Store } from '../relay/store.js';
-import { freshPgUrl, freshSqliteUrl, pgAvailable, RELAY_BIN, spawnRelay } from '../relay/test/harness.js';
+import { dropStores, freshPgUrl, freshSqliteUrl, pgAvailable, RELAY_BIN, spawnRelay } from '../relay/test/harness.js';
 import { closedLoop, fmt, median, openLoop, percentile, post, spawnBareServer, startTimingSink, table, waitFor, walnutEvent } from './lib.js';
 
 const quick = process.argv.includes('--quick');
@@ -312,7 +312,11 @@ async function main(): Promise<void> {
     ['subs', growthSubscriptions],
     ['stored', growthStored],
   ];
-  for (const [key, fn] of sections) if (!only || only.split(',').includes(key)) await fn();
+  try {
+    for (const [key, fn] of sections) if (!only || only.split(',').includes(key)) await fn();
+  } finally {
+    await dropStores();
+  }
   say(`(${((Date.now() - started) / 1000).toFixed(0)} s)`);
 }
 

@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -23,8 +23,43 @@ export const pgAvailable: { ok: boolean; why: string } = (() => {
   return probe.status === 0 ? { ok: true, why: '' } : { ok: false, why: `PostgreSQL at ${PG_URL} did not answer (${(probe.stderr || 'timeout').trim().split('\n')[0]})` };
 })();
 
-export const freshSqliteUrl = () => `sqlite:${path.join(mkdtempSync(path.join(tmpdir(), 'demohooks-relay-')), 'relay.db')}`;
-export const freshPgUrl = () => `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}schema=t_${randomBytes(6).toString('hex')}`;
+// Every store a test or a benchmark makes is removed after it: temporary folders when the
+// test file (or the process) ends, PostgreSQL schemas in the test file's afterAll, or through
+// `dropStores()` in a script.
+const madeDirs: string[] = [];
+const madeSchemas: string[] = [];
+
+export const freshSqliteUrl = () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'demohooks-relay-'));
+  madeDirs.push(dir);
+  return `sqlite:${path.join(dir, 'relay.db')}`;
+};
+export const freshPgUrl = () => {
+  const schema = `t_${randomBytes(6).toString('hex')}`;
+  madeSchemas.push(schema);
+  return `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}schema=${schema}`;
+};
+
+/** Removes the stores made so far (folders and PostgreSQL schemas). */
+export async function dropStores(): Promise<void> {
+  for (const dir of madeDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  const schemas = madeSchemas.splice(0);
+  if (schemas.length === 0) return;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Client } = require('pg') as typeof import('pg');
+  const client = new Client({ connectionString: PG_URL });
+  await client.connect();
+  try {
+    for (const s of schemas) await client.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
+
+process.once('exit', () => {
+  for (const dir of madeDirs) rmSync(dir, { recursive: true, force: true });
+});
+if (typeof afterAll === 'function') afterAll(dropStores);
 
 /** The stores every relay test runs against: SQLite always, PostgreSQL when it answers. */
 export const STORES: Array<[string, () => string]> = [['sqlite', freshSqliteUrl], ...(pgAvailable.ok ? ([['postgres', freshPgUrl]] as Array<[string, () => string]>) : [])];
@@ -42,12 +77,13 @@ export function testConfig(databaseUrl: string, overrides: Partial<RelayConfig> 
     ...loadConfig({}),
     port: 0,
     databaseUrl,
-    targetHosts: ['127.0.0.1', 'localhost'],
+    targetHosts: ['127.0.0.1:*', 'localhost:*'],
     allowPrivateTargets: true,
     retryBaseMs: 50,
     retryMaxMs: 400,
     pollMs: 20,
     leaseMs: 2000,
+    deliveryTimeoutMs: 1500,
     retentionDays: 0,
     ...overrides,
   };
@@ -126,12 +162,25 @@ export async function call(base: string, method: string, p: string, opts: { key?
  * It is ready when it logs "relay listening"; with `keepLogs` false the rest of its output is
  * drained unread (benchmarks: parsing log lines would load the measuring process).
  */
-export function spawnRelay(env: Record<string, string>, keepLogs = true): Promise<{ proc: ChildProcess; url: string; logs: string[] }> {
+export interface SpawnedRelay {
+  proc: ChildProcess;
+  url: string;
+  /** Everything it printed, stdout lines and stderr chunks, in order. */
+  logs: string[];
+  stdoutLines(): string[];
+  stderrLines(): string[];
+}
+
+export function spawnRelay(env: Record<string, string>, keepLogs = true): Promise<SpawnedRelay> {
   const proc = spawn(process.execPath, [RELAY_BIN, 'serve'], {
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', RELAY_ALLOW_PRIVATE_TARGETS: '1', RELAY_TARGET_HOSTS: '127.0.0.1', RELAY_POLL_MS: '20', RELAY_RETRY_BASE_MS: '50', RELAY_RETRY_MAX_MS: '400', ...env },
+    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', RELAY_ALLOW_PRIVATE_TARGETS: '1', RELAY_TARGET_HOSTS: '127.0.0.1:*', RELAY_DELIVERY_TIMEOUT_MS: '500', RELAY_POLL_MS: '20', RELAY_RETRY_BASE_MS: '50', RELAY_RETRY_MAX_MS: '400', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];
+  const out: string[] = [];
+  let err = '';
+  const stdoutLines = () => out.slice();
+  const stderrLines = () => err.split('\n').filter(Boolean);
   return new Promise((resolve, reject) => {
     let buf = '';
     const timer = setTimeout(() => reject(new Error(`relay did not start: ${logs.join('\n')}`)), 15_000);
@@ -142,6 +191,7 @@ export function spawnRelay(env: Record<string, string>, keepLogs = true): Promis
         const line = buf.slice(0, i);
         buf = buf.slice(i + 1);
         logs.push(line);
+        out.push(line);
         try {
           const j = JSON.parse(line);
           if (j.msg === 'relay listening') {
@@ -150,14 +200,17 @@ export function spawnRelay(env: Record<string, string>, keepLogs = true): Promis
               proc.stdout!.removeAllListeners('data');
               proc.stdout!.resume();
             }
-            resolve({ proc, url: j.url, logs });
+            resolve({ proc, url: j.url, logs, stdoutLines, stderrLines });
           }
         } catch {
           // the first-start account banner is plain text
         }
       }
     });
-    proc.stderr!.on('data', (c: Buffer) => logs.push(c.toString()));
+    proc.stderr!.on('data', (c: Buffer) => {
+      logs.push(c.toString());
+      err += c.toString();
+    });
     proc.on('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`relay exited with ${code}: ${logs.join('\n')}`));
@@ -166,3 +219,12 @@ export function spawnRelay(env: Record<string, string>, keepLogs = true): Promis
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `pred` every 20 ms until it holds; fails with `what` after `ms`. */
+export async function until(what: string, pred: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await pred())) {
+    if (Date.now() > deadline) throw new Error(`not met within ${ms} ms: ${what}`);
+    await sleep(20);
+  }
+}

@@ -101,7 +101,7 @@ describe('a relay killed with SIGKILL under load', () => {
       expect(perEvent.size).toBe(300);
       expect([...perEvent.values()].filter((n) => n !== 1)).toStrictEqual([]);
       // Both processes took part in the deliveries.
-      const attempts = (logs: string[]) => logs.filter((l) => l.includes('"delivery attempt"')).length;
+      const attempts = (logs: string[]) => logs.filter((l) => l.includes('"msg":"delivered"')).length;
       expect(attempts(a.logs)).toBeGreaterThan(0);
       expect(attempts(b.logs)).toBeGreaterThan(0);
       expect(attempts(a.logs) + attempts(b.logs)).toBe(300);

@@ -3,7 +3,7 @@ import { leadCapturedSample } from '../../lib/providers/supademo.js';
 import { signBody } from '../../lib/signature.js';
 import { backoffMs, classify } from '../deliver.js';
 import { checkTarget, isPrivateAddress } from '../targets.js';
-import { call, freshSqliteUrl, reportPgSkip, startSink, startTestRelay, STORES, sleep } from './harness.js';
+import { call, freshSqliteUrl, reportPgSkip, startSink, startTestRelay, STORES, sleep, until } from './harness.js';
 
 reportPgSkip();
 
@@ -13,6 +13,8 @@ describe.each(STORES)('relay on %s', (_name, dbUrl) => {
   let inbound: Record<string, string>;
   let sink: Awaited<ReturnType<typeof startSink>>;
   let statuses: number[];
+  /** How the sink answers: by default the n-th request gets statuses[n - 1], else 200. */
+  let respond: (r: { path: string; body: string }, n: number) => number;
 
   beforeEach(async () => {
     relay = await startTestRelay(dbUrl());
@@ -20,7 +22,8 @@ describe.each(STORES)('relay on %s', (_name, dbUrl) => {
     key = created.apiKey;
     inbound = (await call(relay.url, 'GET', '/v1/me', { key })).json.inbound;
     statuses = [];
-    sink = await startSink((_r, n) => statuses[n - 1] ?? 200);
+    respond = (_r, n) => statuses[n - 1] ?? 200;
+    sink = await startSink((r, n) => respond(r, n));
   });
 
   afterEach(async () => {
@@ -62,16 +65,27 @@ describe.each(STORES)('relay on %s', (_name, dbUrl) => {
     expect(got.headers['x-relay-attempt']).toBe('1');
   });
 
-  it('acks a vendor retry of a stored event as a duplicate and delivers it once', async () => {
+  it('acks a vendor retry (the same bytes) as a duplicate and delivers it once', async () => {
     await subscribe('walnut.*');
     const first = await postWalnut(demoSessionSample);
-    // Walnut retries carry the same event and session_id (the timestamp may differ).
-    const retry = await postWalnut({ ...demoSessionSample, timestamp: '2023-11-01T19:20:00Z' });
+    expect(first.json).toStrictEqual({ id: expect.stringMatching(/^evt_/), duplicate: false });
+    const retry = await postWalnut(demoSessionSample);
     expect(retry.status).toBe(200);
     expect(retry.json).toStrictEqual({ id: first.json.id, duplicate: true });
     await sink.until(() => sink.received.length >= 1);
     await sleep(300);
     expect(sink.received).toHaveLength(1);
+  });
+
+  it('stores and delivers a retry whose bytes differ (the trigger drops the repeat by record id)', async () => {
+    await subscribe('walnut.*');
+    const first = await postWalnut(demoSessionSample);
+    // Same event and session_id, another timestamp: the relay cannot tell a re-sent event from
+    // a forged twin, so it keeps both; perform's exactly-once memory drops the repeat.
+    const second = await postWalnut({ ...demoSessionSample, timestamp: '2023-11-01T19:20:00Z' });
+    expect(second.json).toStrictEqual({ id: expect.stringMatching(/^evt_/), duplicate: false });
+    expect(second.json.id).not.toBe(first.json.id);
+    await sink.until(() => sink.received.length === 2);
   });
 
   it('fans one event out to every matching subscription: exact and provider-wide', async () => {
@@ -104,7 +118,7 @@ describe.each(STORES)('relay on %s', (_name, dbUrl) => {
     expect(new Set(sink.received.map((r) => r.headers['x-relay-event-id']))).toStrictEqual(new Set([ack.json.id]));
     await sleep(100);
     const [d] = await relay.store.deliveriesOf(ack.json.id);
-    expect(d).toMatchObject({ status: 'done', attempts: 3, last_status: 200 });
+    expect(d).toMatchObject({ status: 'delivered', attempts: 3, last_status: 200 });
   });
 
   it('retries 408 and 429 too', async () => {
@@ -115,16 +129,39 @@ describe.each(STORES)('relay on %s', (_name, dbUrl) => {
   });
 
   it('removes the subscription when the target answers 410 Gone', async () => {
-    statuses = [410];
+    respond = (r) => (r.path === '/hook' ? 410 : 200);
     const hook = await subscribe('walnut.*');
-    await postWalnut(demoSessionSample);
-    await sink.until(() => sink.received.length === 1);
+    const control = await subscribe('walnut.*', '/control');
+    const first = await postWalnut(demoSessionSample);
+    await sink.until(() => sink.received.length === 2);
     await sleep(150);
     const second = { ...demoSessionSample, data: { ...demoSessionSample.data, session_id: 'another' } };
-    await postWalnut(second);
+    const ack = await postWalnut(second);
+    // Positive control: the second event was stored and reached the subscription still there.
+    expect(ack.json).toStrictEqual({ id: expect.stringMatching(/^evt_/), duplicate: false });
+    await sink.until(() => sink.received.filter((r) => r.headers['x-relay-event-id'] === ack.json.id).length === 1);
     await sleep(300);
-    expect(sink.received).toHaveLength(1);
+    expect(sink.received.map((r) => [r.path, r.headers['x-relay-event-id']]).sort()).toStrictEqual(
+      [['/hook', first.json.id], ['/control', first.json.id], ['/control', ack.json.id]].sort(),
+    );
     expect((await call(relay.url, 'DELETE', `/v1/hooks/${hook.json.id}`, { key })).status).toBe(404);
+    expect((await call(relay.url, 'DELETE', `/v1/hooks/${control.json.id}`, { key })).status).toBe(204);
+  });
+
+  it('cancels the queued retries of a subscription that answered 410 Gone', async () => {
+    // One event keeps failing (500) and waits for its retries; then another event gets 410.
+    respond = (r) => (r.body.includes('"gone"') ? 410 : 500);
+    await subscribe('walnut.*');
+    const failing = await postWalnut(demoSessionSample);
+    await sink.until(() => sink.received.length >= 2); // it failed and was retried
+    const gone = await postWalnut({ ...demoSessionSample, data: { ...demoSessionSample.data, session_id: 'gone' } });
+    await sink.until(() => sink.received.some((r) => r.headers['x-relay-event-id'] === gone.json.id));
+    await sleep(100);
+    const attemptsAtGone = sink.received.filter((r) => r.headers['x-relay-event-id'] === failing.json.id).length;
+    await sleep(800); // several retry periods (50 ms doubling to 400 ms)
+    expect((await relay.store.deliveriesOf(gone.json.id))[0]).toMatchObject({ status: 'cancelled', last_status: 410 });
+    expect((await relay.store.deliveriesOf(failing.json.id))[0].status).toBe('cancelled');
+    expect(sink.received.filter((r) => r.headers['x-relay-event-id'] === failing.json.id)).toHaveLength(attemptsAtGone);
   });
 
   it('keeps a delivery refused with another 4xx as failed, for inspection, without retrying', async () => {
@@ -140,11 +177,30 @@ describe.each(STORES)('relay on %s', (_name, dbUrl) => {
   });
 
   it('stops delivering to a subscription once it is deleted', async () => {
-    const hook = await subscribe('walnut.*');
+    const hook = await subscribe('walnut.*', '/deleted');
+    await subscribe('walnut.*', '/kept');
     expect((await call(relay.url, 'DELETE', `/v1/hooks/${hook.json.id}`, { key })).status).toBe(204);
-    await postWalnut(demoSessionSample);
+    const ack = await postWalnut(demoSessionSample);
+    // Positive control: the event was stored and delivered to the subscription that remains.
+    expect(ack.json).toStrictEqual({ id: expect.stringMatching(/^evt_/), duplicate: false });
+    await sink.until(() => sink.received.length === 1);
     await sleep(300);
-    expect(sink.received).toHaveLength(0);
+    expect(sink.received.map((r) => r.path)).toStrictEqual(['/kept']);
+  });
+
+  it('cancels the queued retries of a subscription when it is deleted', async () => {
+    statuses = [500];
+    const hook = await subscribe('walnut.*');
+    const ack = await postWalnut(demoSessionSample);
+    // Positive control: it was tried, failed and is queued for a retry.
+    await until('first attempt recorded', async () => (await relay.store.deliveriesOf(ack.json.id))[0].attempts >= 1);
+    expect((await relay.store.deliveriesOf(ack.json.id))[0]).toMatchObject({ status: 'pending', last_status: 500 });
+    expect((await call(relay.url, 'DELETE', `/v1/hooks/${hook.json.id}`, { key })).status).toBe(204);
+    await sleep(50); // an attempt already in flight may land
+    const atDelete = sink.received.length;
+    await sleep(800); // past several retry periods
+    expect(sink.received).toHaveLength(atDelete);
+    expect((await relay.store.deliveriesOf(ack.json.id))[0]).toMatchObject({ status: 'cancelled', last_error: 'subscription deleted' });
   });
 
   it('lists the newest events first with their raw body and signature header', async () => {
@@ -165,9 +221,12 @@ describe.each(STORES)('relay on %s', (_name, dbUrl) => {
   it("keeps accounts apart: another account's key sees and deletes nothing", async () => {
     const other = await relay.store.createAccount('other');
     const hook = await subscribe('walnut.*');
-    await postWalnut(demoSessionSample);
+    const ack = await postWalnut(demoSessionSample);
+    // Positive control: the owner sees the event.
+    expect((await call(relay.url, 'GET', '/v1/events?event=walnut.*', { key })).json.map((e: any) => e.id)).toStrictEqual([ack.json.id]);
     expect((await call(relay.url, 'GET', '/v1/events?event=walnut.*', { key: other.apiKey })).json).toStrictEqual([]);
     expect((await call(relay.url, 'DELETE', `/v1/hooks/${hook.json.id}`, { key: other.apiKey })).status).toBe(404);
+    expect((await call(relay.url, 'DELETE', `/v1/hooks/${hook.json.id}`, { key })).status).toBe(204);
   });
 
   it('refuses bad requests with the contract codes', async () => {
@@ -195,6 +254,23 @@ describe.each(STORES)('relay on %s', (_name, dbUrl) => {
     expect((await call(relay.url, 'POST', '/v1/inbound/walnut/a/b', { body })).status).toBe(404);
   });
 
+  it('acks only what is stored: a store failure answers 503 (the vendor retries), never 200', async () => {
+    const ok = await postWalnut(demoSessionSample);
+    expect(ok.json).toStrictEqual({ id: expect.stringMatching(/^evt_/), duplicate: false });
+    const real = relay.store.ingest.bind(relay.store);
+    relay.store.ingest = async () => {
+      throw new Error('disk full');
+    };
+    try {
+      const failed = await postWalnut({ ...demoSessionSample, data: { ...demoSessionSample.data, session_id: 'unstored' } });
+      expect(failed).toStrictEqual({ status: 503, json: { error: 'temporarily unavailable; retry' } });
+    } finally {
+      relay.store.ingest = real;
+    }
+    const listed = await call(relay.url, 'GET', '/v1/events?event=walnut.*', { key });
+    expect(listed.json.map((e: any) => e.id)).toStrictEqual([ok.json.id]);
+  });
+
   it('answers health checks while the store answers', async () => {
     expect(await call(relay.url, 'GET', '/healthz')).toStrictEqual({ status: 200, json: { ok: true } });
   });
@@ -214,6 +290,7 @@ describe('target safety (SSRF)', () => {
   const strict = { targetHosts: ['hooks.zapier.com'], allowPrivateTargets: false };
 
   it('accepts Zapier hook URLs and refuses everything else by default', () => {
+    expect(checkTarget('https://hooks.zapier.com:443/hooks/standard/1/abc/', strict).ok).toBe(true);
     expect(checkTarget('https://hooks.zapier.com/hooks/standard/1/abc/', strict).ok).toBe(true);
     const refused = (u: string) => {
       const r = checkTarget(u, strict);
@@ -225,6 +302,11 @@ describe('target safety (SSRF)', () => {
     expect(refused('https://127.0.0.1/x')).toBe(422);
     expect(refused('ftp://hooks.zapier.com/x')).toBe(400);
     expect(refused('::not a url')).toBe(400);
+    // Only the default port, unless the allowlist names one.
+    expect(refused('https://hooks.zapier.com:6379/x')).toBe(422);
+    expect(checkTarget('https://hooks.zapier.com:8443/x', { ...strict, targetHosts: ['hooks.zapier.com:8443'] }).ok).toBe(true);
+    expect(checkTarget('https://hooks.zapier.com:8444/x', { ...strict, targetHosts: ['hooks.zapier.com:8443'] }).ok).toBe(false);
+    expect(checkTarget('https://a.zapier.com:9/x', { ...strict, targetHosts: ['*.zapier.com:*'] }).ok).toBe(true);
   });
 
   it('refuses private, loopback and link-local addresses even when allowlisted', () => {
@@ -238,7 +320,7 @@ describe('target safety (SSRF)', () => {
   });
 
   it('refuses a private target at subscribe time on a relay with default settings', async () => {
-    const relay = await startTestRelay(freshSqliteUrl(), { targetHosts: ['hooks.zapier.com', '127.0.0.1'], allowPrivateTargets: false });
+    const relay = await startTestRelay(freshSqliteUrl(), { targetHosts: ['hooks.zapier.com', '127.0.0.1:*'], allowPrivateTargets: false });
     try {
       const { apiKey } = await relay.store.createAccount('x');
       const r = await call(relay.url, 'POST', '/v1/hooks', { key: apiKey, body: { target_url: 'https://127.0.0.1:9/hook', event: 'walnut.*' } });
@@ -251,7 +333,7 @@ describe('target safety (SSRF)', () => {
 });
 
 describe('retry schedule', () => {
-  const cfg = { retryBaseMs: 1000, retryMaxMs: 3_600_000, giveUpMs: 86_400_000 };
+  const cfg = { retryBaseMs: 1000, retryMaxMs: 3_600_000 };
   it('starts near 1 s and doubles, with jitter, capped at an hour', () => {
     expect(backoffMs(0, 1000, 3_600_000, () => 0.5)).toBe(1000);
     expect(backoffMs(1, 1000, 3_600_000, () => 0.5)).toBe(2000);
@@ -261,12 +343,13 @@ describe('retry schedule', () => {
     expect(backoffMs(0, 1000, 3_600_000, () => 1)).toBe(1200);
   });
 
-  it('gives up after 24 hours and never retries other 4xx', () => {
-    const now = Date.now();
-    expect(classify(503, null, { attempts: 2, created_at: now - 1000 }, cfg, now).kind).toBe('retry');
-    expect(classify(null, 'ECONNREFUSED', { attempts: 20, created_at: now - 86_000_000 }, cfg, now).kind).toBe('failed');
-    expect(classify(404, null, { attempts: 0, created_at: now }, cfg, now).kind).toBe('failed');
-    expect(classify(410, null, { attempts: 0, created_at: now }, cfg, now).kind).toBe('gone');
-    expect(classify(204, null, { attempts: 0, created_at: now }, cfg, now).kind).toBe('done');
+  it('retries 408, 429, 5xx and network errors; never other 4xx or a redirect', () => {
+    expect(classify(503, null, 2, cfg)).toMatchObject({ kind: 'retry', delayMs: expect.any(Number) });
+    expect(classify(null, 'ECONNREFUSED', 20, cfg).kind).toBe('retry');
+    expect(classify(429, null, 0, cfg).kind).toBe('retry');
+    expect(classify(404, null, 0, cfg)).toMatchObject({ kind: 'failed', error: 'HTTP 404: not retried (4xx other than 408/429)' });
+    expect(classify(302, null, 0, cfg)).toMatchObject({ kind: 'failed', error: 'HTTP 302: not retried (a redirect is not followed)' });
+    expect(classify(410, null, 0, cfg).kind).toBe('gone');
+    expect(classify(204, null, 0, cfg).kind).toBe('delivered');
   });
 });

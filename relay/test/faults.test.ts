@@ -1,0 +1,402 @@
+/**
+ * One test per relay fault found in review (issue 8), each named after the fault. Every
+ * negative assertion follows a positive control: the event was accepted, the call succeeded.
+ */
+import { spawnSync } from 'node:child_process';
+import { demoSessionSample } from '../../lib/providers/walnut.js';
+import { processDelivery } from '../../lib/pipeline.js';
+import { PROVIDERS } from '../../lib/providers/index.js';
+import { signBody } from '../../lib/signature.js';
+import { ConfigError, loadConfig } from '../config.js';
+import { openDb, type Db, type Queryable } from '../db.js';
+import { Store } from '../store.js';
+import { isPrivateAddress, resolveTarget } from '../targets.js';
+import { call, freshSqliteUrl, PG_URL, pgAvailable, RELAY_BIN, reportPgSkip, sleep, spawnRelay, startSink, startTestRelay, STORES, until } from './harness.js';
+
+reportPgSkip();
+
+const KEY = 'walnut-key';
+const session = (id: string, extra: Record<string, unknown> = {}) => JSON.stringify({ ...demoSessionSample, data: { ...demoSessionSample.data, session_id: id, ...extra } });
+
+/**
+ * A Db whose next transaction pauses after its first statement until released, so a test can
+ * run another statement exactly between two of a transaction's (a race made deterministic).
+ */
+function pausable(db: Db) {
+  let armed = false;
+  let reached!: () => void;
+  let release!: () => void;
+  const state = { reached: Promise.resolve(), release: () => release() };
+  const wrapped: Db = {
+    ...db,
+    query: db.query.bind(db),
+    close: db.close.bind(db),
+    tx<T>(fn: (q: Queryable) => Promise<T>) {
+      const pause = armed;
+      armed = false;
+      let first = true;
+      return db.tx((q) =>
+        fn({
+          async query<R>(sql: string, params?: unknown[]) {
+            const rows = await q.query<R>(sql, params);
+            if (pause && first) {
+              first = false;
+              reached();
+              await new Promise<void>((r) => (release = r));
+            }
+            return rows;
+          },
+        }),
+      );
+    },
+  };
+  return {
+    db: wrapped,
+    arm() {
+      armed = true;
+      state.reached = new Promise<void>((r) => (reached = r));
+      return state;
+    },
+  };
+}
+
+describe.each(STORES)('relay faults on %s', (_name, dbUrl) => {
+  let relay: Awaited<ReturnType<typeof startTestRelay>>;
+  let key: string;
+  let inbound: Record<string, string>;
+  let sink: Awaited<ReturnType<typeof startSink>>;
+
+  beforeEach(async () => {
+    relay = await startTestRelay(dbUrl());
+    const created = await relay.store.createAccount('faults');
+    key = created.apiKey;
+    inbound = (await call(relay.url, 'GET', '/v1/me', { key })).json.inbound;
+    sink = await startSink();
+  });
+
+  afterEach(async () => {
+    await relay.close();
+    await sink.close();
+  });
+
+  const postWalnut = (url: string, body: string, secret = KEY) => call('', 'POST', url, { body, headers: { 'X-Walnut-Signature': signBody(body, secret) } });
+
+  it('fault 1: a forged post carrying a real event\'s identity does not shadow the genuine event', async () => {
+    await call(relay.url, 'POST', '/v1/hooks', { key, body: { target_url: `${sink.url}/zap`, event: 'walnut.*' } });
+    const genuine = session('s-real');
+    // The attacker knows the inbound URL and the identity (event + session_id), not the key.
+    const forged = session('s-real', { demo: { ...demoSessionSample.data.demo, name: 'Forged' } });
+    const f = await postWalnut(inbound.walnut, forged, 'attacker-guess');
+    expect(f.json).toStrictEqual({ id: expect.stringMatching(/^evt_/), duplicate: false });
+    const g = await postWalnut(inbound.walnut, genuine);
+    expect(g.status).toBe(200);
+    expect(g.json).toStrictEqual({ id: expect.stringMatching(/^evt_/), duplicate: false });
+    expect(g.json.id).not.toBe(f.json.id);
+    // Walnut's retry of the genuine event (the same bytes) is still a duplicate of it.
+    expect((await postWalnut(inbound.walnut, genuine)).json).toStrictEqual({ id: g.json.id, duplicate: true });
+    await sink.until(() => sink.received.length === 2);
+    await sleep(200);
+    expect(sink.received).toHaveLength(2);
+    // Through the trigger's verification, as Zapier would run it: the genuine one becomes a record.
+    const outcomes = sink.received.map((r) => {
+      try {
+        const out = processDelivery(PROVIDERS.walnut, { rawBody: r.body, signature: r.headers['x-walnut-signature'] as string }, [KEY], { want: '*', includeTest: false });
+        return out.kind === 'record' ? `record ${out.record.demo_name}` : out.kind;
+      } catch (err) {
+        return `refused: ${(err as Error).message.split(':')[0]}`;
+      }
+    });
+    expect(outcomes.sort()).toStrictEqual(['record My Awesome Demo', 'refused: Walnut signature mismatch']);
+  });
+
+  it('fault 2: an event with an oversized identity gets its own 400 and fails none of the events committed with it', async () => {
+    const good = Array.from({ length: 40 }, (_, i) => session(`burst-${i}`));
+    const bad = session('x'.repeat(12_000));
+    const answers = await Promise.all([...good, bad].map((b) => postWalnut(inbound.walnut, b)));
+    expect(answers.slice(0, 40).map((a) => a.status)).toStrictEqual(Array(40).fill(200));
+    expect(answers[40].status).toBe(400);
+    expect(answers[40].json.error).toMatch(/identifying fields are \d+ characters long; at most 512/);
+    const listed = await call(relay.url, 'GET', '/v1/events?event=walnut.*&limit=100', { key });
+    expect(listed.json).toHaveLength(40);
+  });
+
+  it('fault 2: an account deleted while its inbound token is remembered gets 404 and poisons no other account\'s batch', async () => {
+    const other = await relay.store.createAccount('other');
+    const otherInbound = (await call(relay.url, 'GET', '/v1/me', { key: other.apiKey })).json.inbound;
+    // Both tokens are remembered after one event each.
+    expect((await postWalnut(inbound.walnut, session('warm-a'))).status).toBe(200);
+    expect((await postWalnut(otherInbound.walnut, session('warm-b'))).status).toBe(200);
+    await relay.store.db.query('DELETE FROM accounts WHERE id = $1', [other.account.id]);
+    const mine = Array.from({ length: 20 }, (_, i) => postWalnut(inbound.walnut, session(`mine-${i}`)));
+    const theirs = Array.from({ length: 5 }, (_, i) => postWalnut(otherInbound.walnut, session(`theirs-${i}`)));
+    const [a, b] = await Promise.all([Promise.all(mine), Promise.all(theirs)]);
+    expect(a.map((r) => r.status)).toStrictEqual(Array(20).fill(200));
+    expect(b.map((r) => r.status)).toStrictEqual(Array(5).fill(404));
+    // And stays 404 (forgotten), while this account keeps working.
+    expect((await postWalnut(otherInbound.walnut, session('later'))).status).toBe(404);
+    expect((await postWalnut(inbound.walnut, session('later'))).status).toBe(200);
+  });
+
+  it('fault 3: a delivery cancelled between an attempt\'s answer and its recording is not sent again', async () => {
+    const db = await openDb(dbUrl());
+    const gated = pausable(db);
+    const store = new Store(gated.db);
+    try {
+      await store.migrate();
+      const { account } = await store.createAccount('race');
+      const hook = await store.createHook(account.id, 'walnut.*', `${sink.url}/zap`);
+      const [stored] = await store.ingest([{ accountId: account.id, provider: 'walnut', event: 'walnut.demo_session_finished', identity: 'race-1', headers: {}, body: session('race-1') }]);
+      const [claimed] = await store.claim('w1', 10, 5000);
+      expect(claimed.id).toBeDefined();
+      // The attempt failed (500): its outcome is being recorded when the Zap is turned off.
+      const gate = gated.arm();
+      const completing = store.complete(claimed.id, 'w1', { kind: 'retry', status: 500, error: 'HTTP 500', delayMs: 0 }, 60_000);
+      await gate.reached;
+      const deleting = new Store(db).deleteHook(account.id, hook.id);
+      await Promise.race([deleting, sleep(300)]);
+      gate.release();
+      expect(await deleting).toBe(true);
+      await completing;
+      const [d] = await store.deliveriesOf(stored.id);
+      expect(d.status).toBe('cancelled');
+      expect(await store.claim('w2', 10, 5000)).toStrictEqual([]);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('fault 3: a delivery cancelled while its attempt is in flight stays cancelled when the answer is recorded', async () => {
+    const store = relay.store;
+    await relay.deliverer.stop();
+    const { account } = await store.createAccount('in-flight');
+    for (const [n, outcome] of [
+      ['retry', { kind: 'retry', status: 503, error: 'HTTP 503', delayMs: 0 }],
+      ['failed', { kind: 'failed', status: 400, error: 'HTTP 400' }],
+      ['delivered', { kind: 'delivered', status: 200 }],
+    ] as const) {
+      const hook = await store.createHook(account.id, 'walnut.*', `${sink.url}/zap`);
+      const [stored] = await store.ingest([{ accountId: account.id, provider: 'walnut', event: 'walnut.demo_session_finished', identity: `flight-${n}`, headers: {}, body: session(`flight-${n}`) }]);
+      const [claimed] = await store.claim('w1', 10, 5000);
+      expect(claimed.event_id).toBe(stored.id);
+      expect(await store.deleteHook(account.id, hook.id)).toBe(true);
+      expect(await store.complete(claimed.id, 'w1', outcome, 60_000)).toStrictEqual({ recorded: false });
+      expect((await store.deliveriesOf(stored.id))[0]).toMatchObject({ status: 'cancelled', attempts: 0 });
+    }
+    expect(await store.claim('w2', 10, 5000)).toStrictEqual([]);
+  });
+
+  it('fault 3: lease and due times come from the database clock, not a process clock running ahead', async () => {
+    const store = relay.store;
+    await relay.deliverer.stop();
+    const { account } = await store.createAccount('clock');
+    await store.createHook(account.id, 'walnut.*', `${sink.url}/zap`);
+    await store.ingest([{ accountId: account.id, provider: 'walnut', event: 'walnut.demo_session_finished', identity: 'clock-1', headers: {}, body: session('clock-1') }]);
+    expect(await store.claim('w1', 10, 60_000)).toHaveLength(1);
+    const real = Date.now;
+    const spy = jest.spyOn(Date, 'now').mockImplementation(() => real() + 3_600_000);
+    try {
+      // Another process whose clock is an hour ahead must not see the lease as expired.
+      expect(await store.claim('w2', 10, 60_000)).toStrictEqual([]);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('fault 4: a write outside a transaction is never rolled back with one', async () => {
+    const store = relay.store;
+    const { account } = await store.createAccount('rollback');
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const failing = store.db.tx(async (q) => {
+      await q.query('UPDATE accounts SET name = $1 WHERE id = $2', ['renamed', account.id]);
+      await held;
+      throw new Error('ingest failed');
+    });
+    const creating = store.createHook(account.id, 'walnut.*', `${sink.url}/zap`);
+    await sleep(100);
+    release();
+    await expect(failing).rejects.toThrow('ingest failed');
+    const hook = await creating;
+    const rows = await store.db.query<{ id: string }>('SELECT id FROM hooks WHERE id = $1', [hook.id]);
+    expect(rows.map((r) => r.id)).toStrictEqual([hook.id]);
+    const [acct] = await store.db.query<{ name: string }>('SELECT name FROM accounts WHERE id = $1', [account.id]);
+    expect(acct.name).toBe('rollback');
+  });
+
+  it('fault 7: newest first is the order of arrival, also inside one group commit', async () => {
+    const { account } = await relay.store.createAccount('order');
+    const items = Array.from({ length: 8 }, (_, i) => ({ accountId: account.id, provider: 'walnut' as const, event: 'walnut.demo_session_finished', identity: `o-${i}`, headers: {}, body: session(`o-${i}`) }));
+    const stored = await relay.store.ingest(items);
+    expect(stored.every((s) => !s.duplicate)).toBe(true);
+    const listed = await relay.store.listEvents(account.id, 'walnut.*', 100);
+    expect(listed.map((e) => JSON.parse(e.body).data.session_id)).toStrictEqual(items.map((_, i) => `o-${i}`).reverse());
+  });
+
+  it('fault 7: listing an unknown event is a 400, as subscribing to it is', async () => {
+    expect((await call(relay.url, 'GET', '/v1/events?event=walnut.demo_session_finished', { key })).status).toBe(200);
+    for (const event of ['walnut.unknown', 'hubspot.*', 'walnut', '']) {
+      const listed = await call(relay.url, 'GET', `/v1/events?event=${encodeURIComponent(event)}`, { key });
+      const subscribed = await call(relay.url, 'POST', '/v1/hooks', { key, body: { target_url: `${sink.url}/zap`, event } });
+      expect([event, listed.status, subscribed.status]).toStrictEqual([event, 400, 400]);
+      expect(listed.json.error).toContain('unknown event');
+    }
+  });
+
+  it('fault 8: a manually retried delivery gets a fresh give-up window, not one attempt', async () => {
+    await relay.close();
+    relay = await startTestRelay(dbUrl(), { giveUpMs: 250, retryBaseMs: 30, retryMaxMs: 60 });
+    const created = await relay.store.createAccount('window');
+    key = created.apiKey;
+    const failing = await startSink(() => 503);
+    try {
+      await call(relay.url, 'POST', '/v1/hooks', { key, body: { target_url: `${failing.url}/zap`, event: 'walnut.*' } });
+      const me = (await call(relay.url, 'GET', '/v1/me', { key })).json;
+      const ack = await postWalnut(me.inbound.walnut, session('window-1'));
+      await until('given up', async () => (await relay.store.deliveriesOf(ack.json.id))[0].status === 'given_up');
+      const [before] = await relay.store.deliveriesOf(ack.json.id);
+      expect(before.attempts).toBeGreaterThan(1);
+      expect(before.last_error).toBe('HTTP 503');
+      const retried = await call(relay.url, 'POST', `/v1/deliveries/${before.id}/retry`, { key });
+      expect(retried).toStrictEqual({ status: 202, json: { id: before.id, status: 'pending' } });
+      await until('given up again', async () => (await relay.store.deliveriesOf(ack.json.id))[0].status === 'given_up');
+      const [after] = await relay.store.deliveriesOf(ack.json.id);
+      expect(after.attempts - before.attempts).toBeGreaterThan(1);
+      // Pending or delivered deliveries, and other accounts' ids, are refused.
+      const other = await relay.store.createAccount('other');
+      expect((await call(relay.url, 'POST', `/v1/deliveries/${before.id}/retry`, { key: other.apiKey })).status).toBe(404);
+      expect((await call(relay.url, 'POST', `/v1/deliveries/${before.id}/retry`, { key })).status).toBe(202);
+      const conflict = await call(relay.url, 'POST', `/v1/deliveries/${before.id}/retry`, { key });
+      expect(conflict.status).toBe(409);
+      expect(conflict.json.error).toContain('delivery is pending');
+    } finally {
+      await failing.close();
+    }
+  });
+});
+
+describe('fault 5: configuration that makes double delivery routine is refused at start', () => {
+  const problems = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+      return [];
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      return (err as ConfigError).problems;
+    }
+  };
+
+  it('accepts the defaults and sound settings', () => {
+    expect(loadConfig({})).toMatchObject({ port: 8787, leaseMs: 20_000, deliveryTimeoutMs: 10_000, allowPrivateTargets: false, targetHosts: ['hooks.zapier.com'] });
+    expect(loadConfig({ PORT: '0', RELAY_ALLOW_PRIVATE_TARGETS: 'true', RELAY_LEASE_MS: '1000', RELAY_DELIVERY_TIMEOUT_MS: '500' })).toMatchObject({ port: 0, allowPrivateTargets: true, leaseMs: 1000 });
+    expect(loadConfig({ RELAY_ALLOW_PRIVATE_TARGETS: '1' }).allowPrivateTargets).toBe(true);
+  });
+
+  it('names each bad variable and says what it must be', () => {
+    expect(problems({ PORT: '80.5' })).toStrictEqual(['PORT must be a whole number from 0 to 65535 (got "80.5")']);
+    expect(problems({ RELAY_DELIVERY_CONCURRENCY: '2.5' })).toStrictEqual(['RELAY_DELIVERY_CONCURRENCY must be a whole number from 1 to 1000 (got "2.5")']);
+    expect(problems({ RELAY_LEASE_MS: '5000', RELAY_DELIVERY_TIMEOUT_MS: '10000' })[0]).toMatch(/^RELAY_LEASE_MS \(5000\) must be at least RELAY_DELIVERY_TIMEOUT_MS \+ 500/);
+    expect(problems({ RELAY_GIVE_UP_MS: String(40 * 86_400_000), RELAY_RETENTION_DAYS: '30' })[0]).toMatch(/^RELAY_GIVE_UP_MS .* must not exceed RELAY_RETENTION_DAYS/);
+    expect(problems({ RELAY_ALLOW_PRIVATE_TARGETS: 'maybe' })).toStrictEqual(['RELAY_ALLOW_PRIVATE_TARGETS must be 1/true or 0/false (got "maybe")']);
+    expect(problems({ RELAY_DATABASE_URL: 'mysql://x' })[0]).toMatch(/^RELAY_DATABASE_URL must be sqlite:PATH or postgres:/);
+    expect(problems({ PORT: 'x', RELAY_POLL_MS: '1' })).toHaveLength(2);
+  });
+
+  it('the relay refuses to start and exits 2 with the message', () => {
+    const ok = spawnSync(process.execPath, [RELAY_BIN, 'account', 'create', '--name', 'x', '--json'], { env: { ...process.env, RELAY_DATABASE_URL: freshSqliteUrl() }, encoding: 'utf8' });
+    expect(ok.status).toBe(0);
+    const r = spawnSync(process.execPath, [RELAY_BIN, 'serve'], { env: { ...process.env, PORT: '80.5' }, encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('PORT must be a whole number from 0 to 65535 (got "80.5")');
+  });
+});
+
+describe('fault 6: the SSRF guard', () => {
+  const strict = { targetHosts: ['hooks.zapier.com', 'vm', 'pub.example'], allowPrivateTargets: false };
+  const hosts: Record<string, string[]> = { 'hooks.zapier.com': ['54.86.1.1'], vm: ['127.0.0.1'], 'pub.example': ['93.184.216.34', '10.0.0.5'] };
+  const resolve = async (h: string) => {
+    if (!hosts[h]) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${h}`), { code: 'ENOTFOUND' });
+    return hosts[h].map((address) => ({ address, family: 4 }));
+  };
+
+  it('resolves the host at subscribe time and refuses one that resolves to a private address', async () => {
+    expect((await resolveTarget('https://hooks.zapier.com/hooks/1', strict, resolve)).ok).toBe(true);
+    const vm = await resolveTarget('https://vm/hook', strict, resolve);
+    expect(vm).toStrictEqual({ ok: false, status: 422, error: expect.stringContaining('resolves to a private, loopback or link-local address (127.0.0.1)') });
+    // One private answer among public ones is enough to refuse.
+    expect((await resolveTarget('https://pub.example/x', strict, resolve)).ok).toBe(false);
+    expect(await resolveTarget('https://nowhere.zapier.com/x', { ...strict, targetHosts: ['*.zapier.com'] }, resolve)).toStrictEqual({ ok: false, status: 422, error: 'target host nowhere.zapier.com does not resolve (ENOTFOUND)' });
+    // With the local-testing opt-in, the same host is accepted.
+    expect((await resolveTarget('https://vm/hook', { ...strict, allowPrivateTargets: true }, resolve)).ok).toBe(true);
+  });
+
+  it('says in a refusal what else local testing needs', async () => {
+    const r = await resolveTarget('https://vm/hook', strict, resolve);
+    expect(!r.ok && r.error).toContain('set RELAY_ALLOW_PRIVATE_TARGETS=1 and list the host in RELAY_TARGET_HOSTS');
+  });
+
+  it('treats 6to4, NAT64 local-use, IPv4-compatible and site-local IPv6 as private', () => {
+    expect(isPrivateAddress('2606:4700:4700::1111')).toBe(false); // control: a public IPv6 address
+    expect(isPrivateAddress('8.8.8.8')).toBe(false);
+    for (const a of ['2002:7f00:1::1', '2002:a00:1::1', '64:ff9b:1::a00:1', '64:ff9b::7f00:1', '::127.0.0.1', '::a00:1', 'fec0::1', '2001:0:4136:e378::1', '::', '::1']) {
+      expect([a, isPrivateAddress(a)]).toStrictEqual([a, true]);
+    }
+  });
+});
+
+describe('fault 7: the command line', () => {
+  it('exits 2 with usage when no command is given, 0 for --help', () => {
+    const help = spawnSync(process.execPath, [RELAY_BIN, '--help'], { encoding: 'utf8' });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('demohooks-relay serve');
+    const none = spawnSync(process.execPath, [RELAY_BIN], { encoding: 'utf8' });
+    expect(none.status).toBe(2);
+    expect(none.stderr).toContain('usage:');
+  });
+
+  const oldNode = ['/usr/bin/node', '/usr/local/bin/node'].find((p) => {
+    const v = spawnSync(p, ['-p', 'process.versions.node'], { encoding: 'utf8' });
+    return v.status === 0 && Number(v.stdout.split('.')[0]) < 22;
+  });
+  (oldNode ? it : it.skip)(`on Node < 22 says to run it with npx, instead of failing on node:sqlite (${oldNode ?? 'no Node < 22 on this machine'})`, () => {
+    const r = spawnSync(oldNode!, [RELAY_BIN, 'serve'], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('Run it with `npx demohooks-relay`');
+    expect(r.stderr).not.toContain('node:sqlite');
+  });
+
+  it('prints the first-start API key to stderr, once, never to the log stream', async () => {
+    const dbUrl = freshSqliteUrl();
+    const first = await spawnRelay({ RELAY_DATABASE_URL: dbUrl });
+    await until('first-start banner', () => first.stderrLines().some((l) => l.includes('API key')), 10_000);
+    first.proc.kill('SIGTERM');
+    await new Promise((r) => first.proc.once('exit', r));
+    expect(first.stderrLines().join('\n')).toMatch(/ {2}dh_[A-Za-z0-9_-]{32}/);
+    expect(first.stdoutLines().join('\n')).not.toMatch(/dh_[A-Za-z0-9_-]{32}/);
+    expect(first.stdoutLines().every((l) => l.startsWith('{'))).toBe(true); // JSON logs only
+    const second = await spawnRelay({ RELAY_DATABASE_URL: dbUrl });
+    await sleep(300);
+    second.proc.kill('SIGTERM');
+    await new Promise((r) => second.proc.once('exit', r));
+    expect(second.stderrLines().join('\n')).not.toContain('API key');
+  });
+});
+
+(pgAvailable.ok ? describe : describe.skip)('fault 7: PostgreSQL connection errors are logged', () => {
+  it('logs an idle pooled connection that the server closes', async () => {
+    const logged: Array<[string, string, Record<string, unknown>]> = [];
+    const app = `dh_fault7_${process.pid}`;
+    const db = await openDb(`${PG_URL}${PG_URL.includes('?') ? '&' : '?'}application_name=${app}`, (level, msg, fields) => logged.push([level, msg, fields]));
+    try {
+      expect(await db.query('SELECT 1 AS ok')).toStrictEqual([{ ok: 1 }]);
+      const admin = await openDb(PG_URL);
+      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [app]);
+      await admin.close();
+      await until('pool error logged', () => logged.length > 0, 5000);
+      expect(logged[0]).toStrictEqual(['error', 'PostgreSQL connection lost', expect.objectContaining({ error: expect.any(String) })]);
+      // The pool recovers on next use.
+      expect(await db.query('SELECT 2 AS ok')).toStrictEqual([{ ok: 2 }]);
+    } finally {
+      await db.close();
+    }
+  });
+});
