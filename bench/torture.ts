@@ -17,7 +17,7 @@ import { PROVIDERS, type ProviderKey, type ProviderSpec } from '../lib/providers
 import { signBody, zapierHookHeaderName } from '../lib/signature.js';
 import { silentLogger } from '../relay/log.js';
 import { startRelay } from '../relay/server.js';
-import { freshSqliteUrl, RELAY_BIN, spawnRelay, testConfig } from '../relay/test/harness.js';
+import { dropStores, freshPgUrl, freshSqliteUrl, pgAvailable, RELAY_BIN, spawnRelay, startSink, testConfig } from '../relay/test/harness.js';
 import { post, table } from './lib.js';
 
 const short = process.argv.includes('--short');
@@ -75,8 +75,8 @@ function fuzzPerform(): void {
         const r = run(t.provider, t.want, body, goodSig);
         tTried++;
         if (r.verdict === 'CRASH') (tCrash++, crash(t.key, r.detail));
-        else if (r.verdict !== 'refused:signature') (tForged++, failures.push(`forgery accepted by ${t.key}: ${op} at ${i}`));
-        return true;
+        else if (r.verdict !== 'refused:signature') tForged++;
+        return r.verdict === 'refused:signature';
       }),
       // Any signature header value but the real one: refused.
       fc.property(fc.oneof(fc.string(), fc.stringMatching(/^[0-9a-f]{64}$/), fc.stringMatching(/^sha256=[0-9A-F]{64}$/), fc.string({ unit: 'binary' })), (sig) => {
@@ -84,8 +84,8 @@ function fuzzPerform(): void {
         const r = run(t.provider, t.want, t.sample, sig);
         tTried++;
         if (r.verdict === 'CRASH') (tCrash++, crash(t.key, r.detail));
-        else if (r.verdict !== 'refused:signature') (tForged++, failures.push(`forged signature accepted by ${t.key}: ${JSON.stringify(sig)}`));
-        return true;
+        else if (r.verdict !== 'refused:signature') tForged++;
+        return r.verdict === 'refused:signature';
       }),
       // Signed with one secret, checked with another: refused.
       fc.property(fc.string({ minLength: 1 }), fc.string({ minLength: 1 }), (a, b) => {
@@ -93,8 +93,8 @@ function fuzzPerform(): void {
         const r = run(t.provider, t.want, t.sample, signBody(t.sample, a), [b]);
         tTried++;
         if (r.verdict === 'CRASH') (tCrash++, crash(t.key, r.detail));
-        else if (r.verdict !== 'refused:signature') (tForged++, failures.push(`wrong secret accepted by ${t.key}`));
-        return true;
+        else if (r.verdict !== 'refused:signature') tForged++;
+        return r.verdict === 'refused:signature';
       }),
       // Authentic but arbitrary JSON, and the documented payload with one value replaced by
       // anything: a record, a skip or a clear payload refusal; never anything else.
@@ -109,11 +109,16 @@ function fuzzPerform(): void {
           tTried++;
           if (r.verdict === 'CRASH') (tCrash++, crash(t.key, `${r.detail} on ${body.slice(0, 200)}`));
           else if (r.verdict === 'refused:signature') (tCrash++, crash(t.key, `authentic body refused as forged: ${body.slice(0, 200)}`));
-          return true;
+          return r.verdict !== 'CRASH' && r.verdict !== 'refused:signature';
         },
       ),
     ];
-    for (const p of props) fc.assert(p, { numRuns: RUNS });
+    // Each property returns its verdict, so a failure is shrunk to its smallest input and
+    // reported with it (the counts above then include the shrinking runs).
+    for (const p of props) {
+      const out = fc.check(p, { numRuns: RUNS });
+      if (out.failed) failures.push(`${t.key}: property failed after ${out.numRuns} runs; smallest counterexample ${JSON.stringify(out.counterexample).slice(0, 300)}${out.errorInstance ? ` (${String(out.errorInstance).slice(0, 200)})` : ''}`);
+    }
     tried += tTried;
     forgeries += tForged;
     rows.push([t.key, tTried, tForged, tCrash]);
@@ -223,56 +228,58 @@ async function catalogue(): Promise<void> {
     const shell = JSON.stringify({ ...d, data: { ...d.data, session_id: `size-${bytes}` }, pad: '' });
     return shell.replace('"pad":""', `"pad":"${'x'.repeat(bytes - shell.length)}"`);
   };
-  type Case = { name: string; body: string | Buffer; type?: string; sig?: string | null; provider?: ProviderKey };
+  /** `want`: what the trigger's perform must do with it, and the relay inbound's status. */
+  type Case = { name: string; body: string | Buffer; type?: string; sig?: string | null; provider?: ProviderKey; want: [Exclude<Verdict, 'CRASH'>, number] };
   const cases: Case[] = [
-    { name: 'empty body', body: '' },
-    { name: 'whitespace only', body: '  \n\t ' },
-    { name: 'truncated JSON', body: demo.slice(0, demo.length / 2) },
-    { name: 'JSON array', body: '[{"event":"demo_session_finished"}]' },
-    { name: 'JSON null', body: 'null' },
-    { name: 'JSON number', body: '42' },
-    { name: 'JSON string', body: '"demo_session_finished"' },
-    { name: 'trailing garbage after JSON', body: `${demo}}` },
-    { name: 'NaN literal (not JSON)', body: demo.replace('"fab_clicks":0', '"fab_clicks":NaN') },
-    { name: 'number overflow 1e400', body: demo.replace('"fab_clicks":0', '"fab_clicks":1e400') },
-    { name: 'duplicate keys (last one wins)', body: demo.replace('"event":"demo_session_finished"', '"event":"x","event":"demo_session_finished"') },
-    { name: 'unicode escapes in values', body: demo.replace('My Awesome Demo', 'My \\u00c9\\u4e2d\\ud83d\\ude00 Demo') },
-    { name: 'lone surrogate escape', body: demo.replace('My Awesome Demo', '\\ud800') },
-    { name: 'NUL character in a value', body: demo.replace('My Awesome Demo', 'a\\u0000b') },
-    { name: 'byte-order mark before JSON', body: `\ufeff${demo}` },
-    { name: 'invalid UTF-8 bytes', body: Buffer.concat([Buffer.from(demo.slice(0, 20)), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from(demo.slice(20))]) },
-    { name: 'body of 1 MiB + 1 byte', body: ofSize(1024 * 1024 + 1) },
-    { name: 'body of exactly 1 MiB', body: ofSize(1024 * 1024) },
-    { name: 'array nested 5,000 deep', body: JSON.stringify({ ...d, deep: 0 }).replace('"deep":0', `"deep":${deep(5000)}`) },
-    { name: 'huge array (200,000 items)', body: JSON.stringify({ ...d, big: Array.from({ length: 200_000 }, (_, i) => i) }).slice(0, 1024 * 1024 - 10) + ']}' },
-    { name: 'null where the data object belongs', body: withData(null) },
-    { name: 'data is an array', body: withData([1, 2]) },
-    { name: 'event is a number', body: JSON.stringify({ ...d, event: 7 }) },
-    { name: 'event missing', body: JSON.stringify({ data: d.data }) },
-    { name: 'event empty string', body: JSON.stringify({ ...d, event: '' }) },
-    { name: 'session_id missing (identity)', body: withData({ ...d.data, session_id: undefined }) },
-    { name: 'session_id is a number', body: withData({ ...d.data, session_id: 123 }) },
-    { name: 'percentage as a string', body: withData({ ...d.data, demo_engagement: { ...d.data.demo_engagement, guides_completion_rate: '15' } }) },
-    { name: '__proto__ key', body: demo.replace('{"data":', '{"__proto__":{"polluted":true},"data":') },
-    { name: 'constructor.prototype key', body: JSON.stringify({ ...d, constructor: { prototype: { polluted: true } } }) },
-    { name: 'very long string value (600 KB)', body: JSON.stringify({ ...d, data: { ...d.data, demo: { ...d.data.demo, name: 'n'.repeat(600_000) } } }) },
-    { name: 'unknown future event type', body: JSON.stringify({ ...d, event: 'demo_session_started' }) },
-    { name: 'Content-Type text/plain', body: demo, type: 'text/plain' },
-    { name: 'no Content-Type', body: demo, type: '' },
-    { name: 'Content-Type with charset', body: demo, type: 'application/json; charset=utf-8' },
-    { name: 'signature header missing', body: demo, sig: null },
-    { name: 'signature header empty', body: demo, sig: '' },
-    { name: 'signature in uppercase hex', body: demo, sig: signBody(demo, SECRET).toUpperCase() },
-    { name: 'signature with spaces around it', body: demo, sig: ` ${signBody(demo, SECRET)} ` },
-    { name: 'signature with sha256= prefix (Walnut)', body: demo, sig: `sha256=${signBody(demo, SECRET)}` },
-    { name: 'signature over the re-serialised body', body: demo.replace('{"data":', '{ "data": '), sig: signBody(demo, SECRET) },
-    { name: 'Pendo signature with sha256= prefix', body: JSON.stringify(PROVIDERS.pendo.events[0].sample), provider: 'pendo', sig: `sha256=${signBody(JSON.stringify(PROVIDERS.pendo.events[0].sample), SECRET)}` },
-    { name: 'Supademo webhook.test without viewer', body: '{"event":"webhook.test"}', provider: 'supademo' },
+    { name: 'empty body', body: '', want: ['refused:payload', 400] },
+    { name: 'whitespace only', body: '  \n\t ', want: ['refused:payload', 400] },
+    { name: 'truncated JSON', body: demo.slice(0, demo.length / 2), want: ['refused:payload', 400] },
+    { name: 'JSON array', body: '[{"event":"demo_session_finished"}]', want: ['refused:payload', 400] },
+    { name: 'JSON null', body: 'null', want: ['refused:payload', 400] },
+    { name: 'JSON number', body: '42', want: ['refused:payload', 400] },
+    { name: 'JSON string', body: '"demo_session_finished"', want: ['refused:payload', 400] },
+    { name: 'trailing garbage after JSON', body: `${demo}}`, want: ['refused:payload', 400] },
+    { name: 'NaN literal (not JSON)', body: demo.replace('"fab_clicks":0', '"fab_clicks":NaN'), want: ['refused:payload', 400] },
+    { name: 'number overflow 1e400', body: demo.replace('"fab_clicks":0', '"fab_clicks":1e400'), want: ['refused:payload', 200] },
+    { name: 'duplicate keys (last one wins)', body: demo.replace('"event":"demo_session_finished"', '"event":"x","event":"demo_session_finished"'), want: ['record', 200] },
+    { name: 'unicode escapes in values', body: demo.replace('My Awesome Demo', 'My \\u00c9\\u4e2d\\ud83d\\ude00 Demo'), want: ['record', 200] },
+    { name: 'lone surrogate escape', body: demo.replace('My Awesome Demo', '\\ud800'), want: ['record', 200] },
+    { name: 'NUL character in a value', body: demo.replace('My Awesome Demo', 'a\\u0000b'), want: ['record', 200] },
+    { name: 'byte-order mark before JSON', body: `\ufeff${demo}`, want: ['refused:payload', 400] },
+    { name: 'invalid UTF-8 bytes', body: Buffer.concat([Buffer.from(demo.slice(0, 20)), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from(demo.slice(20))]), want: ['record', 400] },
+    { name: 'body of 1 MiB + 1 byte', body: ofSize(1024 * 1024 + 1), want: ['record', 413] },
+    { name: 'body of exactly 1 MiB', body: ofSize(1024 * 1024), want: ['record', 200] },
+    { name: 'array nested 5,000 deep', body: JSON.stringify({ ...d, deep: 0 }).replace('"deep":0', `"deep":${deep(5000)}`), want: ['record', 200] },
+    { name: 'huge array (200,000 items)', body: JSON.stringify({ ...d, big: Array.from({ length: 200_000 }, (_, i) => i) }).slice(0, 1024 * 1024 - 10) + ']}', want: ['record', 200] },
+    { name: 'null where the data object belongs', body: withData(null), want: ['refused:payload', 200] },
+    { name: 'data is an array', body: withData([1, 2]), want: ['refused:payload', 200] },
+    { name: 'event is a number', body: JSON.stringify({ ...d, event: 7 }), want: ['refused:payload', 400] },
+    { name: 'event missing', body: JSON.stringify({ data: d.data }), want: ['refused:payload', 400] },
+    { name: 'event empty string', body: JSON.stringify({ ...d, event: '' }), want: ['refused:payload', 400] },
+    { name: 'session_id missing (identity)', body: withData({ ...d.data, session_id: undefined }), want: ['refused:payload', 200] },
+    { name: 'session_id is a number', body: withData({ ...d.data, session_id: 123 }), want: ['refused:payload', 200] },
+    { name: 'percentage as a string', body: withData({ ...d.data, demo_engagement: { ...d.data.demo_engagement, guides_completion_rate: '15' } }), want: ['refused:payload', 200] },
+    { name: '__proto__ key', body: demo.replace('{"data":', '{"__proto__":{"polluted":true},"data":'), want: ['record', 200] },
+    { name: 'constructor.prototype key', body: JSON.stringify({ ...d, constructor: { prototype: { polluted: true } } }), want: ['record', 200] },
+    { name: 'very long string value (600 KB)', body: JSON.stringify({ ...d, data: { ...d.data, demo: { ...d.data.demo, name: 'n'.repeat(600_000) } } }), want: ['record', 200] },
+    { name: 'unknown future event type', body: JSON.stringify({ ...d, event: 'demo_session_started' }), want: ['record', 200] },
+    { name: 'Content-Type text/plain', body: demo, type: 'text/plain', want: ['record', 415] },
+    { name: 'no Content-Type', body: demo, type: '', want: ['record', 415] },
+    { name: 'Content-Type with charset', body: demo, type: 'application/json; charset=utf-8', want: ['record', 200] },
+    { name: 'signature header missing', body: demo, sig: null, want: ['refused:signature', 200] },
+    { name: 'signature header empty', body: demo, sig: '', want: ['refused:signature', 200] },
+    { name: 'signature in uppercase hex', body: demo, sig: signBody(demo, SECRET).toUpperCase(), want: ['record', 200] },
+    { name: 'signature with spaces around it', body: demo, sig: ` ${signBody(demo, SECRET)} `, want: ['record', 200] },
+    { name: 'signature with sha256= prefix (Walnut)', body: demo, sig: `sha256=${signBody(demo, SECRET)}`, want: ['refused:signature', 200] },
+    { name: 'signature over the re-serialised body', body: demo.replace('{"data":', '{ "data": '), sig: signBody(demo, SECRET), want: ['refused:signature', 200] },
+    { name: 'Pendo signature with sha256= prefix', body: JSON.stringify(PROVIDERS.pendo.events[0].sample), provider: 'pendo', sig: `sha256=${signBody(JSON.stringify(PROVIDERS.pendo.events[0].sample), SECRET)}`, want: ['record', 200] },
+    { name: 'Supademo webhook.test without viewer', body: '{"event":"webhook.test"}', provider: 'supademo', want: ['record', 200] },
   ];
   try {
     const { tokens } = await relay.store.createAccount('catalogue');
     const rows: Array<Array<string | number>> = [];
     let crashes = 0;
+    let unexpected = 0;
     for (const c of cases) {
       const provider = PROVIDERS[c.provider ?? 'walnut'];
       const text = Buffer.isBuffer(c.body) ? c.body.toString('utf8') : c.body;
@@ -300,18 +307,105 @@ async function catalogue(): Promise<void> {
         // no body
       }
       const answer = r.verdict === 'record' ? `record${r.verified ? ' (verified)' : ''}` : `${r.verdict}: ${r.detail.split(':')[0].slice(0, 70)}`;
-      rows.push([c.name, answer, inbound]);
+      const [wantVerdict, wantStatus] = c.want;
+      const as = r.verdict === wantVerdict && res.status === wantStatus ? 'as expected' : `EXPECTED ${wantVerdict} / ${wantStatus}`;
+      if (as !== 'as expected') (unexpected++, failures.push(`catalogue "${c.name}": perform ${r.verdict}, inbound ${res.status}; expected ${wantVerdict}, ${wantStatus}`));
+      rows.push([c.name, answer, inbound, as]);
     }
     say(`## catalogue: ${cases.length} named malformed inputs, each through a trigger perform (walnut_any_event unless noted, connection secret set) and the relay's inbound`);
-    say(table(['input', 'trigger perform', 'relay inbound'], rows));
-    say(`crashes or 5xx: ${crashes} (must be 0)`);
+    say(table(['input', 'trigger perform', 'relay inbound', 'verdict'], rows));
+    say(`crashes or 5xx: ${crashes} (must be 0); answers other than the expected one: ${unexpected} (must be 0)`);
     say();
   } finally {
     await relay.close();
   }
 }
 
-// 5. SIGKILL of the relay during load, repeated --------------------------------------------
+// 5. Attacks on the relay's de-duplication and group commit ------------------------------
+
+/**
+ * Genuine events sent beside hostile ones, on each store: a forged twin posted first with the
+ * genuine event's identity, a burst with oversized identities, a batch shared with an account
+ * deleted while its token was remembered. Every genuine event must be acked as new and delivered.
+ */
+async function attacks(): Promise<void> {
+  const n = short ? 30 : 200;
+  const stores: Array<[string, () => string]> = [['SQLite', freshSqliteUrl], ...(pgAvailable.ok ? ([['PostgreSQL', freshPgUrl]] as Array<[string, () => string]>) : [])];
+  const sample = PROVIDERS.walnut.events[0].sample as any;
+  const body = (id: string, extra: Record<string, unknown> = {}) => JSON.stringify({ ...sample, data: { ...sample.data, session_id: id, ...extra } });
+  const rows: Array<Array<string | number>> = [];
+  let totalLost = 0;
+  for (const [store, makeUrl] of stores) {
+    const relay = await startRelay(testConfig(makeUrl()), silentLogger);
+    const sink = await startSink();
+    try {
+      const victim = await relay.store.createAccount('victim');
+      const doomed = await relay.store.createAccount('doomed');
+      await relay.store.createHook(victim.account.id, 'walnut.*', `${sink.url}/zap`);
+      const url = (tokens: Record<string, string>) => `${relay.url}/v1/inbound/walnut/${tokens.walnut}`;
+      const send = async (tokens: Record<string, string>, b: string, secret = SECRET) => {
+        const r = await post(url(tokens), b, { 'X-Walnut-Signature': signBody(b, secret) });
+        return { status: r.status, json: r.status === 200 ? (JSON.parse(r.text) as { id: string; duplicate: boolean }) : null };
+      };
+      const cases: Array<{ name: string; run: () => Promise<{ genuine: Array<{ status: number; json: { id: string; duplicate: boolean } | null }>; hostile: number[]; want: number }> }> = [
+        {
+          name: `identity shadow: a forged twin (same identity, other bytes, wrong key) posted first, ×${n}`,
+          run: async () => {
+            const genuine = [];
+            const hostile = [];
+            for (let i = 0; i < n; i++) {
+              hostile.push((await send(victim.tokens, body(`shadow-${i}`, { demo: { ...sample.data.demo, name: 'Forged' } }), 'attacker-guess')).status);
+              genuine.push(await send(victim.tokens, body(`shadow-${i}`)));
+            }
+            return { genuine, hostile, want: 200 };
+          },
+        },
+        {
+          name: `oversized-identity burst: ${n} genuine and ${n / 5} with a 12 KB identity, all at once`,
+          run: async () => {
+            const good = Array.from({ length: n }, (_, i) => send(victim.tokens, body(`burst-${i}`)));
+            const bad = Array.from({ length: n / 5 }, (_, i) => send(victim.tokens, body(`${i}-${'x'.repeat(12_000)}`)));
+            const [genuine, hostile] = await Promise.all([Promise.all(good), Promise.all(bad)]);
+            return { genuine, hostile: hostile.map((h) => h.status), want: 400 };
+          },
+        },
+        {
+          name: `poisoned batch: ${n} genuine beside ${n / 5} for an account deleted while its token was remembered`,
+          run: async () => {
+            await send(doomed.tokens, body('warm-up'));
+            await relay.store.db.query('DELETE FROM accounts WHERE id = $1', [doomed.account.id]);
+            const good = Array.from({ length: n }, (_, i) => send(victim.tokens, body(`batch-${i}`)));
+            const bad = Array.from({ length: n / 5 }, (_, i) => send(doomed.tokens, body(`doomed-${i}`)));
+            const [genuine, hostile] = await Promise.all([Promise.all(good), Promise.all(bad)]);
+            return { genuine, hostile: hostile.map((h) => h.status), want: 404 };
+          },
+        },
+      ];
+      for (const c of cases) {
+        const { genuine, hostile, want } = await c.run();
+        const stored = genuine.filter((g) => g.status === 200 && g.json && !g.json.duplicate).map((g) => g.json!.id);
+        const delivered = () => new Set(sink.received.map((r) => r.headers['x-relay-event-id'] as string));
+        await sink.until(() => stored.every((id) => delivered().has(id)), 30_000).catch(() => undefined);
+        const got = delivered();
+        const lost = genuine.length - stored.filter((id) => got.has(id)).length;
+        const wrongRefusals = hostile.filter((h) => h !== want).length;
+        totalLost += lost;
+        if (lost > 0) failures.push(`${store}, ${c.name}: ${lost} genuine events lost`);
+        if (wrongRefusals > 0) failures.push(`${store}, ${c.name}: ${wrongRefusals} hostile posts not answered ${want}`);
+        rows.push([store, c.name, genuine.length, stored.length, stored.filter((id) => got.has(id)).length, `${hostile.length - wrongRefusals}/${hostile.length} got ${want}`, lost]);
+      }
+    } finally {
+      await relay.close();
+      await sink.close();
+    }
+  }
+  say('## attacks on de-duplication and group commit: genuine events beside hostile ones');
+  say(table(['store', 'case', 'genuine sent', 'acked as new', 'delivered', 'hostile posts', 'genuine lost'], rows));
+  say(`${totalLost} genuine events lost (must be 0)`);
+  say();
+}
+
+// 6. SIGKILL of the relay during load, repeated --------------------------------------------
 
 async function killLoop(): Promise<void> {
   const rounds = short ? 1 : 5;
@@ -402,7 +496,9 @@ async function main(): Promise<void> {
   await fuzzThroughZapier();
   await fuzzInbound();
   await catalogue();
+  await attacks();
   await killLoop();
+  await dropStores();
   say(`(${((Date.now() - started) / 1000).toFixed(0)} s)`);
   if (failures.length) {
     say(`FAILED: ${failures.length} invariant(s) broken`);
