@@ -331,4 +331,21 @@ describe('flattening rules', () => {
     const out = await perform('pendo_poll_submitted', hookBundle('pendo', pendoSamples.pollSubmitted, { includeTest: true }));
     expect(out).toStrictEqual([expected.pendoPoll]);
   });
+
+  // The remaining event types, each against its fixed expected record (reviewed by hand against
+  // the vendor documents), through its own trigger: every one of the 14 has a golden record.
+  it.each([
+    ['supademo_demo_viewed', 'supademo', 'demo.viewed', expected.supademoDemoViewed],
+    ['supademo_demo_completed', 'supademo', 'demo.completed', expected.supademoDemoCompleted],
+    ['supademo_showcase_viewed', 'supademo', 'showcase.viewed', expected.supademoShowcaseViewed],
+    ['pendo_guide_displayed', 'pendo', 'guideDisplayed', expected.pendoGuideDisplayed],
+    ['pendo_poll_displayed', 'pendo', 'pollDisplayed', expected.pendoPollDisplayed],
+    ['pendo_nps_displayed', 'pendo', 'npsDisplayed', expected.pendoNpsDisplayed],
+    ['pendo_visitor_created', 'pendo', 'visitorCreated', expected.pendoVisitorCreated],
+    ['pendo_account_created', 'pendo', 'accountCreated', expected.pendoAccountCreated],
+  ] as const)('%s turns its documented payload into its expected record', async (trigger, provider, event, record) => {
+    const sample = PROVIDERS[provider].events.find((e) => e.event === event)!.sample;
+    const out = await perform(trigger, hookBundle(provider, sample, { includeTest: provider === 'pendo' }));
+    expect(out).toStrictEqual([record]);
+  });
 });
