@@ -206,12 +206,16 @@ describe.each(STORES)('relay faults on %s', (_name, dbUrl) => {
     const store = relay.store;
     const { account } = await store.createAccount('rollback');
     let release!: () => void;
+    let began!: () => void;
     const held = new Promise<void>((r) => (release = r));
+    const open = new Promise<void>((r) => (began = r));
     const failing = store.db.tx(async (q) => {
       await q.query('UPDATE accounts SET name = $1 WHERE id = $2', ['renamed', account.id]);
+      began();
       await held;
       throw new Error('ingest failed');
     });
+    await open; // the transaction is open now: the write below is issued while it is
     const creating = store.createHook(account.id, 'walnut.*', `${sink.url}/zap`);
     await sleep(100);
     release();

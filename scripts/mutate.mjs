@@ -1,0 +1,138 @@
+// `npm run mutate`: proof that the relay's tests guard what they claim to. Each mutation
+// below re-creates a fault (or removes a guard) in a copy of the project; the named tests
+// must then fail. Prints one row per mutation and exits 1 if any mutation survives.
+// Not part of `npm test` (about three minutes); run it after changing the relay or its tests.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const RELAY = 'dist/relay/test/relay.test.js';
+const FAULTS = 'dist/relay/test/faults.test.js';
+
+const MUTATIONS = [
+  {
+    name: 'skip the cancel on unsubscribe',
+    file: 'relay/store.ts',
+    from: "await cancelPending(q, this.db.nowSql, id, 'subscription deleted');",
+    to: '',
+    tests: [RELAY],
+  },
+  {
+    name: 'ack before commit',
+    file: 'relay/server.ts',
+    from: 'stored = await batcher.add({',
+    to: "stored = { id: 'evt_unconfirmed', duplicate: false };\n      void batcher.add({",
+    tests: [RELAY, FAULTS],
+  },
+  {
+    name: 'de-duplicate on identity only (fault 1)',
+    file: 'relay/store.ts',
+    from: 'sha256(`${identity}\\n${sha256(body)}`)',
+    to: 'sha256(identity)',
+    tests: [FAULTS],
+  },
+  {
+    name: 'fail a whole batch with its bad member (fault 2)',
+    file: 'relay/server.ts',
+    from: 'if (batch.length === 1) batch[0].reject(err);',
+    to: 'if (batch.length > 0) batch.forEach((b) => b.reject(err));',
+    tests: [FAULTS],
+  },
+  {
+    // The old fault: ownership checked apart from the update, so a cancel in between (which
+    // releases the lease) is overwritten. Either guard alone stops it; this removes both.
+    name: 'record an outcome over a cancelled, released delivery (fault 3)',
+    file: 'relay/store.ts',
+    from: "WHERE id = $1 AND locked_by = $2 AND status = 'pending'",
+    to: 'WHERE id = $1 AND (locked_by = $2 OR locked_by IS NULL)',
+    tests: [FAULTS],
+  },
+  {
+    name: 'a lease read from the process clock (fault 3)',
+    file: 'relay/store.ts',
+    from: "WHERE status = 'pending' AND next_at <= ${now} AND (locked_until IS NULL OR locked_until < ${now})",
+    to: "WHERE status = 'pending' AND next_at <= ${Date.now()} AND (locked_until IS NULL OR locked_until < ${Date.now()})",
+    tests: [FAULTS],
+  },
+  {
+    name: 'SQLite statements outside the transaction queue (fault 4)',
+    file: 'relay/db.ts',
+    from: 'return enqueue(() => q.query<T>(sql, params));',
+    to: 'return q.query<T>(sql, params);',
+    tests: [FAULTS],
+  },
+  {
+    name: 'no DNS check at subscribe (fault 6)',
+    file: 'relay/targets.ts',
+    from: 'const bad = addresses.find((a) => isPrivateAddress(a.address));',
+    to: 'const bad = addresses.find(() => false);',
+    tests: [FAULTS],
+  },
+  {
+    name: '"newest first" by time and random id (fault 7)',
+    file: 'relay/store.ts',
+    from: /ORDER BY seq DESC/g,
+    to: 'ORDER BY received_at DESC, id DESC',
+    tests: [FAULTS],
+  },
+  {
+    name: 'a manual retry keeps the original give-up window (fault 8)',
+    file: 'relay/store.ts',
+    from: 'window_start = ${now}, locked_by = NULL',
+    to: 'locked_by = NULL',
+    tests: [FAULTS],
+  },
+];
+
+const work = mkdtempSync(path.join(tmpdir(), 'demohooks-mutate-'));
+const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' }).split('\n').filter(Boolean);
+for (const f of files) {
+  mkdirSync(path.dirname(path.join(work, f)), { recursive: true });
+  cpSync(path.join(ROOT, f), path.join(work, f));
+}
+symlinkSync(path.join(ROOT, 'node_modules'), path.join(work, 'node_modules'));
+
+const rows = [];
+let survived = 0;
+try {
+  for (const m of MUTATIONS) {
+    const file = path.join(work, m.file);
+    const original = readFileSync(file, 'utf8');
+    const mutated = original.replace(m.from, m.to);
+    if (mutated === original) {
+      rows.push([m.name, '-', 'DOES NOT APPLY (update this script)']);
+      survived++;
+      continue;
+    }
+    writeFileSync(file, mutated);
+    const tsc = spawnSync('tsc', ['-p', '.'], { cwd: work, encoding: 'utf8' });
+    let verdict;
+    let failed = '-';
+    if (tsc.status !== 0) {
+      verdict = 'does not compile (not a test result: make it compile)';
+      survived++;
+    } else {
+      const report = path.join(work, 'jest.json');
+      spawnSync('jest', ['--json', `--outputFile=${report}`, ...m.tests], { cwd: work, encoding: 'utf8', env: { ...process.env, NODE_ENV: 'test' } });
+      const r = JSON.parse(readFileSync(report, 'utf8'));
+      failed = `${r.numFailedTests} of ${r.numTotalTests}`;
+      const names = r.testResults.flatMap((t) => t.assertionResults.filter((a) => a.status === 'failed').map((a) => a.title));
+      if (r.numFailedTests > 0) verdict = `caught: ${[...new Set(names)].slice(0, 2).join('; ').slice(0, 140)}`;
+      else {
+        verdict = 'SURVIVED';
+        survived++;
+      }
+    }
+    writeFileSync(file, original);
+    rows.push([m.name, failed, verdict]);
+    process.stdout.write(`${m.name}: ${verdict}\n`);
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+process.stdout.write('\n| mutation | tests failed | verdict |\n| --- | --- | --- |\n');
+for (const r of rows) process.stdout.write(`| ${r.join(' | ')} |\n`);
+process.stdout.write(`\n${MUTATIONS.length - survived} of ${MUTATIONS.length} mutations caught\n`);
+process.exit(survived === 0 ? 0 : 1);
