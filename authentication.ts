@@ -1,6 +1,6 @@
 import type { Authentication, Bundle, ZObject } from 'zapier-platform-core';
 import { PROVIDERS } from './lib/providers/index.js';
-import { relayRequest } from './lib/relay-client.js';
+import { README_HINT, relayRequest } from './lib/relay-client.js';
 
 interface Me {
   account_id: string;
@@ -25,9 +25,33 @@ const signingFields = Object.values(PROVIDERS).flatMap((p) => [
   },
 ]);
 
+/** Secret shapes a vendor documents: a value of another shape can never verify a delivery. */
+function checkSecretFormats(z: ZObject, authData: Record<string, unknown>): void {
+  for (const key of PROVIDERS.supademo.secretKeys) {
+    const v = authData[key];
+    if (typeof v === 'string' && v.trim() !== '' && !v.trim().startsWith('whsec_')) {
+      const which = key.endsWith('_previous') ? '"Supademo Signing Secret (previous)"' : '"Supademo Signing Secret"';
+      throw new z.errors.Error(
+        `${which} must be the whole secret Supademo showed when the webhook was created, starting with whsec_. Paste it again, including the whsec_ part.`,
+        'secret_format',
+        400,
+      );
+    }
+  }
+}
+
+const NO_RELAY = 'Signing secrets only (no relay)';
+
 const test = async (z: ZObject, bundle: Bundle) => {
+  checkSecretFormats(z, bundle.authData);
   if ((bundle.authData.relay_url ?? '').trim()) {
+    if (!(bundle.authData.api_key ?? '').trim()) {
+      throw new z.errors.Error(`Fill in "Relay API Key" too: the relay needs it with the Relay URL (${README_HINT}).`, 'api_key_missing', 400);
+    }
     const { data } = await relayRequest<Me>(z, bundle, 'GET', '/v1/me');
+    if (!data || typeof data.name !== 'string') {
+      throw new z.errors.Error('The Relay URL answered, but not as a demohooks relay. Check the address.', 'relay_bad_response', 502);
+    }
     return data;
   }
   const anySecret = Object.values(PROVIDERS).some((p) => (bundle.authData[p.secretKeys[0]] ?? '').trim() !== '');
@@ -38,7 +62,7 @@ const test = async (z: ZObject, bundle: Bundle) => {
       400,
     );
   }
-  return { account_id: null, name: 'signing secrets only (no relay)', inbound: {} };
+  return { account_id: null, name: NO_RELAY, inbound: {} };
 };
 
 export default {
@@ -50,20 +74,21 @@ export default {
       type: 'string',
       required: false,
       helpText:
-        'The public base address of your demohooks relay, e.g. `https://demohooks.example.com`. Needed by the instant triggers; leave empty if you only use "Verify and Flatten Webhook".',
+        'The address of your demohooks relay, e.g. `https://demohooks.example.com` (the team that runs it gives it to you). Needed by the instant triggers; leave empty if you only use "Verify and Flatten Webhook".',
     },
     {
       key: 'api_key',
       label: 'Relay API Key',
       type: 'password',
       required: false,
-      helpText: 'The API key `demohooks-relay account create` printed (it is shown once). Needed with the Relay URL.',
+      helpText: 'The API key of your relay account, from the team that runs the relay (it starts with `dh_`). Needed with the Relay URL.',
     },
     ...signingFields,
   ],
   test,
+  // The relay account's name, nothing else (or that the connection has no relay).
   connectionLabel: async (z: ZObject, bundle: Bundle) => {
     const name = (bundle.inputData as { name?: string }).name;
-    return name ? `demohooks: ${name}` : 'demohooks';
+    return name && name.trim() ? name.trim() : NO_RELAY;
   },
 } satisfies Authentication;

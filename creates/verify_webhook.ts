@@ -1,7 +1,14 @@
 import { defineCreate, type CreatePerform } from 'zapier-platform-core';
 import { includeTestEventsField, runPipeline, truthy } from '../lib/hook-trigger.js';
-import { sampleRecord, type DemoRecord } from '../lib/pipeline.js';
+import { scopeSampleRecord, type DemoRecord } from '../lib/pipeline.js';
 import { isProviderKey, PROVIDERS } from '../lib/providers/index.js';
+import { commonOutputFields, type OutputField } from '../lib/record.js';
+
+// Every field any vendor's record can have, labelled; the sample holds the ones all share.
+const outputFields: OutputField[] = [...commonOutputFields];
+for (const p of Object.values(PROVIDERS)) {
+  for (const e of p.events) for (const fl of e.outputFields) if (!outputFields.some((o) => o.key === fl.key)) outputFields.push(fl);
+}
 
 const inputFields = [
   {
@@ -9,7 +16,7 @@ const inputFields = [
     label: 'Provider',
     required: true,
     choices: { walnut: 'Walnut', supademo: 'Supademo', pendo: 'Pendo' },
-    helpText: 'Which vendor sent the webhook.',
+    helpText: 'Which vendor sent the webhook. This action needs no relay: only the vendor’s signing secret in the connection.',
   },
   {
     key: 'body',
@@ -59,11 +66,12 @@ export default defineCreate({
   display: {
     label: 'Verify and Flatten Webhook',
     description:
-      'Checks the signature of a Walnut, Supademo or Pendo webhook caught with Webhooks by Zapier and turns it into the same flat record the instant triggers give. No relay needed.',
+      'Verifies the signature of a Walnut, Supademo or Pendo webhook caught with Webhooks by Zapier and turns it into the same flat record the instant triggers give.',
   },
   operation: {
     inputFields,
     perform,
-    sample: sampleRecord(PROVIDERS.walnut, PROVIDERS.walnut.events[0].sample),
+    sample: scopeSampleRecord(Object.values(PROVIDERS)),
+    outputFields,
   },
 });

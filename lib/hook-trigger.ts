@@ -8,7 +8,7 @@ import {
   type ZObject,
 } from 'zapier-platform-core';
 import { isWebhookRefused, type WebhookRefused } from './errors.js';
-import { processDelivery, sampleRecord, secretsFor, type DemoRecord, type Outcome } from './pipeline.js';
+import { processDelivery, sampleRecord, scopeSampleRecord, secretsFor, type DemoRecord, type Outcome } from './pipeline.js';
 import type { EventSpec, ProviderSpec } from './providers/index.js';
 import { relayEventName } from './providers/index.js';
 import { commonOutputFields, type OutputField } from './record.js';
@@ -51,6 +51,40 @@ export function runPipeline(
   }
 }
 
+/** How many stored events "Test trigger" looks through for ones this trigger takes (the relay's maximum). */
+export const LIST_LIMIT = 100;
+
+interface Me {
+  name: string;
+  inbound?: Record<string, string>;
+}
+
+/**
+ * A copy field above the trigger's inputs: the webhook URL this connection's relay account
+ * gives for the vendor (from GET /v1/me) and where to paste it, so a Zap is never switched on
+ * while the vendor sends nowhere without the builder having been told. Never fails the editor:
+ * a relay it cannot read is explained in the same place.
+ */
+function setupField(provider: ProviderSpec, event: EventSpec | null) {
+  const caveat = event?.help ? `\n\n${event.help}` : '';
+  const copy = (helpText: string) => [{ key: 'relay_setup', type: 'copy' as const, helpText: `${helpText}${caveat}` }];
+  return async (z: ZObject, bundle: Bundle) => {
+    if (!(bundle.authData.relay_url ?? '').trim()) {
+      return copy(
+        `**This connection has no relay**, so this instant trigger cannot be turned on. Reconnect with the Relay URL and Relay API Key from the team that runs your demohooks relay (see "Using it in Zapier" in the demohooks README).`,
+      );
+    }
+    try {
+      const { data } = await relayRequest<Me>(z, bundle, 'GET', '/v1/me');
+      const url = data?.inbound?.[provider.key];
+      if (!url) return copy(`The relay did not give a ${provider.label} webhook URL for this account; ask the team that runs it.`);
+      return copy(`**Before you turn this Zap on, point ${provider.label} at your relay.** Your ${provider.label} webhook URL is \`${url}\`. ${provider.inboundHelp}`);
+    } catch (err) {
+      return copy(`Could not read your ${provider.label} webhook URL from the relay: ${(err as Error).message}`);
+    }
+  };
+}
+
 interface RelayEvent {
   id: string;
   event: string;
@@ -74,7 +108,9 @@ export function hookTrigger(provider: ProviderSpec, event: EventSpec | null) {
   const meta = event ?? provider.anyEvent;
   const relayEvent = relayEventName(provider.key, event?.event ?? '*');
   const want = event?.event ?? '*';
-  const sample = sampleRecord(provider, (event ?? provider.events[0]).sample);
+  // A specific trigger shows its documented event; an any-event trigger only the keys every
+  // event of the vendor has (including one added later), so a live event can match it.
+  const sample = event ? sampleRecord(provider, event.sample) : scopeSampleRecord([provider]);
   const outputFields = uniqueFields([
     ...commonOutputFields,
     ...(event ? event.outputFields : provider.events.flatMap((e) => e.outputFields)),
@@ -123,30 +159,29 @@ export function hookTrigger(provider: ProviderSpec, event: EventSpec | null) {
   }) satisfies WebhookTriggerPerform<Record<string, unknown>, DemoRecord>;
 
   const performList = (async (z, bundle) => {
-    const limit = bundle.meta?.limit && bundle.meta.limit > 0 ? Math.min(bundle.meta.limit, 100) : 3;
+    // "Test trigger": the user's own recent events, enough of them to find ones this trigger
+    // takes. While the editor loads samples, test deliveries count too (the user has just
+    // pressed the vendor's Test button); they are marked is_test: true.
     const { data } = await relayRequest<RelayEvent[]>(z, bundle, 'GET', '/v1/events', {
-      params: { event: relayEvent, limit: String(limit) },
+      params: { event: relayEvent, limit: String(LIST_LIMIT) },
     });
+    const filter = { want, includeTest: bundle.meta?.isLoadingSample === true || truthy(bundle.inputData.include_test_events) };
     const records: DemoRecord[] = [];
     const refusals: WebhookRefused[] = [];
     for (const ev of Array.isArray(data) ? data : []) {
       try {
-        const outcome = processDelivery(
-          provider,
-          { rawBody: ev.body, headers: ev.headers },
-          secretsFor(provider, bundle.authData),
-          filterOf(bundle),
-        );
+        const outcome = processDelivery(provider, { rawBody: ev.body, headers: ev.headers }, secretsFor(provider, bundle.authData), filter);
         if (outcome.kind === 'record') records.push(outcome.record);
       } catch (err) {
         if (!isWebhookRefused(err)) throw err;
         refusals.push(err);
       }
     }
-    // Real events that all failed verification mean the connection's secret is wrong: say so
-    // rather than hiding it behind the sample.
+    // Real events that all failed verification mean the connection's secret is wrong: say so.
     if (records.length === 0 && refusals.length > 0) raiseRefusal(z, refusals[0]);
-    return records.length > 0 ? records : [sample];
+    // Nothing yet: [] makes the editor say no event was found and offer the sample, instead of
+    // passing the static sample off as the user's data.
+    return records;
   }) satisfies WebhookTriggerPerformList<Record<string, unknown>, DemoRecord>;
 
   return defineTrigger({
@@ -155,7 +190,7 @@ export function hookTrigger(provider: ProviderSpec, event: EventSpec | null) {
     display: { label: meta.label, description: meta.description },
     operation: {
       type: 'hook',
-      inputFields: [includeTestEventsField],
+      inputFields: [setupField(provider, event), includeTestEventsField],
       performSubscribe,
       performUnsubscribe,
       perform,

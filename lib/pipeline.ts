@@ -84,6 +84,8 @@ export function toRecord(
   signatureVerified: boolean,
   /** False only for the vendors' documented samples, which the tests validate. */
   validate = true,
+  /** False for samples: keys named by the user's data (custom fields, event properties) vary per event. */
+  withDynamic = true,
 ): DemoRecord {
   const eventName = eventNameOf(provider, payload);
   const isTest = provider.isTest(payload);
@@ -99,7 +101,7 @@ export function toRecord(
       flat = spec.flatten(parsed.data);
       extra = extras(payload, spec.schema);
     } else if (isTest) {
-      flat = provider.flattenUnknown(payload, eventName);
+      ({ flat, extra } = viaEnvelope(provider, payload, eventName));
     } else {
       throw new WebhookRefused(
         'payload',
@@ -108,8 +110,11 @@ export function toRecord(
           `The fields that identify the event must be present and every field must have its documented type.`,
       );
     }
+  } else if (!validate) {
+    // A documented sample renamed to a future event type (scope samples): the envelope, unparsed.
+    flat = provider.envelope.flatten(payload, eventName);
   } else {
-    flat = provider.flattenUnknown(payload, eventName);
+    ({ flat, extra } = viaEnvelope(provider, payload, eventName));
   }
   // One literal and spreads of fast-mode literals: building this object is most of the
   // per-event cost once the body is parsed, so the parts are kept in a shape V8 copies fast.
@@ -123,12 +128,24 @@ export function toRecord(
     ...flat.viewer,
     ...flat.fields,
   } as DemoRecord;
-  if (flat.dynamic) Object.assign(record, flat.dynamic);
+  if (flat.dynamic && withDynamic) Object.assign(record, flat.dynamic);
   record.summary_text = flat.summary_text;
   record.slack_message = flat.slack_message;
   record.crm_note = flat.crm_note;
   for (const k in extra) record[k] = extra[k];
   return record;
+}
+
+/**
+ * An event type demohooks does not know (or a test event lacking its documented fields): the
+ * vendor's shared envelope under its named fields, the rest under `extra__…`, so no key is
+ * both named and extra. When even the envelope does not parse, everything goes to `extra__…`.
+ */
+function viaEnvelope(provider: ProviderSpec, payload: Record<string, unknown>, eventName: string): { flat: Flattened; extra: FlatRecord } {
+  const schema = provider.envelope.schema();
+  const parsed = schema.safeParse(payload);
+  if (parsed.success) return { flat: provider.envelope.flatten(parsed.data, eventName), extra: extras(payload, schema) };
+  return { flat: provider.flattenUnknown(payload, eventName), extra: {} };
 }
 
 /** Whether a trigger that wants `filter.want` takes this event. */
@@ -170,10 +187,35 @@ export function processDelivery(
 
 /**
  * The sample a trigger shows: its documented payload, flattened as a verified delivery would
- * be. Built at load time, so it skips schema validation (that first parse would make zod
- * compile its parsers during every cold start); the tests check that each sample validates
- * and equals what perform returns for the same payload.
+ * be, without the keys that a user's own data names (custom fields, event properties): a live
+ * event need not carry those (Zapier checks T004/T006). Built at load time, so it skips schema
+ * validation (that first parse would make zod compile its parsers during every cold start); the
+ * tests check that each sample validates and that a live event has every sample key.
  */
 export function sampleRecord(provider: ProviderSpec, payload: Record<string, unknown>): DemoRecord {
-  return toRecord(provider, payload, JSON.stringify(payload), true, false);
+  return toRecord(provider, payload, JSON.stringify(payload), true, false, false);
+}
+
+/**
+ * The sample of a trigger that takes several event types (a vendor's any-event trigger, the
+ * create): the keys that every event of that scope has, including an event type not known yet
+ * (flattened through the envelope), with the first documented event's values. `is_test` is the
+ * live value: the scope's sample shows a live event.
+ */
+export function scopeSampleRecord(providers: ProviderSpec[]): DemoRecord {
+  const records: DemoRecord[] = [];
+  for (const provider of providers) {
+    for (const e of provider.events) {
+      records.push(sampleRecord(provider, e.sample));
+      const future = { ...e.sample, event: 'an_event_type_added_later' };
+      records.push(toRecord(provider, future, JSON.stringify(future), true, false, false));
+    }
+  }
+  const [first] = records;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(first)) {
+    if (k.startsWith('extra__')) continue;
+    if (records.every((r) => k in r)) out[k] = first[k];
+  }
+  return out as DemoRecord;
 }

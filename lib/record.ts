@@ -288,11 +288,11 @@ export const f = (key: string, label: string, type?: OutputField['type']): Outpu
   type ? { key, label, type } : { key, label };
 
 export const commonOutputFields: OutputField[] = [
-  f('id', 'Event ID (stable across retries)'),
+  f('id', 'Event ID'),
   f('provider', 'Provider'),
   f('event', 'Event Type'),
   f('occurred_at', 'Occurred At', 'datetime'),
-  f('is_test', 'Is Test Event', 'boolean'),
+  f('is_test', 'Test Event', 'boolean'),
   f('signature_verified', 'Signature Verified', 'boolean'),
   f('viewer_email', 'Viewer Email'),
   f('viewer_first_name', 'Viewer First Name'),
@@ -300,7 +300,7 @@ export const commonOutputFields: OutputField[] = [
   f('viewer_full_name', 'Viewer Full Name'),
   f('viewer_company', 'Viewer Company'),
   f('viewer_domain', 'Viewer Domain'),
-  f('summary_text', 'Summary (one line)'),
-  f('slack_message', 'Slack Message (mrkdwn)'),
-  f('crm_note', 'CRM Note (multi-line)'),
+  f('summary_text', 'Summary'),
+  f('slack_message', 'Slack Message'),
+  f('crm_note', 'CRM Note'),
 ];

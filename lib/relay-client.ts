@@ -1,12 +1,18 @@
 import type { Bundle, HttpResponse, ZObject } from 'zapier-platform-core';
 
+/** Where a Zap builder reads how to get a relay connection (no shell commands in Zap errors). */
+export const README_HINT = 'see "Using it in Zapier" in the demohooks README';
+
+const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1']);
+
 /** The relay's base URL from the connection, or a clear error saying what to fill in. */
 export function relayBase(z: ZObject, bundle: Bundle): string {
   const raw = (bundle.authData.relay_url ?? '').trim();
   if (!raw) {
     throw new z.errors.Error(
-      'This connection has no Relay URL. Instant triggers need the demohooks relay: reconnect and fill in "Relay URL" ' +
-        'and "Relay API Key" (printed by `demohooks-relay account create`). The "Verify and Flatten Webhook" action works without a relay.',
+      'This connection has no relay, so instant triggers cannot be turned on. Reconnect and fill in "Relay URL" and ' +
+        `"Relay API Key" with the values from the team that runs your demohooks relay (${README_HINT}). ` +
+        'The "Verify and Flatten Webhook" action works without a relay.',
       'relay_url_missing',
       400,
     );
@@ -16,13 +22,19 @@ export function relayBase(z: ZObject, bundle: Bundle): string {
     url = new URL(raw);
   } catch {
     throw new z.errors.Error(
-      `The Relay URL "${raw.slice(0, 200)}" is not a URL. Use the relay's public base address, e.g. https://relay.example.com.`,
+      `The Relay URL "${raw.slice(0, 200)}" is not a web address. Use the relay's public address, e.g. https://relay.example.com.`,
       'relay_url_invalid',
       400,
     );
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new z.errors.Error(`The Relay URL must start with https:// (got ${url.protocol}).`, 'relay_url_invalid', 400);
+  // Vendor payloads (viewer emails, names) and the API key travel to the relay: https only,
+  // except a relay on this very machine for local testing.
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOCAL_HOSTS.has(url.hostname))) {
+    throw new z.errors.Error(
+      `The Relay URL must start with https:// (got ${url.protocol}//${url.host}). Plain http:// is accepted only for localhost and 127.0.0.1, for local testing.`,
+      'relay_url_insecure',
+      400,
+    );
   }
   return raw.replace(/\/+$/, '');
 }
@@ -36,22 +48,33 @@ export async function relayRequest<T>(
   options: { body?: unknown; params?: Record<string, string>; allow404?: boolean } = {},
 ): Promise<{ status: number; data: T }> {
   const base = relayBase(z, bundle);
-  const response: HttpResponse = await z.request({
-    url: `${base}${path}`,
-    method,
-    params: options.params,
-    headers: {
-      Authorization: `Bearer ${bundle.authData.api_key ?? ''}`,
-      Accept: 'application/json',
-      ...(options.body !== undefined ? { 'Content-Type': 'application/json' } : {}),
-    },
-    body: options.body !== undefined ? JSON.stringify(options.body) : undefined,
-    skipThrowForStatus: true,
-  });
+  let response: HttpResponse;
+  try {
+    response = await z.request({
+      url: `${base}${path}`,
+      method,
+      params: options.params,
+      headers: {
+        Authorization: `Bearer ${bundle.authData.api_key ?? ''}`,
+        Accept: 'application/json',
+        ...(options.body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+      },
+      body: options.body !== undefined ? JSON.stringify(options.body) : undefined,
+      skipThrowForStatus: true,
+    });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new z.errors.Error(
+      `Could not reach the relay at ${base}${code ? ` (${code})` : ''}. Check the Relay URL, and ask the team that runs the relay whether it is up and reachable from the internet.`,
+      'relay_unreachable',
+      502,
+    );
+  }
   const status = response.status;
   if (status === 401 || status === 403) {
     throw new z.errors.ExpiredAuthError(
-      `The relay at ${base} refused the API key (HTTP ${status}). Reconnect with the key printed by \`demohooks-relay account create\`.`,
+      `The relay at ${base} did not accept the Relay API Key (HTTP ${status}): it is wrong, was replaced, or the account was disabled. ` +
+        `Reconnect with the current key from the team that runs your relay (${README_HINT}).`,
     );
   }
   if (status === 404 && options.allow404) return { status, data: null as T };
@@ -74,7 +97,7 @@ export async function relayRequest<T>(
     data = (response.content ? JSON.parse(response.content) : null) as T;
   } catch {
     throw new z.errors.Error(
-      `The relay at ${base} answered ${method} ${path.split('?')[0]} with something that is not JSON. Is the Relay URL the demohooks relay?`,
+      `The relay at ${base} answered ${method} ${path.split('?')[0]} with something that is not JSON. Is the Relay URL the address of a demohooks relay?`,
       'relay_bad_response',
       502,
     );

@@ -343,6 +343,7 @@ describe('flattening rules', () => {
     ['pendo_nps_displayed', 'pendo', 'npsDisplayed', expected.pendoNpsDisplayed],
     ['pendo_visitor_created', 'pendo', 'visitorCreated', expected.pendoVisitorCreated],
     ['pendo_account_created', 'pendo', 'accountCreated', expected.pendoAccountCreated],
+    ['pendo_track_event_received', 'pendo', 'trackEventReceived', expected.pendoTrack],
   ] as const)('%s turns its documented payload into its expected record', async (trigger, provider, event, record) => {
     const sample = PROVIDERS[provider].events.find((e) => e.event === event)!.sample;
     const out = await perform(trigger, hookBundle(provider, sample, { includeTest: provider === 'pendo' }));

@@ -54,10 +54,10 @@ describe.each(Object.entries(CONTRACT))('%s', (key, relayEvent) => {
     expect(out).toStrictEqual({});
   });
 
-  it('lists the sample when the relay has no events yet', async () => {
-    nock(RELAY).get('/v1/events').query({ event: relayEvent, limit: '3' }).reply(200, []);
+  it('finds nothing, and says so with [], when the relay has no events yet (never the static sample)', async () => {
+    nock(RELAY).get('/v1/events').query({ event: relayEvent, limit: '100' }).reply(200, []);
     const out = await appTester(triggerOp(key).performList, bundle() as any);
-    expect(out).toStrictEqual([triggerOp(key).sample]);
+    expect(out).toStrictEqual([]);
   });
 });
 
@@ -72,7 +72,7 @@ describe('performList with real events', () => {
     second.data.session_id = 'second-session';
     nock(RELAY)
       .get('/v1/events')
-      .query({ event: 'walnut.demo_session_finished', limit: '3' })
+      .query({ event: 'walnut.demo_session_finished', limit: '100' })
       .twice()
       .reply(200, [stored(second, 'evt_2'), stored(demoSessionSample, 'evt_1')]);
     const op = triggerOp('walnut_demo_session_finished');
@@ -91,10 +91,39 @@ describe('performList with real events', () => {
     expect(live).toHaveLength(1);
   });
 
-  it('leaves test events out of the list unless included', async () => {
+  it('leaves test events out of the list unless included, and returns [] when nothing else matches', async () => {
     nock(RELAY).get('/v1/events').query(true).reply(200, [stored(playlistSessionSample, 'evt_t')]);
     const out = await appTester(triggerOp('walnut_any_event').performList, bundle({ inputData: {} }) as any);
-    expect(out).toStrictEqual([triggerOp('walnut_any_event').sample]);
+    expect(out).toStrictEqual([]);
+  });
+
+  it('shows a test event while the editor loads samples (the user just pressed the vendor\'s Test button), marked as a test', async () => {
+    const live = JSON.parse(JSON.stringify(demoSessionSample));
+    live.data.session_id = 'live-session';
+    nock(RELAY)
+      .get('/v1/events')
+      .query({ event: 'walnut.*', limit: '100' })
+      .twice()
+      .reply(200, [stored(playlistSessionSample, 'evt_t'), stored(live, 'evt_l')]);
+    const op = triggerOp('walnut_any_event');
+    // Positive control: the live event is listed either way.
+    const plain = (await appTester(op.performList, bundle({ inputData: {}, meta: {} }) as any)) as any[];
+    expect(plain.map((r) => [r.session_id, r.is_test])).toStrictEqual([['live-session', false]]);
+    const loading = (await appTester(op.performList, bundle({ inputData: {}, meta: { isLoadingSample: true } }) as any)) as any[];
+    expect(loading.map((r) => [r.event, r.is_test])).toStrictEqual([
+      ['playlist_session_finished', true],
+      ['demo_session_finished', false],
+    ]);
+  });
+
+  it('lists a Supademo Test-button delivery in a specific trigger while loading samples', async () => {
+    const body = JSON.stringify({ event: 'webhook.test', workspaceId: 'ws_1' });
+    nock(RELAY)
+      .get('/v1/events')
+      .query({ event: 'supademo.lead.captured', limit: '100' })
+      .reply(200, [{ id: 'evt_t', event: 'supademo.webhook.test', received_at: '2026-11-23T10:00:00Z', headers: { 'x-supademo-signature': signBody(body, SECRETS.supademo.current) }, body }]);
+    const out = (await appTester(triggerOp('supademo_lead_captured').performList, bundle({ inputData: {}, meta: { isLoadingSample: true } }) as any)) as any[];
+    expect(out.map((r) => [r.event, r.is_test, r.workspace_id])).toStrictEqual([['webhook.test', true, 'ws_1']]);
   });
 
   it('says the secret is wrong when every stored event fails verification', async () => {
@@ -104,9 +133,9 @@ describe('performList with real events', () => {
     expectNoSecret(err.message);
   });
 
-  it('asks the relay for as many events as Zapier wants, at most 100', async () => {
+  it('asks the relay for enough events to find a match: its maximum, 100', async () => {
     nock(RELAY).get('/v1/events').query({ event: 'pendo.*', limit: '100' }).reply(200, []);
-    await appTester(triggerOp('pendo_any_event').performList, bundle({ meta: { limit: 500 } }) as any);
+    await appTester(triggerOp('pendo_any_event').performList, bundle({ meta: { limit: 3 } }) as any);
   });
 });
 
@@ -121,7 +150,8 @@ describe('relay errors', () => {
     nock(RELAY).post('/v1/hooks').reply(401, { error: 'unknown api key' });
     const err = await errorOf(appTester(triggerOp('walnut_any_event').performSubscribe, bundle() as any));
     expect(err.name).toBe('ExpiredAuthError');
-    expect(err.message).toContain('refused the API key');
+    expect(err.message).toContain('did not accept the Relay API Key (HTTP 401)');
+    expect(err.message).not.toContain('demohooks-relay');
     expectNoSecret(err.message);
   });
 
@@ -135,7 +165,11 @@ describe('relay errors', () => {
     const err = await errorOf(
       appTester(triggerOp('walnut_any_event').performSubscribe, bundle({ authData: { walnut_signing_key: 'x' } }) as any),
     );
-    expect(err.message).toContain('This connection has no Relay URL');
+    expect(err.message).toContain('This connection has no relay, so instant triggers cannot be turned on');
+    expect(err.message).toContain('"Relay URL" and "Relay API Key"');
+    expect(err.message).toContain('see "Using it in Zapier" in the demohooks README');
+    // Words a RevOps user understands: no shell commands in a Zap error.
+    expect(err.message).not.toMatch(/`|demohooks-relay|npm /);
   });
 
   it('every trigger of the app is covered by the contract table', () => {

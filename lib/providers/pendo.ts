@@ -10,6 +10,7 @@ import {
   oneLine,
   slackEscape,
   str,
+  type FlatRecord,
   type OutputField,
   type Scalar,
 } from '../record.js';
@@ -73,6 +74,37 @@ export const pendoSchema = lazy(() => {
 
 type Payload = z.infer<ReturnType<typeof pendoSchema>>;
 
+type Group = 'guide' | 'poll' | 'nps' | 'track' | 'browser';
+const NO_GROUPS: Group[] = [];
+
+/** Which groups of fields each documented event type has (Pendo's example payloads). */
+const GROUPS: Record<string, Group[]> = {
+  guideDisplayed: ['guide'],
+  pollDisplayed: ['guide'],
+  pollSubmitted: ['guide', 'poll'],
+  npsDisplayed: ['guide'],
+  npsSubmitted: ['guide', 'nps'],
+  visitorCreated: ['browser'],
+  accountCreated: [],
+  trackEventReceived: ['track'],
+};
+
+type Props = NonNullable<Payload['properties']>;
+const presentGroup = (g: Group, props: Props): boolean => {
+  switch (g) {
+    case 'guide':
+      return props.guideId != null || props.guideProperties != null || props.guideStepId != null || props.language != null;
+    case 'poll':
+      return props.pollResponses != null;
+    case 'nps':
+      return props.nps != null;
+    case 'track':
+      return props.name != null || props.source != null || props.eventProperties != null;
+    case 'browser':
+      return props.browserName != null || props.browserVersion != null;
+  }
+};
+
 export const npsCategory = (rating: number | null): 'promoter' | 'passive' | 'detractor' | null =>
   rating === null ? null : rating >= 9 ? 'promoter' : rating >= 7 ? 'passive' : 'detractor';
 
@@ -129,32 +161,46 @@ function flatten(p: Payload): Flattened {
   const headlineText = headline.charAt(0).toUpperCase() + headline.slice(1);
 
   const occurredAt = isoFrom(p.timestamp);
+  // The envelope every Pendo event has, then the groups of fields this event type has (and any
+  // group whose fields the payload carries anyway, so nothing sent is dropped): "New Pendo
+  // Visitor" gives no NPS or poll fields.
+  const groups = GROUPS[p.event] ?? NO_GROUPS;
+  const has = (g: Group) => groups.includes(g) || presentGroup(g, props);
+  const fields: FlatRecord = {
+    visitor_id: visitorId,
+    account_id: accountId,
+    app_id: (p.app?.id ?? null) as Scalar,
+    app_name: appName,
+    app_platform: str(p.app?.platform),
+    subscription_id: (p.subscription?.id ?? null) as Scalar,
+    subscription_name: str(p.subscription?.name),
+    user_agent: str(p.userAgent),
+  };
+  if (has('guide')) {
+    fields.guide_id = str(props.guideId);
+    fields.guide_name = guideName;
+    fields.guide_step_id = str(props.guideStepId);
+    fields.language = str(props.language);
+  }
+  if (has('poll')) fields.poll_responses = polls;
+  if (has('nps')) {
+    fields.nps_rating = rating;
+    fields.nps_reason = str(props.nps?.reason);
+    fields.nps_source = str(props.nps?.source);
+    fields.nps_category = category;
+  }
+  if (has('track')) {
+    fields.track_event_name = trackName;
+    fields.track_event_source = str(props.source);
+  }
+  if (has('browser')) {
+    fields.browser_name = str(props.browserName);
+    fields.browser_version = str(props.browserVersion);
+  }
   return {
     occurred_at: occurredAt,
     viewer,
-    fields: {
-      visitor_id: visitorId,
-      account_id: accountId,
-      app_id: (p.app?.id ?? null) as Scalar,
-      app_name: appName,
-      app_platform: str(p.app?.platform),
-      subscription_id: (p.subscription?.id ?? null) as Scalar,
-      subscription_name: str(p.subscription?.name),
-      user_agent: str(p.userAgent),
-      guide_id: str(props.guideId),
-      guide_name: guideName,
-      guide_step_id: str(props.guideStepId),
-      language: str(props.language),
-      poll_responses: polls,
-      nps_rating: rating,
-      nps_reason: str(props.nps?.reason),
-      nps_source: str(props.nps?.source),
-      nps_category: category,
-      track_event_name: trackName,
-      track_event_source: str(props.source),
-      browser_name: str(props.browserName),
-      browser_version: str(props.browserVersion),
-    },
+    fields,
     dynamic: props.eventProperties ? flattenMap(props.eventProperties, 'track_event_properties__') : undefined,
     summary_text: oneLine(`Pendo: ${headline}.`),
     slack_message:
@@ -196,18 +242,18 @@ const poll: OutputField[] = [
   f('poll_responses[]poll_id', 'Poll Responses: Poll ID'),
   f('poll_responses[]poll_type', 'Poll Responses: Poll Type'),
   f('poll_responses[]response', 'Poll Responses: Response'),
-  f('poll_responses[]duration', 'Poll Responses: Duration (ms)', 'number'),
+  f('poll_responses[]duration', 'Poll Responses: Duration (milliseconds)', 'number'),
 ];
 const nps: OutputField[] = [
-  f('nps_rating', 'NPS Rating (0-10)', 'integer'),
+  f('nps_rating', 'NPS Rating', 'integer'),
   f('nps_reason', 'NPS Reason'),
   f('nps_source', 'NPS Source'),
-  f('nps_category', 'NPS Category (promoter, passive, detractor)'),
+  f('nps_category', 'NPS Category'),
 ];
 const track: OutputField[] = [f('track_event_name', 'Track Event Name'), f('track_event_source', 'Track Event Source')];
 const browser: OutputField[] = [f('browser_name', 'Browser Name'), f('browser_version', 'Browser Version')];
-/** Every event returns every key (null when it does not apply), so one field list fits them all. */
-const allFields: OutputField[] = [...base, ...guide, ...poll, ...nps, ...track, ...browser];
+const FIELDS: Record<Group, OutputField[]> = { guide, poll, nps, track, browser };
+const fieldsOf = (event: string): OutputField[] => [...base, ...(GROUPS[event] ?? []).flatMap((g) => FIELDS[g])];
 
 const sampleOf = (event: keyof typeof samples) => samples[event] as Record<string, unknown>;
 
@@ -222,7 +268,7 @@ const ev = (event: keyof typeof samples, noun: string, label: string, descriptio
   },
   sample: sampleOf(event),
   flatten,
-  outputFields: allFields,
+  outputFields: fieldsOf(event),
 });
 
 export const pendo: ProviderSpec = {
@@ -239,11 +285,11 @@ export const pendo: ProviderSpec = {
   inboundHelp:
     'Pendo **Settings > Integrations > Webhooks > + Add Webhook**, type URL: paste the relay’s Pendo inbound URL, choose the event categories, then turn the webhook on.',
   events: [
-    ev('guideDisplayed', 'Guide Display', 'New Pendo Guide Displayed', 'Triggers when Pendo displays a guide to a visitor.'),
-    ev('pollDisplayed', 'Poll Display', 'New Pendo Poll Displayed', 'Triggers when Pendo displays a poll to a visitor.'),
+    ev('guideDisplayed', 'Guide', 'New Pendo Guide Displayed', 'Triggers when Pendo displays a guide to a visitor.'),
+    ev('pollDisplayed', 'Poll', 'New Pendo Poll Displayed', 'Triggers when Pendo displays a poll to a visitor.'),
     ev('pollSubmitted', 'Poll Response', 'New Pendo Poll Submitted', 'Triggers when a visitor submits a Pendo poll, with each answer as a line item.'),
-    ev('npsDisplayed', 'NPS Display', 'New Pendo NPS Survey Displayed', 'Triggers when Pendo displays an NPS survey to a visitor.'),
-    ev('npsSubmitted', 'NPS Response', 'New Pendo NPS Response', 'Triggers when a visitor answers a Pendo NPS survey, with the rating, the reason and the promoter/passive/detractor category.'),
+    ev('npsDisplayed', 'NPS Survey', 'New Pendo NPS Survey Displayed', 'Triggers when Pendo displays an NPS survey to a visitor.'),
+    ev('npsSubmitted', 'Survey Response', 'New Pendo NPS Response', 'Triggers when a visitor answers a Pendo NPS survey, with the rating, the reason and whether they are a promoter, passive or detractor.'),
     ev('visitorCreated', 'Visitor', 'New Pendo Visitor', 'Triggers when Pendo first sees a visitor in your app.'),
     ev('accountCreated', 'Account', 'New Pendo Account', 'Triggers when Pendo first sees an account in your app.'),
     ev('trackEventReceived', 'Track Event', 'New Pendo Track Event', 'Triggers when Pendo receives a track event, with its properties flattened.'),
@@ -252,8 +298,7 @@ export const pendo: ProviderSpec = {
     triggerKey: 'pendo_any_event',
     noun: 'Event',
     label: 'New Pendo Event (Any Type)',
-    description:
-      'Triggers on every Pendo webhook event, including event types added after this app was built (passed through with their fields flattened).',
+    description: 'Triggers when Pendo sends any webhook event, including event types added after this app was built.',
   },
   testEventTypes: [],
   // Pendo's Test button sends its documented sample payloads: the visitor "Webhook Visitor"
@@ -265,6 +310,9 @@ export const pendo: ProviderSpec = {
     const u = str(p.uniqueId);
     return u ? `pendo:${u}` : undefined;
   },
+  // Every Pendo event carries the same envelope (visitor, account, app, subscription) under one
+  // schema: an event type added later is flattened by the same code, its new fields as extra__.
+  envelope: { schema: lazy(() => pendoSchema().partial({ uniqueId: true })), flatten: (p) => flatten(p) },
   flattenUnknown: (p, eventName) =>
     flattenAnything('Pendo', eventName, p, {
       occurredAt: isoFrom(p.timestamp),

@@ -18,26 +18,50 @@ import type { EventSpec, Flattened, ProviderSpec } from './types.js';
 
 const opt = <T extends z.ZodType>(t: T) => t.nullish();
 
-/** Every viewer field Supademo documents (besides id, email, names, company and custom_fields). */
+/**
+ * Every viewer field Supademo documents (besides id, email, names, company and custom_fields),
+ * in the order a Zap builder looks for them: role in the buying group, how to reach them,
+ * the company's firmographics, then the address.
+ */
 export const SUPADEMO_VIEWER_FIELDS = [
-  'role',
   'job_title',
+  'role',
+  'department',
+  'seniority_level',
   'phone',
   'mobile_phone',
   'website',
-  'address',
-  'city',
-  'state',
-  'country',
-  'postal_code',
   'industry',
-  'lead_source',
   'annual_revenue',
   'number_of_employees',
   'number_of_locations',
-  'department',
-  'seniority_level',
+  'lead_source',
+  'address',
+  'city',
+  'state',
+  'postal_code',
+  'country',
 ] as const;
+
+const VIEWER_LABELS: Record<(typeof SUPADEMO_VIEWER_FIELDS)[number], string> = {
+  job_title: 'Viewer Job Title',
+  role: 'Viewer Role',
+  department: 'Viewer Department',
+  seniority_level: 'Viewer Seniority Level',
+  phone: 'Viewer Phone',
+  mobile_phone: 'Viewer Mobile Phone',
+  website: 'Viewer Company Website',
+  industry: 'Viewer Industry',
+  annual_revenue: 'Viewer Company Annual Revenue',
+  number_of_employees: 'Viewer Company Employees',
+  number_of_locations: 'Viewer Company Locations',
+  lead_source: 'Viewer Lead Source',
+  address: 'Viewer Street Address',
+  city: 'Viewer City',
+  state: 'Viewer State or Region',
+  postal_code: 'Viewer Postal Code',
+  country: 'Viewer Country',
+};
 
 const UTM_KEYS = ['utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'utm_content', 'gclid', 'fbclid', 'msclkid'] as const;
 
@@ -171,14 +195,14 @@ function flatten(p: Payload): Flattened {
   const entityType = str(p.entityType);
   const title = str(p.entityTitle);
   const link = str(p.entityLink);
-  const what = `${entityType ?? 'demo'} "${title ?? p.entityId}"`;
+  const what = `${entityType ?? 'demo'} "${title ?? p.entityId ?? '?'}"`;
   const who = viewerLabel(viewer);
   const company = viewer.viewer_company ? ` from ${viewer.viewer_company}` : '';
   const jobTitle = str(vr.job_title);
   const viewedAt = isoFrom(p.entityViewedAt);
   const fields = {
     workspace_id: str(p.workspaceId),
-    viewer_id: str(v.id) ?? p.viewerId,
+    viewer_id: str(v.id) ?? str(p.viewerId),
     viewer_role: str(vr.role),
     viewer_job_title: str(vr.job_title),
     viewer_phone: str(vr.phone),
@@ -197,7 +221,7 @@ function flatten(p: Payload): Flattened {
     viewer_department: str(vr.department),
     viewer_seniority_level: str(vr.seniority_level),
     entity_type: entityType,
-    entity_id: p.entityId,
+    entity_id: str(p.entityId),
     entity_title: title,
     entity_link: link,
     entity_analytics_link: str(p.entityAnalyticsLink),
@@ -221,7 +245,7 @@ function flatten(p: Payload): Flattened {
       : undefined;
   const where = [str(p.location?.city), str(p.location?.country)].filter(Boolean).join(', ');
   const source = [str(utm.utm_source), str(utm.utm_medium), str(utm.utm_campaign)].filter(Boolean).join(' / ');
-  const verb = VERBS[p.event] ?? p.event;
+  const verb = VERBS[p.event] ?? `sent "${p.event}" for`;
   return {
     occurred_at: viewedAt,
     viewer,
@@ -230,10 +254,10 @@ function flatten(p: Payload): Flattened {
     summary_text: oneLine(`${who}${company} ${verb} Supademo ${what}${source ? ` (source: ${source})` : ''}.`),
     slack_message:
       `:sparkles: *${slackEscape(who)}*${slackEscape(company)}${jobTitle ? ` (${slackEscape(jobTitle)})` : ''} ${verb} ` +
-      `the Supademo ${slackEscape(entityType ?? 'demo')} ${slackLink(link, title ?? p.entityId)}` +
+      `the Supademo ${slackEscape(entityType ?? 'demo')} ${slackLink(link, title ?? p.entityId ?? '?')}` +
       (p.entityAnalyticsLink ? ` · ${slackLink(str(p.entityAnalyticsLink), 'analytics')}` : '') +
       (source ? `\nSource: ${slackEscape(source)}` : ''),
-    crm_note: crmNote(`${TITLES[p.event] ?? `Supademo ${p.event}`}: ${title ?? p.entityId}`, [
+    crm_note: crmNote(`${TITLES[p.event] ?? `Supademo ${p.event}`}: ${title ?? p.entityId ?? '?'}`, [
       ['Viewer', viewer.viewer_full_name],
       ['Email', viewer.viewer_email],
       ['Company', viewer.viewer_company],
@@ -251,23 +275,21 @@ function flatten(p: Payload): Flattened {
 const outputFields: OutputField[] = [
   f('workspace_id', 'Workspace ID'),
   f('viewer_id', 'Viewer ID'),
-  ...SUPADEMO_VIEWER_FIELDS.map((k) =>
-    f(`viewer_${k}`, `Viewer ${k.split('_').map((w) => w[0].toUpperCase() + w.slice(1)).join(' ')}`),
-  ),
-  f('entity_type', 'Entity Type (demo or showcase)'),
-  f('entity_id', 'Entity ID'),
-  f('entity_title', 'Entity Title'),
-  f('entity_link', 'Entity Link'),
-  f('entity_analytics_link', 'Entity Analytics Link'),
-  f('entity_viewed_at', 'Entity Viewed At', 'datetime'),
+  ...SUPADEMO_VIEWER_FIELDS.map((k) => f(`viewer_${k}`, VIEWER_LABELS[k])),
+  f('entity_type', 'Demo or Showcase'),
+  f('entity_id', 'Demo or Showcase ID'),
+  f('entity_title', 'Demo or Showcase Title'),
+  f('entity_link', 'Demo or Showcase Link'),
+  f('entity_analytics_link', 'Analytics Link'),
+  f('entity_viewed_at', 'Viewed At', 'datetime'),
   f('utm_source', 'UTM Source'),
   f('utm_medium', 'UTM Medium'),
   f('utm_campaign', 'UTM Campaign'),
   f('utm_term', 'UTM Term'),
   f('utm_content', 'UTM Content'),
-  f('gclid', 'Google Click ID (gclid)'),
-  f('fbclid', 'Facebook Click ID (fbclid)'),
-  f('msclkid', 'Microsoft Click ID (msclkid)'),
+  f('gclid', 'Google Ads Click ID'),
+  f('fbclid', 'Facebook Click ID'),
+  f('msclkid', 'Microsoft Ads Click ID'),
   f('location_country', 'Location Country'),
   f('location_city', 'Location City'),
   f('device_browser', 'Device Browser'),
@@ -310,17 +332,18 @@ export const supademo: ProviderSpec = {
   events: [
     ev('lead.captured', 'supademo_lead_captured', 'Lead', 'New Supademo Lead Captured', 'Triggers when a viewer submits a form inside a Supademo demo, with every form field and UTM parameter.', leadCapturedSample),
     ev('demo.viewed', 'supademo_demo_viewed', 'Demo View', 'New Supademo Demo Viewed', 'Triggers when an identified viewer opens a Supademo demo.', demoViewedSample),
-    ev('demo.completed', 'supademo_demo_completed', 'Demo Completion', 'New Supademo Demo Completed', 'Triggers when an identified viewer’s Supademo demo session ends, with its engagement metrics.', demoCompletedSample),
+    ev('demo.completed', 'supademo_demo_completed', 'Demo Completion', 'New Supademo Demo Completed', 'Triggers when an identified viewer finishes a Supademo demo.', demoCompletedSample),
     ev('showcase.viewed', 'supademo_showcase_viewed', 'Showcase View', 'New Supademo Showcase Viewed', 'Triggers when an identified viewer opens a Supademo showcase.', showcaseViewedSample),
   ],
   anyEvent: {
     triggerKey: 'supademo_any_event',
     noun: 'Event',
     label: 'New Supademo Event (Any Type)',
-    description:
-      'Triggers on every Supademo webhook event, including event types added after this app was built (passed through with their fields flattened).',
+    description: 'Triggers when Supademo sends any webhook event, including event types added after this app was built.',
   },
   testEventTypes: ['webhook.test'],
+  // All of Supademo's documented events share one envelope and one schema.
+  envelope: { schema: lazy(() => supademoSchema().partial({ viewerId: true, entityId: true, entityViewedAt: true })), flatten: (p) => flatten(p) },
   isTest: (p) => p.event === 'webhook.test',
   identity: (p) => {
     const parts = [str(p.event), str(p.viewerId), str(p.entityId), str(p.entityViewedAt)];

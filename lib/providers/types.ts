@@ -32,6 +32,18 @@ export interface EventSpec {
   flatten(payload: any): Flattened;
   /** Event-specific output fields (the common ones are added by the trigger base). */
   outputFields: OutputField[];
+  /** A caveat the Zap builder should know (shown above the trigger's fields), e.g. a vendor's delay. */
+  help?: string;
+}
+
+/**
+ * The fields every event of a vendor shares, named as the documented events name them: an
+ * event type this app does not know yet still gives them (visitor_id, session_id, …), and only
+ * what the envelope does not declare arrives as `extra__…`.
+ */
+export interface Envelope {
+  schema(): z.ZodType;
+  flatten(payload: any, eventName: string): Flattened;
 }
 
 export interface ProviderSpec {
@@ -51,6 +63,8 @@ export interface ProviderSpec {
   isTest(payload: Record<string, unknown>): boolean;
   /** The record id from the identity fields, or undefined when they are missing. */
   identity(payload: Record<string, unknown>): string | undefined;
-  /** Best-effort flattening for an event type demohooks does not know (or a test event lacking fields). */
+  /** The shared envelope, for event types demohooks does not know yet. */
+  envelope: Envelope;
+  /** Last resort, when even the envelope does not parse (a test event lacking fields): everything as `extra__…`. */
   flattenUnknown(payload: Record<string, unknown>, eventName: string): Flattened;
 }

@@ -98,7 +98,12 @@ export const walnutSchemas = lazy(() => {
       user: opt(user),
     }),
   });
-  return { demo, playlist };
+  // What every Walnut event shares: the envelope and the session and viewer parts of `data`.
+  const shared = z.object({
+    ...envelope,
+    data: opt(z.object({ session_id: opt(z.string()), session_started: opt(z.string()), user: opt(user) })),
+  });
+  return { demo, playlist, shared };
 });
 
 type DemoSession = z.infer<ReturnType<typeof walnutSchemas>['demo']>;
@@ -348,13 +353,44 @@ function flattenPlaylist(p: PlaylistSession): Flattened {
   };
 }
 
+type Shared = z.infer<ReturnType<typeof walnutSchemas>['shared']>;
+
+/** An event type Walnut adds later: its session and viewer under their usual names. */
+function flattenShared(p: Shared, eventName: string): Flattened {
+  const d = p.data ?? {};
+  const viewer = makeViewer({ email: d.user?.email, domain: d.user?.domain });
+  const who = viewerLabel(viewer, 'an anonymous viewer');
+  const occurredAt = isoFrom(p.timestamp);
+  const sessionId = str(d.session_id);
+  return {
+    occurred_at: occurredAt,
+    viewer,
+    fields: {
+      session_id: sessionId,
+      session_started_at: isoFrom(d.session_started),
+      user_agent: str(d.user?.user_agent),
+      viewer_ip: str(d.user?.ip),
+      viewer_type: str(d.user?.type),
+      viewer_identification_method: str(d.user?.identification_method),
+    },
+    summary_text: oneLine(`Walnut event "${eventName}" for ${who}.`),
+    slack_message: `:bell: Walnut event *${slackEscape(eventName)}* for *${slackEscape(who)}*`,
+    crm_note: crmNote(`Walnut event: ${eventName}`, [
+      ['Viewer', viewer.viewer_email],
+      ['Session ID', sessionId],
+      ['Occurred at', occurredAt],
+    ]),
+  };
+}
+
 const demoEvent: EventSpec = {
   event: 'demo_session_finished',
   triggerKey: 'walnut_demo_session_finished',
   noun: 'Demo Session',
   label: 'New Walnut Demo Session Finished',
   description:
-    'Triggers when a viewer finishes a Walnut interactive demo, with engagement metrics, lead score and high-intent flag (Walnut sends it up to two hours after the session).',
+    'Triggers when a viewer finishes a Walnut interactive demo, with engagement metrics, lead score and high-intent flag.',
+  help: 'Walnut sends this event up to two hours after the viewer leaves the demo, so a test session shows up late.',
   get schema() {
     return walnutSchemas().demo;
   },
@@ -369,14 +405,14 @@ const demoEvent: EventSpec = {
     f('demo_url', 'Demo URL'),
     f('template_id', 'Template ID'),
     f('template_name', 'Template Name'),
-    f('fab_clicks', 'FAB (CTA) Clicks', 'integer'),
-    f('guides_completion_rate', 'Guides Completion Rate (%)', 'number'),
+    f('fab_clicks', 'Call-to-Action Clicks', 'integer'),
+    f('guides_completion_rate', 'Guide Completion Rate (%)', 'number'),
     f('screen_completion_rate', 'Screen Completion Rate (%)', 'number'),
     f('last_guide_shown', 'Last Guide Shown'),
     f('last_section_viewed', 'Last Section Viewed'),
     f('user_agent', 'User Agent'),
-    f('lead_score_points', 'Lead Score Points (playbook)', 'integer'),
-    f('is_high_intent', 'Is High Intent (playbook)', 'boolean'),
+    f('lead_score_points', 'Lead Score Points', 'integer'),
+    f('is_high_intent', 'High Intent', 'boolean'),
   ],
 };
 
@@ -386,7 +422,7 @@ const playlistEvent: EventSpec = {
   noun: 'Playlist Session',
   label: 'New Walnut Playlist Session Finished',
   description:
-    'Triggers when a viewer finishes a Walnut playlist session, with every item (demos, videos, PDFs) and whether it was visited or selected.',
+    'Triggers when a viewer finishes a Walnut playlist session, with every demo, video and PDF in it and whether it was visited or selected.',
   get schema() {
     return walnutSchemas().playlist;
   },
@@ -417,10 +453,10 @@ const playlistEvent: EventSpec = {
     f('items[]demo_id', 'Items: Demo ID'),
     f('items[]file_url', 'Items: File URL'),
     f('items[]screenshot_uri', 'Items: Screenshot URL'),
-    f('items_count', 'Items Count', 'integer'),
-    f('items_visited_count', 'Items Visited Count', 'integer'),
-    f('items_visited_names', 'Items Visited (names)'),
-    f('items_selected_names', 'Items Selected (names)'),
+    f('items_count', 'Number of Items', 'integer'),
+    f('items_visited_count', 'Number of Items Visited', 'integer'),
+    f('items_visited_names', 'Visited Item Names'),
+    f('items_selected_names', 'Selected Item Names'),
   ],
 };
 
@@ -440,10 +476,10 @@ export const walnut: ProviderSpec = {
     triggerKey: 'walnut_any_event',
     noun: 'Event',
     label: 'New Walnut Event (Any Type)',
-    description:
-      'Triggers on every Walnut webhook event, including event types added after this app was built (passed through with their fields flattened).',
+    description: 'Triggers when Walnut sends any webhook event, including event types added after this app was built.',
   },
   testEventTypes: [],
+  envelope: { schema: () => walnutSchemas().shared, flatten: flattenShared },
   isTest: (p) => p.is_test === true,
   identity: (p) => {
     const data = p.data as Record<string, unknown> | undefined;
