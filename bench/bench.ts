@@ -12,7 +12,7 @@ import { processDelivery } from '../lib/pipeline.js';
 import { PROVIDERS } from '../lib/providers/index.js';
 import { signBody } from '../lib/signature.js';
 import { openDb } from '../relay/db.js';
-import { Store } from '../relay/store.js';
+import { dedupKey, sha256, Store } from '../relay/store.js';
 import { dropStores, freshPgUrl, freshSqliteUrl, pgAvailable, RELAY_BIN, spawnRelay } from '../relay/test/harness.js';
 import { closedLoop, fmt, median, openLoop, percentile, post, spawnBareServer, startTimingSink, table, waitFor, walnutEvent } from './lib.js';
 
@@ -252,15 +252,17 @@ async function prefill(databaseUrl: string, count: number): Promise<void> {
     const now = Date.now();
     if (db.dialect === 'postgres') {
       await db.query(
-        `INSERT INTO events (id, account_id, provider, event, identity, received_at, headers, body)
-         SELECT 'pre_' || g, $1, 'walnut', 'walnut.demo_session_finished', 'walnut:pre:' || g, $2::bigint - g, '{}', $3 FROM generate_series(1, $4::int) g`,
-        [account.id, now, body, count],
+        `INSERT INTO events (id, account_id, provider, event, identity, dedup_key, received_at, headers, body)
+         SELECT 'pre_' || g, $1, 'walnut', 'walnut.demo_session_finished', 'walnut:pre:' || g,
+                encode(sha256(convert_to('walnut:pre:' || g || E'\n' || $5::text, 'UTF8')), 'hex'), $2::bigint - g, '{}', $3
+         FROM generate_series(1, $4::int) g`,
+        [account.id, now, body, count, sha256(body)],
       );
     } else {
       for (let start = 0; start < count; start += 50_000) {
         await db.tx(async (q) => {
           for (let g = start; g < Math.min(count, start + 50_000); g++) {
-            await q.query(`INSERT INTO events (id, account_id, provider, event, identity, received_at, headers, body) VALUES ($1, $2, 'walnut', 'walnut.demo_session_finished', $3, $4, '{}', $5)`, [`pre_${g}`, account.id, `walnut:pre:${g}`, now - g, body]);
+            await q.query(`INSERT INTO events (id, account_id, provider, event, identity, dedup_key, received_at, headers, body) VALUES ($1, $2, 'walnut', 'walnut.demo_session_finished', $3, $4, $5, '{}', $6)`, [`pre_${g}`, account.id, `walnut:pre:${g}`, dedupKey(`walnut:pre:${g}`, body), now - g, body]);
           }
         });
       }

@@ -103,18 +103,19 @@ const MIGRATIONS: Array<{ version: number; why: string; up: (q: Queryable, diale
           provider TEXT NOT NULL,
           event TEXT NOT NULL,
           identity TEXT NOT NULL,
-          dedup_key TEXT,
+          dedup_key TEXT NOT NULL,
           received_at BIGINT NOT NULL,
           headers TEXT NOT NULL,
           body TEXT NOT NULL)`);
-        await q.query('INSERT INTO events_v2 (id, account_id, provider, event, identity, received_at, headers, body) SELECT id, account_id, provider, event, identity, received_at, headers, body FROM events ORDER BY received_at, id');
+        // The id stands in for the key until the backfill below computes it.
+        await q.query('INSERT INTO events_v2 (id, account_id, provider, event, identity, dedup_key, received_at, headers, body) SELECT id, account_id, provider, event, identity, id, received_at, headers, body FROM events ORDER BY received_at, id');
         await q.query('DROP TABLE events');
         await q.query('ALTER TABLE events_v2 RENAME TO events');
         await q.query('CREATE INDEX events_by_account_time ON events (account_id, provider, received_at)');
         await q.query('CREATE INDEX events_by_time ON events (received_at)');
       }
       for (;;) {
-        const rows = await q.query<{ id: string; identity: string; body: string }>('SELECT id, identity, body FROM events WHERE dedup_key IS NULL LIMIT 500');
+        const rows = await q.query<{ id: string; identity: string; body: string }>('SELECT id, identity, body FROM events WHERE dedup_key IS NULL OR dedup_key = id LIMIT 500');
         if (rows.length === 0) break;
         for (const r of rows) await q.query('UPDATE events SET dedup_key = $1 WHERE id = $2', [dedupKey(r.identity, r.body), r.id]);
       }
@@ -130,7 +131,7 @@ const MIGRATIONS: Array<{ version: number; why: string; up: (q: Queryable, diale
   },
 ];
 
-const SCHEMA_V1 = [
+export const SCHEMA_V1 = [
   `CREATE TABLE IF NOT EXISTS accounts (
      id TEXT PRIMARY KEY,
      name TEXT NOT NULL,

@@ -9,7 +9,7 @@ import { PROVIDERS } from '../../lib/providers/index.js';
 import { signBody } from '../../lib/signature.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { openDb, type Db, type Queryable } from '../db.js';
-import { Store } from '../store.js';
+import { SCHEMA_V1, Store } from '../store.js';
 import { isPrivateAddress, resolveTarget } from '../targets.js';
 import { call, freshSqliteUrl, PG_URL, pgAvailable, RELAY_BIN, reportPgSkip, sleep, spawnRelay, startSink, startTestRelay, STORES, until } from './harness.js';
 
@@ -399,6 +399,38 @@ describe('fault 7: the command line', () => {
       expect(logged[0]).toStrictEqual(['error', 'PostgreSQL connection lost', expect.objectContaining({ error: expect.any(String) })]);
       // The pool recovers on next use.
       expect(await db.query('SELECT 2 AS ok')).toStrictEqual([{ ok: 2 }]);
+    } finally {
+      await db.close();
+    }
+  });
+});
+
+describe.each(STORES)('schema migration on %s', (_name, dbUrl) => {
+  it('brings a database made by the first relay version to the current schema, events and deliveries kept', async () => {
+    const db = await openDb(dbUrl());
+    try {
+      // A relay of the first version: its schema, an event, and deliveries in its statuses.
+      for (const stmt of SCHEMA_V1) await db.query(stmt);
+      await db.query(`INSERT INTO accounts (id, name, api_key_hash, created_at) VALUES ('acc_old', 'old', 'h', 1)`);
+      await db.query(`INSERT INTO hooks (id, account_id, event, target_url, created_at) VALUES ('hook_old', 'acc_old', 'walnut.*', 'https://hooks.zapier.com/x', 1)`);
+      const body = session('old-1');
+      await db.query(`INSERT INTO events (id, account_id, provider, event, identity, received_at, headers, body) VALUES ('evt_old', 'acc_old', 'walnut', 'walnut.demo_session_finished', 'walnut:demo_session_finished:old-1', 5, '{}', $1)`, [body]);
+      for (const [id, status] of [['d1', 'done'], ['d2', 'unsubscribed'], ['d3', 'gone'], ['d4', 'pending']]) {
+        await db.query(`INSERT INTO deliveries (id, event_id, hook_id, target_url, status, attempts, next_at, created_at, updated_at) VALUES ($1, 'evt_old', 'hook_old', 'https://hooks.zapier.com/x', $2, 1, 7, 7, 7)`, [id, status]);
+      }
+      const store = new Store(db);
+      await store.migrate();
+      await store.migrate(); // a second start changes nothing
+      const rows = await db.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
+      expect(rows.map((r) => Number(r.version))).toStrictEqual([1, 2]);
+      expect((await store.deliveriesOf('evt_old')).map((d) => [d.id, d.status])).toStrictEqual([['d1', 'delivered'], ['d2', 'cancelled'], ['d3', 'cancelled'], ['d4', 'pending']]);
+      // The old event is still there and still de-duplicates a retry of the same bytes…
+      const again = await store.ingest([{ accountId: 'acc_old', provider: 'walnut', event: 'walnut.demo_session_finished', identity: 'walnut:demo_session_finished:old-1', headers: {}, body }]);
+      expect(again).toStrictEqual([{ id: 'evt_old', duplicate: true }]);
+      // …but not a different body with its identity, and the newer event lists first.
+      const [twin] = await store.ingest([{ accountId: 'acc_old', provider: 'walnut', event: 'walnut.demo_session_finished', identity: 'walnut:demo_session_finished:old-1', headers: {}, body: session('old-1', { x: 1 }) }]);
+      expect(twin.duplicate).toBe(false);
+      expect((await store.listEvents('acc_old', 'walnut.*', 10)).map((e) => e.id)).toStrictEqual([twin.id, 'evt_old']);
     } finally {
       await db.close();
     }
