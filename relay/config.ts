@@ -18,6 +18,8 @@ export interface RelayConfig {
   pollMs: number;
   retentionDays: number;
   maxBodyBytes: number;
+  /** When set, GET /metrics requires `Authorization: Bearer <this>`. */
+  metricsToken: string | null;
 }
 
 /** Refusing to start: every problem found, each naming its variable and what to set. */
@@ -89,6 +91,11 @@ const EnvSchema = z
     RELAY_POLL_MS: wholeNumber(250, 10, 60_000),
     RELAY_RETENTION_DAYS: wholeNumber(30, 0, 3650),
     RELAY_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).optional(),
+    RELAY_METRICS_TOKEN: z
+      .string()
+      .optional()
+      .transform((v) => (blank(v) ? null : v.trim()))
+      .refine((v) => v === null || v.length >= 16, { message: 'must be at least 16 characters (a random string), or unset for open metrics' }),
   })
   .superRefine((v, ctx) => {
     const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
@@ -129,6 +136,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
     pollMs: v.RELAY_POLL_MS,
     retentionDays: v.RELAY_RETENTION_DAYS,
     maxBodyBytes: 1024 * 1024,
+    metricsToken: v.RELAY_METRICS_TOKEN,
   };
 }
 

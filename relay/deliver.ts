@@ -6,6 +6,19 @@ import type { Logger } from './log.js';
 import type { Claimed, Outcome, Recorded, Store } from './store.js';
 import { guardedLookup } from './targets.js';
 
+const SNIPPET_BYTES = 1024;
+/** The kept start of a response, as text (a cut multi-byte character is dropped). */
+const snippetOf = (parts: Buffer[]): string | null => {
+  if (parts.length === 0) return null;
+  return Buffer.concat(parts).toString('utf8').replace(/\uFFFD$/, '');
+};
+
+/** What the deliverer reports to the metrics, when the relay keeps them. */
+export interface DeliveryMetrics {
+  observeDelivery(seconds: number): void;
+  countDelivery(outcome: string): void;
+}
+
 const hostOf = (url: string) => {
   try {
     return new URL(url).host;
@@ -49,6 +62,7 @@ export class Deliverer {
     private readonly store: Store,
     private readonly cfg: RelayConfig,
     private readonly log: Logger,
+    private readonly metrics?: DeliveryMetrics,
   ) {
     this.agents = { http: new http.Agent({ keepAlive: true, maxSockets: 64 }), https: new https.Agent({ keepAlive: true, maxSockets: 64 }) };
     this.lookup = guardedLookup(cfg.allowPrivateTargets);
@@ -109,17 +123,27 @@ export class Deliverer {
 
   private async attempt(d: Claimed): Promise<void> {
     const started = Date.now();
-    const { status, error, permanent } = await this.post(d);
+    const { status, error, permanent, snippet } = await this.post(d);
+    const durationMs = Date.now() - started;
+    this.metrics?.observeDelivery(durationMs / 1000);
     const outcome: Outcome = permanent ? { kind: 'failed', status, error: error ?? 'refused' } : classify(status, error, d.attempts, this.cfg);
     const fields = { delivery_id: d.id, event_id: d.event_id, hook_id: d.hook_id, target_host: hostOf(d.target_url), attempt: d.attempts + 1, status, ms: Date.now() - started };
     let recorded: Recorded;
     try {
-      recorded = await this.store.complete(d.id, this.worker, outcome, this.cfg.giveUpMs);
+      recorded = await this.store.complete(d.id, this.worker, outcome, this.cfg.giveUpMs, {
+        n: d.attempts + 1,
+        startedAt: started,
+        durationMs,
+        statusCode: status,
+        error,
+        responseSnippet: snippet,
+      });
     } catch (err) {
       // The lease runs out and another attempt follows: at least once.
       this.log('error', 'could not record a delivery outcome', { ...fields, error: (err as Error).message });
       return;
     }
+    this.metrics?.countDelivery(recorded.recorded ? (outcome.kind === 'retry' ? (recorded.status === 'given_up' ? 'given_up' : 'retry') : recorded.status === 'cancelled' ? 'gone' : recorded.status) : 'not_recorded');
     if (!recorded.recorded) {
       this.log('info', 'delivery outcome not recorded: cancelled or re-leased meanwhile', { ...fields, outcome: outcome.kind });
       return;
@@ -139,13 +163,13 @@ export class Deliverer {
   }
 
   /** POSTs the stored bytes with the provider's signature header under its original name. */
-  private post(d: Claimed): Promise<{ status: number | null; error: string | null; permanent?: boolean }> {
+  private post(d: Claimed): Promise<{ status: number | null; error: string | null; permanent?: boolean; snippet: string | null }> {
     return new Promise((resolve) => {
       let url: URL;
       try {
         url = new URL(d.target_url);
       } catch {
-        resolve({ status: 400, error: 'invalid target URL' });
+        resolve({ status: 400, error: 'invalid target URL', snippet: null });
         return;
       }
       const body = Buffer.from(d.body, 'utf8');
@@ -168,17 +192,26 @@ export class Deliverer {
         },
         (res) => {
           // Redirects are not followed (a 3xx is an answer, not an invitation to go elsewhere).
-          res.resume();
-          res.on('end', () => resolve({ status: res.statusCode ?? null, error: null }));
-          res.on('error', () => resolve({ status: res.statusCode ?? null, error: null }));
+          // The first 1 KiB of the answer is kept for the operator; the rest is drained unread.
+          const parts: Buffer[] = [];
+          let kept = 0;
+          res.on('data', (c: Buffer) => {
+            if (kept < SNIPPET_BYTES) {
+              parts.push(c.subarray(0, SNIPPET_BYTES - kept));
+              kept += Math.min(c.length, SNIPPET_BYTES - kept);
+            }
+          });
+          const done = () => resolve({ status: res.statusCode ?? null, error: null, snippet: snippetOf(parts) });
+          res.on('end', done);
+          res.on('error', done);
         },
       );
       const timer = setTimeout(() => req.destroy(new Error(`timed out after ${this.cfg.deliveryTimeoutMs} ms`)), this.cfg.deliveryTimeoutMs);
       req.on('timeout', () => req.destroy(new Error(`timed out after ${this.cfg.deliveryTimeoutMs} ms`)));
       req.on('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
-        if (err.code === 'ETARGETPRIVATE') resolve({ status: null, error: err.message, permanent: true });
-        else resolve({ status: null, error: `${err.code ?? 'network error'}: ${err.message}`.slice(0, 300) });
+        if (err.code === 'ETARGETPRIVATE') resolve({ status: null, error: err.message, permanent: true, snippet: null });
+        else resolve({ status: null, error: `${err.code ?? 'network error'}: ${err.message}`.slice(0, 300), snippet: null });
       });
       req.on('close', () => clearTimeout(timer));
       req.end(body);

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isProviderKey, PROVIDER_KEYS, PROVIDERS, relayEventName, type ProviderKey } from '../lib/providers/index.js';
@@ -7,70 +7,15 @@ import { publicBase, type RelayConfig } from './config.js';
 import { openDb } from './db.js';
 import { Deliverer } from './deliver.js';
 import type { Logger } from './log.js';
-import { MAX_IDENTITY_CHARS, Store, type Account, type InboundItem } from './store.js';
+import { serveConsole } from './http/console.js';
+import { operatorRoutes, parseEventName, unknownEvent, type OperatorContext } from './http/operator.js';
+import { HttpError, isJsonType, readBody, segment, send } from './http/util.js';
+import { createMetrics } from './metrics.js';
+import { Operator } from './operator.js';
+import { MAX_IDENTITY_CHARS, Store, type Account, type InboundItem, type IngestResult } from './store.js';
 import { resolveTarget } from './targets.js';
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-const send = (res: http.ServerResponse, status: number, body?: unknown) => {
-  if (res.headersSent) return;
-  if (body === undefined) {
-    res.writeHead(status).end();
-    return;
-  }
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' });
-  res.end(text);
-};
-
-/** Reads a body up to `limit` bytes; past that, answers 413 without buffering the rest. */
-function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > limit) {
-      reject(new HttpError(413, `body larger than ${limit} bytes`));
-      req.resume();
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        reject(new HttpError(413, `body larger than ${limit} bytes`));
-        req.removeAllListeners('data');
-        req.resume();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-/** A path segment, decoded; a malformed %-escape means the URL names nothing here (404, not a 5xx to retry). */
-const segment = (raw: string): string => {
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    throw new HttpError(404, 'not found');
-  }
-};
-
-const isJsonType = (ct: string | undefined) => {
-  const type = (ct ?? '').split(';')[0].trim().toLowerCase();
-  return type === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(type);
-};
-
-type Stored = { id: string; duplicate: boolean };
+type Stored = IngestResult;
 
 /**
  * Collects inbound events that arrive together and commits them in one transaction, so each
@@ -122,20 +67,14 @@ class IngestBatcher {
   }
 }
 
-/**
- * `{provider}.{event}` for an event this relay knows, or `{provider}.*`; null otherwise. The
- * one rule for subscribing (`POST /v1/hooks`) and listing (`GET /v1/events`).
- */
-export function parseEventName(event: unknown): { provider: ProviderKey; name: string } | null {
-  if (typeof event !== 'string') return null;
-  const [prov, ...rest] = event.split('.');
-  const name = rest.join('.');
-  if (!isProviderKey(prov) || !(name === '*' || PROVIDERS[prov].events.some((e) => e.event === name))) return null;
-  return { provider: prov, name };
+/** Whether the request carries `Authorization: Bearer <expected>`, compared in constant time. */
+function bearerIs(req: http.IncomingMessage, expected: string): boolean {
+  const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+  if (!m) return false;
+  const a = createHash('sha256').update(m[1]).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
 }
-
-const unknownEvent = (event: unknown) =>
-  new HttpError(400, `unknown event ${JSON.stringify(event ?? null)}: use {provider}.{event} for a documented event, or {provider}.*`);
 
 export const inboundUrlsFor = (base: string, tokens: Record<string, string>): Record<string, string> =>
   Object.fromEntries(PROVIDER_KEYS.map((p) => [p, `${base}/v1/inbound/${p}/${tokens[p]}`]));
@@ -155,7 +94,9 @@ export async function startRelay(cfg: RelayConfig, log: Logger, options: { deliv
   const db = await openDb(cfg.databaseUrl, log);
   const store = new Store(db);
   await store.migrate();
-  const deliverer = new Deliverer(store, cfg, log);
+  const operator = new Operator(store);
+  const metrics = createMetrics(operator);
+  const deliverer = new Deliverer(store, cfg, log, metrics);
   const batcher = new IngestBatcher(store, () => deliverer.kick());
 
   const authenticate = async (req: http.IncomingMessage): Promise<Account> => {
@@ -186,7 +127,29 @@ export async function startRelay(cfg: RelayConfig, log: Logger, options: { deliv
     return account;
   };
 
-  async function inbound(req: http.IncomingMessage, res: http.ServerResponse, provider: string, token: string): Promise<void> {
+  const operatorContext: OperatorContext = {
+    store,
+    operator,
+    log,
+    inboundUrls: (tokens) => inboundUrls(tokens),
+    kick: () => deliverer.kick(),
+    forgetAccount: (accountId) => {
+      for (const [k, a] of tokenCache) if (a.id === accountId) tokenCache.delete(k);
+    },
+  };
+
+  /** Counts each inbound post by provider and outcome for /metrics. */
+  async function countedInbound(req: http.IncomingMessage, res: http.ServerResponse, provider: string, token: string): Promise<void> {
+    try {
+      const duplicate = await inbound(req, res, provider, token);
+      metrics.countInbound(provider, duplicate ? 'duplicate' : 'stored');
+    } catch (err) {
+      metrics.countInbound(provider, `refused_${err instanceof HttpError ? err.status : 503}`);
+      throw err;
+    }
+  }
+
+  async function inbound(req: http.IncomingMessage, res: http.ServerResponse, provider: string, token: string): Promise<boolean> {
     const account = isProviderKey(provider) ? await accountForToken(provider, token) : null;
     if (!account || !isProviderKey(provider)) {
       req.resume();
@@ -229,6 +192,7 @@ export async function startRelay(cfg: RelayConfig, log: Logger, options: { deliv
         identity,
         headers: signature !== undefined ? { [spec.scheme.header]: signature } : {},
         body: text,
+        token,
       });
     } catch (err) {
       // Stored alone and still refused: an account deleted while its token was remembered is
@@ -239,8 +203,14 @@ export async function startRelay(cfg: RelayConfig, log: Logger, options: { deliv
       }
       throw err;
     }
+    if (stored.gone) {
+      // Disabled, deleted, or a rotated URL past its overlap, whatever this process remembered.
+      tokenCache.delete(`${provider}/${token}`);
+      throw new HttpError(404, 'unknown inbound URL');
+    }
     log('info', 'inbound event stored', { account_id: account.id, provider, event: ev, event_id: stored.id, duplicate: stored.duplicate, bytes: raw.length });
-    send(res, 200, stored);
+    send(res, 200, { id: stored.id, duplicate: stored.duplicate });
+    return stored.duplicate;
   }
 
   async function api(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
@@ -257,13 +227,20 @@ export async function startRelay(cfg: RelayConfig, log: Logger, options: { deliv
     const inboundMatch = /^\/v1\/inbound\/([^/]+)\/([^/]+)$/.exec(p);
     if (inboundMatch) {
       if (req.method !== 'POST') throw new HttpError(405, 'use POST');
-      await inbound(req, res, segment(inboundMatch[1]), segment(inboundMatch[2]));
+      await countedInbound(req, res, segment(inboundMatch[1]), segment(inboundMatch[2]));
       return;
     }
     if (p.startsWith('/v1/inbound/') || p === '/v1/inbound') {
       req.resume();
       throw new HttpError(404, 'unknown inbound URL');
     }
+    if (req.method === 'GET' && p === '/metrics') {
+      if (cfg.metricsToken && !bearerIs(req, cfg.metricsToken)) throw new HttpError(401, 'metrics need Authorization: Bearer <RELAY_METRICS_TOKEN>');
+      const text = await metrics.registry.metrics();
+      res.writeHead(200, { 'Content-Type': metrics.registry.contentType, 'Cache-Control': 'no-store' }).end(text);
+      return;
+    }
+    if (req.method === 'GET' && serveConsole(p, res)) return;
     if (!p.startsWith('/v1/')) throw new HttpError(404, 'not found');
     const account = await authenticate(req);
     if (req.method === 'GET' && p === '/v1/me') {
@@ -296,25 +273,7 @@ export async function startRelay(cfg: RelayConfig, log: Logger, options: { deliv
       send(res, 204);
       return;
     }
-    if (req.method === 'GET' && p === '/v1/events') {
-      const event = url.searchParams.get('event');
-      if (!parseEventName(event)) throw unknownEvent(event);
-      const limitRaw = url.searchParams.get('limit');
-      const limit = limitRaw === null ? 3 : Number(limitRaw);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new HttpError(400, 'limit must be an integer from 1 to 100');
-      send(res, 200, await store.listEvents(account.id, event!, limit));
-      return;
-    }
-    const retryMatch = /^\/v1\/deliveries\/([^/]+)\/retry$/.exec(p);
-    if (req.method === 'POST' && retryMatch) {
-      const id = segment(retryMatch[1]);
-      const r = await store.retryDelivery(account.id, id);
-      if (!r.ok) throw r.why === 'not_found' ? new HttpError(404, 'no such delivery') : new HttpError(409, r.message);
-      log('info', 'delivery retried by operator', { account_id: account.id, delivery_id: id });
-      deliverer.kick();
-      send(res, 202, { id, status: 'pending' });
-      return;
-    }
+    if (await operatorRoutes(operatorContext, req, res, url, account)) return;
     throw new HttpError(404, 'not found');
   }
 

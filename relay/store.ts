@@ -32,6 +32,25 @@ export interface InboundItem {
   identity: string;
   headers: Record<string, string>;
   body: string;
+  /**
+   * The inbound token the event came in on. Checked inside the storing transaction, so a
+   * disabled account or an expired rotated URL is refused at once on every relay process,
+   * whatever a process's token cache remembers. Internal callers may leave it out.
+   */
+  token?: string;
+}
+
+/** What storing an inbound event came to; `gone` when its token or account no longer exists. */
+export type IngestResult = { id: string; duplicate: boolean; gone?: true };
+
+/** What one delivery attempt looked like, kept as a row for the operator. */
+export interface AttemptRecord {
+  startedAt: number;
+  durationMs: number;
+  statusCode: number | null;
+  error: string | null;
+  /** The first 1 KiB of the response body. */
+  responseSnippet: string | null;
 }
 
 /** The longest record identity the relay stores (the contract's 400 above it). */
@@ -127,6 +146,29 @@ const MIGRATIONS: Array<{ version: number; why: string; up: (q: Queryable, diale
       await q.query(`UPDATE deliveries SET status = 'delivered' WHERE status = 'done'`);
       await q.query(`UPDATE deliveries SET status = 'cancelled' WHERE status IN ('gone', 'unsubscribed')`);
       await q.query('CREATE INDEX deliveries_by_hook ON deliveries (hook_id, status)');
+    },
+  },
+  {
+    version: 3,
+    why: 'the operator: a row per delivery attempt, disabled accounts, rotated inbound URLs that keep working for an overlap',
+    async up(q) {
+      await q.query(`CREATE TABLE delivery_attempts (
+        id TEXT PRIMARY KEY,
+        delivery_id TEXT NOT NULL REFERENCES deliveries(id) ON DELETE CASCADE,
+        n INTEGER NOT NULL,
+        started_at BIGINT NOT NULL,
+        duration_ms INTEGER NOT NULL,
+        status_code INTEGER,
+        error TEXT,
+        response_snippet TEXT)`);
+      await q.query('CREATE INDEX delivery_attempts_by_delivery ON delivery_attempts (delivery_id, n)');
+      await q.query('ALTER TABLE accounts ADD COLUMN disabled_at BIGINT');
+      await q.query(`CREATE TABLE retired_tokens (
+        token TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        provider TEXT NOT NULL,
+        valid_until BIGINT NOT NULL)`);
+      await q.query('CREATE INDEX deliveries_by_time ON deliveries (created_at)');
     },
   },
 ];
@@ -247,13 +289,18 @@ export class Store {
   }
 
   async accountByApiKey(apiKey: string): Promise<Account | null> {
-    const [row] = await this.db.query<Account>('SELECT id, name FROM accounts WHERE api_key_hash = $1', [sha256(apiKey)]);
+    const [row] = await this.db.query<Account>('SELECT id, name FROM accounts WHERE api_key_hash = $1 AND disabled_at IS NULL', [sha256(apiKey)]);
     return row ?? null;
   }
 
+  /** The account an inbound URL belongs to: its current token, or a rotated one still in its overlap. */
   async accountByToken(provider: string, token: string): Promise<Account | null> {
     const [row] = await this.db.query<Account>(
-      'SELECT a.id, a.name FROM inbound_tokens t JOIN accounts a ON a.id = t.account_id WHERE t.token = $1 AND t.provider = $2',
+      `SELECT a.id, a.name FROM inbound_tokens t JOIN accounts a ON a.id = t.account_id
+         WHERE t.token = $1 AND t.provider = $2 AND a.disabled_at IS NULL
+       UNION ALL
+       SELECT a.id, a.name FROM retired_tokens r JOIN accounts a ON a.id = r.account_id
+         WHERE r.token = $1 AND r.provider = $2 AND r.valid_until > ${this.db.nowSql} AND a.disabled_at IS NULL`,
       [token, provider],
     );
     return row ?? null;
@@ -291,14 +338,39 @@ export class Store {
    * duplicate and fans out nothing. When this resolves, every event in the batch is durable;
    * when it throws, none is (the caller retries the members one by one).
    */
-  async ingest(items: InboundItem[]): Promise<Array<{ id: string; duplicate: boolean }>> {
-    if (items.length === 0) return [];
-    for (const item of items) {
+  async ingest(all: InboundItem[]): Promise<IngestResult[]> {
+    if (all.length === 0) return [];
+    for (const item of all) {
       if (item.identity.length > MAX_IDENTITY_CHARS) throw new RangeError(`event identity longer than ${MAX_IDENTITY_CHARS} characters`);
     }
     const now = Date.now();
-    const keys = items.map((item) => dedupKey(item.identity, item.body));
     return this.db.tx(async (q) => {
+      // 0. Tokens still valid now (current, or rotated and within their overlap; account not
+      //    disabled): an event on any other token is refused, not stored.
+      const tokens = [...new Set(all.map((i) => i.token).filter((t): t is string => t !== undefined))];
+      const valid = new Set<string>();
+      for (const chunk of chunks(tokens, 200)) {
+        const list = chunk.map((_, i) => `$${i + 1}`).join(', ');
+        const rows = await q.query<{ token: string }>(
+          `SELECT t.token FROM inbound_tokens t JOIN accounts a ON a.id = t.account_id WHERE t.token IN (${list}) AND a.disabled_at IS NULL
+           UNION ALL
+           SELECT r.token FROM retired_tokens r JOIN accounts a ON a.id = r.account_id
+             WHERE r.token IN (${list}) AND r.valid_until > ${this.db.nowSql} AND a.disabled_at IS NULL`,
+          chunk,
+        );
+        for (const r of rows) valid.add(r.token);
+      }
+      const items = all.filter((i) => i.token === undefined || valid.has(i.token));
+      const stored = await this.ingestValid(q, items, now);
+      let k = 0;
+      return all.map((i) => (i.token === undefined || valid.has(i.token) ? stored[k++] : { id: '', duplicate: false, gone: true as const }));
+    });
+  }
+
+  private async ingestValid(q: Queryable, items: InboundItem[], now: number): Promise<IngestResult[]> {
+    if (items.length === 0) return [];
+    const keys = items.map((item) => dedupKey(item.identity, item.body));
+    {
       // 1. Every event of the batch in one statement; vendor retries (same key) are skipped.
       //    Rows go in arrival order, so the sequence orders events within a batch too.
       const ids = items.map(() => newId('evt'));
@@ -341,31 +413,46 @@ export class Store {
         });
       }
       if (fresh.length === 0) return results;
-      // 3. The subscriptions of the accounts and providers involved, matched here.
-      const pairs = [...new Set(fresh.map((f) => `${f.item.accountId}|${f.item.provider}`))].map((p) => p.split('|'));
-      const hooks = await q.query<{ id: string; account_id: string; event: string; target_url: string }>(
-        `SELECT id, account_id, event, target_url FROM hooks WHERE ${pairs.map((_, i) => `(account_id = $${2 * i + 1} AND event LIKE $${2 * i + 2})`).join(' OR ')}`,
-        pairs.flatMap(([account, provider]) => [account, `${provider}.%`]),
-      );
-      const deliveries: unknown[][] = [];
-      for (const { item, id } of fresh) {
-        const m = matchingPatterns(item.provider, item.event);
-        for (const h of hooks) {
-          if (h.account_id !== item.accountId || !h.event.startsWith(`${item.provider}.`)) continue;
-          if (m.anyOfProvider || m.exact.includes(h.event)) deliveries.push([newId('dlv'), id, h.id, h.target_url]);
-        }
-      }
-      // 4. The fan-out, in one statement per thousand deliveries, due now by the database clock.
-      const dbNow = this.db.nowSql;
-      for (const chunk of chunks(deliveries, 1000)) {
-        await q.query(
-          `INSERT INTO deliveries (id, event_id, hook_id, target_url, status, attempts, next_at, window_start, created_at, updated_at)
-           SELECT v.column1, v.column2, v.column3, v.column4, 'pending', 0, t.now, t.now, t.now, t.now
-           FROM (VALUES ${values(chunk.length, 4)}) AS v, (SELECT ${dbNow} AS now) AS t`,
-          chunk.flat(),
-        );
-      }
+      await this.fanOut(q, fresh);
       return results;
+    }
+  }
+
+  /** Queues one delivery per matching subscription for each event (in the caller's transaction). */
+  private async fanOut(q: Queryable, fresh: Array<{ item: Pick<InboundItem, 'accountId' | 'provider' | 'event'>; id: string }>): Promise<number> {
+    if (fresh.length === 0) return 0;
+    // The subscriptions of the accounts and providers involved, matched here.
+    const pairs = [...new Set(fresh.map((f) => `${f.item.accountId}|${f.item.provider}`))].map((p) => p.split('|'));
+    const hooks = await q.query<{ id: string; account_id: string; event: string; target_url: string }>(
+      `SELECT id, account_id, event, target_url FROM hooks WHERE ${pairs.map((_, i) => `(account_id = $${2 * i + 1} AND event LIKE $${2 * i + 2})`).join(' OR ')}`,
+      pairs.flatMap(([account, provider]) => [account, `${provider}.%`]),
+    );
+    const deliveries: unknown[][] = [];
+    for (const { item, id } of fresh) {
+      const m = matchingPatterns(item.provider, item.event);
+      for (const h of hooks) {
+        if (h.account_id !== item.accountId || !h.event.startsWith(`${item.provider}.`)) continue;
+        if (m.anyOfProvider || m.exact.includes(h.event)) deliveries.push([newId('dlv'), id, h.id, h.target_url]);
+      }
+    }
+    // The fan-out, in one statement per thousand deliveries, due now by the database clock.
+    for (const chunk of chunks(deliveries, 1000)) {
+      await q.query(
+        `INSERT INTO deliveries (id, event_id, hook_id, target_url, status, attempts, next_at, window_start, created_at, updated_at)
+         SELECT v.column1, v.column2, v.column3, v.column4, 'pending', 0, t.now, t.now, t.now, t.now
+         FROM (VALUES ${values(chunk.length, 4)}) AS v, (SELECT ${this.db.nowSql} AS now) AS t`,
+        chunk.flat(),
+      );
+    }
+    return deliveries.length;
+  }
+
+  /** Sends a stored event again to the account's current matching subscriptions. Null: not this account's. */
+  async replay(accountId: string, eventId: string): Promise<number | null> {
+    return this.db.tx(async (q) => {
+      const [e] = await q.query<{ provider: ProviderKey; event: string }>('SELECT provider, event FROM events WHERE id = $1 AND account_id = $2', [eventId, accountId]);
+      if (!e) return null;
+      return this.fanOut(q, [{ item: { accountId, provider: e.provider, event: e.event }, id: eventId }]);
     });
   }
 
@@ -425,7 +512,7 @@ export class Store {
    * A retry that would fall past the give-up window (counted from the delivery's creation or
    * its latest manual retry) becomes `given_up`.
    */
-  async complete(id: string, worker: string, outcome: Outcome, giveUpMs: number): Promise<Recorded> {
+  async complete(id: string, worker: string, outcome: Outcome, giveUpMs: number, attempt?: AttemptRecord & { n: number }): Promise<Recorded> {
     const now = this.db.nowSql;
     const status: DeliveryStatus | 'retry' = outcome.kind === 'retry' ? 'retry' : outcome.kind === 'gone' ? 'cancelled' : outcome.kind;
     const delay = outcome.kind === 'retry' ? outcome.delayMs : 0;
@@ -440,6 +527,14 @@ export class Store {
          RETURNING hook_id, status, attempts`,
         [id, worker, status, delay, giveUpMs, outcome.status, error],
       );
+      if (attempt) {
+        // The attempt happened whatever became of the delivery meanwhile: keep its row.
+        await q.query(
+          `INSERT INTO delivery_attempts (id, delivery_id, n, started_at, duration_ms, status_code, error, response_snippet)
+           SELECT $1, id, $3, $4, $5, $6, $7, $8 FROM deliveries WHERE id = $2`,
+          [newId('att'), id, attempt.n, attempt.startedAt, attempt.durationMs, attempt.statusCode, attempt.error, attempt.responseSnippet],
+        );
+      }
       if (rows.length === 0) return { recorded: false };
       const [row] = rows;
       if (outcome.kind === 'gone' && row.hook_id) {
@@ -485,6 +580,7 @@ export class Store {
     return this.db.tx(async (q) => {
       await q.query('DELETE FROM deliveries WHERE event_id IN (SELECT id FROM events WHERE received_at < $1)', [cutoffMs]);
       const rows = await q.query('DELETE FROM events WHERE received_at < $1 RETURNING id', [cutoffMs]);
+      await q.query(`DELETE FROM retired_tokens WHERE valid_until < ${this.db.nowSql}`);
       return rows.length;
     });
   }

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig, type RelayConfig } from '../config.js';
-import { silentLogger } from '../log.js';
+import { silentLogger, type Logger } from '../log.js';
 import { startRelay, type Relay } from '../server.js';
 
 export const PG_URL = process.env.RELAY_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -89,9 +89,9 @@ export function testConfig(databaseUrl: string, overrides: Partial<RelayConfig> 
   };
 }
 
-export async function startTestRelay(databaseUrl: string, overrides: Partial<RelayConfig> = {}): Promise<Relay> {
+export async function startTestRelay(databaseUrl: string, overrides: Partial<RelayConfig> = {}, log: Logger = silentLogger): Promise<Relay> {
   const cfg = testConfig(databaseUrl, overrides);
-  return startRelay(cfg, silentLogger);
+  return startRelay(cfg, log);
 }
 
 export interface Received {
@@ -101,7 +101,7 @@ export interface Received {
 }
 
 /** A local stand-in for a Zapier hook URL: records every request, answers with `respond`'s status. */
-export async function startSink(respond: (r: Received, n: number) => number = () => 200) {
+export async function startSink(respond: (r: Received, n: number) => number | { status: number; body: string } = () => 200) {
   const received: Received[] = [];
   const waiters: Array<() => void> = [];
   const server = http.createServer((req, res) => {
@@ -110,8 +110,9 @@ export async function startSink(respond: (r: Received, n: number) => number = ()
     req.on('end', () => {
       const r = { path: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
       received.push(r);
-      const status = respond(r, received.length);
-      res.writeHead(status, { 'Content-Type': 'application/json' }).end('{}');
+      const answer = respond(r, received.length);
+      const { status, body } = typeof answer === 'number' ? { status: answer, body: '{}' } : answer;
+      res.writeHead(status, { 'Content-Type': 'application/json' }).end(body);
       waiters.splice(0).forEach((w) => w());
     });
   });

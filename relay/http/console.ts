@@ -1,0 +1,44 @@
+/**
+ * The web console's static files (relay/console), served at / with a strict
+ * Content-Security-Policy: scripts and styles from this origin only, no inline code, no
+ * frames, API calls to this origin only. The page signs in with an API key kept in session
+ * storage and sent as a bearer header (no cookies, so no CSRF surface).
+ */
+import { readFileSync } from 'node:fs';
+import type http from 'node:http';
+import path from 'node:path';
+
+// dist/relay/http → the project root → relay/console (static files are not compiled).
+const DIR = path.resolve(__dirname, '..', '..', '..', 'relay', 'console');
+
+const FILES: Record<string, { file: string; type: string }> = {
+  '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/console.js': { file: 'console.js', type: 'text/javascript; charset=utf-8' },
+  '/console.css': { file: 'console.css', type: 'text/css; charset=utf-8' },
+};
+
+export const CONSOLE_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+const cache = new Map<string, Buffer>();
+
+/** Answers a console path; false when `p` is not one. */
+export function serveConsole(p: string, res: http.ServerResponse): boolean {
+  const entry = FILES[p];
+  if (!entry) return false;
+  let body = cache.get(entry.file);
+  if (!body) {
+    body = readFileSync(path.join(DIR, entry.file));
+    cache.set(entry.file, body);
+  }
+  res.writeHead(200, {
+    'Content-Type': entry.type,
+    'Content-Length': body.length,
+    'Content-Security-Policy': CONSOLE_CSP,
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+    'Cache-Control': 'no-cache',
+  });
+  res.end(body);
+  return true;
+}

@@ -1,0 +1,63 @@
+/**
+ * Prometheus metrics (prom-client), one registry per relay so several relays in one process
+ * (tests) keep their own counts. Pending work is read from the store at scrape time, so every
+ * process reports the same queue.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { PROVIDER_KEYS } from '../lib/providers/index.js';
+import type { DeliveryMetrics } from './deliver.js';
+import type { Operator } from './operator.js';
+
+export interface RelayMetrics extends DeliveryMetrics {
+  registry: Registry;
+  /** outcome: stored, duplicate, or refused_<status> */
+  countInbound(provider: string, outcome: string): void;
+}
+
+export function createMetrics(operator: Operator): RelayMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const inbound = new Counter({
+    name: 'demohooks_relay_inbound_events_total',
+    help: 'Inbound vendor posts, by provider and outcome (stored, duplicate, refused_<HTTP status>).',
+    labelNames: ['provider', 'outcome'],
+    registers: [registry],
+  });
+  const deliveries = new Counter({
+    name: 'demohooks_relay_deliveries_total',
+    help: 'Delivery attempts by outcome (delivered, retry, failed, given_up, gone, not_recorded).',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'demohooks_relay_delivery_duration_seconds',
+    help: 'Time from sending a delivery to its answer (or network error).',
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  let stats: Promise<{ pending: number; oldestAgeSeconds: number }> | null = null;
+  // Both gauges read one query per scrape.
+  const read = () => (stats ??= operator.pendingStats().finally(() => setTimeout(() => (stats = null), 0)));
+  new Gauge({
+    name: 'demohooks_relay_pending_deliveries',
+    help: 'Deliveries waiting to be sent or retried, across this relay database.',
+    registers: [registry],
+    async collect() {
+      this.set((await read()).pending);
+    },
+  });
+  new Gauge({
+    name: 'demohooks_relay_oldest_pending_age_seconds',
+    help: 'Age of the oldest delivery still waiting (0 when none).',
+    registers: [registry],
+    async collect() {
+      this.set((await read()).oldestAgeSeconds);
+    },
+  });
+  return {
+    registry,
+    countInbound: (provider, outcome) => inbound.inc({ provider: (PROVIDER_KEYS as readonly string[]).includes(provider) ? provider : 'unknown', outcome }),
+    countDelivery: (outcome) => deliveries.inc({ outcome }),
+    observeDelivery: (seconds) => duration.observe(seconds),
+  };
+}

@@ -1,0 +1,287 @@
+/**
+ * What the team running the relay asks of it (the operator API, the console and the CLI):
+ * subscriptions and their health, the event log, each delivery and its attempts, manual and
+ * bulk retry, replay, key and inbound-URL rotation, disabling an account. Every query is
+ * scoped to one account. Ingest and delivery themselves stay in store.ts.
+ */
+import { randomBytes } from 'node:crypto';
+import { PROVIDER_KEYS, PROVIDERS, type ProviderKey } from '../lib/providers/index.js';
+import type { Db } from './db.js';
+import { DELIVERY_STATUSES, sha256, type DeliveryStatus, type Store } from './store.js';
+
+const iso = (ms: number | string | null | undefined): string | null => (ms === null || ms === undefined ? null : new Date(Number(ms)).toISOString());
+const num = (v: unknown): number => Number(v ?? 0);
+
+export interface HookHealth {
+  id: string;
+  event: string;
+  target_url: string;
+  created_at: string;
+  pending: number;
+  failed: number;
+  last_success_at: string | null;
+  last_failure_at: string | null;
+  last_error: string | null;
+}
+
+export interface EventFilter {
+  provider?: ProviderKey;
+  /** `{provider}.{event}` (its vendor's test-only events included, as delivered) or `{provider}.*`. */
+  event?: string;
+  sinceMs?: number;
+  untilMs?: number;
+  /** Text the raw body contains (case-insensitive). */
+  q?: string;
+  limit: number;
+  /** An event id: the page after it (older). */
+  before?: string;
+}
+
+export type EventDeliveryStatus = 'no_subscription' | 'pending' | 'failed' | 'delivered' | 'cancelled';
+
+export interface EventRow {
+  id: string;
+  event: string;
+  received_at: string;
+  headers: Record<string, string>;
+  body: string;
+  delivery_status: EventDeliveryStatus;
+}
+
+export interface AttemptRow {
+  n: number;
+  started_at: string;
+  duration_ms: number;
+  status_code: number | null;
+  error: string | null;
+  response_snippet: string | null;
+}
+
+export interface DeliveryRow {
+  id: string;
+  event_id: string;
+  event: string;
+  hook_id: string | null;
+  target_url: string;
+  status: DeliveryStatus;
+  attempt_count: number;
+  last_status_code: number | null;
+  last_error: string | null;
+  next_attempt_at: string | null;
+  updated_at: string;
+}
+
+/** A cursor that names no row of this account (a stale or forged `before`). */
+export class UnknownCursor extends Error {}
+
+export class Operator {
+  private readonly db: Db;
+
+  constructor(private readonly store: Store) {
+    this.db = store.db;
+  }
+
+  private get now(): string {
+    return this.db.nowSql;
+  }
+
+  /** Case-insensitive "body contains", in each dialect. */
+  private contains(col: string, param: string): string {
+    return this.db.dialect === 'postgres' ? `strpos(lower(${col}), lower(${param})) > 0` : `instr(lower(${col}), lower(${param})) > 0`;
+  }
+
+  async accounts(): Promise<Array<{ id: string; name: string; disabled: boolean }>> {
+    const rows = await this.db.query<any>('SELECT id, name, disabled_at FROM accounts ORDER BY created_at, id');
+    return rows.map((r) => ({ id: r.id, name: r.name, disabled: r.disabled_at !== null }));
+  }
+
+  async hooks(accountId: string): Promise<HookHealth[]> {
+    const rows = await this.db.query<any>(
+      `SELECT h.id, h.event, h.target_url, h.created_at,
+         (SELECT COUNT(*) FROM deliveries d WHERE d.hook_id = h.id AND d.status = 'pending') AS pending,
+         (SELECT COUNT(*) FROM deliveries d WHERE d.hook_id = h.id AND d.status IN ('failed', 'given_up')) AS failed,
+         (SELECT MAX(d.updated_at) FROM deliveries d WHERE d.hook_id = h.id AND d.status = 'delivered') AS last_success_at,
+         (SELECT MAX(a.started_at) FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
+            WHERE d.hook_id = h.id AND (a.status_code IS NULL OR a.status_code < 200 OR a.status_code >= 300)) AS last_failure_at,
+         (SELECT d.last_error FROM deliveries d WHERE d.hook_id = h.id AND d.status <> 'delivered' AND d.last_error IS NOT NULL
+            ORDER BY d.updated_at DESC LIMIT 1) AS last_error
+       FROM hooks h WHERE h.account_id = $1 ORDER BY h.created_at DESC, h.id`,
+      [accountId],
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      event: r.event,
+      target_url: r.target_url,
+      created_at: iso(r.created_at)!,
+      pending: num(r.pending),
+      failed: num(r.failed),
+      last_success_at: iso(r.last_success_at),
+      last_failure_at: iso(r.last_failure_at),
+      last_error: r.last_error ?? null,
+    }));
+  }
+
+  /** The event log, newest first by arrival; `before` pages on. */
+  async events(accountId: string, f: EventFilter): Promise<EventRow[]> {
+    const where = ['e.account_id = $1'];
+    const params: unknown[] = [accountId];
+    const p = (v: unknown) => {
+      params.push(v);
+      return `$${params.length}`;
+    };
+    if (f.provider) where.push(`e.provider = ${p(f.provider)}`);
+    if (f.event) {
+      const [prov, ...rest] = f.event.split('.');
+      const name = rest.join('.');
+      where.push(`e.provider = ${p(prov)}`);
+      if (name !== '*') {
+        const names = [f.event, ...PROVIDERS[prov as ProviderKey].testEventTypes.map((t) => `${prov}.${t}`)];
+        where.push(`e.event IN (${names.map((n) => p(n)).join(', ')})`);
+      }
+    }
+    if (f.sinceMs !== undefined) where.push(`e.received_at >= ${p(f.sinceMs)}`);
+    if (f.untilMs !== undefined) where.push(`e.received_at < ${p(f.untilMs)}`);
+    if (f.q) where.push(this.contains('e.body', p(f.q)));
+    if (f.before) {
+      const [cursor] = await this.db.query<{ seq: number }>('SELECT seq FROM events WHERE id = $1 AND account_id = $2', [f.before, accountId]);
+      if (!cursor) throw new UnknownCursor(`before: no event ${f.before} in this account`);
+      where.push(`e.seq < ${p(cursor.seq)}`);
+    }
+    const has = (cond: string) => `EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND ${cond})`;
+    const rows = await this.db.query<any>(
+      `SELECT e.id, e.event, e.received_at, e.headers, e.body,
+         CASE WHEN NOT ${has('1 = 1')} THEN 'no_subscription'
+              WHEN ${has(`d.status = 'pending'`)} THEN 'pending'
+              WHEN ${has(`d.status IN ('failed', 'given_up')`)} THEN 'failed'
+              WHEN ${has(`d.status = 'delivered'`)} THEN 'delivered'
+              ELSE 'cancelled' END AS delivery_status
+       FROM events e WHERE ${where.join(' AND ')} ORDER BY e.seq DESC LIMIT ${p(f.limit)}`,
+      params,
+    );
+    return rows.map((r) => ({ id: r.id, event: r.event, received_at: iso(r.received_at)!, headers: JSON.parse(r.headers), body: r.body, delivery_status: r.delivery_status }));
+  }
+
+  /** One event with every delivery and every attempt; null when it is not this account's. */
+  async event(accountId: string, id: string) {
+    const [e] = await this.db.query<any>('SELECT id, event, received_at, headers, body FROM events WHERE id = $1 AND account_id = $2', [id, accountId]);
+    if (!e) return null;
+    const deliveries = await this.db.query<any>('SELECT id, hook_id, target_url, status, next_at FROM deliveries WHERE event_id = $1 ORDER BY created_at, id', [id]);
+    const attempts = await this.db.query<any>(
+      `SELECT a.delivery_id, a.n, a.started_at, a.duration_ms, a.status_code, a.error, a.response_snippet
+       FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE d.event_id = $1 ORDER BY a.started_at, a.n`,
+      [id],
+    );
+    return {
+      id: e.id,
+      event: e.event,
+      received_at: iso(e.received_at)!,
+      headers: JSON.parse(e.headers) as Record<string, string>,
+      body: e.body as string,
+      deliveries: deliveries.map((d) => ({
+        id: d.id,
+        hook_id: d.hook_id,
+        target_url: d.target_url,
+        status: d.status as DeliveryStatus,
+        attempts: attempts.filter((a) => a.delivery_id === d.id).map((a): AttemptRow => ({
+          n: num(a.n),
+          started_at: iso(a.started_at)!,
+          duration_ms: num(a.duration_ms),
+          status_code: a.status_code === null ? null : num(a.status_code),
+          error: a.error ?? null,
+          response_snippet: a.response_snippet ?? null,
+        })),
+        next_attempt_at: d.status === 'pending' ? iso(d.next_at) : null,
+      })),
+    };
+  }
+
+  /** Deliveries, newest first; `before` (a delivery id) pages on. */
+  async deliveries(accountId: string, f: { status?: DeliveryStatus; hookId?: string; limit: number; before?: string }): Promise<DeliveryRow[]> {
+    const where = ['e.account_id = $1'];
+    const params: unknown[] = [accountId];
+    const p = (v: unknown) => {
+      params.push(v);
+      return `$${params.length}`;
+    };
+    if (f.status) where.push(`d.status = ${p(f.status)}`);
+    if (f.hookId) where.push(`d.hook_id = ${p(f.hookId)}`);
+    if (f.before) {
+      const [c] = await this.db.query<any>('SELECT d.created_at, d.id FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = $1 AND e.account_id = $2', [f.before, accountId]);
+      if (!c) throw new UnknownCursor(`before: no delivery ${f.before} in this account`);
+      where.push(`(d.created_at < ${p(c.created_at)} OR (d.created_at = ${p(c.created_at)} AND d.id < ${p(c.id)}))`);
+    }
+    const rows = await this.db.query<any>(
+      `SELECT d.id, d.event_id, e.event, d.hook_id, d.target_url, d.status, d.attempts, d.last_status, d.last_error, d.next_at, d.updated_at
+       FROM deliveries d JOIN events e ON e.id = d.event_id
+       WHERE ${where.join(' AND ')} ORDER BY d.created_at DESC, d.id DESC LIMIT ${p(f.limit)}`,
+      params,
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      event_id: r.event_id,
+      event: r.event,
+      hook_id: r.hook_id,
+      target_url: r.target_url,
+      status: r.status,
+      attempt_count: num(r.attempts),
+      last_status_code: r.last_status === null ? null : num(r.last_status),
+      last_error: r.last_error ?? null,
+      next_attempt_at: r.status === 'pending' ? iso(r.next_at) : null,
+      updated_at: iso(r.updated_at)!,
+    }));
+  }
+
+  /** Every failed or given-up delivery of a subscription that failed since `sinceMs`, due now with a fresh window. Null: not this account's. */
+  async retryFailed(accountId: string, hookId: string, sinceMs: number): Promise<number | null> {
+    return this.db.tx(async (q) => {
+      const [hook] = await q.query('SELECT id FROM hooks WHERE id = $1 AND account_id = $2', [hookId, accountId]);
+      if (!hook) return null;
+      const rows = await q.query(
+        `UPDATE deliveries SET status = 'pending', next_at = ${this.now}, window_start = ${this.now}, locked_by = NULL, locked_until = NULL, updated_at = ${this.now}
+         WHERE hook_id = $1 AND status IN ('failed', 'given_up') AND updated_at >= $2 RETURNING id`,
+        [hookId, sinceMs],
+      );
+      return rows.length;
+    });
+  }
+
+  /** A new API key; the old one answers 401 from now on. */
+  async rotateKey(accountId: string): Promise<string> {
+    const apiKey = `dh_${randomBytes(24).toString('base64url')}`;
+    await this.db.query('UPDATE accounts SET api_key_hash = $1 WHERE id = $2', [sha256(apiKey), accountId]);
+    return apiKey;
+  }
+
+  /**
+   * A new inbound URL for one vendor; the old one keeps working for `overlapMs` (0: not at
+   * all), so the vendor's settings can be switched without losing an event, then 404s.
+   */
+  async rotateInbound(accountId: string, provider: ProviderKey, overlapMs: number): Promise<{ tokens: Record<string, string>; oldValidUntil: string }> {
+    const token = randomBytes(24).toString('base64url');
+    return this.db.tx(async (q) => {
+      const [old] = await q.query<{ token: string }>('SELECT token FROM inbound_tokens WHERE account_id = $1 AND provider = $2', [accountId, provider]);
+      const [retired] = await q.query<{ valid_until: number }>(
+        `INSERT INTO retired_tokens (token, account_id, provider, valid_until) VALUES ($1, $2, $3, ${this.now} + $4) RETURNING valid_until`,
+        [old.token, accountId, provider, overlapMs],
+      );
+      await q.query('UPDATE inbound_tokens SET token = $1 WHERE account_id = $2 AND provider = $3', [token, accountId, provider]);
+      const rows = await q.query<{ provider: string; token: string }>('SELECT provider, token FROM inbound_tokens WHERE account_id = $1', [accountId]);
+      return { tokens: Object.fromEntries(rows.map((r) => [r.provider, r.token])), oldValidUntil: iso(retired.valid_until)! };
+    });
+  }
+
+  /** Inbound URLs 404 and the API key 401s from now on, on every relay process. */
+  async disable(accountId: string): Promise<boolean> {
+    const rows = await this.db.query(`UPDATE accounts SET disabled_at = ${this.now} WHERE id = $1 AND disabled_at IS NULL RETURNING id`, [accountId]);
+    return rows.length > 0;
+  }
+
+  /** Pending deliveries and the age of the oldest, across accounts (metrics). */
+  async pendingStats(): Promise<{ pending: number; oldestAgeSeconds: number }> {
+    const [r] = await this.db.query<any>(`SELECT COUNT(*) AS n, MIN(created_at) AS oldest, ${this.now} AS now FROM deliveries WHERE status = 'pending'`);
+    return { pending: num(r.n), oldestAgeSeconds: r.oldest === null ? 0 : Math.max(0, (num(r.now) - num(r.oldest)) / 1000) };
+  }
+}
+
+export const isDeliveryStatus = (s: string): s is DeliveryStatus => (DELIVERY_STATUSES as readonly string[]).includes(s);
+export const isProvider = (s: string): s is ProviderKey => (PROVIDER_KEYS as readonly string[]).includes(s);
