@@ -3,11 +3,23 @@ import { ConfigError, loadConfig, publicBase, type RelayConfig } from './config.
 import { openDb } from './db.js';
 import { jsonLogger } from './log.js';
 import { inboundUrlsFor, startRelay } from './server.js';
-import { Store } from './store.js';
+import { parseArgs } from 'node:util';
+import { isDeliveryStatus, isProvider, Operator, UnknownCursor } from './operator.js';
+import { DELIVERY_STATUSES, Store } from './store.js';
 
 const USAGE = `usage:
   demohooks-relay serve
   demohooks-relay account create --name NAME [--json]
+  demohooks-relay account list [--json]
+  demohooks-relay account rotate-key [--account ID] [--json]
+  demohooks-relay account disable [--account ID] [--json]
+  demohooks-relay hooks list [--account ID] [--json]
+  demohooks-relay events list [--account ID] [--provider P] [--event E] [--q TEXT] [--limit N] [--json]
+  demohooks-relay deliveries list [--account ID] [--status S] [--hook ID] [--limit N] [--json]
+  demohooks-relay deliveries retry DELIVERY_ID [--account ID] [--json]
+
+The operator commands work on the database directly (no server needed). --account may be
+left out while the relay has one account.
 
 environment: HOST, PORT, RELAY_DATABASE_URL, RELAY_PUBLIC_URL, RELAY_TARGET_HOSTS,
 RELAY_ALLOW_PRIVATE_TARGETS, RELAY_RETENTION_DAYS (see README)`;
@@ -69,6 +81,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     return 0;
   }
+  const ops = OPERATOR_COMMANDS[`${cmd} ${sub}`];
+  if (ops) return runOperator(cfg, ops, rest);
   if (cmd === 'serve') {
     const log = jsonLogger();
     // Handlers first: a SIGTERM during start-up still drains and exits cleanly.
@@ -91,4 +105,137 @@ export async function main(argv: string[]): Promise<number> {
   }
   process.stderr.write(`demohooks-relay: unknown command "${argv.join(' ')}"\n${USAGE}\n`);
   return 2;
+}
+
+// Operator commands -----------------------------------------------------------------------------
+
+class UsageError extends Error {}
+
+interface OpContext {
+  store: Store;
+  operator: Operator;
+  accountId: string;
+  positionals: string[];
+  values: Record<string, string | boolean | undefined>;
+  publicUrl: string;
+}
+
+type OpResult = { json: unknown; text: string };
+
+const table = (rows: string[][]): string => {
+  if (rows.length === 0) return '';
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => (c ?? '').padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+};
+
+const limitArg = (v: string | boolean | undefined, dflt: number): number => {
+  const n = v === undefined ? dflt : Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new UsageError('--limit must be a whole number from 1 to 1000');
+  return n;
+};
+
+const OPERATOR_COMMANDS: Record<string, { options: Record<string, { type: 'string' | 'boolean' }>; run: (c: OpContext) => Promise<OpResult> }> = {
+  'account list': {
+    options: {},
+    async run({ operator }) {
+      const accounts = await operator.accounts();
+      return { json: accounts, text: accounts.length ? table([['ID', 'NAME', 'STATE'], ...accounts.map((a) => [a.id, a.name, a.disabled ? 'disabled' : 'active'])]) : 'No accounts yet: demohooks-relay account create --name NAME' };
+    },
+  },
+  'account rotate-key': {
+    options: {},
+    async run({ operator, accountId }) {
+      const apiKey = await operator.rotateKey(accountId);
+      return { json: { account_id: accountId, api_key: apiKey }, text: `New API key for ${accountId} (shown once; the old key stops working now):\n  ${apiKey}` };
+    },
+  },
+  'account disable': {
+    options: {},
+    async run({ operator, accountId }) {
+      const changed = await operator.disable(accountId);
+      return { json: { account_id: accountId, disabled: true, changed }, text: changed ? `Account ${accountId} disabled: its inbound URLs answer 404 and its API key 401, on every relay process.` : `Account ${accountId} was already disabled.` };
+    },
+  },
+  'hooks list': {
+    options: {},
+    async run({ operator, accountId }) {
+      const hooks = await operator.hooks(accountId);
+      return {
+        json: hooks,
+        text: hooks.length
+          ? table([['ID', 'EVENT', 'PENDING', 'FAILED', 'LAST SUCCESS', 'LAST ERROR'], ...hooks.map((h) => [h.id, h.event, String(h.pending), String(h.failed), h.last_success_at ?? '-', (h.last_error ?? '-').slice(0, 60)])])
+          : 'No subscriptions: turn on a Zap that uses a demohooks trigger.',
+      };
+    },
+  },
+  'events list': {
+    options: { provider: { type: 'string' }, event: { type: 'string' }, q: { type: 'string' }, limit: { type: 'string' }, before: { type: 'string' } },
+    async run({ operator, accountId, values }) {
+      const provider = values.provider as string | undefined;
+      if (provider !== undefined && !isProvider(provider)) throw new UsageError('--provider must be walnut, supademo or pendo');
+      const rows = await operator.events(accountId, { provider: provider as never, event: values.event as string | undefined, q: values.q as string | undefined, limit: limitArg(values.limit, 20), before: values.before as string | undefined });
+      return {
+        json: rows,
+        text: rows.length ? table([['ID', 'RECEIVED', 'EVENT', 'DELIVERY'], ...rows.map((e) => [e.id, e.received_at, e.event, e.delivery_status])]) : 'No events match.',
+      };
+    },
+  },
+  'deliveries list': {
+    options: { status: { type: 'string' }, hook: { type: 'string' }, limit: { type: 'string' }, before: { type: 'string' } },
+    async run({ operator, accountId, values }) {
+      const status = values.status as string | undefined;
+      if (status !== undefined && !isDeliveryStatus(status)) throw new UsageError(`--status must be one of ${DELIVERY_STATUSES.join(', ')}`);
+      const rows = await operator.deliveries(accountId, { status: status as never, hookId: values.hook as string | undefined, limit: limitArg(values.limit, 50), before: values.before as string | undefined });
+      return {
+        json: rows,
+        text: rows.length
+          ? table([['ID', 'EVENT ID', 'STATUS', 'ATTEMPTS', 'LAST ANSWER', 'UPDATED'], ...rows.map((d) => [d.id, d.event_id, d.status, String(d.attempt_count), d.last_status_code !== null ? `HTTP ${d.last_status_code}` : (d.last_error ?? '-').slice(0, 50), d.updated_at])])
+          : 'No deliveries match.',
+      };
+    },
+  },
+  'deliveries retry': {
+    options: {},
+    async run({ store, accountId, positionals }) {
+      const id = positionals[0];
+      if (!id) throw new UsageError('deliveries retry needs the delivery id');
+      const r = await store.retryDelivery(accountId, id);
+      if (!r.ok) throw new UsageError(r.why === 'not_found' ? `no delivery ${id} in account ${accountId}` : `cannot retry ${id}: ${r.message}`);
+      return { json: { id, status: 'pending' }, text: `Delivery ${id} is due again now (a running relay sends it within its poll interval).` };
+    },
+  },
+};
+
+async function runOperator(cfg: RelayConfig, cmd: (typeof OPERATOR_COMMANDS)[string], args: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args, allowPositionals: true, options: { ...cmd.options, account: { type: 'string' }, json: { type: 'boolean' } } });
+  } catch (err) {
+    process.stderr.write(`demohooks-relay: ${(err as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  const store = new Store(await openDb(cfg.databaseUrl));
+  try {
+    await store.migrate();
+    const operator = new Operator(store);
+    let accountId = parsed.values.account as string | undefined;
+    if (accountId === undefined && cmd !== OPERATOR_COMMANDS['account list']) {
+      const accounts = await operator.accounts();
+      if (accounts.length !== 1) throw new UsageError(accounts.length === 0 ? 'there are no accounts yet' : `this relay has ${accounts.length} accounts: name one with --account ID (demohooks-relay account list)`);
+      accountId = accounts[0].id;
+    } else if (accountId !== undefined && !(await operator.accounts()).some((a) => a.id === accountId)) {
+      throw new UsageError(`no account ${accountId} (demohooks-relay account list)`);
+    }
+    const out = await cmd.run({ store, operator, accountId: accountId ?? '', positionals: parsed.positionals, values: parsed.values as never, publicUrl: publicBase(cfg) });
+    process.stdout.write(`${parsed.values.json ? JSON.stringify(out.json) : out.text}\n`);
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof UnknownCursor) {
+      process.stderr.write(`demohooks-relay: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  } finally {
+    await store.close();
+  }
 }
