@@ -7,7 +7,8 @@
  * Every documented payload of the three vendors is signed with a demo secret and posted to
  * the relay's inbound URL; then a vendor retry (acked as a duplicate, not delivered twice)
  * and a forged delivery (refused by the trigger) show the safety rules at work.
- * `--json` prints each record in full.
+ * `--json` prints each record in full. `--keep` leaves the relay running afterwards and prints
+ * the console's address and the demo account's API key, to look at real data in the console.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -23,6 +24,7 @@ import { silentLogger } from '../relay/log.js';
 import { startRelay } from '../relay/server.js';
 
 const full = process.argv.includes('--json');
+const keep = process.argv.includes('--keep');
 const appTester = zapier.createAppTester(App);
 const SECRETS: Record<ProviderKey, string> = { walnut: 'demo-walnut-key', supademo: 'whsec_demo_secret', pendo: 'demo pendo secret' };
 
@@ -117,6 +119,15 @@ async function main(): Promise<void> {
   while (records + refusals + skipped < sent && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
 
   console.log(`\n${records} records into the Zap, ${refusals} refused, ${sent} posted (+1 vendor retry acked as duplicate).`);
+  if (keep) {
+    console.log(`\nThe relay keeps running with this data. Console: ${relay.url}/`);
+    console.log(`Sign in with the demo account's API key: ${apiKey}`);
+    console.log('Press Ctrl-C to stop (the demo data is deleted then).');
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+  }
   await relay.close();
   await new Promise<void>((r) => zap.close(() => r()));
   rmSync(dir, { recursive: true, force: true });

@@ -52,7 +52,7 @@ async function api(method, path, body) {
 }
 
 function show(...nodes) {
-  main.replaceChildren(...nodes);
+  main.replaceChildren(...nodes.flat(2).filter((n) => n !== null && n !== undefined && n !== false));
 }
 
 function notice(text, kind = 'info') {
@@ -87,7 +87,10 @@ function signIn(message) {
 }
 
 function stopLive() {
-  if (liveTimer) clearInterval(liveTimer);
+  if (liveTimer) {
+    clearInterval(liveTimer);
+    clearTimeout(liveTimer);
+  }
   liveTimer = null;
 }
 
@@ -244,6 +247,10 @@ async function events(params) {
 // One event --------------------------------------------------------------------------------
 
 function prettyBody(body) {
+  // JSON.parse would round integers past 2^53 (some vendors' ids): such a body is shown as
+  // received rather than with altered digits.
+  const big = (body.match(/-?\d{16,}/g) || []).some((n) => !Number.isSafeInteger(Number(n)));
+  if (big) return body;
   try {
     return JSON.stringify(JSON.parse(body), null, 2);
   } catch {
@@ -298,7 +305,17 @@ async function eventDetail(id) {
     h('h3', {}, 'Deliveries'),
     ...deliveries,
   );
-  main.focus();
+  // While a delivery is still pending (just retried or replayed, or being retried), keep the
+  // view current so its new attempts show up.
+  const pending = e.deliveries.filter((d) => d.status === 'pending');
+  if (pending.length) {
+    // Soon-due attempts are watched every second; a retry an hour away every ten.
+    const soon = pending.some((d) => !d.next_attempt_at || Date.parse(d.next_attempt_at) - Date.now() < 15_000);
+    stopLive();
+    liveTimer = setTimeout(() => {
+      if (location.hash === `#/events/${encodeURIComponent(id)}`) eventDetail(id).catch(() => undefined);
+    }, soon ? 1000 : 10_000);
+  }
 }
 
 // Failed deliveries ------------------------------------------------------------------------
