@@ -19,6 +19,8 @@ import pendo_visitor_created from './triggers/pendo_visitor_created.js';
 import pendo_account_created from './triggers/pendo_account_created.js';
 import pendo_track_event_received from './triggers/pendo_track_event_received.js';
 import pendo_any_event from './triggers/pendo_any_event.js';
+import account_buying_committee from './triggers/account_buying_committee.js';
+import account_reengaged from './triggers/account_reengaged.js';
 
 export default defineApp({
   version: packageJson.version,
@@ -45,6 +47,8 @@ export default defineApp({
     [pendo_account_created.key]: pendo_account_created,
     [pendo_track_event_received.key]: pendo_track_event_received,
     [pendo_any_event.key]: pendo_any_event,
+    [account_buying_committee.key]: account_buying_committee,
+    [account_reengaged.key]: account_reengaged,
   },
   creates: {
     [verifyWebhook.key]: verifyWebhook,

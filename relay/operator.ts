@@ -130,7 +130,9 @@ export class Operator {
       return `$${params.length}`;
     };
     if (f.provider) where.push(`e.provider = ${p(f.provider)}`);
-    if (f.event) {
+    if (f.event === 'demo.activity') {
+      where.push('EXISTS (SELECT 1 FROM activity a WHERE a.event_id = e.id)');
+    } else if (f.event) {
       const [prov, ...rest] = f.event.split('.');
       const name = rest.join('.');
       where.push(`e.provider = ${p(prov)}`);

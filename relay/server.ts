@@ -12,7 +12,9 @@ import { operatorRoutes, parseEventName, unknownEvent, type OperatorContext } fr
 import { HttpError, isJsonType, readBody, segment, send } from './http/util.js';
 import { createMetrics } from './metrics.js';
 import { Operator } from './operator.js';
-import { MAX_IDENTITY_CHARS, Store, type Account, type InboundItem, type IngestResult } from './store.js';
+import { companyOfEmail } from '../lib/company.js';
+import { normEmail } from '../lib/record.js';
+import { DEMO_ACTIVITY, MAX_IDENTITY_CHARS, Store, type Account, type InboundItem, type IngestResult } from './store.js';
 import { resolveTarget } from './targets.js';
 
 type Stored = IngestResult;
@@ -183,9 +185,17 @@ export async function startRelay(cfg: RelayConfig, log: Logger, options: { deliv
     if (identity.length > MAX_IDENTITY_CHARS) {
       throw new HttpError(400, `the event's identifying fields are ${identity.length} characters long; at most ${MAX_IDENTITY_CHARS} are accepted`);
     }
+    // Demo activity of a company (not free-mail, not disposable) is indexed for the signals.
+    let activity: InboundItem['activity'];
+    if (spec.demoActivity?.events.includes(ev)) {
+      const email = normEmail(spec.demoActivity.email(payload as Record<string, unknown>));
+      const domain = companyOfEmail(email);
+      if (email && domain) activity = { domain, email, isTest: spec.isTest(payload as Record<string, unknown>) };
+    }
     let stored: Stored;
     try {
       stored = await batcher.add({
+        activity,
         accountId: account.id,
         provider,
         event: relayEventName(provider, ev),
@@ -257,7 +267,7 @@ export async function startRelay(cfg: RelayConfig, log: Logger, options: { deliv
         throw new HttpError(400, 'body is not valid JSON');
       }
       const event = body?.event;
-      if (!parseEventName(event)) throw unknownEvent(event);
+      if (event !== DEMO_ACTIVITY && !parseEventName(event)) throw unknownEvent(event);
       const target = await resolveTarget(body?.target_url, cfg);
       if (!target.ok) throw new HttpError(target.status, target.error);
       const hook = await store.createHook(account.id, event, target.url.toString());

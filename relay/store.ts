@@ -38,7 +38,12 @@ export interface InboundItem {
    * whatever a process's token cache remembers. Internal callers may leave it out.
    */
   token?: string;
+  /** Demo activity of a company (the playbook's signals): indexed at ingest, delivered to `demo.activity`. */
+  activity?: { domain: string; email: string; isTest: boolean };
 }
+
+/** The relay event a signal trigger subscribes to: every demo activity of the account with a company. */
+export const DEMO_ACTIVITY = 'demo.activity';
 
 /** What storing an inbound event came to; `gone` when its token or account no longer exists. */
 export type IngestResult = { id: string; duplicate: boolean; gone?: true };
@@ -169,6 +174,20 @@ const MIGRATIONS: Array<{ version: number; why: string; up: (q: Queryable, diale
         provider TEXT NOT NULL,
         valid_until BIGINT NOT NULL)`);
       await q.query('CREATE INDEX deliveries_by_time ON deliveries (created_at)');
+    },
+  },
+  {
+    version: 4,
+    why: 'account signals: demo activity indexed by company domain and person at ingest',
+    async up(q) {
+      await q.query(`CREATE TABLE activity (
+        event_id TEXT PRIMARY KEY REFERENCES events(id) ON DELETE CASCADE,
+        account_id TEXT NOT NULL,
+        domain TEXT NOT NULL,
+        email TEXT NOT NULL,
+        is_test INTEGER NOT NULL,
+        received_at BIGINT NOT NULL)`);
+      await q.query('CREATE INDEX activity_by_domain ON activity (account_id, domain, received_at)');
     },
   },
 ];
@@ -413,26 +432,40 @@ export class Store {
         });
       }
       if (fresh.length === 0) return results;
+      const active = fresh.filter((f) => f.item.activity);
+      for (const chunk of chunks(active, 400)) {
+        await q.query(
+          `INSERT INTO activity (event_id, account_id, domain, email, is_test, received_at) VALUES ${values(chunk.length, 6)}`,
+          chunk.flatMap(({ item, id }) => [id, item.accountId, item.activity!.domain, item.activity!.email, item.activity!.isTest ? 1 : 0, now]),
+        );
+      }
       await this.fanOut(q, fresh);
       return results;
     }
   }
 
   /** Queues one delivery per matching subscription for each event (in the caller's transaction). */
-  private async fanOut(q: Queryable, fresh: Array<{ item: Pick<InboundItem, 'accountId' | 'provider' | 'event'>; id: string }>): Promise<number> {
+  private async fanOut(q: Queryable, fresh: Array<{ item: Pick<InboundItem, 'accountId' | 'provider' | 'event' | 'activity'>; id: string }>): Promise<number> {
     if (fresh.length === 0) return 0;
-    // The subscriptions of the accounts and providers involved, matched here.
+    // The subscriptions of the accounts and providers involved (and of demo activity), matched here.
     const pairs = [...new Set(fresh.map((f) => `${f.item.accountId}|${f.item.provider}`))].map((p) => p.split('|'));
+    const activityAccounts = [...new Set(fresh.filter((f) => f.item.activity).map((f) => f.item.accountId))];
+    const params = [...pairs.flatMap(([account, provider]) => [account, `${provider}.%`]), ...activityAccounts];
     const hooks = await q.query<{ id: string; account_id: string; event: string; target_url: string }>(
-      `SELECT id, account_id, event, target_url FROM hooks WHERE ${pairs.map((_, i) => `(account_id = $${2 * i + 1} AND event LIKE $${2 * i + 2})`).join(' OR ')}`,
-      pairs.flatMap(([account, provider]) => [account, `${provider}.%`]),
+      `SELECT id, account_id, event, target_url FROM hooks WHERE ${[
+        ...pairs.map((_, i) => `(account_id = $${2 * i + 1} AND event LIKE $${2 * i + 2})`),
+        ...activityAccounts.map((_, i) => `(account_id = $${2 * pairs.length + i + 1} AND event = '${DEMO_ACTIVITY}')`),
+      ].join(' OR ')}`,
+      params,
     );
     const deliveries: unknown[][] = [];
     for (const { item, id } of fresh) {
       const m = matchingPatterns(item.provider, item.event);
       for (const h of hooks) {
-        if (h.account_id !== item.accountId || !h.event.startsWith(`${item.provider}.`)) continue;
-        if (m.anyOfProvider || m.exact.includes(h.event)) deliveries.push([newId('dlv'), id, h.id, h.target_url]);
+        if (h.account_id !== item.accountId) continue;
+        if (h.event === DEMO_ACTIVITY ? item.activity : h.event.startsWith(`${item.provider}.`) && (m.anyOfProvider || m.exact.includes(h.event))) {
+          deliveries.push([newId('dlv'), id, h.id, h.target_url]);
+        }
       }
     }
     // The fan-out, in one statement per thousand deliveries, due now by the database clock.
@@ -450,9 +483,13 @@ export class Store {
   /** Sends a stored event again to the account's current matching subscriptions. Null: not this account's. */
   async replay(accountId: string, eventId: string): Promise<number | null> {
     return this.db.tx(async (q) => {
-      const [e] = await q.query<{ provider: ProviderKey; event: string }>('SELECT provider, event FROM events WHERE id = $1 AND account_id = $2', [eventId, accountId]);
+      const [e] = await q.query<{ provider: ProviderKey; event: string; domain: string | null; email: string | null; is_test: number | null }>(
+        'SELECT e.provider, e.event, a.domain, a.email, a.is_test FROM events e LEFT JOIN activity a ON a.event_id = e.id WHERE e.id = $1 AND e.account_id = $2',
+        [eventId, accountId],
+      );
       if (!e) return null;
-      return this.fanOut(q, [{ item: { accountId, provider: e.provider, event: e.event }, id: eventId }]);
+      const activity = e.domain ? { domain: e.domain, email: e.email ?? '', isTest: Number(e.is_test) === 1 } : undefined;
+      return this.fanOut(q, [{ item: { accountId, provider: e.provider, event: e.event, activity }, id: eventId }]);
     });
   }
 
@@ -568,6 +605,25 @@ export class Store {
       );
       return { ok: true };
     });
+  }
+
+  /**
+   * A company's stored demo activity, oldest first by arrival: the raw events (bytes and
+   * signature header), which the signal triggers verify themselves. An index lookup by
+   * account, domain and time.
+   */
+  async activity(accountId: string, domain: string, f: { sinceMs?: number; untilMs?: number; limit: number }): Promise<StoredEvent[]> {
+    const where = ['a.account_id = $1', 'a.domain = $2'];
+    const params: unknown[] = [accountId, domain];
+    if (f.sinceMs !== undefined) (params.push(f.sinceMs), where.push(`a.received_at >= $${params.length}`));
+    if (f.untilMs !== undefined) (params.push(f.untilMs), where.push(`a.received_at < $${params.length}`));
+    params.push(f.limit);
+    const rows = await this.db.query<any>(
+      `SELECT e.id, e.event, e.received_at, e.headers, e.body FROM activity a JOIN events e ON e.id = a.event_id
+       WHERE ${where.join(' AND ')} ORDER BY e.seq LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map((r) => ({ id: r.id, event: r.event, received_at: iso(Number(r.received_at)), headers: JSON.parse(r.headers), body: r.body }));
   }
 
   /** Releases this worker's leases (graceful shutdown) so they are due at once elsewhere. */

@@ -12,7 +12,9 @@ export function fieldsTable(): string {
   rows.push('| --- | --- | --- | --- |');
   const common = new Set<string>(commonOutputFields.map((f) => f.key));
   for (const [key, t] of Object.entries(triggers)) {
-    const fields = (t.operation.outputFields as Array<{ key: string }>).map((f) => f.key).filter((k) => !common.has(k));
+    // The account signals are not vendor events: their fields are listed whole.
+    const signal = key.startsWith('account_');
+    const fields = (t.operation.outputFields as Array<{ key: string }>).map((f) => f.key).filter((k) => signal || !common.has(k));
     // Line items: `items[]id, items[]name` → `items[]{id, name}`.
     const grouped: string[] = [];
     const items = new Map<string, string[]>();
@@ -27,10 +29,10 @@ export function fieldsTable(): string {
       } else grouped.push(k);
     }
     const text = grouped.map((g) => (g.startsWith('@@') ? `\`${g.slice(2)}[]\` {${items.get(g.slice(2))!.join(', ')}}` : `\`${g}\``)).join(', ');
-    const relayEvent = key.endsWith('_any_event') ? `${key.split('_')[0]}.*` : `${key.split('_')[0]}.${(t as any).operation.sample.event}`;
+    const relayEvent = signal ? 'demo.activity' : key.endsWith('_any_event') ? `${key.split('_')[0]}.*` : `${key.split('_')[0]}.${(t as any).operation.sample.event}`;
     rows.push(`| \`${key}\` | ${t.display.label} | \`${relayEvent}\` | ${text} |`);
   }
-  return `Common to every trigger: ${[...common].map((k) => `\`${k}\``).join(', ')}.\n\n${rows.join('\n')}\n`;
+  return `Common to every vendor trigger: ${[...common].map((k) => `\`${k}\``).join(', ')}. The two account signals list all of theirs.\n\n${rows.join('\n')}\n`;
 }
 
 if (require.main === module) process.stdout.write(fieldsTable());

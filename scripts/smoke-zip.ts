@@ -16,10 +16,10 @@ const decompress = require('zapier-platform-cli/src/utils/decompress') as (zip: 
 
 const KEY = 'smoke-test-signing-key';
 
-async function invoke(handler: any, bundle: unknown): Promise<any> {
+async function invoke(handler: any, bundle: unknown, trigger = 'walnut_demo_session_finished'): Promise<any> {
   const event = {
     command: 'execute',
-    method: 'triggers.walnut_demo_session_finished.operation.perform',
+    method: `triggers.${trigger}.operation.perform`,
     bundle,
     zcacheTestObj: {},
   };
@@ -57,7 +57,16 @@ async function main(): Promise<void> {
     }
     if (!refused.includes('Walnut signature mismatch')) throw new Error(`built app accepted a forged delivery (${refused || 'no error'})`);
     if (refused.includes(KEY)) throw new Error('built app leaked the signing key in an error');
-    console.log(`smoke: the built zip ran walnut_demo_session_finished: record ${r.id} verified, forgery refused`);
+    // The account signals load the public-suffix, free-mail and disposable lists on first use:
+    // a free-mail viewer must be recognised (no company, no relay call) from the zip alone.
+    const freeMail = JSON.stringify({ ...demoSessionSample, data: { ...demoSessionSample.data, user: { email: 'someone@gmail.com' } } });
+    const signal = await invoke(
+      handler,
+      { authData: { walnut_signing_key: KEY }, inputData: {}, subscribeData: { id: 'smoke' }, rawRequest: { content: freeMail, headers: { 'Http-X-Walnut-Signature': signBody(freeMail, KEY) } } },
+      'account_buying_committee',
+    );
+    if (!Array.isArray(signal.results) || signal.results.length !== 0) throw new Error(`account_buying_committee: expected [] for a free-mail viewer, got ${JSON.stringify(signal.results)}`);
+    console.log(`smoke: the built zip ran walnut_demo_session_finished: record ${r.id} verified, forgery refused; account_buying_committee loaded its company lists`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

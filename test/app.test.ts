@@ -12,8 +12,8 @@ networkOff();
 const DYNAMIC_PREFIXES = ['viewer_custom_fields__', 'custom_params__', 'track_event_properties__', 'extra__'];
 
 describe('the app definition', () => {
-  it('registers exactly the 17 trigger keys of the contract and verify_webhook', () => {
-    expect(Object.keys(App.triggers ?? {})).toHaveLength(17);
+  it('registers exactly the 19 trigger keys of the contract and verify_webhook', () => {
+    expect(Object.keys(App.triggers ?? {})).toHaveLength(19);
     expect(Object.keys(App.creates ?? {})).toStrictEqual(['verify_webhook']);
     expect(App.searches ?? {}).toStrictEqual({});
   });

@@ -34,7 +34,18 @@ async function editorFields(key: string, auth: Record<string, string>): Promise<
 describe('where to point the vendor, shown above every instant trigger', () => {
   afterEach(() => expect(nock.isDone()).toBe(true));
 
-  it.each(Object.keys(App.triggers ?? {}))('%s shows its vendor\'s webhook URL from GET /v1/me and where to paste it', async (key) => {
+  const vendorTriggers = Object.keys(App.triggers ?? {}).filter((k) => Object.values(PROVIDERS).some((p) => k.startsWith(`${p.key}_`)));
+
+  it('covers every vendor trigger (the two account signals explain themselves instead)', async () => {
+    expect(vendorTriggers).toHaveLength(17);
+    for (const key of ['account_buying_committee', 'account_reengaged']) {
+      const [first] = triggerOp(key).inputFields;
+      expect([key, first.key, first.type]).toStrictEqual([key, 'signal_help', 'copy']);
+      expect(first.helpText).toContain('free-mail and disposable');
+    }
+  });
+
+  it.each(vendorTriggers)('%s shows its vendor\'s webhook URL from GET /v1/me and where to paste it', async (key) => {
     const provider = Object.values(PROVIDERS).find((p) => key.startsWith(`${p.key}_`))!;
     nock(RELAY, { reqheaders: { authorization: `Bearer ${API_KEY}` } }).get('/v1/me').reply(200, ME);
     const fields = await editorFields(key, authData());

@@ -25,6 +25,8 @@ const CONTRACT: Record<string, string> = {
   pendo_account_created: 'pendo.accountCreated',
   pendo_track_event_received: 'pendo.trackEventReceived',
   pendo_any_event: 'pendo.*',
+  account_buying_committee: 'demo.activity',
+  account_reengaged: 'demo.activity',
 };
 
 const bundle = (extra: Record<string, unknown> = {}) => ({

@@ -344,6 +344,10 @@ export const supademo: ProviderSpec = {
   testEventTypes: ['webhook.test'],
   // All of Supademo's documented events share one envelope and one schema.
   envelope: { schema: lazy(() => supademoSchema().partial({ viewerId: true, entityId: true, entityViewedAt: true })), flatten: (p) => flatten(p) },
+  demoActivity: {
+    events: ['lead.captured', 'demo.viewed', 'demo.completed', 'showcase.viewed'],
+    email: (p) => (p.viewer as Record<string, unknown> | undefined)?.email ?? p.email,
+  },
   isTest: (p) => p.event === 'webhook.test',
   identity: (p) => {
     const parts = [str(p.event), str(p.viewerId), str(p.entityId), str(p.entityViewedAt)];

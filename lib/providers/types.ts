@@ -58,6 +58,12 @@ export interface ProviderSpec {
   inboundHelp: string;
   events: EventSpec[];
   anyEvent: { triggerKey: string; noun: string; label: string; description: string };
+  /**
+   * Demo activity (the playbook's account signals): which event types count as a viewer seeing
+   * a demo, and where the raw payload keeps the viewer's email. Absent for vendors whose events
+   * are not demo views (Pendo).
+   */
+  demoActivity?: { events: string[]; email(payload: Record<string, unknown>): unknown };
   /** Event types that exist only as tests (e.g. Supademo `webhook.test`): they reach any of the provider's triggers that include test events. */
   testEventTypes: string[];
   isTest(payload: Record<string, unknown>): boolean;

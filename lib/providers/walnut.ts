@@ -479,6 +479,10 @@ export const walnut: ProviderSpec = {
     description: 'Triggers when Walnut sends any webhook event, including event types added after this app was built.',
   },
   testEventTypes: [],
+  demoActivity: {
+    events: ['demo_session_finished', 'playlist_session_finished'],
+    email: (p) => ((p.data as Record<string, any> | undefined)?.user as Record<string, unknown> | undefined)?.email,
+  },
   envelope: { schema: () => walnutSchemas().shared, flatten: flattenShared },
   isTest: (p) => p.is_test === true,
   identity: (p) => {

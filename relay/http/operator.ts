@@ -7,7 +7,7 @@ import type http from 'node:http';
 import { PROVIDER_KEYS, PROVIDERS, type ProviderKey } from '../../lib/providers/index.js';
 import type { Logger } from '../log.js';
 import { isDeliveryStatus, isProvider, UnknownCursor, type Operator } from '../operator.js';
-import { DELIVERY_STATUSES, type Account, type Store } from '../store.js';
+import { DELIVERY_STATUSES, DEMO_ACTIVITY, type Account, type Store } from '../store.js';
 import { HttpError, readJson, segment, send } from './util.js';
 
 export interface OperatorContext {
@@ -31,7 +31,7 @@ export function parseEventName(event: unknown): { provider: ProviderKey; name: s
 }
 
 export const unknownEvent = (event: unknown) =>
-  new HttpError(400, `unknown event ${JSON.stringify(event ?? null)}: use {provider}.{event} for a documented event, or {provider}.*`);
+  new HttpError(400, `unknown event ${JSON.stringify(event ?? null)}: use {provider}.{event} for a documented event, {provider}.*, or demo.activity`);
 
 const limitOf = (url: URL, dflt: number, max: number): number => {
   const raw = url.searchParams.get('limit');
@@ -70,9 +70,26 @@ export async function operatorRoutes(ctx: OperatorContext, req: http.IncomingMes
     return true;
   }
 
+  if (m === 'GET' && p === '/v1/activity') {
+    const domain = (url.searchParams.get('domain') ?? '').trim().toLowerCase();
+    if (!/^[a-z0-9.-]{1,253}$/.test(domain) || !domain.includes('.')) throw new HttpError(400, 'domain must be a company domain, e.g. acme.co.uk');
+    const since = optional(url, 'since');
+    const until = optional(url, 'until');
+    send(
+      res,
+      200,
+      await store.activity(account.id, domain, {
+        sinceMs: since === undefined ? undefined : timeOf(since, 'since'),
+        untilMs: until === undefined ? undefined : timeOf(until, 'until'),
+        limit: limitOf(url, 1000, 1000),
+      }),
+    );
+    return true;
+  }
+
   if (m === 'GET' && p === '/v1/events') {
     const event = optional(url, 'event');
-    if (event !== undefined && !parseEventName(event)) throw unknownEvent(event);
+    if (event !== undefined && event !== DEMO_ACTIVITY && !parseEventName(event)) throw unknownEvent(event);
     const provider = optional(url, 'provider');
     if (provider !== undefined && !isProvider(provider)) throw new HttpError(400, `unknown provider "${provider.slice(0, 40)}": one of ${PROVIDER_KEYS.join(', ')}`);
     const since = optional(url, 'since');

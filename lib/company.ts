@@ -1,0 +1,33 @@
+/**
+ * The company behind a viewer's email: the registrable domain of its host (`eu.acme.co.uk` and
+ * `acme.co.uk` are one company, by the Public Suffix List through tldts), unless it is a
+ * free-mail provider (email-providers) or a disposable-mail domain (disposable-email-domains).
+ * The lists load on first use: a Zapier process running any other trigger never pays for them.
+ */
+import { normEmail } from './record.js';
+
+let lists: { free: Set<string>; disposable: Set<string>; getDomain: (host: string) => string | null } | null = null;
+
+function load() {
+  if (!lists) {
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const { getDomain } = require('tldts') as typeof import('tldts');
+    const free = new Set<string>(require('email-providers/all.json') as string[]);
+    const { disposableEmailBlocklistSet } = require('disposable-email-domains-js') as { disposableEmailBlocklistSet(): Set<string> };
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    lists = { free, disposable: disposableEmailBlocklistSet(), getDomain: (host) => getDomain(host) };
+  }
+  return lists;
+}
+
+/** The company domain of an email address, or null (no email, free-mail, disposable, no registrable domain). */
+export function companyOfEmail(raw: unknown): string | null {
+  const email = normEmail(raw);
+  if (!email) return null;
+  const host = email.slice(email.lastIndexOf('@') + 1);
+  const { free, disposable, getDomain } = load();
+  const domain = getDomain(host);
+  if (!domain) return null;
+  if (free.has(host) || free.has(domain) || disposable.has(host) || disposable.has(domain)) return null;
+  return domain;
+}
