@@ -302,6 +302,84 @@ async function growthStored(): Promise<void> {
   say();
 }
 
+/** Stored events with their demo-activity index, ten per company, under one account; returns its key. */
+async function prefillActivity(databaseUrl: string, count: number): Promise<string> {
+  const db = await openDb(databaseUrl);
+  try {
+    const store = new Store(db);
+    await store.migrate();
+    const { account, apiKey } = await store.createAccount('activity');
+    const body = walnutEvent('activity').body;
+    const now = Date.now();
+    const companies = Math.max(1, Math.floor(count / 10));
+    if (db.dialect === 'postgres') {
+      await db.query(
+        `INSERT INTO events (id, account_id, provider, event, identity, dedup_key, received_at, headers, body)
+         SELECT 'act_' || g, $1, 'walnut', 'walnut.demo_session_finished', 'walnut:act:' || g, md5(g::text) || md5('x' || g), $2::bigint - g, '{}', $3
+         FROM generate_series(1, $4::int) g`,
+        [account.id, now, body, count],
+      );
+      await db.query(
+        `INSERT INTO activity (event_id, account_id, domain, email, is_test, received_at)
+         SELECT 'act_' || g, $1, 'co' || (g % $3::int) || '.example', 'p' || g || '@co' || (g % $3::int) || '.example', 0, $2::bigint - g
+         FROM generate_series(1, $4::int) g`,
+        [account.id, now, companies, count],
+      );
+      // A bulk load leaves no planner statistics; a running database's autovacuum would have them.
+      await db.query('ANALYZE events');
+      await db.query('ANALYZE activity');
+    } else {
+      for (let start = 0; start < count; start += 50_000) {
+        await db.tx(async (q) => {
+          for (let g = start; g < Math.min(count, start + 50_000); g++) {
+            await q.query(`INSERT INTO events (id, account_id, provider, event, identity, dedup_key, received_at, headers, body) VALUES ($1, $2, 'walnut', 'walnut.demo_session_finished', $3, $4, $5, '{}', $6)`, [`act_${g}`, account.id, `walnut:act:${g}`, `k${g}`, now - g, body]);
+            await q.query(`INSERT INTO activity (event_id, account_id, domain, email, is_test, received_at) VALUES ($1, $2, $3, $4, 0, $5)`, [`act_${g}`, account.id, `co${g % companies}.example`, `p${g}@co${g % companies}.example`, now - g]);
+          }
+        });
+      }
+    }
+    return apiKey;
+  } finally {
+    await db.close();
+  }
+}
+
+async function growthActivity(): Promise<void> {
+  const sizes = quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000];
+  say(`## growth: the account signals' activity query (GET /v1/activity for one company, 10 events each) with ${sizes.map((s) => s.toLocaleString('en')).join(' → ')} indexed events stored`);
+  const rows: Array<Array<string | number>> = [];
+  for (const [name, url] of stores()) {
+    let base: number | null = null;
+    for (const size of sizes) {
+      const dbUrl = url();
+      const t = performance.now();
+      const key = await prefillActivity(dbUrl, size);
+      const fillS = (performance.now() - t) / 1000;
+      const relay = await spawnRelay({ RELAY_DATABASE_URL: dbUrl }, false);
+      try {
+        const companies = Math.floor(size / 10);
+        const times: number[] = [];
+        let rowsBack = 0;
+        for (let i = 0; i < (quick ? 100 : 300); i++) {
+          const domain = `co${(i * 7919) % companies}.example`;
+          const t0 = performance.now();
+          const r = await fetch(`${relay.url}/v1/activity?domain=${domain}`, { headers: { Authorization: `Bearer ${key}` } });
+          rowsBack += ((await r.json()) as unknown[]).length;
+          times.push(performance.now() - t0);
+        }
+        const p50 = median(times);
+        base ??= p50;
+        rows.push([name, size.toLocaleString('en'), fmt(fillS, 1), fmt(p50, 2), fmt(percentile(times, 99), 2), fmt(p50 / base, 2), rowsBack === times.length * 10 ? '10 events each' : `WRONG: ${rowsBack}`]);
+      } finally {
+        relay.proc.kill('SIGTERM');
+        if (dbUrl.startsWith('sqlite:')) rmSync(path.dirname(dbUrl.slice(7)), { recursive: true, force: true });
+      }
+    }
+  }
+  say(table(['store', 'indexed events', 'prefill s', 'p50 ms', 'p99 ms', 'cost ×', ''], rows));
+  say();
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   say(`# demohooks benchmark (${quick ? 'quick' : 'full'}) — Node ${process.version}, ${require('node:os').cpus().length} cores${pgAvailable.ok ? '' : `; PostgreSQL skipped: ${pgAvailable.why}`}`);
@@ -313,6 +391,7 @@ async function main(): Promise<void> {
     ['delivery', delivery],
     ['subs', growthSubscriptions],
     ['stored', growthStored],
+    ['activity', growthActivity],
   ];
   try {
     for (const [key, fn] of sections) if (!only || only.split(',').includes(key)) await fn();

@@ -44,6 +44,8 @@ async function main(): Promise<void> {
   let records = 0;
   let refusals = 0;
   let skipped = 0;
+  const signals: any[] = [];
+  let signalChecks = 0;
   const zap = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c) => chunks.push(c));
@@ -59,6 +61,18 @@ async function main(): Promise<void> {
       };
       try {
         const out = (await appTester((App.triggers as any)[sub.trigger].operation.perform, bundle as any)) as any[];
+        if (sub.trigger.startsWith('account_')) {
+          // The account signal judges each demo view against the company's verified activity.
+          signalChecks++;
+          if (out.length === 0) console.log(`  [${sub.trigger}] no signal yet`);
+          for (const r of out) {
+            signals.push(r);
+            console.log(`  [${sub.trigger}] ${r.summary_text}`);
+            console.log(r.slack_message.split('\n').map((l: string) => `      ${l}`).join('\n'));
+            if (full) console.log(JSON.stringify(r, null, 2));
+          }
+          return;
+        }
         if (out.length === 0) {
           skipped++;
           console.log(`  [${sub.trigger}] delivery ${req.headers['x-relay-event-id']} already in the Zap: dropped`);
@@ -119,6 +133,26 @@ async function main(): Promise<void> {
   while (records + refusals + skipped < sent && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
 
   console.log(`\n${records} records into the Zap, ${refusals} refused, ${sent} posted (+1 vendor retry acked as duplicate).`);
+  const recordsBeforeSignals = records;
+
+  // The playbook's buying-committee signal: the documented Walnut demo session, varied into
+  // three people at one company (two of its hosts), fires when the third person appears.
+  console.log('\naccount signal: three people from one company view the Walnut demo');
+  const committee = 'account_buying_committee';
+  const committeeSub = await appTester((App.triggers as any)[committee].operation.performSubscribe, { authData, inputData: {}, targetUrl: `${zapBase}/hooks/${committee}` } as any);
+  subscriptions.set(`/hooks/${committee}`, { trigger: committee, subscribeData: committeeSub });
+  const base = PROVIDERS.walnut.events[0].sample as any;
+  for (const [i, email] of ['dana.lee@acme.co.uk', 'sam.ortiz@eu.acme.co.uk', 'kim.chen@acme.co.uk'].entries()) {
+    const body = JSON.stringify({ ...base, data: { ...base.data, session_id: `committee-${i + 1}`, user: { ...base.data.user, email } } });
+    await post('walnut', body, signBody(body, SECRETS.walnut));
+    console.log(`  ${email} finished "${base.data.demo.name}"`);
+    const until = Date.now() + 10_000;
+    while (signalChecks < i + 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  }
+  if (signals.length !== 1 || signals[0].people_count !== 3) {
+    console.log(`expected one buying-committee signal of 3 people, got ${signals.length}`);
+    process.exitCode = 1;
+  }
   if (keep) {
     console.log(`\nThe relay keeps running with this data. Console: ${relay.url}/`);
     console.log(`Sign in with the demo account's API key: ${apiKey}`);
@@ -131,7 +165,7 @@ async function main(): Promise<void> {
   await relay.close();
   await new Promise<void>((r) => zap.close(() => r()));
   rmSync(dir, { recursive: true, force: true });
-  if (records !== sent - 1 || refusals !== 1) process.exitCode = 1;
+  if (recordsBeforeSignals !== sent - 1 || refusals !== 1) process.exitCode = 1;
 }
 
 main().catch((err) => {
