@@ -30,6 +30,32 @@ export const includeTestEventsField = {
 export const truthy = (v: unknown): boolean =>
   v === true || (typeof v === 'string' && ['true', 'yes', '1', 'on'].includes(v.trim().toLowerCase()));
 
+/** z.cache with the scope and set-if-absent arguments zapier-platform-core 19 takes (its types lag). */
+export const zCache = (z: ZObject) =>
+  z.cache as unknown as {
+    get(k: string, scope?: string[]): Promise<unknown>;
+    set(k: string, v: unknown, ttl?: number, scope?: string[], nx?: boolean): Promise<boolean | null>;
+  };
+
+/** Subscribing a Zap to a relay event and unsubscribing it: the REST-hook half of every trigger. */
+export function relaySubscription(relayEvent: string) {
+  const performSubscribe = (async (z, bundle) => {
+    const { data } = await relayRequest<{ id: string }>(z, bundle, 'POST', '/v1/hooks', {
+      body: { target_url: bundle.targetUrl, event: relayEvent },
+    });
+    return data;
+  }) satisfies WebhookTriggerPerformSubscribe;
+
+  const performUnsubscribe = (async (z, bundle) => {
+    const id = bundle.subscribeData?.id;
+    if (!id) return {};
+    // 404: the relay already dropped it (e.g. after a 410), which is the state we want.
+    await relayRequest(z, bundle, 'DELETE', `/v1/hooks/${encodeURIComponent(id)}`, { allow404: true });
+    return {};
+  }) satisfies WebhookTriggerPerformUnsubscribe;
+  return { performSubscribe, performUnsubscribe };
+}
+
 /** Turns a refusal into the Zapier error the contract asks for: forgeries halt the run. */
 export function raiseRefusal(z: ZObject, err: WebhookRefused): never {
   if (err.kind === 'signature') throw new z.errors.HaltedError(err.message);
@@ -118,20 +144,7 @@ export function hookTrigger(provider: ProviderSpec, event: EventSpec | null) {
 
   const filterOf = (bundle: Bundle) => ({ want, includeTest: truthy(bundle.inputData.include_test_events) });
 
-  const performSubscribe = (async (z, bundle) => {
-    const { data } = await relayRequest<{ id: string }>(z, bundle, 'POST', '/v1/hooks', {
-      body: { target_url: bundle.targetUrl, event: relayEvent },
-    });
-    return data;
-  }) satisfies WebhookTriggerPerformSubscribe;
-
-  const performUnsubscribe = (async (z, bundle) => {
-    const id = bundle.subscribeData?.id;
-    if (!id) return {};
-    // 404: the relay already dropped it (e.g. after a 410), which is the state we want.
-    await relayRequest(z, bundle, 'DELETE', `/v1/hooks/${encodeURIComponent(id)}`, { allow404: true });
-    return {};
-  }) satisfies WebhookTriggerPerformUnsubscribe;
+  const { performSubscribe, performUnsubscribe } = relaySubscription(relayEvent);
 
   const perform = (async (z, bundle) => {
     const outcome = runPipeline(
@@ -148,10 +161,7 @@ export function hookTrigger(provider: ProviderSpec, event: EventSpec | null) {
     // connection each get the event; the scope keeps it per connection.
     const cacheKey = `seen:${key}:${bundle.subscribeData?.id ?? 'direct'}:${record.id}`;
     const scope = ['auth'];
-    const cache = z.cache as unknown as {
-      get(k: string, scope?: string[]): Promise<unknown>;
-      set(k: string, v: unknown, ttl?: number, scope?: string[], nx?: boolean): Promise<boolean | null>;
-    };
+    const cache = zCache(z);
     if (await cache.get(cacheKey, scope)) return [];
     const fresh = await cache.set(cacheKey, 1, DEDUPE_TTL_SECONDS, scope, true);
     if (fresh === false) return [];

@@ -6,18 +6,10 @@
  * signal. A signal fires once per company per window: the fire time is kept in z.cache
  * (`signal:{trigger}:{subscription}:{domain}`), set-if-absent.
  */
-import {
-  defineTrigger,
-  type Bundle,
-  type WebhookTriggerPerform,
-  type WebhookTriggerPerformList,
-  type WebhookTriggerPerformSubscribe,
-  type WebhookTriggerPerformUnsubscribe,
-  type ZObject,
-} from 'zapier-platform-core';
+import { defineTrigger, type Bundle, type WebhookTriggerPerform, type WebhookTriggerPerformList, type ZObject } from 'zapier-platform-core';
 import { companyOfEmail } from './company.js';
 import { isWebhookRefused } from './errors.js';
-import { includeTestEventsField, raiseRefusal, truthy } from './hook-trigger.js';
+import { includeTestEventsField, raiseRefusal, relaySubscription, truthy, zCache } from './hook-trigger.js';
 import { processDelivery, sampleRecord, secretsFor, type DemoRecord } from './pipeline.js';
 import { PROVIDERS, type ProviderSpec } from './providers/index.js';
 import { commonOutputFields, f, type OutputField } from './record.js';
@@ -43,12 +35,6 @@ function vendorOf(relayEvent: string): ProviderSpec | null {
   }
   return null;
 }
-
-const cacheOf = (z: ZObject) =>
-  z.cache as unknown as {
-    get(k: string, scope?: string[]): Promise<unknown>;
-    set(k: string, v: unknown, ttl?: number, scope?: string[], nx?: boolean): Promise<boolean | null>;
-  };
 
 /** A stored event as counted activity: verified with this connection's secrets, or null (forged, test, not a demo view). */
 function verify(ev: RelayEvent, authData: Record<string, unknown>, includeTest: boolean): Activity | null {
@@ -118,16 +104,7 @@ export const signalOutputFields: OutputField[] = [
 ];
 
 export function signalTrigger(spec: SignalSpec) {
-  const performSubscribe = (async (z, bundle) => {
-    const { data } = await relayRequest<{ id: string }>(z, bundle, 'POST', '/v1/hooks', { body: { target_url: bundle.targetUrl, event: DEMO_ACTIVITY } });
-    return data;
-  }) satisfies WebhookTriggerPerformSubscribe;
-
-  const performUnsubscribe = (async (z, bundle) => {
-    const id = bundle.subscribeData?.id;
-    if (id) await relayRequest(z, bundle, 'DELETE', `/v1/hooks/${encodeURIComponent(id)}`, { allow404: true });
-    return {};
-  }) satisfies WebhookTriggerPerformUnsubscribe;
+  const { performSubscribe, performUnsubscribe } = relaySubscription(DEMO_ACTIVITY);
 
   /** The company's activity around `t`, verified, in arrival order; the trigger placed in it. */
   async function activityFor(z: ZObject, bundle: Bundle, domain: string, t: number, includeTest: boolean) {
@@ -178,7 +155,7 @@ export function signalTrigger(spec: SignalSpec) {
     // window is recognised even where the cache keeps a key past its TTL.
     const windowMs = spec.windowDays(bundle.inputData) * DAY;
     const key = `signal:${spec.key}:${bundle.subscribeData?.id ?? 'direct'}:${domain}`;
-    const cache = cacheOf(z);
+    const cache = zCache(z);
     const fired = Number(await cache.get(key, ['auth']));
     if (fired && trigger.receivedAt - fired < windowMs) return [];
     const ok = await cache.set(key, trigger.receivedAt, Math.ceil(windowMs / 1000), ['auth'], !fired);
