@@ -137,6 +137,29 @@ describe.each(STORES)('relay faults on %s', (_name, dbUrl) => {
     expect((await postWalnut(inbound.walnut, session('later'))).status).toBe(200);
   });
 
+  it('fault 2: a group commit that fails for any reason is retried member by member; only the bad member fails', async () => {
+    // A storage failure tied to one event (here injected: the store refuses any batch holding it).
+    // A slow commit (50 ms), so the posts queue up behind it and share the next group commit.
+    const real = relay.store.ingest.bind(relay.store);
+    const sizes: number[] = [];
+    relay.store.ingest = async (items) => {
+      sizes.push(items.length);
+      await sleep(50);
+      if (items.some((i) => i.body.includes('poison'))) throw new Error('row rejected by the database');
+      return real(items);
+    };
+    try {
+      const good = Array.from({ length: 20 }, (_, i) => session(`member-${i}`));
+      const answers = await Promise.all([...good, session('poison')].map((b) => postWalnut(inbound.walnut, b)));
+      expect(answers.slice(0, 20).map((a) => a.status)).toStrictEqual(Array(20).fill(200));
+      expect(answers[20]).toStrictEqual({ status: 503, json: { error: 'temporarily unavailable; retry' } });
+      expect(Math.max(...sizes)).toBeGreaterThan(1); // the poison really shared a batch with good events
+    } finally {
+      relay.store.ingest = real;
+    }
+    expect((await call(relay.url, 'GET', '/v1/events?event=walnut.*&limit=100', { key })).json).toHaveLength(20);
+  });
+
   it('fault 3: a delivery cancelled between an attempt\'s answer and its recording is not sent again', async () => {
     const db = await openDb(dbUrl());
     const gated = pausable(db);
