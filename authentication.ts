@@ -1,12 +1,6 @@
 import type { Authentication, Bundle, ZObject } from 'zapier-platform-core';
 import { PROVIDERS } from './lib/providers/index.js';
-import { README_HINT, relayRequest } from './lib/relay-client.js';
-
-interface Me {
-  account_id: string;
-  name: string;
-  inbound: Record<string, string>;
-}
+import { README_HINT, relayRequest, type RelayMe } from './lib/relay-client.js';
 
 const signingFields = Object.values(PROVIDERS).flatMap((p) => [
   {
@@ -48,7 +42,7 @@ const test = async (z: ZObject, bundle: Bundle) => {
     if (!(bundle.authData.api_key ?? '').trim()) {
       throw new z.errors.Error(`Fill in "Relay API Key" too: the relay needs it with the Relay URL (${README_HINT}).`, 'api_key_missing', 400);
     }
-    const { data } = await relayRequest<Me>(z, bundle, 'GET', '/v1/me');
+    const { data } = await relayRequest<RelayMe>(z, bundle, 'GET', '/v1/me');
     if (!data || typeof data.name !== 'string') {
       throw new z.errors.Error('The Relay URL answered, but not as a demohooks relay. Check the address.', 'relay_bad_response', 502);
     }

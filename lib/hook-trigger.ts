@@ -12,7 +12,7 @@ import { processDelivery, sampleRecord, scopeSampleRecord, secretsFor, type Demo
 import type { EventSpec, ProviderSpec } from './providers/index.js';
 import { relayEventName } from './providers/index.js';
 import { commonOutputFields, type OutputField } from './record.js';
-import { relayRequest } from './relay-client.js';
+import { relayRequest, type RelayEvent, type RelayMe } from './relay-client.js';
 
 /** Seen record ids are kept for 7 days, per connection ("auth" scope). */
 export const DEDUPE_TTL_SECONDS = 7 * 24 * 60 * 60;
@@ -80,11 +80,6 @@ export function runPipeline(
 /** How many stored events "Test trigger" looks through for ones this trigger takes (the relay's maximum). */
 export const LIST_LIMIT = 100;
 
-interface Me {
-  name: string;
-  inbound?: Record<string, string>;
-}
-
 /**
  * A copy field above the trigger's inputs: the webhook URL this connection's relay account
  * gives for the vendor (from GET /v1/me) and where to paste it, so a Zap is never switched on
@@ -101,7 +96,7 @@ function setupField(provider: ProviderSpec, event: EventSpec | null) {
       );
     }
     try {
-      const { data } = await relayRequest<Me>(z, bundle, 'GET', '/v1/me');
+      const { data } = await relayRequest<RelayMe>(z, bundle, 'GET', '/v1/me');
       const url = data?.inbound?.[provider.key];
       if (!url) return copy(`The relay did not give a ${provider.label} webhook URL for this account; ask the team that runs it.`);
       return copy(`**Before you turn this Zap on, point ${provider.label} at your relay.** Your ${provider.label} webhook URL is \`${url}\`. ${provider.inboundHelp}`);
@@ -109,14 +104,6 @@ function setupField(provider: ProviderSpec, event: EventSpec | null) {
       return copy(`Could not read your ${provider.label} webhook URL from the relay: ${(err as Error).message}`);
     }
   };
-}
-
-interface RelayEvent {
-  id: string;
-  event: string;
-  received_at: string;
-  headers: Record<string, string>;
-  body: string;
 }
 
 const uniqueFields = (fields: OutputField[]): OutputField[] => {

@@ -1,5 +1,21 @@
 import type { Bundle, HttpResponse, ZObject } from 'zapier-platform-core';
 
+/** GET /v1/me */
+export interface RelayMe {
+  account_id: string | null;
+  name: string;
+  inbound: Record<string, string>;
+}
+
+/** A stored event as GET /v1/events and GET /v1/activity give it: the raw bytes and signature header. */
+export interface RelayEvent {
+  id: string;
+  event: string;
+  received_at: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
 /** Where a Zap builder reads how to get a relay connection (no shell commands in Zap errors). */
 export const README_HINT = 'see "Using it in Zapier" in the demohooks README';
 

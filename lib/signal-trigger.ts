@@ -11,34 +11,17 @@ import { companyOfEmail } from './company.js';
 import { isWebhookRefused } from './errors.js';
 import { includeTestEventsField, raiseRefusal, relaySubscription, truthy, zCache } from './hook-trigger.js';
 import { processDelivery, sampleRecord, secretsFor, type DemoRecord } from './pipeline.js';
-import { PROVIDERS, type ProviderSpec } from './providers/index.js';
+import { activityVendor, DEMO_ACTIVITY, PROVIDERS } from './providers/index.js';
 import { commonOutputFields, f, type OutputField } from './record.js';
-import { relayRequest } from './relay-client.js';
+import { relayRequest, type RelayEvent } from './relay-client.js';
 import { findHeader } from './signature.js';
-import { committeeFormsAt, demoNameOf, reengagesAt, signalRecord, type Activity, type SignalRecord } from './signals.js';
+import { demoNameOf, type Activity, type SignalRecord } from './signals.js';
 
 const DAY = 86_400_000;
-export const DEMO_ACTIVITY = 'demo.activity';
-
-interface RelayEvent {
-  id: string;
-  event: string;
-  received_at: string;
-  headers: Record<string, string>;
-  body: string;
-}
-
-/** The vendor whose demo activity an event name is (Walnut and Supademo name theirs apart). */
-function vendorOf(relayEvent: string): ProviderSpec | null {
-  for (const p of Object.values(PROVIDERS)) {
-    if (relayEvent.startsWith(`${p.key}.`) && p.demoActivity?.events.includes(relayEvent.slice(p.key.length + 1))) return p;
-  }
-  return null;
-}
 
 /** A stored event as counted activity: verified with this connection's secrets, or null (forged, test, not a demo view). */
 function verify(ev: RelayEvent, authData: Record<string, unknown>, includeTest: boolean): Activity | null {
-  const provider = vendorOf(ev.event);
+  const provider = activityVendor(ev.event.slice(ev.event.indexOf('.') + 1));
   if (!provider) return null;
   try {
     const out = processDelivery(provider, { rawBody: ev.body, headers: ev.headers }, secretsFor(provider, authData), { want: '*', includeTest });
@@ -129,7 +112,8 @@ export function signalTrigger(spec: SignalSpec) {
     } catch {
       eventName = '';
     }
-    const provider = Object.values(PROVIDERS).find((p) => p.demoActivity?.events.includes(eventName)) ?? PROVIDERS.walnut;
+    // The vendor by the event it names; a body naming none is refused the way Walnut's would be.
+    const provider = activityVendor(eventName) ?? PROVIDERS.walnut;
     // Verified like any trigger's delivery: a forgery halts, a bad body is refused.
     let record: DemoRecord;
     try {
@@ -213,4 +197,4 @@ export function sampleActivity(people: Array<{ email: string; name?: string; at:
   });
 }
 
-export { committeeFormsAt, reengagesAt, signalRecord, num };
+export { num };

@@ -196,10 +196,10 @@ const OPERATOR_COMMANDS: Record<string, { options: Record<string, { type: 'strin
   },
   'deliveries retry': {
     options: {},
-    async run({ store, accountId, positionals }) {
+    async run({ operator, accountId, positionals }) {
       const id = positionals[0];
       if (!id) throw new UsageError('deliveries retry needs the delivery id');
-      const r = await store.retryDelivery(accountId, id);
+      const r = await operator.retryDelivery(accountId, id);
       if (!r.ok) throw new UsageError(r.why === 'not_found' ? `no delivery ${id} in account ${accountId}` : `cannot retry ${id}: ${r.message}`);
       return { json: { id, status: 'pending' }, text: `Delivery ${id} is due again now (a running relay sends it within its poll interval).` };
     },

@@ -233,6 +233,30 @@ export class Operator {
     }));
   }
 
+  /**
+   * Makes a failed or given-up delivery due now, its give-up window restarted (the operator's
+   * "Retry"). `not_found` when it is not this account's; `conflict` with the reason otherwise.
+   */
+  async retryDelivery(accountId: string, id: string): Promise<{ ok: true } | { ok: false; why: 'not_found' } | { ok: false; why: 'conflict'; message: string }> {
+    const now = this.now;
+    return this.db.tx(async (q) => {
+      const [row] = await q.query<{ status: DeliveryStatus; hook: string | null }>(
+        `SELECT d.status, h.id AS hook FROM deliveries d JOIN events e ON e.id = d.event_id LEFT JOIN hooks h ON h.id = d.hook_id
+         WHERE d.id = $1 AND e.account_id = $2`,
+        [id, accountId],
+      );
+      if (!row) return { ok: false, why: 'not_found' };
+      if (row.status !== 'failed' && row.status !== 'given_up') return { ok: false, why: 'conflict', message: `delivery is ${row.status}; only failed or given-up deliveries can be retried` };
+      if (!row.hook) return { ok: false, why: 'conflict', message: 'its subscription no longer exists (the Zap was turned off or deleted)' };
+      await q.query(
+        `UPDATE deliveries SET status = 'pending', next_at = ${now}, window_start = ${now}, locked_by = NULL, locked_until = NULL, updated_at = ${now}
+         WHERE id = $1 AND status IN ('failed', 'given_up')`,
+        [id],
+      );
+      return { ok: true };
+    });
+  }
+
   /** Every failed or given-up delivery of a subscription that failed since `sinceMs`, due now with a fresh window. Null: not this account's. */
   async retryFailed(accountId: string, hookId: string, sinceMs: number): Promise<number | null> {
     return this.db.tx(async (q) => {

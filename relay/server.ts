@@ -8,13 +8,13 @@ import { openDb } from './db.js';
 import { Deliverer } from './deliver.js';
 import type { Logger } from './log.js';
 import { serveConsole } from './http/console.js';
-import { operatorRoutes, parseEventName, unknownEvent, type OperatorContext } from './http/operator.js';
-import { HttpError, isJsonType, readBody, segment, send } from './http/util.js';
+import { isRelayEvent, operatorRoutes, unknownEvent, type OperatorContext } from './http/operator.js';
+import { HttpError, isJsonType, readBody, readJson, segment, send } from './http/util.js';
 import { createMetrics } from './metrics.js';
 import { Operator } from './operator.js';
 import { companyOfEmail } from '../lib/company.js';
 import { normEmail } from '../lib/record.js';
-import { DEMO_ACTIVITY, MAX_IDENTITY_CHARS, Store, type Account, type InboundItem, type IngestResult } from './store.js';
+import { MAX_IDENTITY_CHARS, Store, type Account, type InboundItem, type IngestResult } from './store.js';
 import { resolveTarget } from './targets.js';
 
 type Stored = IngestResult;
@@ -258,17 +258,10 @@ export async function startRelay(cfg: RelayConfig, log: Logger, options: { deliv
       return;
     }
     if (req.method === 'POST' && p === '/v1/hooks') {
-      if (!isJsonType(req.headers['content-type'])) throw new HttpError(415, 'Content-Type must be application/json');
-      let body: any;
-      try {
-        body = JSON.parse((await readBody(req, 64 * 1024)).toString('utf8'));
-      } catch (err) {
-        if (err instanceof HttpError) throw err;
-        throw new HttpError(400, 'body is not valid JSON');
-      }
-      const event = body?.event;
-      if (event !== DEMO_ACTIVITY && !parseEventName(event)) throw unknownEvent(event);
-      const target = await resolveTarget(body?.target_url, cfg);
+      const body = await readJson(req);
+      const event = body.event;
+      if (typeof event !== 'string' || !isRelayEvent(event)) throw unknownEvent(event);
+      const target = await resolveTarget(body.target_url, cfg);
       if (!target.ok) throw new HttpError(target.status, target.error);
       const hook = await store.createHook(account.id, event, target.url.toString());
       log('info', 'subscription created', { account_id: account.id, hook_id: hook.id, event, target_host: target.url.host });

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { ProviderKey } from '../lib/providers/index.js';
-import { PROVIDER_KEYS, PROVIDERS } from '../lib/providers/index.js';
+import { DEMO_ACTIVITY, PROVIDER_KEYS, PROVIDERS } from '../lib/providers/index.js';
 import type { Db, Queryable } from './db.js';
 
 export interface Account {
@@ -42,8 +42,6 @@ export interface InboundItem {
   activity?: { domain: string; email: string; isTest: boolean };
 }
 
-/** The relay event a signal trigger subscribes to: every demo activity of the account with a company. */
-export const DEMO_ACTIVITY = 'demo.activity';
 
 /** What storing an inbound event came to; `gone` when its token or account no longer exists. */
 export type IngestResult = { id: string; duplicate: boolean; gone?: true };
@@ -493,23 +491,6 @@ export class Store {
     });
   }
 
-  /**
-   * The newest events that a subscription to `event` would receive (`{provider}.{event}`, or
-   * `{provider}.*`), for performList. Like delivery, an exact event also matches its provider's
-   * test-only event types (Supademo's webhook.test). Newest first by arrival sequence.
-   */
-  async listEvents(accountId: string, event: string, limit: number): Promise<StoredEvent[]> {
-    const provider = event.split('.')[0] as ProviderKey;
-    const names = event.endsWith('.*') ? null : [event, ...PROVIDERS[provider].testEventTypes.map((t) => `${provider}.${t}`)];
-    const rows = names
-      ? await this.db.query<any>(
-          `SELECT id, event, received_at, headers, body FROM events WHERE account_id = $1 AND provider = $2 AND event IN (${names.map((_, i) => `$${i + 3}`).join(', ')}) ORDER BY seq DESC LIMIT $${names.length + 3}`,
-          [accountId, provider, ...names, limit],
-        )
-      : await this.db.query<any>('SELECT id, event, received_at, headers, body FROM events WHERE account_id = $1 AND provider = $2 ORDER BY seq DESC LIMIT $3', [accountId, provider, limit]);
-    return rows.map((r) => ({ id: r.id, event: r.event, received_at: iso(Number(r.received_at)), headers: JSON.parse(r.headers), body: r.body }));
-  }
-
   // Delivery ---------------------------------------------------------------------------
 
   /**
@@ -580,30 +561,6 @@ export class Store {
         await cancelPending(q, now, row.hook_id, `HTTP 410 Gone from the subscriber`);
       }
       return { recorded: true, status: row.status, attempts: Number(row.attempts) };
-    });
-  }
-
-  /**
-   * Makes a failed or given-up delivery due now, its give-up window restarted (the operator's
-   * "Retry"). `not_found` when it is not this account's; `conflict` with the reason otherwise.
-   */
-  async retryDelivery(accountId: string, id: string): Promise<{ ok: true } | { ok: false; why: 'not_found' } | { ok: false; why: 'conflict'; message: string }> {
-    const now = this.db.nowSql;
-    return this.db.tx(async (q) => {
-      const [row] = await q.query<{ status: DeliveryStatus; hook: string | null }>(
-        `SELECT d.status, h.id AS hook FROM deliveries d JOIN events e ON e.id = d.event_id LEFT JOIN hooks h ON h.id = d.hook_id
-         WHERE d.id = $1 AND e.account_id = $2`,
-        [id, accountId],
-      );
-      if (!row) return { ok: false, why: 'not_found' };
-      if (row.status !== 'failed' && row.status !== 'given_up') return { ok: false, why: 'conflict', message: `delivery is ${row.status}; only failed or given-up deliveries can be retried` };
-      if (!row.hook) return { ok: false, why: 'conflict', message: 'its subscription no longer exists (the Zap was turned off or deleted)' };
-      await q.query(
-        `UPDATE deliveries SET status = 'pending', next_at = ${now}, window_start = ${now}, locked_by = NULL, locked_until = NULL, updated_at = ${now}
-         WHERE id = $1 AND status IN ('failed', 'given_up')`,
-        [id],
-      );
-      return { ok: true };
     });
   }
 

@@ -79,7 +79,7 @@ const MUTATIONS = [
   },
   {
     name: 'a manual retry keeps the original give-up window (fault 8)',
-    file: 'relay/store.ts',
+    file: 'relay/operator.ts',
     from: 'window_start = ${now}, locked_by = NULL',
     to: 'locked_by = NULL',
     tests: [FAULTS],

@@ -1,4 +1,5 @@
-import { committeeFormsAt, num, sampleActivity, signalRecord, signalTrigger } from '../lib/signal-trigger.js';
+import { num, sampleActivity, signalTrigger } from '../lib/signal-trigger.js';
+import { committeeFormsAt, signalRecord } from '../lib/signals.js';
 
 const DAY = 86_400_000;
 const minPeople = (input: Record<string, unknown>) => num(input.min_people, 3, 2, 50);

@@ -1,4 +1,5 @@
-import { num, reengagesAt, sampleActivity, signalRecord, signalTrigger } from '../lib/signal-trigger.js';
+import { num, sampleActivity, signalTrigger } from '../lib/signal-trigger.js';
+import { reengagesAt, signalRecord } from '../lib/signals.js';
 
 const DAY = 86_400_000;
 const quietDays = (input: Record<string, unknown>) => num(input.quiet_days, 21, 1, 365);

@@ -18,3 +18,10 @@ export const isProviderKey = (k: unknown): k is ProviderKey =>
 
 /** The relay's event name for a provider event: `{provider}.{event as the provider sends it}`. */
 export const relayEventName = (provider: ProviderKey, event: string): string => `${provider}.${event}`;
+
+/** The relay event of the account signals: every demo view of a company, whichever vendor sent it. */
+export const DEMO_ACTIVITY = 'demo.activity';
+
+/** The vendor whose demo activity an event type is (Walnut's and Supademo's names differ), or null. */
+export const activityVendor = (eventType: string): ProviderSpec | null =>
+  Object.values(PROVIDERS).find((p) => p.demoActivity?.events.includes(eventType)) ?? null;

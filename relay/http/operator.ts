@@ -4,10 +4,10 @@
  * and disabling. The console and `demohooks-relay` use the same queries (relay/operator.ts).
  */
 import type http from 'node:http';
-import { PROVIDER_KEYS, PROVIDERS, type ProviderKey } from '../../lib/providers/index.js';
+import { DEMO_ACTIVITY, PROVIDER_KEYS, PROVIDERS, type ProviderKey } from '../../lib/providers/index.js';
 import type { Logger } from '../log.js';
 import { isDeliveryStatus, isProvider, UnknownCursor, type Operator } from '../operator.js';
-import { DELIVERY_STATUSES, DEMO_ACTIVITY, type Account, type Store } from '../store.js';
+import { DELIVERY_STATUSES, type Account, type Store } from '../store.js';
 import { HttpError, readJson, segment, send } from './util.js';
 
 export interface OperatorContext {
@@ -29,6 +29,9 @@ export function parseEventName(event: unknown): { provider: ProviderKey; name: s
   if (!isProvider(prov) || !(name === '*' || PROVIDERS[prov].events.some((e) => e.event === name))) return null;
   return { provider: prov, name };
 }
+
+/** Whether a relay event name can be subscribed to and listed: a vendor event, a vendor's `*`, or demo.activity. */
+export const isRelayEvent = (event: unknown): boolean => event === DEMO_ACTIVITY || parseEventName(event) !== null;
 
 export const unknownEvent = (event: unknown) =>
   new HttpError(400, `unknown event ${JSON.stringify(event ?? null)}: use {provider}.{event} for a documented event, {provider}.*, or demo.activity`);
@@ -89,7 +92,7 @@ export async function operatorRoutes(ctx: OperatorContext, req: http.IncomingMes
 
   if (m === 'GET' && p === '/v1/events') {
     const event = optional(url, 'event');
-    if (event !== undefined && event !== DEMO_ACTIVITY && !parseEventName(event)) throw unknownEvent(event);
+    if (event !== undefined && !isRelayEvent(event)) throw unknownEvent(event);
     const provider = optional(url, 'provider');
     if (provider !== undefined && !isProvider(provider)) throw new HttpError(400, `unknown provider "${provider.slice(0, 40)}": one of ${PROVIDER_KEYS.join(', ')}`);
     const since = optional(url, 'since');
@@ -141,7 +144,7 @@ export async function operatorRoutes(ctx: OperatorContext, req: http.IncomingMes
   const retryMatch = /^\/v1\/deliveries\/([^/]+)\/retry$/.exec(p);
   if (m === 'POST' && retryMatch) {
     const id = segment(retryMatch[1]);
-    const r = await store.retryDelivery(account.id, id);
+    const r = await operator.retryDelivery(account.id, id);
     if (!r.ok) throw r.why === 'not_found' ? new HttpError(404, 'no such delivery') : new HttpError(409, r.message);
     log('info', 'delivery retried by operator', { account_id: account.id, delivery_id: id });
     ctx.kick();

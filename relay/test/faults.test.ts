@@ -9,6 +9,7 @@ import { PROVIDERS } from '../../lib/providers/index.js';
 import { signBody } from '../../lib/signature.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { openDb, type Db, type Queryable } from '../db.js';
+import { Operator } from '../operator.js';
 import { SCHEMA_V1, Store } from '../store.js';
 import { isPrivateAddress, resolveTarget } from '../targets.js';
 import { call, freshSqliteUrl, PG_URL, pgAvailable, RELAY_BIN, reportPgSkip, sleep, spawnRelay, startSink, startTestRelay, STORES, until } from './harness.js';
@@ -255,7 +256,7 @@ describe.each(STORES)('relay faults on %s', (_name, dbUrl) => {
     const items = Array.from({ length: 8 }, (_, i) => ({ accountId: account.id, provider: 'walnut' as const, event: 'walnut.demo_session_finished', identity: `o-${i}`, headers: {}, body: session(`o-${i}`) }));
     const stored = await relay.store.ingest(items);
     expect(stored.every((s) => !s.duplicate)).toBe(true);
-    const listed = await relay.store.listEvents(account.id, 'walnut.*', 100);
+    const listed = await new Operator(relay.store).events(account.id, { event: 'walnut.*', limit: 100 });
     expect(listed.map((e) => JSON.parse(e.body).data.session_id)).toStrictEqual(items.map((_, i) => `o-${i}`).reverse());
   });
 
@@ -454,7 +455,7 @@ describe.each(STORES)('schema migration on %s', (_name, dbUrl) => {
       // …but not a different body with its identity, and the newer event lists first.
       const [twin] = await store.ingest([{ accountId: 'acc_old', provider: 'walnut', event: 'walnut.demo_session_finished', identity: 'walnut:demo_session_finished:old-1', headers: {}, body: session('old-1', { x: 1 }) }]);
       expect(twin.duplicate).toBe(false);
-      expect((await store.listEvents('acc_old', 'walnut.*', 10)).map((e) => e.id)).toStrictEqual([twin.id, 'evt_old']);
+      expect((await new Operator(store).events('acc_old', { event: 'walnut.*', limit: 10 })).map((e) => e.id)).toStrictEqual([twin.id, 'evt_old']);
     } finally {
       await db.close();
     }
