@@ -96,8 +96,10 @@ describe('the connection test', () => {
   });
 
   it('refuses a plain http relay on another host before sending the key anywhere', async () => {
-    // Positive control above: the same connection over https reaches GET /v1/me. Here no
-    // request is made (the network is off and no interceptor is set up).
+    // Positive control: the same relay over https is reached and accepted.
+    nock('https://relay.example.com').get('/v1/me').reply(200, ME);
+    expect(await appTester(auth.test, { authData: authData({ relay_url: 'https://relay.example.com' }) } as any)).toStrictEqual(ME);
+    // Over plain http no request is made (the network is off and no interceptor is set up).
     const err = await errorOf(appTester(auth.test, { authData: authData({ relay_url: 'http://relay.example.com' }) } as any));
     expect(err.message).toContain('The Relay URL must start with https://');
     expect(err.message).toContain('only for localhost and 127.0.0.1');

@@ -182,9 +182,14 @@ describe.each(STORES)('account signals through a relay on %s', (_name, dbUrl) =>
     expect(await on.deliver(ids[0])).toStrictEqual([]);
     expect(await on.deliver(ids[1])).toStrictEqual([]);
     expect((await on.deliver(ids[2]))[0]).toMatchObject({ people_count: 3, is_test: true });
-    // Demos whose name does not contain the text do not count.
+    // Demos whose name does not contain the text do not count; the same three people fire an
+    // unfiltered subscription (positive control).
     const only = await subscribe('account_buying_committee', { demo_name_contains: 'Enterprise' });
-    for (const e of ['p@pied.com', 'q@pied.com', 'r@pied.com']) expect(await only.deliver(await visit(e))).toStrictEqual([]);
+    const pied = [await visit('p@pied.com'), await visit('q@pied.com'), await visit('r@pied.com')];
+    for (const id of pied) expect(await only.deliver(id)).toStrictEqual([]);
+    expect(await off.deliver(pied[0])).toStrictEqual([]);
+    expect(await off.deliver(pied[1])).toStrictEqual([]);
+    expect((await off.deliver(pied[2]))[0]).toMatchObject({ company_domain: 'pied.com', people_count: 3 });
   });
 
   it('re-engagement: fires after the quiet gap, not for a company seen for the first time, not while active', async () => {
