@@ -66,9 +66,11 @@ if (!CHROMIUM) {
     const res = await page.goto(`${relay.url}/`);
     expect(res?.headers()['content-security-policy']).toBe(CONSOLE_CSP);
     await page.waitForSelector('#apikey');
+    expect(await page.isVisible('#signout')).toBe(false); // nothing to sign out of yet
     await page.keyboard.type(key); // the field has focus on load
     await page.keyboard.press('Enter');
     await page.waitForSelector('#account:has-text("Acme RevOps")');
+    expect(await page.isVisible('#signout')).toBe(true);
   };
 
   it('signs in, shows the webhook URLs, and shows an event arriving live; opening it shows its body and deliveries', async () => {
@@ -159,5 +161,6 @@ if (!CHROMIUM) {
     await page.click('#signin button');
     await page.waitForSelector('.notice.error');
     expect(await page.textContent('.notice.error')).toContain('That API key was not accepted');
+    expect(await page.isVisible('nav a[href="#/events"]')).toBe(false);
   });
 });
