@@ -72,9 +72,9 @@ const MUTATIONS = [
   },
   {
     name: '"newest first" by time and random id (fault 7)',
-    file: 'relay/store.ts',
-    from: /ORDER BY seq DESC/g,
-    to: 'ORDER BY received_at DESC, id DESC',
+    file: 'relay/operator.ts',
+    from: /ORDER BY e\.seq DESC/g,
+    to: 'ORDER BY e.received_at DESC, e.id DESC',
     tests: [FAULTS],
   },
   {
