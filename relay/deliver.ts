@@ -3,7 +3,8 @@ import https from 'node:https';
 import { randomBytes } from 'node:crypto';
 import type { RelayConfig } from './config.js';
 import type { Logger } from './log.js';
-import type { Claimed, Outcome, Recorded, Store } from './store.js';
+import type { Claimed, Completion, Outcome, Recorded, Store } from './store.js';
+import { GroupCommit } from './group-commit.js';
 import { guardedLookup } from './targets.js';
 
 const SNIPPET_BYTES = 1024;
@@ -57,6 +58,8 @@ export class Deliverer {
   private loopDone: Promise<void> = Promise.resolve();
   private readonly agents: { http: http.Agent; https: https.Agent };
   private readonly lookup;
+  /** Outcomes finished together are recorded in one transaction, each by its own guarded statement. */
+  private readonly completions: GroupCommit<Completion, Recorded>;
 
   constructor(
     private readonly store: Store,
@@ -66,6 +69,8 @@ export class Deliverer {
   ) {
     this.agents = { http: new http.Agent({ keepAlive: true, maxSockets: 64 }), https: new https.Agent({ keepAlive: true, maxSockets: 64 }) };
     this.lookup = guardedLookup(cfg.allowPrivateTargets);
+    // SQLite has one connection (one batch at a time); PostgreSQL's pool commits several at once.
+    this.completions = new GroupCommit((items) => store.completeMany(items), 200, undefined, store.db.dialect === 'postgres' ? 8 : 1);
   }
 
   start(): void {
@@ -130,13 +135,12 @@ export class Deliverer {
     const fields = { delivery_id: d.id, event_id: d.event_id, hook_id: d.hook_id, target_host: hostOf(d.target_url), attempt: d.attempts + 1, status, ms: Date.now() - started };
     let recorded: Recorded;
     try {
-      recorded = await this.store.complete(d.id, this.worker, outcome, this.cfg.giveUpMs, {
-        n: d.attempts + 1,
-        startedAt: started,
-        durationMs,
-        statusCode: status,
-        error,
-        responseSnippet: snippet,
+      recorded = await this.completions.add({
+        id: d.id,
+        worker: this.worker,
+        outcome,
+        giveUpMs: this.cfg.giveUpMs,
+        attempt: { n: d.attempts + 1, startedAt: started, durationMs, statusCode: status, error, responseSnippet: snippet },
       });
     } catch (err) {
       // The lease runs out and another attempt follows: at least once.

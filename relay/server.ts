@@ -15,59 +15,10 @@ import { Operator } from './operator.js';
 import { companyOfEmail } from '../lib/company.js';
 import { normEmail } from '../lib/record.js';
 import { MAX_IDENTITY_CHARS, Store, type Account, type InboundItem, type IngestResult } from './store.js';
+import { GroupCommit } from './group-commit.js';
 import { resolveTarget } from './targets.js';
 
 type Stored = IngestResult;
-
-/**
- * Collects inbound events that arrive together and commits them in one transaction, so each
- * ack is durable without one disk flush per request (group commit). When a batch fails, its
- * members are tried again one by one: a bad event fails alone, never its neighbours.
- */
-class IngestBatcher {
-  private queue: Array<{ item: InboundItem; resolve: (r: Stored) => void; reject: (e: unknown) => void }> = [];
-  private flushing = false;
-
-  constructor(
-    private readonly store: Store,
-    private readonly onStored: () => void,
-  ) {}
-
-  add(item: InboundItem): Promise<Stored> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ item, resolve, reject });
-      if (!this.flushing) setImmediate(() => void this.flush());
-    });
-  }
-
-  private async flush(): Promise<void> {
-    if (this.flushing) return;
-    this.flushing = true;
-    try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, 500);
-        try {
-          const results = await this.store.ingest(batch.map((b) => b.item));
-          batch.forEach((b, i) => b.resolve(results[i]));
-        } catch (err) {
-          if (batch.length === 1) batch[0].reject(err);
-          else {
-            for (const b of batch) {
-              try {
-                b.resolve((await this.store.ingest([b.item]))[0]);
-              } catch (one) {
-                b.reject(one);
-              }
-            }
-          }
-        }
-        this.onStored();
-      }
-    } finally {
-      this.flushing = false;
-    }
-  }
-}
 
 /** Whether the request carries `Authorization: Bearer <expected>`, compared in constant time. */
 function bearerIs(req: http.IncomingMessage, expected: string): boolean {
@@ -99,7 +50,9 @@ export async function startRelay(cfg: RelayConfig, log: Logger, options: { deliv
   const operator = new Operator(store);
   const metrics = createMetrics(operator);
   const deliverer = new Deliverer(store, cfg, log, metrics);
-  const batcher = new IngestBatcher(store, () => deliverer.kick());
+  // Inbound events that arrive together are stored in one transaction (group commit), so each
+  // ack is durable without one disk sync per request.
+  const batcher = new GroupCommit<InboundItem, Stored>((items) => store.ingest(items), 500, () => deliverer.kick());
 
   const authenticate = async (req: http.IncomingMessage): Promise<Account> => {
     const header = req.headers.authorization ?? '';

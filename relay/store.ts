@@ -84,6 +84,15 @@ export type Outcome =
   | { kind: 'failed'; status: number | null; error: string };
 
 /** What recording an outcome did: nothing when the lease was lost or the delivery cancelled meanwhile. */
+/** One attempt's outcome, to record while `worker` holds the delivery's lease. */
+export interface Completion {
+  id: string;
+  worker: string;
+  outcome: Outcome;
+  giveUpMs: number;
+  attempt?: AttemptRecord & { n: number };
+}
+
 export type Recorded = { recorded: false } | { recorded: true; status: DeliveryStatus; attempts: number };
 
 export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -531,11 +540,28 @@ export class Store {
    * its latest manual retry) becomes `given_up`.
    */
   async complete(id: string, worker: string, outcome: Outcome, giveUpMs: number, attempt?: AttemptRecord & { n: number }): Promise<Recorded> {
+    return this.db.tx((q) => this.completeIn(q, { id, worker, outcome, giveUpMs, attempt }));
+  }
+
+  /**
+   * Several attempts' outcomes in one transaction (one commit for the batch), each through the
+   * same guarded statements as `complete`: a batch costs one disk sync instead of one each.
+   */
+  async completeMany(items: Completion[]): Promise<Recorded[]> {
+    if (items.length === 0) return [];
+    return this.db.tx(async (q) => {
+      const out: Recorded[] = [];
+      for (const c of items) out.push(await this.completeIn(q, c));
+      return out;
+    });
+  }
+
+  private async completeIn(q: Queryable, { id, worker, outcome, giveUpMs, attempt }: Completion): Promise<Recorded> {
     const now = this.db.nowSql;
     const status: DeliveryStatus | 'retry' = outcome.kind === 'retry' ? 'retry' : outcome.kind === 'gone' ? 'cancelled' : outcome.kind;
     const delay = outcome.kind === 'retry' ? outcome.delayMs : 0;
     const error = outcome.kind === 'gone' ? `HTTP ${outcome.status} Gone: the subscriber asked to be removed` : 'error' in outcome ? outcome.error : null;
-    return this.db.tx(async (q) => {
+    {
       const rows = await q.query<{ hook_id: string | null; status: DeliveryStatus; attempts: number }>(
         `UPDATE deliveries SET
            status = CASE WHEN $3 = 'retry' THEN (CASE WHEN ${now} + $4 - window_start > $5 THEN 'given_up' ELSE 'pending' END) ELSE $3 END,
@@ -561,7 +587,7 @@ export class Store {
         await cancelPending(q, now, row.hook_id, `HTTP 410 Gone from the subscriber`);
       }
       return { recorded: true, status: row.status, attempts: Number(row.attempts) };
-    });
+    }
   }
 
   /**
