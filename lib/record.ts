@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from './zod.js';
 
 /** A value in a flat record: JSON types kept, absent is null; line items are arrays of flat objects. */
 export type Scalar = string | number | boolean | null;

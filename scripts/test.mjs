@@ -26,6 +26,7 @@ if (!process.version.startsWith('v22.')) {
 const results = path.join(mkdtempSync(path.join(tmpdir(), 'demohooks-jest-')), 'results.json');
 const steps = [
   ['compile TypeScript', 'tsc', ['-p', '.']],
+  ['bundle the app Zapier loads (dist/app.bundle.js)', 'npm', ['run', '--silent', 'bundle']],
   ['validate the app definition', 'zapier-platform', ['validate', '--without-style']],
   ['jest suite (via zapier-platform test)', 'zapier-platform', ['test', '--skip-validate']],
   ['build build.zip', 'zapier-platform', ['build', '--skip-validation', '--skip-dep-install']],
