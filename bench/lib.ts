@@ -105,6 +105,22 @@ export async function spawnBareServer(): Promise<{ url: string; proc: ChildProce
   return { url: `http://127.0.0.1:${port}`, proc };
 }
 
+/**
+ * The delivery baseline: a bare forwarder in its own process. It answers each inbound POST at
+ * once with an id (as the relay acks), then POSTs the body on to the sink over a keep-alive
+ * connection, storing nothing and never retrying.
+ */
+export async function spawnBareForwarder(sinkUrl: string): Promise<{ url: string; proc: ChildProcess }> {
+  const code = `const http=require('http');let n=0;const agent=new http.Agent({keepAlive:true,maxSockets:32});
+const s=http.createServer((q,r)=>{const c=[];q.on('data',(d)=>c.push(d));q.on('end',()=>{const id='fwd_'+(n++);const body=Buffer.concat(c);
+r.writeHead(200,{'Content-Type':'application/json'});r.end(JSON.stringify({id,duplicate:false}));
+const out=http.request(process.argv[1],{method:'POST',agent,headers:{'Content-Type':'application/json','Content-Length':body.length,'X-Relay-Event-Id':id}},(res)=>{res.resume()});
+out.on('error',()=>{});out.end(body)})});s.keepAliveTimeout=5000;s.listen(0,'127.0.0.1',()=>console.log(s.address().port))`;
+  const proc = spawn(process.execPath, ['-e', code, `${sinkUrl}/forwarded`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<string>((resolve) => proc.stdout!.once('data', (c) => resolve(String(c).trim())));
+  return { url: `http://127.0.0.1:${port}`, proc };
+}
+
 /** A sink that records when each event arrives (by X-Relay-Event-Id). */
 export async function startTimingSink(status = 200) {
   const arrivals = new Map<string, number>();
