@@ -370,6 +370,7 @@ export class Store {
       if (item.identity.length > MAX_IDENTITY_CHARS) throw new RangeError(`event identity longer than ${MAX_IDENTITY_CHARS} characters`);
     }
     const now = Date.now();
+    if (this.db.dialect === 'postgres') return this.ingestOneStatement(all, now);
     return this.db.tx(async (q) => {
       // 0. Tokens still valid now (current, or rotated and within their overlap; account not
       //    disabled): an event on any other token is refused, not stored.
@@ -390,6 +391,84 @@ export class Store {
       const stored = await this.ingestValid(q, items, now);
       let k = 0;
       return all.map((i) => (i.token === undefined || valid.has(i.token) ? stored[k++] : { id: '', duplicate: false, gone: true as const }));
+    });
+  }
+
+  /**
+   * PostgreSQL: the whole of `ingest` (token check, insert, activity index, fan-out) as one
+   * statement, so a batch costs one round trip and one commit instead of six round trips in a
+   * transaction. The same rules as the SQLite path, which the relay tests run on both stores:
+   * a statement is atomic and sees one snapshot, so an ack still covers every delivery.
+   */
+  private async ingestOneStatement(all: InboundItem[], now: number): Promise<IngestResult[]> {
+    const keys = all.map((item) => dedupKey(item.identity, item.body));
+    const ids = all.map(() => newId('evt'));
+    const col = <T>(f: (item: InboundItem) => T) => all.map(f);
+    const rows = await this.db.query<{ valid: boolean; inserted: boolean; existing: string | null }>(
+      `WITH input AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::int[], $13::bool[])
+           WITH ORDINALITY AS x(id, account_id, provider, event, identity, dedup_key, headers, body, token, act_domain, act_email, act_test, any_of_provider, ord)
+       ), valid AS (
+         SELECT i.* FROM input i
+         WHERE i.token IS NULL
+            OR EXISTS (SELECT 1 FROM inbound_tokens t JOIN accounts a ON a.id = t.account_id WHERE t.token = i.token AND a.disabled_at IS NULL)
+            OR EXISTS (SELECT 1 FROM retired_tokens r JOIN accounts a ON a.id = r.account_id
+                       WHERE r.token = i.token AND r.valid_until > ${this.db.nowSql} AND a.disabled_at IS NULL)
+       ), ins AS (
+         INSERT INTO events (id, account_id, provider, event, identity, dedup_key, received_at, headers, body)
+         SELECT id, account_id, provider, event, identity, dedup_key, $14, headers, body FROM valid ORDER BY ord
+         ON CONFLICT (account_id, dedup_key) DO NOTHING
+         RETURNING id
+       ), fresh AS (
+         SELECT v.* FROM valid v JOIN ins ON ins.id = v.id
+       ), act AS (
+         INSERT INTO activity (event_id, account_id, domain, email, is_test, received_at)
+         SELECT id, account_id, act_domain, act_email, act_test, $14 FROM fresh WHERE act_domain IS NOT NULL
+       ), fan AS (
+         INSERT INTO deliveries (id, event_id, hook_id, target_url, status, attempts, next_at, window_start, created_at, updated_at)
+         SELECT 'dlv_' || translate(encode(substr(uuid_send(gen_random_uuid()), 1, 12), 'base64'), '+/', '-_'),
+                f.id, h.id, h.target_url, 'pending', 0, t.now, t.now, t.now, t.now
+         FROM fresh f
+         JOIN hooks h ON h.account_id = f.account_id AND (
+           CASE WHEN h.event = '${DEMO_ACTIVITY}' THEN f.act_domain IS NOT NULL
+                ELSE h.event LIKE f.provider || '.%' AND (f.any_of_provider OR h.event = f.event OR h.event = f.provider || '.*') END)
+         CROSS JOIN (SELECT ${this.db.nowSql} AS now) t
+         ORDER BY f.ord
+       )
+       SELECT v.id IS NOT NULL AS valid, EXISTS (SELECT 1 FROM ins WHERE ins.id = i.id) AS inserted, e.id AS existing
+       FROM input i
+       LEFT JOIN valid v ON v.id = i.id
+       LEFT JOIN events e ON e.account_id = i.account_id AND e.dedup_key = i.dedup_key
+       ORDER BY i.ord`,
+      [
+        ids,
+        col((i) => i.accountId),
+        col((i) => i.provider),
+        col((i) => i.event),
+        col((i) => i.identity),
+        keys,
+        col((i) => JSON.stringify(i.headers)),
+        col((i) => i.body),
+        col((i) => i.token ?? null),
+        col((i) => i.activity?.domain ?? null),
+        col((i) => i.activity?.email ?? null),
+        col((i) => (i.activity?.isTest ? 1 : 0)),
+        // The same matching rule as fanOut (matchingPatterns): a test event type reaches every trigger of its vendor.
+        col((i) => matchingPatterns(i.provider, i.event).anyOfProvider),
+        now,
+      ],
+    );
+    // A statement does not see its own inserts: a repeat within the batch is a duplicate of the
+    // batch's first copy, found here rather than in the table.
+    const firstInBatch = new Map<string, string>();
+    return rows.map((r, i) => {
+      if (!r.valid) return { id: '', duplicate: false, gone: true as const };
+      const k = `${all[i].accountId}|${keys[i]}`;
+      if (r.inserted) {
+        firstInBatch.set(k, ids[i]);
+        return { id: ids[i], duplicate: false };
+      }
+      return { id: r.existing ?? firstInBatch.get(k) ?? '', duplicate: true };
     });
   }
 

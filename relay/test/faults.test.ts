@@ -260,6 +260,18 @@ describe.each(STORES)('relay faults on %s', (_name, dbUrl) => {
     expect(listed.map((e) => JSON.parse(e.body).data.session_id)).toStrictEqual(items.map((_, i) => `o-${i}`).reverse());
   });
 
+  it('a vendor retry inside the same group commit is a duplicate of the first copy, fanned out once', async () => {
+    const { account } = await relay.store.createAccount('same-batch');
+    await relay.store.createHook(account.id, 'walnut.*', `${sink.url}/zap`);
+    const item = (tag: string) => ({ accountId: account.id, provider: 'walnut' as const, event: 'walnut.demo_session_finished', identity: `walnut:demo_session_finished:${tag}`, headers: {}, body: session(tag) });
+    const [first, retry, other] = await relay.store.ingest([item('b-1'), item('b-1'), item('b-2')]);
+    expect(first).toStrictEqual({ id: expect.stringMatching(/^evt_/), duplicate: false });
+    expect(other).toStrictEqual({ id: expect.stringMatching(/^evt_/), duplicate: false });
+    expect(retry).toStrictEqual({ id: first.id, duplicate: true });
+    expect((await relay.store.deliveriesOf(first.id)).map((d) => d.id)).toHaveLength(1);
+    expect((await relay.store.deliveriesOf(other.id)).map((d) => d.id)).toHaveLength(1);
+  });
+
   it('fault 7: listing an unknown event is a 400, as subscribing to it is', async () => {
     expect((await call(relay.url, 'GET', '/v1/events?event=walnut.demo_session_finished', { key })).status).toBe(200);
     // (An empty event= is the operator's "any event" filter, not an unknown event.)

@@ -70,6 +70,8 @@ describe.each(STORES)('operator API on %s', (_name, dbUrl) => {
     expect(d.get(down.id)).toMatchObject({ status: 'given_up', next_attempt_at: null });
 
     // Logs an operator can act on: the give-up at error, with subscription, host, attempts, reason.
+    // (Logged once the outcome is on disk, which can be just after another reader sees it.)
+    await until('give-up logged', () => logs.some((l) => l.msg === 'delivery given up'));
     const gaveUp = logs.find((l) => l.msg === 'delivery given up');
     expect(gaveUp).toMatchObject({ level: 'error', fields: { hook_id: down.id, target_host: new URL(sink.url).host, attempts: downAttempts.length, last_reason: 'HTTP 503' } });
     expect(logs.some((l) => l.level === 'warn' && l.msg === 'delivery will be retried' && l.fields.hook_id === down.id)).toBe(true);
