@@ -115,7 +115,7 @@ export async function openSqlite(file: string): Promise<Db> {
   // (NORMAL) and every write's promise waits for the log's fdatasync, so a SIGKILL or a power
   // cut loses nothing acked, and the event loop never waits on the disk. busy_timeout covers
   // a second process (the CLI) touching the same file.
-  db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${memory ? 'OFF' : 'NORMAL'}; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;`);
+  db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${memory ? 'OFF' : 'NORMAL'}; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536;`);
   const wal = memory ? null : new WalSync(`${path.resolve(file)}-wal`);
   const durable = <T>(out: T): Promise<T> | T => (wal ? wal.sync().then(() => out) : out);
   const cache = new Map<string, ReturnType<typeof db.prepare>>();

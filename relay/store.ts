@@ -96,7 +96,16 @@ export interface Completion {
 export type Recorded = { recorded: false } | { recorded: true; status: DeliveryStatus; attempts: number };
 
 export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
-const newId = (prefix: string) => `${prefix}_${randomBytes(12).toString('base64url')}`;
+/**
+ * `evt_…`, `dlv_…`, `att_…`: 48 bits of the clock in milliseconds, then 48 random bits. Ids
+ * made later sort later, so each new row goes at the right-hand end of its id index instead of
+ * on a random page: one disk page less written per event and per delivery.
+ */
+const newId = (prefix: string) => {
+  const b = randomBytes(12);
+  b.writeUIntBE(Date.now(), 0, 6);
+  return `${prefix}_${b.toString('base64url')}`;
+};
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
