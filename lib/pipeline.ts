@@ -193,8 +193,20 @@ export function processDelivery(
  * tests check that each sample validates and that a live event has every sample key.
  */
 export function sampleRecord(provider: ProviderSpec, payload: Record<string, unknown>): DemoRecord {
-  return toRecord(provider, payload, JSON.stringify(payload), true, false, false);
+  let record = samples.get(payload);
+  if (!record) {
+    record = toRecord(provider, payload, JSON.stringify(payload), true, false, false);
+    samples.set(payload, record);
+  }
+  return record;
 }
+
+/**
+ * Samples are built when the app loads (Zapier reads them from the definition), and the scope
+ * samples need each event's record again: each is built once. Callers copy, never change them.
+ */
+const samples = new WeakMap<Record<string, unknown>, DemoRecord>();
+const futureSamples = new WeakMap<Record<string, unknown>, DemoRecord>();
 
 /**
  * The sample of a trigger that takes several event types (a vendor's any-event trigger, the
@@ -207,8 +219,13 @@ export function scopeSampleRecord(providers: ProviderSpec[]): DemoRecord {
   for (const provider of providers) {
     for (const e of provider.events) {
       records.push(sampleRecord(provider, e.sample));
-      const future = { ...e.sample, event: 'an_event_type_added_later' };
-      records.push(toRecord(provider, future, JSON.stringify(future), true, false, false));
+      let future = futureSamples.get(e.sample);
+      if (!future) {
+        const payload = { ...e.sample, event: 'an_event_type_added_later' };
+        future = toRecord(provider, payload, JSON.stringify(payload), true, false, false);
+        futureSamples.set(e.sample, future);
+      }
+      records.push(future);
     }
   }
   const [first] = records;

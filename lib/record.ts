@@ -149,12 +149,24 @@ export function crmNote(title: string, rows: Array<[string, unknown]>): string {
   return lines.join('\n');
 }
 
-const snake = (k: string): string =>
+const toSnake = (k: string): string =>
   k
     .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
     .replace(/[^A-Za-z0-9]+/g, '_')
     .replace(/^_+|_+$/g, '')
     .toLowerCase() || 'field';
+
+// A vendor's custom field and property names repeat from event to event: convert each once.
+const snakeCache = new Map<string, string>();
+const snake = (k: string): string => {
+  let out = snakeCache.get(k);
+  if (out === undefined) {
+    if (snakeCache.size >= 5000) snakeCache.clear();
+    out = toSnake(k);
+    snakeCache.set(k, out);
+  }
+  return out;
+};
 
 const MAX_JSON_DEPTH = 32;
 

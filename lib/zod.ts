@@ -6,3 +6,16 @@
  */
 export { array, boolean, number, object, record, string, union, unknown, ZodDefault, ZodNullable, ZodObject, ZodOptional } from 'zod';
 export type { infer, ZodError, ZodType } from 'zod';
+
+import { boolean as zBoolean, number as zNumber, string as zString } from 'zod';
+
+let leaves: { string: ReturnType<typeof makeLeaves>['string']; number: ReturnType<typeof makeLeaves>['number']; boolean: ReturnType<typeof makeLeaves>['boolean'] } | null = null;
+// optional().nullable() accepts what nullish() does; zod checks it without a lazy getter per parse.
+const makeLeaves = () => ({ string: zString().optional().nullable(), number: zNumber().optional().nullable(), boolean: zBoolean().optional().nullable() });
+
+/**
+ * The optional (absent or null) leaves, one instance each, shared by every field that has that
+ * type. Zod schemas are immutable, so sharing is safe, and building a zod instance costs more
+ * than validating with it: a cold start builds a provider's schemas once, field by field.
+ */
+export const nullish = () => (leaves ??= makeLeaves());

@@ -20,53 +20,56 @@ import type { EventSpec, Flattened, ProviderSpec } from './types.js';
 // (The article omits the closing brace of two examples; it is restored.)
 import samples from './pendo-samples.json';
 
-const opt = <T extends z.ZodType>(t: T) => t.nullish();
-const idish = z.union([z.string(), z.number()]);
+// optional().nullable(), not nullish(): the same values pass, and zod checks this order without a
+// lazy getter on every parse.
+const opt = <T extends z.ZodType>(t: T) => t.optional().nullable();
 
 export const pendoSchema = lazy(() => {
+  const { string: ostr, number: onum, boolean: obool } = z.nullish();
+  const oid = opt(z.union([z.string(), z.number()]));
   const guideProperties = z.object({
-    createdAt: opt(z.number()),
-    createdByUser: opt(z.object({ username: opt(z.string()) })),
-    id: opt(z.string()),
-    lastUpdatedAt: opt(z.number()),
-    lastUpdatedByUser: opt(z.object({ username: opt(z.string()) })),
-    name: opt(z.string()),
-    steps: opt(z.array(z.object({ id: opt(z.string()), lastUpdatedAt: opt(z.number()), resetAt: opt(z.number()), type: opt(z.string()) }))),
+    createdAt: onum,
+    createdByUser: opt(z.object({ username: ostr })),
+    id: ostr,
+    lastUpdatedAt: onum,
+    lastUpdatedByUser: opt(z.object({ username: ostr })),
+    name: ostr,
+    steps: opt(z.array(z.object({ id: ostr, lastUpdatedAt: onum, resetAt: onum, type: ostr }))),
   });
 
   const payload = z.object({
-    app: opt(z.object({ id: opt(idish), name: opt(z.string()), platform: opt(z.string()) })),
-    accountId: opt(idish),
-    subscription: opt(z.object({ id: opt(idish), name: opt(z.string()) })),
-    userAgent: opt(z.string()),
+    app: opt(z.object({ id: oid, name: ostr, platform: ostr })),
+    accountId: oid,
+    subscription: opt(z.object({ id: oid, name: ostr })),
+    userAgent: ostr,
     event: z.string(),
     properties: opt(
       z.object({
-        guideId: opt(z.string()),
+        guideId: ostr,
         guideProperties: opt(guideProperties),
-        guideStepId: opt(z.string()),
-        language: opt(z.string()),
+        guideStepId: ostr,
+        language: ostr,
         pollResponses: opt(
           z.array(
             z.object({
-              duration: opt(z.number()),
-              pollId: opt(z.string()),
-              pollType: opt(z.string()),
+              duration: onum,
+              pollId: ostr,
+              pollType: ostr,
               response: opt(z.union([z.string(), z.number(), z.boolean()])),
             }),
           ),
         ),
-        nps: opt(z.object({ rating: opt(z.number()), reason: opt(z.string()), source: opt(z.string()) })),
-        browserName: opt(z.string()),
-        browserVersion: opt(z.string()),
-        sampleGroup: opt(z.number()),
+        nps: opt(z.object({ rating: onum, reason: ostr, source: ostr })),
+        browserName: ostr,
+        browserVersion: ostr,
+        sampleGroup: onum,
         eventProperties: opt(z.record(z.string(), z.unknown())),
-        name: opt(z.string()),
-        source: opt(z.string()),
+        name: ostr,
+        source: ostr,
       }),
     ),
     timestamp: opt(z.union([z.number(), z.string()])),
-    visitorId: opt(idish),
+    visitorId: oid,
     uniqueId: z.string().min(1),
   });
   return payload;

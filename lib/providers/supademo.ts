@@ -16,7 +16,9 @@ import {
 import { flattenAnything } from './generic.js';
 import type { EventSpec, Flattened, ProviderSpec } from './types.js';
 
-const opt = <T extends z.ZodType>(t: T) => t.nullish();
+// optional().nullable(), not nullish(): the same values pass, and zod checks this order without a
+// lazy getter on every parse.
+const opt = <T extends z.ZodType>(t: T) => t.optional().nullable();
 
 /**
  * Every viewer field Supademo documents (besides id, email, names, company and custom_fields),
@@ -66,35 +68,36 @@ const VIEWER_LABELS: Record<(typeof SUPADEMO_VIEWER_FIELDS)[number], string> = {
 const UTM_KEYS = ['utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'utm_content', 'gclid', 'fbclid', 'msclkid'] as const;
 
 export const supademoSchema = lazy(() => {
+  const { string: ostr, number: onum, boolean: obool } = z.nullish();
   const viewerSchema = z.object({
-    id: opt(z.string()),
-    email: opt(z.string()),
-    first_name: opt(z.string()),
-    last_name: opt(z.string()),
-    company: opt(z.string()),
-    ...Object.fromEntries(SUPADEMO_VIEWER_FIELDS.map((k) => [k, opt(z.string())])),
+    id: ostr,
+    email: ostr,
+    first_name: ostr,
+    last_name: ostr,
+    company: ostr,
+    ...Object.fromEntries(SUPADEMO_VIEWER_FIELDS.map((k) => [k, ostr])),
     custom_fields: opt(z.record(z.string(), z.unknown())),
   });
 
   // The documented envelope, shared by lead.captured, demo.viewed, demo.completed and showcase.viewed.
   const payload = z.object({
     event: z.string(),
-    workspaceId: opt(z.string()),
+    workspaceId: ostr,
     viewerId: z.string().min(1),
-    email: opt(z.string()),
-    name: opt(z.string()),
-    company: opt(z.string()),
+    email: ostr,
+    name: ostr,
+    company: ostr,
     viewer: opt(viewerSchema),
-    entityType: opt(z.string()),
+    entityType: ostr,
     entityId: z.string().min(1),
-    entityTitle: opt(z.string()),
-    entityLink: opt(z.string()),
-    entityAnalyticsLink: opt(z.string()),
+    entityTitle: ostr,
+    entityLink: ostr,
+    entityAnalyticsLink: ostr,
     entityViewedAt: z.string().min(1),
-    utmParams: opt(z.object(Object.fromEntries(UTM_KEYS.map((k) => [k, opt(z.string())])))),
+    utmParams: opt(z.object(Object.fromEntries(UTM_KEYS.map((k) => [k, ostr])))),
     customParams: opt(z.record(z.string(), z.unknown())),
-    location: opt(z.object({ country: opt(z.string()), city: opt(z.string()) })),
-    device: opt(z.object({ browser: opt(z.string()), os: opt(z.string()) })),
+    location: opt(z.object({ country: ostr, city: ostr })),
+    device: opt(z.object({ browser: ostr, os: ostr })),
   });
   return payload;
 });

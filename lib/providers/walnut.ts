@@ -18,22 +18,25 @@ import type { EventSpec, Flattened, ProviderSpec } from './types.js';
 // Schemas validate what is declared; fields Walnut adds later are not rejected, and reach
 // the record as extra__… (read from the raw payload, see extras()).
 // Identity fields (event, data.session_id) are required; the rest may be absent or null.
-const opt = <T extends z.ZodType>(t: T) => t.nullish();
+// optional().nullable(), not nullish(): the same values pass, and zod checks this order without a
+// lazy getter on every parse.
+const opt = <T extends z.ZodType>(t: T) => t.optional().nullable();
 
 export const walnutSchemas = lazy(() => {
+  const { string: ostr, number: onum, boolean: obool } = z.nullish();
   const user = z.object({
-    email: opt(z.string()),
-    user_agent: opt(z.string()),
-    domain: opt(z.string()),
-    identification_method: opt(z.string()),
-    ip: opt(z.string()),
-    type: opt(z.string()),
+    email: ostr,
+    user_agent: ostr,
+    domain: ostr,
+    identification_method: ostr,
+    ip: ostr,
+    type: ostr,
   });
 
   const envelope = {
     event: z.string(),
-    timestamp: opt(z.string()),
-    is_test: opt(z.boolean()),
+    timestamp: ostr,
+    is_test: obool,
   };
 
   const demo = z.object({
@@ -41,42 +44,42 @@ export const walnutSchemas = lazy(() => {
     data: z.object({
       demo: opt(
         z.object({
-          id: opt(z.string()),
-          name: opt(z.string()),
-          template_id: opt(z.string()),
-          template_name: opt(z.string()),
-          url: opt(z.string()),
+          id: ostr,
+          name: ostr,
+          template_id: ostr,
+          template_name: ostr,
+          url: ostr,
         }),
       ),
       demo_engagement: opt(
         z.object({
-          fab_clicks: opt(z.number()),
-          guides_completion_rate: opt(z.number()),
-          last_guide_shown: opt(z.string()),
-          last_section_viewed: opt(z.string()),
-          screen_completion_rate: opt(z.number()),
-          session_duration: opt(z.number()),
+          fab_clicks: onum,
+          guides_completion_rate: onum,
+          last_guide_shown: ostr,
+          last_section_viewed: ostr,
+          screen_completion_rate: onum,
+          session_duration: onum,
         }),
       ),
       session_id: z.string().min(1),
-      session_started: opt(z.string()),
+      session_started: ostr,
       user: opt(user),
     }),
   });
 
   const playlistItem = z.object({
-    id: opt(z.string()),
-    name: opt(z.string()),
-    description: opt(z.string()),
-    type: opt(z.string()),
-    position: opt(z.number()),
-    duration_secs: opt(z.number()),
-    number_of_views: opt(z.number()),
-    selected: opt(z.boolean()),
-    visited: opt(z.boolean()),
-    demo_id: opt(z.string()),
-    file_url: opt(z.string()),
-    screenshot_uri: opt(z.string()),
+    id: ostr,
+    name: ostr,
+    description: ostr,
+    type: ostr,
+    position: onum,
+    duration_secs: onum,
+    number_of_views: onum,
+    selected: obool,
+    visited: obool,
+    demo_id: ostr,
+    file_url: ostr,
+    screenshot_uri: ostr,
   });
 
   const playlist = z.object({
@@ -85,23 +88,23 @@ export const walnutSchemas = lazy(() => {
       items: opt(z.array(playlistItem)),
       playlist: opt(
         z.object({
-          id: opt(z.string()),
-          name: opt(z.string()),
-          description: opt(z.string()),
-          url: opt(z.string()),
+          id: ostr,
+          name: ostr,
+          description: ostr,
+          url: ostr,
         }),
       ),
-      session_duration_secs: opt(z.number()),
-      session_ended: opt(z.string()),
+      session_duration_secs: onum,
+      session_ended: ostr,
       session_id: z.string().min(1),
-      session_started: opt(z.string()),
+      session_started: ostr,
       user: opt(user),
     }),
   });
   // What every Walnut event shares: the envelope and the session and viewer parts of `data`.
   const shared = z.object({
     ...envelope,
-    data: opt(z.object({ session_id: opt(z.string()), session_started: opt(z.string()), user: opt(user) })),
+    data: opt(z.object({ session_id: ostr, session_started: ostr, user: opt(user) })),
   });
   return { demo, playlist, shared };
 });
