@@ -22,7 +22,9 @@ import type { EventSpec, Flattened, ProviderSpec } from './types.js';
 // lazy getter on every parse.
 const opt = <T extends z.ZodType>(t: T) => t.optional().nullable();
 
-export const walnutSchemas = lazy(() => {
+// Each event type's schema is built on its own first use: a Zapier process runs one trigger,
+// and building zod schemas is a large part of a cold start.
+const walnutParts = lazy(() => {
   const { string: ostr, number: onum, boolean: obool } = z.nullish();
   const user = z.object({
     email: ostr,
@@ -39,6 +41,11 @@ export const walnutSchemas = lazy(() => {
     is_test: obool,
   };
 
+  return { ostr, onum, obool, user, envelope };
+});
+
+const demoSchema = lazy(() => {
+  const { ostr, onum, obool, user, envelope } = walnutParts();
   const demo = z.object({
     ...envelope,
     data: z.object({
@@ -67,6 +74,11 @@ export const walnutSchemas = lazy(() => {
     }),
   });
 
+  return demo;
+});
+
+const playlistSchema = lazy(() => {
+  const { ostr, onum, obool, user, envelope } = walnutParts();
   const playlistItem = z.object({
     id: ostr,
     name: ostr,
@@ -101,16 +113,21 @@ export const walnutSchemas = lazy(() => {
       user: opt(user),
     }),
   });
+  return playlist;
+});
+
+const sharedSchema = lazy(() => {
+  const { ostr, user, envelope } = walnutParts();
   // What every Walnut event shares: the envelope and the session and viewer parts of `data`.
   const shared = z.object({
     ...envelope,
     data: opt(z.object({ session_id: ostr, session_started: ostr, user: opt(user) })),
   });
-  return { demo, playlist, shared };
+  return shared;
 });
 
-type DemoSession = z.infer<ReturnType<typeof walnutSchemas>['demo']>;
-type PlaylistSession = z.infer<ReturnType<typeof walnutSchemas>['playlist']>;
+type DemoSession = z.infer<ReturnType<typeof demoSchema>>;
+type PlaylistSession = z.infer<ReturnType<typeof playlistSchema>>;
 
 // Documented payloads, verbatim from "Configure webhooks" (Walnut help center, 2026).
 export const demoSessionSample = {
@@ -356,7 +373,7 @@ function flattenPlaylist(p: PlaylistSession): Flattened {
   };
 }
 
-type Shared = z.infer<ReturnType<typeof walnutSchemas>['shared']>;
+type Shared = z.infer<ReturnType<typeof sharedSchema>>;
 
 /** An event type Walnut adds later: its session and viewer under their usual names. */
 function flattenShared(p: Shared, eventName: string): Flattened {
@@ -395,7 +412,7 @@ const demoEvent: EventSpec = {
     'Triggers when a viewer finishes a Walnut interactive demo, with engagement metrics, lead score and high-intent flag.',
   help: 'Walnut sends this event up to two hours after the viewer leaves the demo, so a test session shows up late.',
   get schema() {
-    return walnutSchemas().demo;
+    return demoSchema();
   },
   sample: demoSessionSample,
   flatten: flattenDemo,
@@ -427,7 +444,7 @@ const playlistEvent: EventSpec = {
   description:
     'Triggers when a viewer finishes a Walnut playlist session, with every demo, video and PDF in it and whether it was visited or selected.',
   get schema() {
-    return walnutSchemas().playlist;
+    return playlistSchema();
   },
   sample: playlistSessionSample,
   flatten: flattenPlaylist,
@@ -486,7 +503,7 @@ export const walnut: ProviderSpec = {
     events: ['demo_session_finished', 'playlist_session_finished'],
     email: (p) => ((p.data as Record<string, any> | undefined)?.user as Record<string, unknown> | undefined)?.email,
   },
-  envelope: { schema: () => walnutSchemas().shared, flatten: flattenShared },
+  envelope: { schema: sharedSchema, flatten: flattenShared },
   isTest: (p) => p.is_test === true,
   identity: (p) => {
     const data = p.data as Record<string, unknown> | undefined;
