@@ -45,7 +45,7 @@ const walnutParts = lazy(() => {
 });
 
 const demoSchema = lazy(() => {
-  const { ostr, onum, obool, user, envelope } = walnutParts();
+  const { ostr, onum, user, envelope } = walnutParts();
   const demo = z.object({
     ...envelope,
     data: z.object({
