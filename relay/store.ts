@@ -83,7 +83,6 @@ export type Outcome =
   | { kind: 'retry'; status: number | null; error: string; delayMs: number }
   | { kind: 'failed'; status: number | null; error: string };
 
-/** What recording an outcome did: nothing when the lease was lost or the delivery cancelled meanwhile. */
 /** One attempt's outcome, to record while `worker` holds the delivery's lease. */
 export interface Completion {
   id: string;
@@ -93,6 +92,7 @@ export interface Completion {
   attempt?: AttemptRecord & { n: number };
 }
 
+/** What recording an outcome did: nothing when the lease was lost or the delivery cancelled meanwhile. */
 export type Recorded = { recorded: false } | { recorded: true; status: DeliveryStatus; attempts: number };
 
 export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -647,6 +647,10 @@ export class Store {
    */
   async completeMany(items: Completion[]): Promise<Recorded[]> {
     if (items.length === 0) return [];
+    // PostgreSQL: the batch's guarded updates and attempt rows as one statement, one round trip
+    // (a 410's unsubscribe, rare, takes the statement-by-statement path below). Each update
+    // reports the input row that made it, so a second outcome for one delivery is not recorded.
+    if (this.db.dialect === 'postgres' && items.every((c) => c.outcome.kind !== 'gone')) return this.completeOneStatement(items);
     return this.db.tx(async (q) => {
       const out: Recorded[] = [];
       for (const c of items) out.push(await this.completeIn(q, c));
@@ -654,11 +658,52 @@ export class Store {
     });
   }
 
+  private async completeOneStatement(items: Completion[]): Promise<Recorded[]> {
+    const cols = items.map((c) => ({ ...outcomeColumns(c.outcome), c }));
+    const rows = await this.db.query<{ recorded: boolean; status: DeliveryStatus | null; attempts: number | null }>(
+      `WITH input AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::int[], $7::text[],
+                              $8::text[], $9::int[], $10::bigint[], $11::int[], $12::int[], $13::text[], $14::text[])
+           WITH ORDINALITY AS x(id, worker, status, delay, give_up, last_status, last_error,
+                                att_id, att_n, att_started, att_duration, att_status, att_error, att_snippet, ord)
+       ), t AS (SELECT ${this.db.nowSql} AS now),
+       upd AS (
+         UPDATE deliveries d SET
+           status = CASE WHEN i.status = 'retry' THEN (CASE WHEN t.now + i.delay - d.window_start > i.give_up THEN 'given_up' ELSE 'pending' END) ELSE i.status END,
+           attempts = d.attempts + 1, next_at = t.now + i.delay, locked_by = NULL, locked_until = NULL,
+           last_status = i.last_status, last_error = i.last_error, updated_at = t.now
+         FROM input i, t
+         WHERE d.id = i.id AND d.locked_by = i.worker AND d.status = 'pending'
+         RETURNING i.ord, d.status, d.attempts
+       ), att AS (
+         INSERT INTO delivery_attempts (id, delivery_id, n, started_at, duration_ms, status_code, error, response_snippet)
+         SELECT i.att_id, d.id, i.att_n, i.att_started, i.att_duration, i.att_status, i.att_error, i.att_snippet
+         FROM input i JOIN deliveries d ON d.id = i.id WHERE i.att_id IS NOT NULL
+       )
+       SELECT u.ord IS NOT NULL AS recorded, u.status, u.attempts FROM input i LEFT JOIN upd u ON u.ord = i.ord ORDER BY i.ord`,
+      [
+        cols.map(({ c }) => c.id),
+        cols.map(({ c }) => c.worker),
+        cols.map((x) => x.status),
+        cols.map((x) => x.delay),
+        cols.map(({ c }) => c.giveUpMs),
+        cols.map(({ c }) => c.outcome.status),
+        cols.map((x) => x.error),
+        cols.map(({ c }) => (c.attempt ? newId('att') : null)),
+        cols.map(({ c }) => c.attempt?.n ?? null),
+        cols.map(({ c }) => c.attempt?.startedAt ?? null),
+        cols.map(({ c }) => c.attempt?.durationMs ?? null),
+        cols.map(({ c }) => c.attempt?.statusCode ?? null),
+        cols.map(({ c }) => c.attempt?.error ?? null),
+        cols.map(({ c }) => c.attempt?.responseSnippet ?? null),
+      ],
+    );
+    return rows.map((r) => (r.recorded ? { recorded: true, status: r.status!, attempts: Number(r.attempts) } : { recorded: false }));
+  }
+
   private async completeIn(q: Queryable, { id, worker, outcome, giveUpMs, attempt }: Completion): Promise<Recorded> {
     const now = this.db.nowSql;
-    const status: DeliveryStatus | 'retry' = outcome.kind === 'retry' ? 'retry' : outcome.kind === 'gone' ? 'cancelled' : outcome.kind;
-    const delay = outcome.kind === 'retry' ? outcome.delayMs : 0;
-    const error = outcome.kind === 'gone' ? `HTTP ${outcome.status} Gone: the subscriber asked to be removed` : 'error' in outcome ? outcome.error : null;
+    const { status, delay, error } = outcomeColumns(outcome);
     {
       const rows = await q.query<{ hook_id: string | null; status: DeliveryStatus; attempts: number }>(
         `UPDATE deliveries SET
@@ -730,6 +775,15 @@ export class Store {
 }
 
 /** Cancels a subscription's queued deliveries (unsubscribe, 410): they are never sent. */
+/** How an outcome is written: the status to set (`retry` becomes pending or given_up in SQL), the delay, the error. */
+function outcomeColumns(outcome: Outcome): { status: DeliveryStatus | 'retry'; delay: number; error: string | null } {
+  return {
+    status: outcome.kind === 'retry' ? 'retry' : outcome.kind === 'gone' ? 'cancelled' : outcome.kind,
+    delay: outcome.kind === 'retry' ? outcome.delayMs : 0,
+    error: outcome.kind === 'gone' ? `HTTP ${outcome.status} Gone: the subscriber asked to be removed` : 'error' in outcome ? outcome.error : null,
+  };
+}
+
 async function cancelPending(q: Queryable, nowSql: string, hookId: string, why: string): Promise<void> {
   await q.query(`UPDATE deliveries SET status = 'cancelled', locked_by = NULL, locked_until = NULL, last_error = $2, updated_at = ${nowSql} WHERE hook_id = $1 AND status = 'pending'`, [hookId, why]);
 }

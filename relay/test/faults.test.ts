@@ -209,6 +209,31 @@ describe.each(STORES)('relay faults on %s', (_name, dbUrl) => {
     expect(await store.claim('w2', 10, 5000)).toStrictEqual([]);
   });
 
+  it('outcomes recorded in one batch keep each guard: a lost lease or a cancelled delivery is not overwritten, every attempt row is kept', async () => {
+    const store = relay.store;
+    await relay.deliverer.stop();
+    const { account } = await store.createAccount('batch-outcomes');
+    const keep = await store.createHook(account.id, 'walnut.*', `${sink.url}/keep`);
+    const gone = await store.createHook(account.id, 'walnut.*', `${sink.url}/gone`);
+    const [stored] = await store.ingest([{ accountId: account.id, provider: 'walnut', event: 'walnut.demo_session_finished', identity: 'batch-1', headers: {}, body: session('batch-1') }]);
+    const claimed = await store.claim('w1', 10, 5000);
+    const byHook = new Map(claimed.map((c) => [c.hook_id, c]));
+    expect(await store.deleteHook(account.id, gone.id)).toBe(true);
+    const attempt = (n: number) => ({ n, startedAt: Date.now(), durationMs: 3, statusCode: 503, error: 'HTTP 503', responseSnippet: 'down' });
+    const retry = { kind: 'retry', status: 503, error: 'HTTP 503', delayMs: 0 } as const;
+    const recorded = await store.completeMany([
+      { id: byHook.get(keep.id)!.id, worker: 'w1', outcome: retry, giveUpMs: 60_000, attempt: attempt(1) },
+      { id: byHook.get(keep.id)!.id, worker: 'someone-else', outcome: { kind: 'delivered', status: 200 }, giveUpMs: 60_000 },
+      { id: byHook.get(gone.id)!.id, worker: 'w1', outcome: retry, giveUpMs: 60_000, attempt: attempt(1) },
+    ]);
+    expect(recorded).toStrictEqual([{ recorded: true, status: 'pending', attempts: 1 }, { recorded: false }, { recorded: false }]);
+    const after = new Map((await store.deliveriesOf(stored.id)).map((d) => [d.hook_id, d]));
+    expect(after.get(keep.id)).toMatchObject({ status: 'pending', attempts: 1, last_error: 'HTTP 503' });
+    expect(after.get(gone.id)).toMatchObject({ status: 'cancelled', attempts: 0 });
+    const attempts = await store.db.query<{ delivery_id: string }>('SELECT delivery_id FROM delivery_attempts WHERE delivery_id IN ($1, $2)', [byHook.get(keep.id)!.id, byHook.get(gone.id)!.id]);
+    expect(attempts).toHaveLength(2);
+  });
+
   it('fault 3: lease and due times come from the database clock, not a process clock running ahead', async () => {
     const store = relay.store;
     await relay.deliverer.stop();
