@@ -21,6 +21,15 @@ const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
 const ROOT = path.resolve(__dirname, '..', '..');
 const say = (s = '') => process.stdout.write(`${s}\n`);
 
+/**
+ * "Stays flat": a growth row's cost against the row of the same store at the smallest size.
+ * 1.25× is the allowance for this shared machine's noise; the ack cost of more subscriptions
+ * per event is not judged (an ack writes every subscriber's delivery, by design), the cost per
+ * delivery is.
+ */
+const FLAT = 1.25;
+const flat = (...costs: number[]) => (costs.every((c) => c <= FLAT) ? 'flat: met' : `NOT met (${fmt(Math.max(...costs), 2)}× > ${FLAT}×)`);
+
 // 1. perform cost ---------------------------------------------------------------------------
 
 function timeOps(fn: () => unknown, n: number): number {
@@ -274,14 +283,14 @@ async function growthSubscriptions(): Promise<void> {
         const d = await deliveryRun(r, sink.arrivals, n, subs, sink.count);
         const perDelivery = 1e6 / d.deliveriesPerSec;
         base ??= { ingest: d.ingestRate, perDelivery };
-        rows.push([name, subs, n, fmt(d.ingestRate, 0), fmt(base.ingest / d.ingestRate, 2), fmt(d.deliveriesPerSec, 0), fmt(perDelivery, 0), fmt(perDelivery / base.perDelivery, 2), d.complete ? '' : 'INCOMPLETE']);
+        rows.push([name, subs, n, fmt(d.ingestRate, 0), fmt(base.ingest / d.ingestRate, 2), fmt(d.deliveriesPerSec, 0), fmt(perDelivery, 0), fmt(perDelivery / base.perDelivery, 2), d.complete ? flat(perDelivery / base.perDelivery) : 'NOT met (INCOMPLETE)']);
       } finally {
         r.stop();
         await sink.close();
       }
     }
   }
-  say(table(['store', 'subs/event', 'events', 'acks/s', 'ack cost ×', 'deliveries/s', 'µs/delivery', 'delivery cost ×', ''], rows));
+  say(table(['store', 'subs/event', 'events', 'acks/s', 'ack cost ×', 'deliveries/s', 'µs/delivery', 'delivery cost ×', `delivery cost ≤ ${FLAT}×`], rows));
   say();
 }
 
@@ -302,6 +311,12 @@ async function prefill(databaseUrl: string, count: number): Promise<void> {
          FROM generate_series(1, $4::int) g`,
         [account.id, now, body, count, sha256(body)],
       );
+      // A relay that holds a million events gathered them over weeks, with statistics and
+      // clean pages; right after a bulk load PostgreSQL is still writing back a gigabyte of it
+      // (measured at 1.05× to 1.6× depending on how much of that lands in the rows). Settle it
+      // first, as the activity prefill does, so the row measures the table's size.
+      await db.query('VACUUM ANALYZE events');
+      await db.query('CHECKPOINT');
     } else {
       for (let start = 0; start < count; start += 50_000) {
         await db.tx(async (q) => {
@@ -334,7 +349,7 @@ async function growthStored(): Promise<void> {
         const n = quick ? 1000 : 3000;
         const d = await deliveryRun(r, sink.arrivals, n, 1, sink.count);
         base ??= { ingest: d.ingestRate, delivery: d.eventsPerSec };
-        rows.push([name, size.toLocaleString('en'), fmt(fillS, 1), fmt(d.ingestRate, 0), fmt(base.ingest / d.ingestRate, 2), fmt(d.eventsPerSec, 0), fmt(base.delivery / d.eventsPerSec, 2), d.complete ? '' : 'INCOMPLETE']);
+        rows.push([name, size.toLocaleString('en'), fmt(fillS, 1), fmt(d.ingestRate, 0), fmt(base.ingest / d.ingestRate, 2), fmt(d.eventsPerSec, 0), fmt(base.delivery / d.eventsPerSec, 2), d.complete ? flat(base.ingest / d.ingestRate, base.delivery / d.eventsPerSec) : 'NOT met (INCOMPLETE)']);
       } finally {
         r.stop();
         await sink.close();
@@ -342,7 +357,7 @@ async function growthStored(): Promise<void> {
       }
     }
   }
-  say(table(['store', 'stored events', 'prefill s', 'acks/s', 'ack cost ×', 'events/s delivered', 'delivery cost ×', ''], rows));
+  say(table(['store', 'stored events', 'prefill s', 'acks/s', 'ack cost ×', 'events/s delivered', 'delivery cost ×', `both ≤ ${FLAT}×`], rows));
   say();
 }
 
@@ -372,6 +387,7 @@ async function prefillActivity(databaseUrl: string, count: number): Promise<stri
       // A bulk load leaves no planner statistics; a running database's autovacuum would have them.
       await db.query('ANALYZE events');
       await db.query('ANALYZE activity');
+      await db.query('CHECKPOINT');
     } else {
       for (let start = 0; start < count; start += 50_000) {
         await db.tx(async (q) => {
@@ -413,14 +429,14 @@ async function growthActivity(): Promise<void> {
         }
         const p50 = median(times);
         base ??= p50;
-        rows.push([name, size.toLocaleString('en'), fmt(fillS, 1), fmt(p50, 2), fmt(percentile(times, 99), 2), fmt(p50 / base, 2), rowsBack === times.length * 10 ? '10 events each' : `WRONG: ${rowsBack}`]);
+        rows.push([name, size.toLocaleString('en'), fmt(fillS, 1), fmt(p50, 2), fmt(percentile(times, 99), 2), fmt(p50 / base, 2), rowsBack === times.length * 10 ? flat(p50 / base) : `NOT met (WRONG: ${rowsBack} events)`]);
       } finally {
         relay.proc.kill('SIGTERM');
         if (dbUrl.startsWith('sqlite:')) rmSync(path.dirname(dbUrl.slice(7)), { recursive: true, force: true });
       }
     }
   }
-  say(table(['store', 'indexed events', 'prefill s', 'p50 ms', 'p99 ms', 'cost ×', ''], rows));
+  say(table(['store', 'indexed events', 'prefill s', 'p50 ms', 'p99 ms', 'cost ×', `≤ ${FLAT}×, 10 events each`], rows));
   say();
 }
 
