@@ -4,14 +4,14 @@
  * pulls in all of zod, its 48 locales included, which was most of a cold start's cost above
  * zapier-platform-core. Types come from zod as they are.
  */
-export { array, boolean, number, object, record, string, union, unknown, ZodDefault, ZodNullable, ZodObject, ZodOptional } from 'zod';
+import { array, boolean, number, object, record, string, union, unknown, ZodDefault, ZodNullable, ZodObject, ZodOptional } from 'zod';
+
+export { array, boolean, number, object, record, string, union, unknown, ZodDefault, ZodNullable, ZodObject, ZodOptional };
 export type { infer, ZodError, ZodType } from 'zod';
 
-import { boolean as zBoolean, number as zNumber, string as zString } from 'zod';
-
-let leaves: { string: ReturnType<typeof makeLeaves>['string']; number: ReturnType<typeof makeLeaves>['number']; boolean: ReturnType<typeof makeLeaves>['boolean'] } | null = null;
 // optional().nullable() accepts what nullish() does; zod checks it without a lazy getter per parse.
-const makeLeaves = () => ({ string: zString().optional().nullable(), number: zNumber().optional().nullable(), boolean: zBoolean().optional().nullable() });
+const makeLeaves = () => ({ string: string().optional().nullable(), number: number().optional().nullable(), boolean: boolean().optional().nullable() });
+let leaves: ReturnType<typeof makeLeaves> | null = null;
 
 /**
  * The optional (absent or null) leaves, one instance each, shared by every field that has that
