@@ -15,9 +15,14 @@ import { activityVendor, DEMO_ACTIVITY, PROVIDERS } from './providers/index.js';
 import { commonOutputFields, f, type OutputField } from './record.js';
 import { relayRequest, type RelayEvent } from './relay-client.js';
 import { findHeader } from './signature.js';
-import { demoNameOf, type Activity, type SignalRecord } from './signals.js';
+import { DAY, demoNameOf, type Activity, type SignalRecord } from './signals.js';
 
-const DAY = 86_400_000;
+/**
+ * What the account signals count, for their help texts: the demo activity the relay indexes
+ * (lib/providers' `demoActivity`), grouped by company.
+ */
+export const COUNTED = 'Walnut demo and playlist sessions and Supademo leads, views and completions';
+export const BY_COMPANY = 'by the company domain of each viewer’s email (free-mail and disposable addresses never count)';
 
 /** A stored event as counted activity: verified with this connection's secrets, or null (forged, test, not a demo view). */
 function verify(ev: RelayEvent, authData: Record<string, unknown>, includeTest: boolean): Activity | null {

@@ -11,7 +11,8 @@
 import { crmNote, oneLine, slackEscape, type Scalar } from './record.js';
 import type { DemoRecord } from './pipeline.js';
 
-const DAY = 86_400_000;
+/** A day in milliseconds, the unit of every signal's window. */
+export const DAY = 86_400_000;
 
 /** One verified demo activity of the company, in the relay's arrival order. */
 export interface Activity {

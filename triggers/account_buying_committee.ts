@@ -1,7 +1,5 @@
-import { num, sampleActivity, signalTrigger } from '../lib/signal-trigger.js';
-import { committeeFormsAt, signalRecord } from '../lib/signals.js';
-
-const DAY = 86_400_000;
+import { BY_COMPANY, COUNTED, num, sampleActivity, signalTrigger } from '../lib/signal-trigger.js';
+import { committeeFormsAt, DAY, signalRecord } from '../lib/signals.js';
 const minPeople = (input: Record<string, unknown>) => num(input.min_people, 3, 2, 50);
 const windowDays = (input: Record<string, unknown>) => num(input.window_days, 14, 1, 90);
 
@@ -18,7 +16,7 @@ export default signalTrigger({
   label: 'New Buying Committee',
   description: 'Triggers when several different people from one company have viewed your demos within a few days.',
   help:
-    'Counts Walnut demo and playlist sessions and Supademo leads, views and completions together, by the company domain of each viewer’s email (free-mail and disposable addresses never count). It fires once per company per window, the moment the last needed person appears, and again only after the window has passed. Only sessions whose signature this connection verifies are counted.',
+    `Counts ${COUNTED} together, ${BY_COMPANY}. It fires once per company per window, the moment the last needed person appears, and again only after the window has passed. Only sessions whose signature this connection verifies are counted.`,
   inputFields: [
     { key: 'min_people', label: 'Minimum People', type: 'integer', default: '3', required: false, helpText: 'How many different people from one company (at least 2).' },
     { key: 'window_days', label: 'Within (days)', type: 'integer', default: '14', required: false, helpText: 'How many days their demo views may span (1 to 90).' },

@@ -1,7 +1,5 @@
-import { num, sampleActivity, signalTrigger } from '../lib/signal-trigger.js';
-import { reengagesAt, signalRecord } from '../lib/signals.js';
-
-const DAY = 86_400_000;
+import { BY_COMPANY, COUNTED, num, sampleActivity, signalTrigger } from '../lib/signal-trigger.js';
+import { DAY, reengagesAt, signalRecord } from '../lib/signals.js';
 const quietDays = (input: Record<string, unknown>) => num(input.quiet_days, 21, 1, 365);
 
 // The sample: the documented Walnut demo session, varied into a company that comes back after 40 days.
@@ -16,7 +14,7 @@ export default signalTrigger({
   label: 'New Account Re-engagement',
   description: 'Triggers when a company that viewed your demos before comes back after a quiet period.',
   help:
-    'Counts Walnut demo and playlist sessions and Supademo leads, views and completions, by the company domain of each viewer’s email (free-mail and disposable addresses never count). A company seen for the first time does not fire it. It looks back as far as the relay keeps events (RELAY_RETENTION_DAYS, 30 days unless the relay’s team changed it), so a quiet period longer than that cannot be recognised.',
+    `Counts ${COUNTED}, ${BY_COMPANY}. A company seen for the first time does not fire it. It looks back as far as the relay keeps events (RELAY_RETENTION_DAYS, 30 days unless the relay’s team changed it), so a quiet period longer than that cannot be recognised.`,
   inputFields: [
     { key: 'quiet_days', label: 'Quiet For (days)', type: 'integer', default: '21', required: false, helpText: 'How many days without any demo activity from the company count as quiet (1 to 365).' },
   ],
