@@ -11,7 +11,7 @@ import path from 'node:path';
 import { processDelivery } from '../lib/pipeline.js';
 import { PROVIDERS } from '../lib/providers/index.js';
 import { signBody } from '../lib/signature.js';
-import { openDb } from '../relay/db.js';
+import { openDb, type Db, type Queryable } from '../relay/db.js';
 import { dedupKey, sha256, Store } from '../relay/store.js';
 import { dropStores, freshPgUrl, freshSqliteUrl, pgAvailable, RELAY_BIN, spawnRelay } from '../relay/test/harness.js';
 import { closedLoop, fmt, median, openLoop, percentile, post, spawnBareForwarder, spawnBareServer, startTimingSink, table, waitFor, walnutEvent } from './lib.js';
@@ -294,42 +294,55 @@ async function growthSubscriptions(): Promise<void> {
   say();
 }
 
-async function prefill(databaseUrl: string, count: number): Promise<void> {
-  // Rows shaped like real ones (a Walnut body), under one account of their own.
+/**
+ * A fresh store with one account of its own, filled by `fill` with rows shaped like real ones
+ * (a Walnut body); returns the account's API key. A relay that holds a million events gathered
+ * them over weeks, with planner statistics and clean pages; right after a bulk load PostgreSQL
+ * is still writing back a gigabyte of it (the 1-million row measured 1.05× to 1.6× depending on
+ * how much of that landed in it), so the load is settled before any row is measured.
+ */
+async function seeded(databaseUrl: string, name: string, fill: (db: Db, accountId: string, body: string, now: number) => Promise<void>): Promise<string> {
   const db = await openDb(databaseUrl);
   try {
     const store = new Store(db);
     await store.migrate();
-    const { account } = await store.createAccount('prefill');
-    const body = walnutEvent('prefill').body;
-    const now = Date.now();
+    const { account, apiKey } = await store.createAccount(name);
+    await fill(db, account.id, walnutEvent(name).body, Date.now());
+    if (db.dialect === 'postgres') {
+      await db.query('VACUUM ANALYZE events, activity');
+      await db.query('CHECKPOINT');
+    }
+    return apiKey;
+  } finally {
+    await db.close();
+  }
+}
+
+/** SQLite: `count` rows written by `row`, 50,000 to a transaction. */
+async function sqliteRows(db: Db, count: number, row: (q: Queryable, g: number) => Promise<unknown>): Promise<void> {
+  for (let start = 0; start < count; start += 50_000) {
+    await db.tx(async (q) => {
+      for (let g = start; g < Math.min(count, start + 50_000); g++) await row(q, g);
+    });
+  }
+}
+
+const prefill = (databaseUrl: string, count: number) =>
+  seeded(databaseUrl, 'prefill', async (db, accountId, body, now) => {
     if (db.dialect === 'postgres') {
       await db.query(
         `INSERT INTO events (id, account_id, provider, event, identity, dedup_key, received_at, headers, body)
          SELECT 'pre_' || g, $1, 'walnut', 'walnut.demo_session_finished', 'walnut:pre:' || g,
                 encode(sha256(convert_to('walnut:pre:' || g || E'\n' || $5::text, 'UTF8')), 'hex'), $2::bigint - g, '{}', $3
          FROM generate_series(1, $4::int) g`,
-        [account.id, now, body, count, sha256(body)],
+        [accountId, now, body, count, sha256(body)],
       );
-      // A relay that holds a million events gathered them over weeks, with statistics and
-      // clean pages; right after a bulk load PostgreSQL is still writing back a gigabyte of it
-      // (measured at 1.05× to 1.6× depending on how much of that lands in the rows). Settle it
-      // first, as the activity prefill does, so the row measures the table's size.
-      await db.query('VACUUM ANALYZE events');
-      await db.query('CHECKPOINT');
     } else {
-      for (let start = 0; start < count; start += 50_000) {
-        await db.tx(async (q) => {
-          for (let g = start; g < Math.min(count, start + 50_000); g++) {
-            await q.query(`INSERT INTO events (id, account_id, provider, event, identity, dedup_key, received_at, headers, body) VALUES ($1, $2, 'walnut', 'walnut.demo_session_finished', $3, $4, $5, '{}', $6)`, [`pre_${g}`, account.id, `walnut:pre:${g}`, dedupKey(`walnut:pre:${g}`, body), now - g, body]);
-          }
-        });
-      }
+      await sqliteRows(db, count, (q, g) =>
+        q.query(`INSERT INTO events (id, account_id, provider, event, identity, dedup_key, received_at, headers, body) VALUES ($1, $2, 'walnut', 'walnut.demo_session_finished', $3, $4, $5, '{}', $6)`, [`pre_${g}`, accountId, `walnut:pre:${g}`, dedupKey(`walnut:pre:${g}`, body), now - g, body]),
+      );
     }
-  } finally {
-    await db.close();
-  }
-}
+  });
 
 async function growthStored(): Promise<void> {
   const sizes = quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000];
@@ -362,47 +375,29 @@ async function growthStored(): Promise<void> {
 }
 
 /** Stored events with their demo-activity index, ten per company, under one account; returns its key. */
-async function prefillActivity(databaseUrl: string, count: number): Promise<string> {
-  const db = await openDb(databaseUrl);
-  try {
-    const store = new Store(db);
-    await store.migrate();
-    const { account, apiKey } = await store.createAccount('activity');
-    const body = walnutEvent('activity').body;
-    const now = Date.now();
+const prefillActivity = (databaseUrl: string, count: number) =>
+  seeded(databaseUrl, 'activity', async (db, accountId, body, now) => {
     const companies = Math.max(1, Math.floor(count / 10));
     if (db.dialect === 'postgres') {
       await db.query(
         `INSERT INTO events (id, account_id, provider, event, identity, dedup_key, received_at, headers, body)
          SELECT 'act_' || g, $1, 'walnut', 'walnut.demo_session_finished', 'walnut:act:' || g, md5(g::text) || md5('x' || g), $2::bigint - g, '{}', $3
          FROM generate_series(1, $4::int) g`,
-        [account.id, now, body, count],
+        [accountId, now, body, count],
       );
       await db.query(
         `INSERT INTO activity (event_id, account_id, domain, email, is_test, received_at)
          SELECT 'act_' || g, $1, 'co' || (g % $3::int) || '.example', 'p' || g || '@co' || (g % $3::int) || '.example', 0, $2::bigint - g
          FROM generate_series(1, $4::int) g`,
-        [account.id, now, companies, count],
+        [accountId, now, companies, count],
       );
-      // A bulk load leaves no planner statistics; a running database's autovacuum would have them.
-      await db.query('ANALYZE events');
-      await db.query('ANALYZE activity');
-      await db.query('CHECKPOINT');
     } else {
-      for (let start = 0; start < count; start += 50_000) {
-        await db.tx(async (q) => {
-          for (let g = start; g < Math.min(count, start + 50_000); g++) {
-            await q.query(`INSERT INTO events (id, account_id, provider, event, identity, dedup_key, received_at, headers, body) VALUES ($1, $2, 'walnut', 'walnut.demo_session_finished', $3, $4, $5, '{}', $6)`, [`act_${g}`, account.id, `walnut:act:${g}`, `k${g}`, now - g, body]);
-            await q.query(`INSERT INTO activity (event_id, account_id, domain, email, is_test, received_at) VALUES ($1, $2, $3, $4, 0, $5)`, [`act_${g}`, account.id, `co${g % companies}.example`, `p${g}@co${g % companies}.example`, now - g]);
-          }
-        });
-      }
+      await sqliteRows(db, count, async (q, g) => {
+        await q.query(`INSERT INTO events (id, account_id, provider, event, identity, dedup_key, received_at, headers, body) VALUES ($1, $2, 'walnut', 'walnut.demo_session_finished', $3, $4, $5, '{}', $6)`, [`act_${g}`, accountId, `walnut:act:${g}`, `k${g}`, now - g, body]);
+        await q.query(`INSERT INTO activity (event_id, account_id, domain, email, is_test, received_at) VALUES ($1, $2, $3, $4, 0, $5)`, [`act_${g}`, accountId, `co${g % companies}.example`, `p${g}@co${g % companies}.example`, now - g]);
+      });
     }
-    return apiKey;
-  } finally {
-    await db.close();
-  }
-}
+  });
 
 async function growthActivity(): Promise<void> {
   const sizes = quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000];
