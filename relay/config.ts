@@ -20,6 +20,33 @@ export interface RelayConfig {
   maxBodyBytes: number;
   /** When set, GET /metrics requires `Authorization: Bearer <this>`. */
   metricsToken: string | null;
+  // Abuse limits of the public HTTP server (README, "Limits").
+  /** A client must send its request headers within this time. */
+  headersTimeoutMs: number;
+  /** A client must send its whole request (headers and body) within this time. */
+  requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this time. */
+  keepAliveTimeoutMs: number;
+  /** Open connections at once; more are closed as they arrive. */
+  maxConnections: number;
+  /** Request body bytes held in memory at once, across all requests; past it, 503. */
+  maxBufferedBytes: number;
+  /** Requests a minute per API key (0: no limit). */
+  apiRatePerMinute: number;
+  /** Inbound posts a minute per inbound URL (0: no limit). */
+  inboundRatePerMinute: number;
+  /** Replays a minute per account. */
+  replaysPerMinute: number;
+  /** Subscriptions an account may hold. */
+  maxHooksPerAccount: number;
+  /** Deliveries of one account in flight at once in one process, so other accounts keep a share. */
+  accountConcurrency: number;
+  /** 503 while the event loop lags more than this (0: not checked). */
+  maxEventLoopDelayMs: number;
+  /** 503 while the JavaScript heap holds more than this many bytes (0: not checked). */
+  maxHeapBytes: number;
+  /** On SIGTERM, requests still open after this are cut off. */
+  shutdownTimeoutMs: number;
 }
 
 /** Refusing to start: every problem found, each naming its variable and what to set. */
@@ -96,6 +123,19 @@ const EnvSchema = z
       .optional()
       .transform((v) => (blank(v) ? null : v.trim()))
       .refine((v) => v === null || v.length >= 16, { message: 'must be at least 16 characters (a random string), or unset for open metrics' }),
+    RELAY_HEADERS_TIMEOUT_MS: wholeNumber(10_000, 500, 10 * 60 * 1000),
+    RELAY_REQUEST_TIMEOUT_MS: wholeNumber(30_000, 1000, 60 * 60 * 1000),
+    RELAY_KEEP_ALIVE_TIMEOUT_MS: wholeNumber(5_000, 100, 10 * 60 * 1000),
+    RELAY_MAX_CONNECTIONS: wholeNumber(1024, 16, 1_000_000),
+    RELAY_MAX_BUFFERED_MB: wholeNumber(64, 2, 64 * 1024),
+    RELAY_API_RATE_PER_MINUTE: wholeNumber(600, 0, 10_000_000),
+    RELAY_INBOUND_RATE_PER_MINUTE: wholeNumber(6000, 0, 100_000_000),
+    RELAY_REPLAYS_PER_MINUTE: wholeNumber(60, 1, 1_000_000),
+    RELAY_MAX_HOOKS_PER_ACCOUNT: wholeNumber(500, 1, 1_000_000),
+    RELAY_ACCOUNT_CONCURRENCY: wholeNumber(0, 0, 1000),
+    RELAY_MAX_EVENT_LOOP_DELAY_MS: wholeNumber(1000, 0, 60_000),
+    RELAY_MAX_HEAP_MB: wholeNumber(1536, 0, 1024 * 1024),
+    RELAY_SHUTDOWN_TIMEOUT_MS: wholeNumber(5_000, 100, 10 * 60 * 1000),
   })
   .superRefine((v, ctx) => {
     const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
@@ -110,6 +150,13 @@ const EnvSchema = z
     // Retention purges events with their deliveries: a delivery still being retried would vanish.
     if (v.RELAY_RETENTION_DAYS > 0 && v.RELAY_GIVE_UP_MS > v.RELAY_RETENTION_DAYS * DAY) {
       issue('RELAY_GIVE_UP_MS', `(${v.RELAY_GIVE_UP_MS} ms) must not exceed RELAY_RETENTION_DAYS (${v.RELAY_RETENTION_DAYS} days = ${v.RELAY_RETENTION_DAYS * DAY} ms), or events are purged while still being retried`);
+    }
+    // Node refuses a headers limit longer than the whole request's.
+    if (v.RELAY_REQUEST_TIMEOUT_MS <= v.RELAY_HEADERS_TIMEOUT_MS) {
+      issue('RELAY_REQUEST_TIMEOUT_MS', `(${v.RELAY_REQUEST_TIMEOUT_MS}) must be more than RELAY_HEADERS_TIMEOUT_MS (${v.RELAY_HEADERS_TIMEOUT_MS}): the whole request includes its headers`);
+    }
+    if (v.RELAY_ACCOUNT_CONCURRENCY > v.RELAY_DELIVERY_CONCURRENCY) {
+      issue('RELAY_ACCOUNT_CONCURRENCY', `(${v.RELAY_ACCOUNT_CONCURRENCY}) must not exceed RELAY_DELIVERY_CONCURRENCY (${v.RELAY_DELIVERY_CONCURRENCY})`);
     }
   });
 
@@ -137,6 +184,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
     retentionDays: v.RELAY_RETENTION_DAYS,
     maxBodyBytes: 1024 * 1024,
     metricsToken: v.RELAY_METRICS_TOKEN,
+    headersTimeoutMs: v.RELAY_HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: v.RELAY_REQUEST_TIMEOUT_MS,
+    keepAliveTimeoutMs: v.RELAY_KEEP_ALIVE_TIMEOUT_MS,
+    maxConnections: v.RELAY_MAX_CONNECTIONS,
+    maxBufferedBytes: v.RELAY_MAX_BUFFERED_MB * 1024 * 1024,
+    apiRatePerMinute: v.RELAY_API_RATE_PER_MINUTE,
+    inboundRatePerMinute: v.RELAY_INBOUND_RATE_PER_MINUTE,
+    replaysPerMinute: v.RELAY_REPLAYS_PER_MINUTE,
+    maxHooksPerAccount: v.RELAY_MAX_HOOKS_PER_ACCOUNT,
+    // Unset: three quarters of the process's delivery slots, so one account's dead target or
+    // bulk replay always leaves a quarter to the others.
+    accountConcurrency: v.RELAY_ACCOUNT_CONCURRENCY || Math.max(1, v.RELAY_DELIVERY_CONCURRENCY - Math.max(1, Math.floor(v.RELAY_DELIVERY_CONCURRENCY / 4))),
+    maxEventLoopDelayMs: v.RELAY_MAX_EVENT_LOOP_DELAY_MS,
+    maxHeapBytes: v.RELAY_MAX_HEAP_MB * 1024 * 1024,
+    shutdownTimeoutMs: v.RELAY_SHUTDOWN_TIMEOUT_MS,
   };
 }
 

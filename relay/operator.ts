@@ -296,9 +296,14 @@ export class Operator {
     });
   }
 
-  /** Inbound URLs 404 and the API key 401s from now on, on every relay process. */
-  async disable(accountId: string): Promise<boolean> {
+  /**
+   * Inbound URLs 404 and the API key 401s from now on, on every relay process; queued
+   * deliveries pause (claims skip a disabled account's), and an attempt already in flight is
+   * waited for (up to `inflightWaitMs`), so nothing is sent once this resolves.
+   */
+  async disable(accountId: string, inflightWaitMs = 0): Promise<boolean> {
     const rows = await this.db.query(`UPDATE accounts SET disabled_at = ${this.now} WHERE id = $1 AND disabled_at IS NULL RETURNING id`, [accountId]);
+    await this.store.waitForInflight('hook_id IN (SELECT id FROM hooks WHERE account_id = $1)', [accountId], inflightWaitMs);
     return rows.length > 0;
   }
 

@@ -59,6 +59,13 @@ export interface AttemptRecord {
 /** The longest record identity the relay stores (the contract's 400 above it). */
 export const MAX_IDENTITY_CHARS = 512;
 
+/** An account holds the most subscriptions it may. */
+export class HookLimit extends Error {
+  constructor(readonly max: number) {
+    super(`this account already has ${max} subscriptions, the most a relay account may hold (RELAY_MAX_HOOKS_PER_ACCOUNT); turn off Zaps you no longer use`);
+  }
+}
+
 export interface Claimed {
   id: string;
   event_id: string;
@@ -358,21 +365,51 @@ export class Store {
 
   // Subscriptions ----------------------------------------------------------------------
 
-  async createHook(accountId: string, event: string, targetUrl: string): Promise<Hook> {
+  /** Subscribes; throws HookLimit when the account already holds `max` subscriptions. */
+  async createHook(accountId: string, event: string, targetUrl: string, max = Number.MAX_SAFE_INTEGER): Promise<Hook> {
     const now = Date.now();
     const hook = { id: newId('hook'), event, target_url: targetUrl, created_at: iso(now) };
-    await this.db.query('INSERT INTO hooks (id, account_id, event, target_url, created_at) VALUES ($1, $2, $3, $4, $5)', [hook.id, accountId, event, targetUrl, now]);
+    const rows = await this.db.query(
+      `INSERT INTO hooks (id, account_id, event, target_url, created_at)
+       SELECT $1, $2, $3, $4, $5 WHERE (SELECT COUNT(*) FROM hooks WHERE account_id = $2) < $6 RETURNING id`,
+      [hook.id, accountId, event, targetUrl, now, max],
+    );
+    if (rows.length === 0) throw new HookLimit(max);
     return hook;
   }
 
-  /** Deletes an account's hook and cancels its undelivered work. False when it is not this account's. */
-  async deleteHook(accountId: string, id: string): Promise<boolean> {
-    return this.db.tx(async (q) => {
+  /**
+   * Deletes an account's hook; false when it is not this account's. When this resolves nothing
+   * more is sent to it: its queued deliveries are cancelled, and an attempt already in flight
+   * (claimed before the delete) is waited for, up to `inflightWaitMs` (the lease: after it the
+   * attempt is over or its process gone). Claims and fan-outs lock the hooks they use, so on
+   * PostgreSQL the delete waits for those that read the hook before it went, and then sees
+   * their deliveries.
+   */
+  async deleteHook(accountId: string, id: string, inflightWaitMs = 0): Promise<boolean> {
+    const deleted = await this.db.tx(async (q) => {
       const rows = await q.query('DELETE FROM hooks WHERE id = $1 AND account_id = $2 RETURNING id', [id, accountId]);
       if (rows.length === 0) return false;
-      await cancelPending(q, this.db.nowSql, id, 'subscription deleted');
+      await cancelPending(q, this.db.nowSql, 'hook_id = $1', [id], 'subscription deleted', true);
       return true;
     });
+    if (!deleted) return false;
+    await this.waitForInflight('hook_id = $1', [id], inflightWaitMs);
+    await cancelPending(this.db, this.db.nowSql, 'hook_id = $1', [id], 'subscription deleted', false);
+    return true;
+  }
+
+  /** Waits until no delivery matching `where` is leased (an attempt in flight), up to `ms`. */
+  async waitForInflight(where: string, params: unknown[], ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const [r] = await this.db.query<{ n: number }>(
+        `SELECT COUNT(*) AS n FROM deliveries WHERE ${where} AND status = 'pending' AND locked_until IS NOT NULL AND locked_until >= ${this.db.nowSql}`,
+        params,
+      );
+      if (Number(r.n) === 0 || Date.now() >= deadline) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
   }
 
   // Events -----------------------------------------------------------------------------
@@ -728,7 +765,7 @@ export class Store {
       if (outcome.kind === 'gone' && row.hook_id) {
         // REST hooks: 410 Gone means the subscriber is gone; stop delivering to it.
         await q.query('DELETE FROM hooks WHERE id = $1', [row.hook_id]);
-        await cancelPending(q, now, row.hook_id, `HTTP 410 Gone from the subscriber`);
+        await cancelPending(q, now, 'hook_id = $1', [row.hook_id], 'HTTP 410 Gone from the subscriber');
       }
       return { recorded: true, status: row.status, attempts: Number(row.attempts) };
     }
@@ -785,8 +822,17 @@ function outcomeColumns(outcome: Outcome): { status: DeliveryStatus | 'retry'; d
   };
 }
 
-async function cancelPending(q: Queryable, nowSql: string, hookId: string, why: string): Promise<void> {
-  await q.query(`UPDATE deliveries SET status = 'cancelled', locked_by = NULL, locked_until = NULL, last_error = $2, updated_at = ${nowSql} WHERE hook_id = $1 AND status = 'pending'`, [hookId, why]);
+/**
+ * Cancels queued deliveries matching `where` (unsubscribe, 410): they are never sent. With
+ * `unleasedOnly`, an attempt in flight is left to finish and record its outcome.
+ */
+async function cancelPending(q: Queryable, nowSql: string, where: string, params: unknown[], why: string, unleasedOnly = false): Promise<void> {
+  const n = params.length;
+  await q.query(
+    `UPDATE deliveries SET status = 'cancelled', locked_by = NULL, locked_until = NULL, last_error = $${n + 1}, updated_at = ${nowSql}
+     WHERE ${where} AND status = 'pending'${unleasedOnly ? ` AND (locked_until IS NULL OR locked_until < ${nowSql})` : ''}`,
+    [...params, why],
+  );
 }
 
 function chunks<T>(xs: T[], size: number): T[][] {

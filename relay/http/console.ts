@@ -5,7 +5,7 @@
  * storage and sent as a bearer header (no cookies, so no CSRF surface).
  */
 import { readFileSync } from 'node:fs';
-import type http from 'node:http';
+import type { FastifyPluginAsync } from 'fastify';
 import path from 'node:path';
 
 // dist/relay/http → the project root → relay/console (static files are not compiled).
@@ -20,25 +20,20 @@ const FILES: Record<string, { file: string; type: string }> = {
 export const CONSOLE_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-const cache = new Map<string, Buffer>();
-
-/** Answers a console path; false when `p` is not one. */
-export function serveConsole(p: string, res: http.ServerResponse): boolean {
-  const entry = FILES[p];
-  if (!entry) return false;
-  let body = cache.get(entry.file);
-  if (!body) {
-    body = readFileSync(path.join(DIR, entry.file));
-    cache.set(entry.file, body);
+/** The console's three static files, read once, each with the strict headers above. */
+export const consolePlugin: FastifyPluginAsync = async (fastify) => {
+  for (const [route, entry] of Object.entries(FILES)) {
+    const body = readFileSync(path.join(DIR, entry.file));
+    fastify.get(route, { schema: { hide: true } }, async (_request, reply) =>
+      reply
+        .headers({
+          'Content-Type': entry.type,
+          'Content-Security-Policy': CONSOLE_CSP,
+          'X-Content-Type-Options': 'nosniff',
+          'Referrer-Policy': 'no-referrer',
+          'Cache-Control': 'no-cache',
+        })
+        .send(body),
+    );
   }
-  res.writeHead(200, {
-    'Content-Type': entry.type,
-    'Content-Length': body.length,
-    'Content-Security-Policy': CONSOLE_CSP,
-    'X-Content-Type-Options': 'nosniff',
-    'Referrer-Policy': 'no-referrer',
-    'Cache-Control': 'no-cache',
-  });
-  res.end(body);
-  return true;
-}
+};

@@ -3,195 +3,246 @@
  * the event log, an event's deliveries and attempts, manual and bulk retry, replay, rotation
  * and disabling. The console and `demohooks-relay` use the same queries (relay/operator.ts).
  */
-import type http from 'node:http';
-import { DEMO_ACTIVITY, PROVIDER_KEYS, PROVIDERS, type ProviderKey } from '../../lib/providers/index.js';
-import type { Logger } from '../log.js';
-import { isDeliveryStatus, isProvider, UnknownCursor, type Operator } from '../operator.js';
-import { DELIVERY_STATUSES, type Account, type Store } from '../store.js';
-import { HttpError, readJson, segment, send } from './util.js';
+import { createHash } from 'node:crypto';
+import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
+import { PROVIDER_KEYS, type ProviderKey } from '../../lib/providers/index.js';
+import { isProvider, UnknownCursor } from '../operator.js';
+import type { App, HttpDeps } from './app.js';
+import { bearerOf } from './app.js';
+import { BEARER, bearerApi } from './auth.js';
+import type { ByteBudget } from './limits.js';
+import {
+  DeliveryRow,
+  deliveryStatus,
+  errors,
+  EventDetail,
+  EventRow,
+  HookHealth,
+  idParam,
+  InboundUrls,
+  isoTime,
+  limit,
+  optionalBody,
+  optionalText,
+  optionalTime,
+  plausibleId,
+  providerName,
+  relayEvent,
+} from './schemas.js';
+import { HttpError } from './util.js';
 
-export interface OperatorContext {
-  store: Store;
-  operator: Operator;
-  log: Logger;
-  inboundUrls(tokens: Record<string, string>): Record<string, string>;
-  /** New work is due: look now. */
-  kick(): void;
-  /** Drop whatever this process remembers of an account's inbound URLs. */
-  forgetAccount(accountId: string): void;
-}
+const IdParams = z.object({ id: idParam });
 
-/** `{provider}.{event}` for an event this relay knows, or `{provider}.*`; null otherwise. */
-export function parseEventName(event: unknown): { provider: ProviderKey; name: string } | null {
-  if (typeof event !== 'string') return null;
-  const [prov, ...rest] = event.split('.');
-  const name = rest.join('.');
-  if (!isProvider(prov) || !(name === '*' || PROVIDERS[prov].events.some((e) => e.event === name))) return null;
-  return { provider: prov, name };
-}
-
-/** Whether a relay event name can be subscribed to and listed: a vendor event, a vendor's `*`, or demo.activity. */
-export const isRelayEvent = (event: unknown): boolean => event === DEMO_ACTIVITY || parseEventName(event) !== null;
-
-export const unknownEvent = (event: unknown) =>
-  new HttpError(400, `unknown event ${JSON.stringify(event ?? null)}: use {provider}.{event} for a documented event, {provider}.*, or demo.activity`);
-
-const limitOf = (url: URL, dflt: number, max: number): number => {
-  const raw = url.searchParams.get('limit');
-  const n = raw === null ? dflt : Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new HttpError(400, `limit must be an integer from 1 to ${max}`);
-  return n;
-};
-
-const timeOf = (raw: unknown, name: string): number => {
-  const ms = typeof raw === 'string' && /^\d{4}-\d\d-\d\d/.test(raw) ? Date.parse(raw) : NaN;
-  if (!Number.isFinite(ms)) throw new HttpError(400, `${name} must be an ISO 8601 time, e.g. 2026-11-24T09:00:00Z`);
-  return ms;
-};
-
-const optional = (url: URL, key: string): string | undefined => {
-  const v = url.searchParams.get(key);
-  return v === null || v === '' ? undefined : v;
-};
-
-/** Handles the operator routes; false when the path is not one of them. */
-export async function operatorRoutes(ctx: OperatorContext, req: http.IncomingMessage, res: http.ServerResponse, url: URL, account: Account): Promise<boolean> {
-  const p = url.pathname;
-  const m = req.method;
-  const { operator, store, log } = ctx;
-  const cursor = async <T>(work: () => Promise<T>): Promise<T> => {
-    try {
-      return await work();
-    } catch (err) {
-      if (err instanceof UnknownCursor) throw new HttpError(400, err.message);
-      throw err;
-    }
-  };
-
-  if (m === 'GET' && p === '/v1/hooks') {
-    send(res, 200, await operator.hooks(account.id));
-    return true;
+/** A cursor that names no row of this account is the client's mistake (400), said as such. */
+async function paged<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof UnknownCursor) throw new HttpError(400, err.message);
+    throw err;
   }
+}
 
-  if (m === 'GET' && p === '/v1/activity') {
-    const domain = (url.searchParams.get('domain') ?? '').trim().toLowerCase();
-    if (!/^[a-z0-9.-]{1,253}$/.test(domain) || !domain.includes('.')) throw new HttpError(400, 'domain must be a company domain, e.g. acme.co.uk');
-    const since = optional(url, 'since');
-    const until = optional(url, 'until');
-    send(
-      res,
-      200,
-      await store.activity(account.id, domain, {
-        sinceMs: since === undefined ? undefined : timeOf(since, 'since'),
-        untilMs: until === undefined ? undefined : timeOf(until, 'until'),
-        limit: limitOf(url, 1000, 1000),
+export const operatorPlugin: FastifyPluginAsync<{ deps: HttpDeps; budget: ByteBudget }> = async (fastify, { deps, budget }) => {
+  const app = fastify as unknown as App;
+  const { operator, store, log, tokens, cfg } = deps;
+  bearerApi(app, deps, budget);
+  const tags = ['operator'];
+
+  app.get(
+    '/v1/hooks',
+    { schema: { summary: "The account's subscriptions and their health", tags, security: BEARER, response: { 200: z.array(HookHealth), ...errors(401, 429) } } },
+    async (request) => operator.hooks(request.account.id),
+  );
+
+  app.get(
+    '/v1/events',
+    {
+      schema: {
+        summary: 'The event log, newest first',
+        description: 'Next page: `before={last id}`. `q` matches text in the raw body.',
+        tags,
+        security: BEARER,
+        querystring: z.object({
+          provider: z.preprocess((v) => (v === '' ? undefined : v), providerName.optional()),
+          event: z.preprocess((v) => (v === '' ? undefined : v), relayEvent.optional()),
+          since: optionalTime('since'),
+          until: optionalTime('until'),
+          q: optionalText('q', 200),
+          limit: limit(3, 100),
+          before: optionalText('before', 200),
+        }),
+        response: { 200: z.array(EventRow), ...errors(400, 401, 429) },
+      },
+    },
+    async (request) => {
+      const f = request.query;
+      return paged(() =>
+        operator.events(request.account.id, { event: f.event, provider: f.provider as ProviderKey | undefined, sinceMs: f.since, untilMs: f.until, q: f.q, limit: f.limit, before: f.before }),
+      );
+    },
+  );
+
+  app.get(
+    '/v1/events/:id',
+    { schema: { summary: 'One event with every delivery and every attempt', tags, security: BEARER, params: IdParams, response: { 200: EventDetail, ...errors(401, 404, 429) } } },
+    async (request) => {
+      const detail = plausibleId(request.params.id) ? await operator.event(request.account.id, request.params.id) : null;
+      if (!detail) throw new HttpError(404, 'no such event');
+      return detail;
+    },
+  );
+
+  app.post(
+    '/v1/events/:id/replay',
+    {
+      schema: {
+        summary: "Send a stored event again to the account's current matching subscriptions",
+        tags,
+        security: BEARER,
+        params: IdParams,
+        response: { 202: z.object({ deliveries: z.number().int() }), ...errors(401, 404, 429) },
+      },
+      // Replays per account: a bulk replay cannot flood the queue that every account shares.
+      onRequest: app.rateLimit({
+        max: cfg.replaysPerMinute,
+        timeWindow: 60_000,
+        groupId: 'replay',
+        keyGenerator: (request) => `replay:${createHash('sha256').update(bearerOf(request) ?? request.ip).digest('base64url')}`,
+        errorResponseBuilder: (_request, context) => new HttpError(429, `at most ${context.max} replays a minute per account (RELAY_REPLAYS_PER_MINUTE); retry in ${context.after}`),
       }),
-    );
-    return true;
-  }
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      const n = plausibleId(id) ? await store.replay(request.account.id, id) : null;
+      if (n === null) throw new HttpError(404, 'no such event');
+      log('info', 'event replayed by operator', { account_id: request.account.id, event_id: id, deliveries: n });
+      deps.kick();
+      return reply.code(202).send({ deliveries: n });
+    },
+  );
 
-  if (m === 'GET' && p === '/v1/events') {
-    const event = optional(url, 'event');
-    if (event !== undefined && !isRelayEvent(event)) throw unknownEvent(event);
-    const provider = optional(url, 'provider');
-    if (provider !== undefined && !isProvider(provider)) throw new HttpError(400, `unknown provider "${provider.slice(0, 40)}": one of ${PROVIDER_KEYS.join(', ')}`);
-    const since = optional(url, 'since');
-    const until = optional(url, 'until');
-    const q = optional(url, 'q');
-    if (q !== undefined && q.length > 200) throw new HttpError(400, 'q must be at most 200 characters');
-    const rows = await cursor(() =>
-      operator.events(account.id, {
-        event,
-        provider: provider as ProviderKey | undefined,
-        sinceMs: since === undefined ? undefined : timeOf(since, 'since'),
-        untilMs: until === undefined ? undefined : timeOf(until, 'until'),
-        q,
-        limit: limitOf(url, 3, 100),
-        before: optional(url, 'before'),
-      }),
-    );
-    send(res, 200, rows);
-    return true;
-  }
+  app.get(
+    '/v1/deliveries',
+    {
+      schema: {
+        summary: 'Deliveries, newest first',
+        tags,
+        security: BEARER,
+        querystring: z.object({
+          status: z.preprocess((v) => (v === '' ? undefined : v), deliveryStatus.optional()),
+          hook_id: optionalText('hook_id', 200),
+          limit: limit(50, 100),
+          before: optionalText('before', 200),
+        }),
+        response: { 200: z.array(DeliveryRow), ...errors(400, 401, 429) },
+      },
+    },
+    async (request) => {
+      const f = request.query;
+      return paged(() => operator.deliveries(request.account.id, { status: f.status, hookId: f.hook_id, limit: f.limit, before: f.before }));
+    },
+  );
 
-  const eventMatch = /^\/v1\/events\/([^/]+)(\/replay)?$/.exec(p);
-  if (eventMatch && m === 'GET' && !eventMatch[2]) {
-    const detail = await operator.event(account.id, segment(eventMatch[1]));
-    if (!detail) throw new HttpError(404, 'no such event');
-    send(res, 200, detail);
-    return true;
-  }
-  if (eventMatch && m === 'POST' && eventMatch[2]) {
-    const id = segment(eventMatch[1]);
-    const n = await store.replay(account.id, id);
-    if (n === null) throw new HttpError(404, 'no such event');
-    log('info', 'event replayed by operator', { account_id: account.id, event_id: id, deliveries: n });
-    ctx.kick();
-    send(res, 202, { deliveries: n });
-    return true;
-  }
+  app.post(
+    '/v1/deliveries/:id/retry',
+    {
+      schema: {
+        summary: 'Retry one failed or given-up delivery now (its give-up window restarts)',
+        tags,
+        security: BEARER,
+        params: IdParams,
+        response: { 202: z.object({ id: z.string(), status: z.literal('pending') }), ...errors(401, 404, 409, 429) },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      const r = plausibleId(id) ? await operator.retryDelivery(request.account.id, id) : ({ ok: false, why: 'not_found' } as const);
+      if (!r.ok) throw r.why === 'not_found' ? new HttpError(404, 'no such delivery') : new HttpError(409, r.message);
+      log('info', 'delivery retried by operator', { account_id: request.account.id, delivery_id: id });
+      deps.kick();
+      return reply.code(202).send({ id, status: 'pending' as const });
+    },
+  );
 
-  if (m === 'GET' && p === '/v1/deliveries') {
-    const status = optional(url, 'status');
-    if (status !== undefined && !isDeliveryStatus(status)) throw new HttpError(400, `unknown status "${status.slice(0, 40)}": one of ${DELIVERY_STATUSES.join(', ')}`);
-    const rows = await cursor(() =>
-      operator.deliveries(account.id, { status: status as never, hookId: optional(url, 'hook_id'), limit: limitOf(url, 50, 100), before: optional(url, 'before') }),
-    );
-    send(res, 200, rows);
-    return true;
-  }
+  app.post(
+    '/v1/hooks/:id/retry-failed',
+    {
+      schema: {
+        summary: 'Retry every failed or given-up delivery of a subscription since a time',
+        tags,
+        security: BEARER,
+        params: IdParams,
+        body: optionalBody({ since: isoTime('since') }),
+        response: { 202: z.object({ queued: z.number().int() }), ...errors(400, 401, 404, 429) },
+      },
+    },
+    async (request, reply) => {
+      const hookId = request.params.id;
+      const n = plausibleId(hookId) ? await operator.retryFailed(request.account.id, hookId, request.body.since) : null;
+      if (n === null) throw new HttpError(404, 'no such subscription');
+      log('info', 'failed deliveries retried by operator', { account_id: request.account.id, hook_id: hookId, queued: n });
+      deps.kick();
+      return reply.code(202).send({ queued: n });
+    },
+  );
 
-  const retryMatch = /^\/v1\/deliveries\/([^/]+)\/retry$/.exec(p);
-  if (m === 'POST' && retryMatch) {
-    const id = segment(retryMatch[1]);
-    const r = await operator.retryDelivery(account.id, id);
-    if (!r.ok) throw r.why === 'not_found' ? new HttpError(404, 'no such delivery') : new HttpError(409, r.message);
-    log('info', 'delivery retried by operator', { account_id: account.id, delivery_id: id });
-    ctx.kick();
-    send(res, 202, { id, status: 'pending' });
-    return true;
-  }
+  app.post(
+    '/v1/me/rotate-key',
+    { schema: { summary: 'A new API key; the old one answers 401 from now on', tags, security: BEARER, response: { 200: z.object({ api_key: z.string() }), ...errors(401, 429) } } },
+    async (request) => {
+      const apiKey = await operator.rotateKey(request.account.id);
+      log('warn', 'API key rotated', { account_id: request.account.id });
+      return { api_key: apiKey };
+    },
+  );
 
-  const bulkMatch = /^\/v1\/hooks\/([^/]+)\/retry-failed$/.exec(p);
-  if (m === 'POST' && bulkMatch) {
-    const body = await readJson(req);
-    const since = timeOf(body.since, 'since');
-    const hookId = segment(bulkMatch[1]);
-    const n = await operator.retryFailed(account.id, hookId, since);
-    if (n === null) throw new HttpError(404, 'no such subscription');
-    log('info', 'failed deliveries retried by operator', { account_id: account.id, hook_id: hookId, queued: n });
-    ctx.kick();
-    send(res, 202, { queued: n });
-    return true;
-  }
+  app.post(
+    '/v1/me/rotate-inbound',
+    {
+      schema: {
+        summary: "A new inbound URL for one vendor; the old one works for the overlap, then 404s",
+        tags,
+        security: BEARER,
+        body: optionalBody({
+          provider: z
+            .string({ error: `provider must be one of ${PROVIDER_KEYS.join(', ')}` })
+            .refine(isProvider, { error: `provider must be one of ${PROVIDER_KEYS.join(', ')}` })
+            .transform((s) => s as ProviderKey),
+          overlap_hours: z
+            .number({ error: 'overlap_hours must be a number of hours from 0 to 720' })
+            .min(0, { error: 'overlap_hours must be a number of hours from 0 to 720' })
+            .max(720, { error: 'overlap_hours must be a number of hours from 0 to 720' })
+            .default(24),
+        }),
+        response: { 200: z.object({ inbound: InboundUrls, old_url_valid_until: z.string() }), ...errors(400, 401, 429) },
+      },
+    },
+    async (request) => {
+      const { provider, overlap_hours } = request.body;
+      const r = await operator.rotateInbound(request.account.id, provider, Math.round(overlap_hours * 3_600_000));
+      tokens.forgetAccount(request.account.id);
+      log('warn', 'inbound URL rotated', { account_id: request.account.id, provider, old_url_valid_until: r.oldValidUntil });
+      return { inbound: deps.inboundUrls(r.tokens), old_url_valid_until: r.oldValidUntil };
+    },
+  );
 
-  if (m === 'POST' && p === '/v1/me/rotate-key') {
-    const apiKey = await operator.rotateKey(account.id);
-    log('warn', 'API key rotated', { account_id: account.id });
-    send(res, 200, { api_key: apiKey });
-    return true;
-  }
-
-  if (m === 'POST' && p === '/v1/me/rotate-inbound') {
-    const body = await readJson(req);
-    const provider = body.provider;
-    if (typeof provider !== 'string' || !isProvider(provider)) throw new HttpError(400, `provider must be one of ${PROVIDER_KEYS.join(', ')}`);
-    const hours = body.overlap_hours ?? 24;
-    if (typeof hours !== 'number' || !Number.isFinite(hours) || hours < 0 || hours > 720) throw new HttpError(400, 'overlap_hours must be a number of hours from 0 to 720');
-    const r = await operator.rotateInbound(account.id, provider, Math.round(hours * 3_600_000));
-    ctx.forgetAccount(account.id);
-    log('warn', 'inbound URL rotated', { account_id: account.id, provider, old_url_valid_until: r.oldValidUntil });
-    send(res, 200, { inbound: ctx.inboundUrls(r.tokens), old_url_valid_until: r.oldValidUntil });
-    return true;
-  }
-
-  if (m === 'POST' && p === '/v1/me/disable') {
-    await operator.disable(account.id);
-    ctx.forgetAccount(account.id);
-    log('warn', 'account disabled', { account_id: account.id });
-    send(res, 204);
-    return true;
-  }
-
-  return false;
-}
+  app.post(
+    '/v1/me/disable',
+    {
+      schema: {
+        summary: 'Disable the account: inbound URLs 404 and the key 401s at once, queued deliveries pause',
+        tags,
+        security: BEARER,
+        response: { 204: z.undefined().describe('disabled'), ...errors(401, 429) },
+      },
+    },
+    async (request, reply) => {
+      await operator.disable(request.account.id, cfg.leaseMs);
+      tokens.forgetAccount(request.account.id);
+      log('warn', 'account disabled', { account_id: request.account.id });
+      return reply.code(204).send();
+    },
+  );
+};

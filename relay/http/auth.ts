@@ -1,0 +1,57 @@
+/**
+ * What every bearer-authenticated route group shares: the per-key rate limit (429 +
+ * Retry-After), the account behind the key (401 otherwise), JSON bodies of at most 64 KiB held
+ * against the relay-wide body budget, an empty body read as none.
+ */
+import { createHash } from 'node:crypto';
+import type { Account } from '../store.js';
+import { bearerOf, type App, type HttpDeps } from './app.js';
+import type { ByteBudget } from './limits.js';
+import { HttpError } from './util.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    account: Account;
+  }
+}
+
+/** Security requirement for the OpenAPI document. */
+export const BEARER = [{ bearer: [] }];
+
+export function bearerApi(app: App, deps: HttpDeps, budget: ByteBudget): void {
+  app.decorateRequest('account', null as unknown as Account);
+  if (deps.cfg.apiRatePerMinute > 0) {
+    app.addHook(
+      'onRequest',
+      app.rateLimit({
+        max: deps.cfg.apiRatePerMinute,
+        timeWindow: 60_000,
+        // Per key (hashed: the limiter's memory never holds a key); per address without one.
+        keyGenerator: (request) => {
+          const key = bearerOf(request);
+          return key ? `key:${createHash('sha256').update(key).digest('base64url')}` : `ip:${request.ip}`;
+        },
+      }),
+    );
+  }
+  app.addHook('onRequest', async (request) => {
+    const key = bearerOf(request);
+    const account = key ? await deps.store.accountByApiKey(key) : null;
+    if (!account) throw new HttpError(401, key ? 'unknown API key' : 'missing Authorization: Bearer <api_key>');
+    request.account = account;
+  });
+  app.addHook('preParsing', budget.hook());
+  // A JSON body; an empty one is no body (the routes' schemas say what a missing one means).
+  app.removeAllContentTypeParsers();
+  const parse = (_request: unknown, body: string | Buffer, done: (err: Error | null, body?: unknown) => void) => {
+    const text = body.toString();
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(new HttpError(400, 'body is not valid JSON'), undefined);
+    }
+  };
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, parse);
+  app.addContentTypeParser(/^application\/[a-z0-9.+-]+\+json$/, { parseAs: 'string' }, parse);
+}

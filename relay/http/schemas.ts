@@ -1,0 +1,154 @@
+/**
+ * The pieces the routes' zod schemas are built from. Each route declares its params, query,
+ * body and answers once; the same declaration validates the request, types the handler and
+ * becomes the route's entry in `/openapi.json`. A failed check answers 400 with the message
+ * written here (relay/http/app.ts), so every message names its field and what to send.
+ */
+import { z } from 'zod';
+import { DEMO_ACTIVITY, PROVIDER_KEYS, PROVIDERS, type ProviderKey } from '../../lib/providers/index.js';
+import { isProvider } from '../operator.js';
+import { DELIVERY_STATUSES } from '../store.js';
+
+/** Every error answer: `{error}`, one sentence saying what was wrong and what to do. */
+export const ErrorBody = z.object({ error: z.string() }).meta({ id: 'Error' });
+
+/** The error answers a route can give, for the OpenAPI document. */
+export const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, ErrorBody]));
+
+/** Text from a URL or a body: NUL is refused the same way on every store (PostgreSQL cannot hold it). */
+const text = (name: string, max: number) =>
+  z
+    .string()
+    .max(max, { error: `${name} must be at most ${max} characters` })
+    .refine((s) => !s.includes('\0'), { error: `${name} must not contain a NUL character` });
+
+/** An optional query parameter; empty means unset. */
+export const optionalText = (name: string, max = 200) =>
+  z.preprocess((v) => (v === '' ? undefined : v), text(name, max).optional());
+
+/** An id in a path. A NUL or an over-long value names nothing here: the route answers 404. */
+export const idParam = z.string().max(200).describe('an id this API handed out');
+
+/** Whether an id from a path can name a row (else: 404 without asking the store). */
+export const plausibleId = (id: string) => id.length > 0 && id.length <= 200 && !id.includes('\0');
+
+export const isoTime = (name: string) =>
+  z
+    .string({ error: `${name} must be an ISO 8601 time, e.g. 2026-11-24T09:00:00Z` })
+    .refine((raw) => /^\d{4}-\d\d-\d\d/.test(raw) && Number.isFinite(Date.parse(raw)), { error: `${name} must be an ISO 8601 time, e.g. 2026-11-24T09:00:00Z` })
+    .transform((raw) => Date.parse(raw))
+    .describe('ISO 8601 time');
+
+export const optionalTime = (name: string) => z.preprocess((v) => (v === '' ? undefined : v), isoTime(name).optional());
+
+/** `limit`: a whole number from 1 to `max`, `dflt` when absent. */
+export const limit = (dflt: number, max: number) =>
+  z
+    .preprocess(
+      (v) => (v === undefined || v === '' ? dflt : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v),
+      z.number({ error: `limit must be an integer from 1 to ${max}` }).int({ error: `limit must be an integer from 1 to ${max}` }).min(1, { error: `limit must be an integer from 1 to ${max}` }).max(max, { error: `limit must be an integer from 1 to ${max}` }),
+    )
+    .describe(`1 to ${max}, default ${dflt}`);
+
+/** `{provider}.{event}` for an event this relay knows, or `{provider}.*`; null otherwise. */
+export function parseEventName(event: unknown): { provider: ProviderKey; name: string } | null {
+  if (typeof event !== 'string') return null;
+  const [prov, ...rest] = event.split('.');
+  const name = rest.join('.');
+  if (!isProvider(prov) || !(name === '*' || PROVIDERS[prov].events.some((e) => e.event === name))) return null;
+  return { provider: prov, name };
+}
+
+/** Whether a relay event name can be subscribed to and listed: a vendor event, a vendor's `*`, or demo.activity. */
+export const isRelayEvent = (event: unknown): boolean => event === DEMO_ACTIVITY || parseEventName(event) !== null;
+
+export const unknownEventMessage = (event: unknown) =>
+  `unknown event ${JSON.stringify(event ?? null)}: use {provider}.{event} for a documented event, {provider}.*, or demo.activity`;
+
+/** A relay event name (`walnut.demo_session_finished`, `pendo.*`, `demo.activity`). */
+export const relayEvent = z
+  .string({ error: (iss) => unknownEventMessage(iss.input) })
+  .refine(isRelayEvent, { error: (iss) => unknownEventMessage(iss.input) })
+  .describe('{provider}.{event}, {provider}.* or demo.activity');
+
+export const providerName = z
+  .string()
+  .refine(isProvider, { error: (iss) => `unknown provider "${String(iss.input).slice(0, 40)}": one of ${PROVIDER_KEYS.join(', ')}` })
+  .transform((s) => s as ProviderKey)
+  .describe(PROVIDER_KEYS.join(' | '));
+
+export const deliveryStatus = z
+  .string()
+  .refine((s) => (DELIVERY_STATUSES as readonly string[]).includes(s), { error: (iss) => `unknown status "${String(iss.input).slice(0, 40)}": one of ${DELIVERY_STATUSES.join(', ')}` })
+  .transform((s) => s as (typeof DELIVERY_STATUSES)[number])
+  .describe(DELIVERY_STATUSES.join(' | '));
+
+const isoOut = z.string().describe('ISO 8601 time');
+const isoOrNull = isoOut.nullable();
+
+export const InboundUrls = z.record(z.string(), z.string()).describe('the URL to paste into each vendor, by provider');
+
+export const Hook = z.object({ id: z.string(), event: z.string(), target_url: z.string(), created_at: isoOut }).meta({ id: 'Hook' });
+
+export const HookHealth = Hook.extend({
+  pending: z.number().int(),
+  failed: z.number().int(),
+  last_success_at: isoOrNull,
+  last_failure_at: isoOrNull,
+  last_error: z.string().nullable(),
+}).meta({ id: 'HookHealth' });
+
+export const StoredEvent = z
+  .object({
+    id: z.string(),
+    event: z.string(),
+    received_at: isoOut,
+    headers: z.record(z.string(), z.string()).describe("the vendor's signature header, under its name"),
+    body: z.string().describe('the raw body, exactly as received'),
+  })
+  .meta({ id: 'StoredEvent' });
+
+export const EventRow = StoredEvent.extend({
+  delivery_status: z.enum(['no_subscription', 'pending', 'failed', 'delivered', 'cancelled']),
+}).meta({ id: 'EventRow' });
+
+export const Attempt = z.object({
+  n: z.number().int(),
+  started_at: isoOut,
+  duration_ms: z.number(),
+  status_code: z.number().int().nullable(),
+  error: z.string().nullable(),
+  response_snippet: z.string().nullable(),
+});
+
+export const EventDetail = StoredEvent.extend({
+  deliveries: z.array(
+    z.object({
+      id: z.string(),
+      hook_id: z.string().nullable(),
+      target_url: z.string(),
+      status: z.enum(DELIVERY_STATUSES),
+      attempts: z.array(Attempt),
+      next_attempt_at: isoOrNull,
+    }),
+  ),
+}).meta({ id: 'EventDetail' });
+
+export const DeliveryRow = z
+  .object({
+    id: z.string(),
+    event_id: z.string(),
+    event: z.string(),
+    hook_id: z.string().nullable(),
+    target_url: z.string(),
+    status: z.enum(DELIVERY_STATUSES),
+    attempt_count: z.number().int(),
+    last_status_code: z.number().int().nullable(),
+    last_error: z.string().nullable(),
+    next_attempt_at: isoOrNull,
+    updated_at: isoOut,
+  })
+  .meta({ id: 'DeliveryRow' });
+
+/** A JSON object body that may be left out (`{}`). */
+export const optionalBody = <T extends z.ZodRawShape>(shape: T) => z.preprocess((v) => (v === undefined || v === null ? {} : v), z.object(shape, { error: 'body must be a JSON object' }));
