@@ -122,8 +122,17 @@ interface OpContext {
 
 type OpResult = { json: unknown; text: string };
 
-const table = (rows: string[][]): string => {
-  if (rows.length === 0) return '';
+/**
+ * Text from the database (event names, account names, errors) made safe for a terminal: control
+ * characters (C0, DEL, C1 such as the one-byte CSI) and bidirectional overrides are shown as
+ * `\uXXXX`, so a payload cannot move the cursor, recolour or rewrite the operator's screen.
+ */
+export const terminalSafe = (text: string): string =>
+  text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
+const table = (input: string[][]): string => {
+  if (input.length === 0) return '';
+  const rows = input.map((r) => r.map((c) => terminalSafe(c ?? '')));
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows.map((r) => r.map((c, i) => (c ?? '').padEnd(widths[i])).join('  ').trimEnd()).join('\n');
 };
@@ -227,11 +236,12 @@ async function runOperator(cfg: RelayConfig, cmd: (typeof OPERATOR_COMMANDS)[str
       throw new UsageError(`no account ${accountId} (demohooks-relay account list)`);
     }
     const out = await cmd.run({ store, operator, accountId: accountId ?? '', positionals: parsed.positionals, values: parsed.values as never, publicUrl: publicBase(cfg) });
-    process.stdout.write(`${parsed.values.json ? JSON.stringify(out.json) : out.text}\n`);
+    // JSON.stringify escapes C0 but leaves C1 controls raw: escaped here, it is the same JSON.
+    process.stdout.write(`${parsed.values.json ? terminalSafe(JSON.stringify(out.json)) : out.text}\n`);
     return 0;
   } catch (err) {
     if (err instanceof UsageError || err instanceof UnknownCursor) {
-      process.stderr.write(`demohooks-relay: ${err.message}\n`);
+      process.stderr.write(`demohooks-relay: ${terminalSafe(err.message)}\n`);
       return 2;
     }
     throw err;

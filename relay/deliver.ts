@@ -5,7 +5,7 @@ import type { RelayConfig } from './config.js';
 import type { Logger } from './log.js';
 import type { Claimed, Completion, Outcome, Recorded, Store } from './store.js';
 import { GroupCommit } from './group-commit.js';
-import { guardedLookup } from './targets.js';
+import { checkTarget, guardedLookup } from './targets.js';
 
 const SNIPPET_BYTES = 1024;
 /** The kept start of a response, as text (a cut multi-byte character is dropped). */
@@ -54,6 +54,8 @@ export class Deliverer {
   readonly worker = `w_${process.pid}_${randomBytes(4).toString('hex')}`;
   private running = false;
   private inflight = new Set<Promise<void>>();
+  /** Attempts in flight per account: an account holds at most RELAY_ACCOUNT_CONCURRENCY of them. */
+  private readonly perAccount = new Map<string, number>();
   private wake: (() => void) | null = null;
   private loopDone: Promise<void> = Promise.resolve();
   private readonly agents: { http: http.Agent; https: https.Agent };
@@ -101,14 +103,18 @@ export class Deliverer {
       const room = this.cfg.deliveryConcurrency - this.inflight.size;
       if (room > 0) {
         try {
-          claimed = await this.store.claim(this.worker, room, this.cfg.leaseMs);
+          claimed = await this.store.claim(this.worker, room, this.cfg.leaseMs, { perAccount: this.cfg.accountConcurrency, inflight: this.perAccount });
         } catch (err) {
           this.log('error', 'claim failed', { error: (err as Error).message });
         }
       }
       for (const d of claimed) {
+        this.perAccount.set(d.account_id, (this.perAccount.get(d.account_id) ?? 0) + 1);
         const p = this.attempt(d).finally(() => {
           this.inflight.delete(p);
+          const n = (this.perAccount.get(d.account_id) ?? 1) - 1;
+          if (n > 0) this.perAccount.set(d.account_id, n);
+          else this.perAccount.delete(d.account_id);
           this.kick();
         });
         this.inflight.add(p);
@@ -166,16 +172,20 @@ export class Deliverer {
     }
   }
 
-  /** POSTs the stored bytes with the provider's signature header under its original name. */
+  /**
+   * POSTs the stored bytes with the provider's signature header under its original name. The
+   * whole target rule (scheme, credentials, allowlist, port, literal addresses) is checked again
+   * against the configuration in force; a name is resolved and checked at connect time, and the
+   * socket goes to the address that check approved.
+   */
   private post(d: Claimed): Promise<{ status: number | null; error: string | null; permanent?: boolean; snippet: string | null }> {
     return new Promise((resolve) => {
-      let url: URL;
-      try {
-        url = new URL(d.target_url);
-      } catch {
-        resolve({ status: 400, error: 'invalid target URL', snippet: null });
+      const rule = checkTarget(d.target_url, this.cfg);
+      if (!rule.ok) {
+        resolve({ status: null, error: `target refused by this relay's configuration: ${rule.error}`, permanent: true, snippet: null });
         return;
       }
+      const url = rule.url;
       const body = Buffer.from(d.body, 'utf8');
       const mod = url.protocol === 'https:' ? https : http;
       const req = mod.request(

@@ -285,6 +285,10 @@ export class Operator {
   async rotateInbound(accountId: string, provider: ProviderKey, overlapMs: number): Promise<{ tokens: Record<string, string>; oldValidUntil: string }> {
     const token = randomBytes(24).toString('base64url');
     return this.db.tx(async (q) => {
+      // Rotations of one account take turns (the account row is locked until commit on
+      // PostgreSQL; SQLite runs one transaction at a time): each retires the URL the one before
+      // it made, and every URL handed out keeps working for its overlap.
+      if (this.db.dialect === 'postgres') await q.query('SELECT id FROM accounts WHERE id = $1 FOR UPDATE', [accountId]);
       const [old] = await q.query<{ token: string }>('SELECT token FROM inbound_tokens WHERE account_id = $1 AND provider = $2', [accountId, provider]);
       const [retired] = await q.query<{ valid_until: number }>(
         `INSERT INTO retired_tokens (token, account_id, provider, valid_until) VALUES ($1, $2, $3, ${this.now} + $4) RETURNING valid_until`,

@@ -68,6 +68,7 @@ export class HookLimit extends Error {
 
 export interface Claimed {
   id: string;
+  account_id: string;
   event_id: string;
   hook_id: string;
   target_url: string;
@@ -221,6 +222,16 @@ const MIGRATIONS: Array<{ version: number; why: string; up: (q: Queryable, diale
         is_test INTEGER NOT NULL,
         received_at BIGINT NOT NULL)`);
       await q.query('CREATE INDEX activity_by_domain ON activity (account_id, domain, received_at)');
+    },
+  },
+  {
+    version: 5,
+    why: 'fair claims: each delivery names its account, and due work is indexed by account, so claims go round-robin across accounts',
+    async up(q) {
+      await q.query('ALTER TABLE deliveries ADD COLUMN account_id TEXT');
+      await q.query('UPDATE deliveries SET account_id = (SELECT e.account_id FROM events e WHERE e.id = deliveries.event_id)');
+      await q.query('DROP INDEX deliveries_due');
+      await q.query('CREATE INDEX deliveries_due ON deliveries (status, account_id, next_at)');
     },
   },
 ];
@@ -480,12 +491,18 @@ export class Store {
        ), act AS (
          INSERT INTO activity (event_id, account_id, domain, email, is_test, received_at)
          SELECT id, account_id, act_domain, act_email, act_test, $14 FROM fresh WHERE act_domain IS NOT NULL
+       ), hk AS (
+         -- Locked (key share) until commit: an unsubscribe waits for this statement, then
+         -- cancels the deliveries it queued.
+         SELECT h.id, h.account_id, h.event, h.target_url FROM hooks h
+         WHERE h.account_id IN (SELECT DISTINCT account_id FROM valid)
+         FOR KEY SHARE
        ), fan AS (
-         INSERT INTO deliveries (id, event_id, hook_id, target_url, status, attempts, next_at, window_start, created_at, updated_at)
+         INSERT INTO deliveries (id, event_id, hook_id, target_url, account_id, status, attempts, next_at, window_start, created_at, updated_at)
          SELECT 'dlv_' || translate(encode(substr(uuid_send(gen_random_uuid()), 1, 12), 'base64'), '+/', '-_'),
-                f.id, h.id, h.target_url, 'pending', 0, t.now, t.now, t.now, t.now
+                f.id, h.id, h.target_url, f.account_id, 'pending', 0, t.now, t.now, t.now, t.now
          FROM fresh f
-         JOIN hooks h ON h.account_id = f.account_id AND (
+         JOIN hk h ON h.account_id = f.account_id AND (
            CASE WHEN h.event = '${DEMO_ACTIVITY}' THEN f.act_domain IS NOT NULL
                 ELSE h.event LIKE f.provider || '.%' AND (f.any_of_provider OR h.event = f.event OR h.event = f.provider || '.*') END)
          CROSS JOIN (SELECT ${this.db.nowSql} AS now) t
@@ -594,11 +611,13 @@ export class Store {
     const pairs = [...new Set(fresh.map((f) => `${f.item.accountId}|${f.item.provider}`))].map((p) => p.split('|'));
     const activityAccounts = [...new Set(fresh.filter((f) => f.item.activity).map((f) => f.item.accountId))];
     const params = [...pairs.flatMap(([account, provider]) => [account, `${provider}.%`]), ...activityAccounts];
+    // PostgreSQL: the hooks read are locked (key share) until commit, so an unsubscribe waits
+    // for this fan-out and then cancels what it queued (SQLite runs one transaction at a time).
     const hooks = await q.query<{ id: string; account_id: string; event: string; target_url: string }>(
       `SELECT id, account_id, event, target_url FROM hooks WHERE ${[
         ...pairs.map((_, i) => `(account_id = $${2 * i + 1} AND event LIKE $${2 * i + 2})`),
         ...activityAccounts.map((_, i) => `(account_id = $${2 * pairs.length + i + 1} AND event = '${DEMO_ACTIVITY}')`),
-      ].join(' OR ')}`,
+      ].join(' OR ')}${this.db.dialect === 'postgres' ? ' FOR KEY SHARE' : ''}`,
       params,
     );
     const deliveries: unknown[][] = [];
@@ -607,16 +626,16 @@ export class Store {
       for (const h of hooks) {
         if (h.account_id !== item.accountId) continue;
         if (h.event === DEMO_ACTIVITY ? item.activity : h.event.startsWith(`${item.provider}.`) && (m.anyOfProvider || m.exact.includes(h.event))) {
-          deliveries.push([newId('dlv'), id, h.id, h.target_url]);
+          deliveries.push([newId('dlv'), id, h.id, h.target_url, h.account_id]);
         }
       }
     }
     // The fan-out, in one statement per thousand deliveries, due now by the database clock.
     for (const chunk of chunks(deliveries, 1000)) {
       await q.query(
-        `INSERT INTO deliveries (id, event_id, hook_id, target_url, status, attempts, next_at, window_start, created_at, updated_at)
-         SELECT v.column1, v.column2, v.column3, v.column4, 'pending', 0, t.now, t.now, t.now, t.now
-         FROM (VALUES ${values(chunk.length, 4)}) AS v, (SELECT ${this.db.nowSql} AS now) AS t`,
+        `INSERT INTO deliveries (id, event_id, hook_id, target_url, account_id, status, attempts, next_at, window_start, created_at, updated_at)
+         SELECT v.column1, v.column2, v.column3, v.column4, v.column5, 'pending', 0, t.now, t.now, t.now, t.now
+         FROM (VALUES ${values(chunk.length, 5)}) AS v, (SELECT ${this.db.nowSql} AS now) AS t`,
         chunk.flat(),
       );
     }
@@ -641,23 +660,67 @@ export class Store {
   /**
    * Claims up to `limit` due deliveries for `worker` for `leaseMs`, by the database clock. A
    * delivery whose lease ran out (its process died) is due again, so another process takes it.
+   *
+   * Fair: claims go round-robin across accounts (each account's oldest due work first, found by
+   * an index seek per account with pending work), and within an account across its
+   * subscriptions; an account never holds more than `perAccount` of this worker's slots
+   * (`inflight`: what it holds now), so one account's dead target or bulk replay leaves the
+   * others their share. Only live subscriptions of enabled accounts are claimed; PostgreSQL
+   * locks (key share) the subscriptions claimed for until commit, so an unsubscribe running at
+   * the same time either goes first (nothing claimed) or waits and sees the lease.
    */
-  async claim(worker: string, limit: number, leaseMs: number): Promise<Claimed[]> {
-    const lock = this.db.dialect === 'postgres' ? 'FOR UPDATE SKIP LOCKED' : '';
+  async claim(worker: string, limit: number, leaseMs: number, fair: { perAccount?: number; inflight?: Map<string, number> } = {}): Promise<Claimed[]> {
+    const pg = this.db.dialect === 'postgres';
     const now = this.db.nowSql;
+    const perAccount = Math.max(1, Math.min(limit, fair.perAccount ?? limit));
+    const busy = [...(fair.inflight ?? new Map<string, number>())].filter(([, n]) => n > 0);
+    const params: unknown[] = [worker, leaseMs, limit, perAccount];
+    const p = (v: unknown) => `$${params.push(v)}`;
+    // What each account still may take: perAccount less what it holds now.
+    const used = (busy.length > 0 ? busy : [['', 0] as [string, number]]).map(([a, n]) => `SELECT CAST(${p(a)} AS TEXT) AS id, CAST(${p(n)} AS INTEGER) AS n`).join(' UNION ALL ');
+    const due = `z.status = 'pending' AND z.account_id = acc.id AND z.next_at <= ${now} AND (z.locked_until IS NULL OR z.locked_until < ${now})`;
+    // Each account's oldest due work (an index seek each), 4 × its share so the round-robin
+    // across its subscriptions has some to choose from.
+    const perAccountRows = pg
+      ? `FROM acc CROSS JOIN LATERAL (SELECT z.id, z.account_id, z.hook_id, z.next_at FROM deliveries z WHERE ${due} ORDER BY z.next_at LIMIT 4 * CAST($4 AS INTEGER)) y`
+      : `FROM acc JOIN deliveries y ON y.id IN (SELECT z.id FROM deliveries z WHERE ${due} ORDER BY z.next_at LIMIT 4 * CAST($4 AS INTEGER))`;
     return this.db.tx(async (q) => {
       const rows = await q.query<any>(
-        `UPDATE deliveries SET locked_by = $1, locked_until = ${now} + $2, updated_at = ${now}
-         WHERE id IN (SELECT id FROM deliveries
-                      WHERE status = 'pending' AND next_at <= ${now} AND (locked_until IS NULL OR locked_until < ${now})
-                      ORDER BY next_at LIMIT $3 ${lock})
-         RETURNING id, event_id, hook_id, target_url, attempts`,
-        [worker, leaseMs, limit],
+        `WITH RECURSIVE acc(id) AS (
+           SELECT MIN(account_id) FROM deliveries WHERE status = 'pending'
+           UNION ALL
+           SELECT (SELECT MIN(d.account_id) FROM deliveries d WHERE d.status = 'pending' AND d.account_id > acc.id) FROM acc WHERE acc.id IS NOT NULL
+         ), used AS (${used}),
+         cand AS (
+           SELECT y.id, y.account_id, y.next_at,
+                  ROW_NUMBER() OVER (PARTITION BY y.hook_id ORDER BY y.next_at, y.id) AS per_hook
+           ${perAccountRows}
+           WHERE acc.id IS NOT NULL
+         ), ranked AS (
+           SELECT c.id, c.next_at,
+                  ROW_NUMBER() OVER (PARTITION BY c.account_id ORDER BY c.per_hook, c.next_at, c.id) AS turn,
+                  CAST($4 AS INTEGER) - COALESCE((SELECT u.n FROM used u WHERE u.id = c.account_id), 0) AS allowance
+           FROM cand c
+         )
+         UPDATE deliveries SET locked_by = $1, locked_until = ${now} + $2, updated_at = ${now}
+         WHERE id IN (
+           SELECT d.id FROM ranked r
+           JOIN deliveries d ON d.id = r.id
+           JOIN hooks h ON h.id = d.hook_id
+           JOIN accounts a ON a.id = h.account_id
+           WHERE r.turn <= r.allowance AND a.disabled_at IS NULL
+             AND d.status = 'pending' AND (d.locked_until IS NULL OR d.locked_until < ${now})
+           ORDER BY r.turn, r.next_at, r.id
+           LIMIT $3
+           ${pg ? 'FOR UPDATE OF d SKIP LOCKED FOR KEY SHARE OF h, a' : ''})
+         RETURNING id, account_id, event_id, hook_id, target_url, attempts`,
+        params,
       );
       if (rows.length === 0) return [];
       const events = await eventsById(q, [...new Set(rows.map((r) => r.event_id as string))]);
       return rows.map((r) => ({
         id: r.id,
+        account_id: r.account_id,
         event_id: r.event_id,
         hook_id: r.hook_id,
         target_url: r.target_url,

@@ -15,6 +15,7 @@ import type { RelayMetrics } from '../metrics.js';
 import type { Operator } from '../operator.js';
 import type { Store } from '../store.js';
 import { activityPlugin } from './activity.js';
+import { apiLimiter, type ApiLimiter } from './auth.js';
 import { consolePlugin } from './console.js';
 import { healthPlugin } from './health.js';
 import { hooksPlugin } from './hooks.js';
@@ -37,6 +38,8 @@ export interface HttpDeps extends InboundDeps {
   inboundUrls(tokens: Record<string, string>): Record<string, string>;
   /** New work is due: look now. */
   kick(): void;
+  /** The per-API-key rate limit, shared by every bearer route group (set by buildHttp). */
+  apiLimit?: ApiLimiter | null;
 }
 
 declare module 'fastify' {
@@ -47,6 +50,7 @@ declare module 'fastify' {
 }
 
 const JSON_API_BODY_BYTES = 64 * 1024;
+const CLOSE_LINGER_MS = 500;
 
 /** `{error}` with the status, and `Retry-After` when the client should come back. */
 export function sendError(reply: FastifyReply, status: number, message: string, retryAfterS?: number) {
@@ -62,7 +66,8 @@ function validationMessage(err: FastifyError): string {
   return message.startsWith(field.split('.')[0]) || message.startsWith('body') ? message : `${field}: ${message}`;
 }
 
-export async function buildHttp(deps: HttpDeps): Promise<App> {
+export async function buildHttp(input: HttpDeps): Promise<App> {
+  let deps = input;
   const { cfg, log } = deps;
   const budget = new ByteBudget(cfg.maxBufferedBytes);
   const app = Fastify({
@@ -123,12 +128,21 @@ export async function buildHttp(deps: HttpDeps): Promise<App> {
     return sendError(reply, 404, 'not found');
   });
 
-  // A response that must end its connection ends it; the body's unread rest is never read.
+  // A response that must end its connection (413, unknown inbound URL, no room for its body)
+  // says `Connection: close` and ends it: the answer, a FIN so the client stops sending, and
+  // the socket destroyed after a short linger. Node would destroy it as soon as the answer is
+  // written (`destroySoon`), resetting a connection the client is still sending on, and the
+  // client might never read the answer that says what was wrong; the linger lets it.
   app.addHook('onSend', async (request, reply) => {
-    if (request.closeConnection) reply.header('Connection', 'close');
+    const socket = request.raw.socket as (typeof request.raw.socket & { destroySoon?: () => void }) | null;
+    if (!request.closeConnection || !socket) return;
+    reply.header('Connection', 'close');
+    socket.destroySoon = () => {
+      socket.end();
+      setTimeout(() => socket.destroy(), CLOSE_LINGER_MS).unref();
+    };
   });
   app.addHook('onResponse', async (request, reply) => {
-    if (request.closeConnection) request.raw.socket?.destroy();
     if (log.pino.isLevelEnabled('debug')) {
       log('debug', 'request', { method: request.method, route: request.routeOptions.url ?? safeUrlForLog(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime) });
     }
@@ -164,6 +178,7 @@ export async function buildHttp(deps: HttpDeps): Promise<App> {
     transformObject: jsonSchemaTransformObject,
   });
 
+  deps = { ...deps, apiLimit: apiLimiter(app, cfg.apiRatePerMinute) };
   await app.register(healthPlugin, { deps });
   await app.register(inboundPlugin, { deps, budget });
   await app.register(hooksPlugin, { deps, budget });

@@ -4,6 +4,7 @@
  * against the relay-wide body budget, an empty body read as none.
  */
 import { createHash } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
 import type { Account } from '../store.js';
 import { bearerOf, type App, type HttpDeps } from './app.js';
 import type { ByteBudget } from './limits.js';
@@ -18,21 +19,32 @@ declare module 'fastify' {
 /** Security requirement for the OpenAPI document. */
 export const BEARER = [{ bearer: [] }];
 
+/** The per-key limiter every route group shares (one count per key across them). */
+export type ApiLimiter = (request: FastifyRequest) => Promise<{ isAllowed: boolean; isExceeded: boolean; max: number; ttlInSeconds: number }>;
+
+export function apiLimiter(app: App, perMinute: number): ApiLimiter | null {
+  if (perMinute <= 0) return null;
+  return app.createRateLimit({
+    max: perMinute,
+    timeWindow: 60_000,
+    // Per key (hashed: the limiter's memory never holds a key); per address without one.
+    keyGenerator: (request) => {
+      const key = bearerOf(request);
+      return key ? `key:${createHash('sha256').update(key).digest('base64url')}` : `ip:${request.ip}`;
+    },
+  }) as ApiLimiter;
+}
+
 export function bearerApi(app: App, deps: HttpDeps, budget: ByteBudget): void {
   app.decorateRequest('account', null as unknown as Account);
-  if (deps.cfg.apiRatePerMinute > 0) {
-    app.addHook(
-      'onRequest',
-      app.rateLimit({
-        max: deps.cfg.apiRatePerMinute,
-        timeWindow: 60_000,
-        // Per key (hashed: the limiter's memory never holds a key); per address without one.
-        keyGenerator: (request) => {
-          const key = bearerOf(request);
-          return key ? `key:${createHash('sha256').update(key).digest('base64url')}` : `ip:${request.ip}`;
-        },
-      }),
-    );
+  const limit = deps.apiLimit;
+  if (limit) {
+    app.addHook('onRequest', async (request, reply) => {
+      const r = await limit(request);
+      if (r.isAllowed || !r.isExceeded) return;
+      reply.header('Retry-After', String(r.ttlInSeconds));
+      throw new HttpError(429, `rate limit exceeded: at most ${r.max} requests a minute per API key (RELAY_API_RATE_PER_MINUTE); retry in ${r.ttlInSeconds} s`, r.ttlInSeconds);
+    });
   }
   app.addHook('onRequest', async (request) => {
     const key = bearerOf(request);

@@ -58,6 +58,7 @@ export class InboundTokens {
 }
 
 const INBOUND_BODY_BYTES = 1024 * 1024;
+const CONTROL = /[\u0000-\u001f\u007f]/;
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -165,9 +166,13 @@ function parseInbound(provider: ProviderKey, raw: Buffer, headers: Record<string
   const body = payload as Record<string, unknown>;
   const ev = body.event;
   if (typeof ev !== 'string' || ev.trim() === '' || ev.length > 200) throw new HttpError(400, 'body has no "event" string naming its type');
+  // No vendor names an event with control characters; a NUL could not even be stored in PostgreSQL.
+  if (CONTROL.test(ev)) throw new HttpError(400, 'body\'s "event" contains control characters; it must name the event type as plain text');
   const spec = PROVIDERS[provider];
   const signature = findHeader(headers, spec.scheme.header);
-  const identity = spec.identity(body) ?? `${provider}:body:${createHash('sha256').update(raw).digest('hex').slice(0, 40)}`;
+  // A NUL inside an identifying field (JSON's \\u0000) is kept as U+FFFD: the same identity,
+  // so the same de-duplication, on a store that can hold a NUL and on one that cannot.
+  const identity = (spec.identity(body) ?? `${provider}:body:${createHash('sha256').update(raw).digest('hex').slice(0, 40)}`).replace(/\0/g, '\uFFFD');
   if (identity.length > MAX_IDENTITY_CHARS) {
     throw new HttpError(400, `the event's identifying fields are ${identity.length} characters long; at most ${MAX_IDENTITY_CHARS} are accepted`);
   }
@@ -176,7 +181,7 @@ function parseInbound(provider: ProviderKey, raw: Buffer, headers: Record<string
   if (spec.demoActivity?.events.includes(ev)) {
     const email = normEmail(spec.demoActivity.email(body));
     const domain = companyOfEmail(email);
-    if (email && domain) activity = { domain, email, isTest: spec.isTest(body) };
+    if (email && domain && !CONTROL.test(email)) activity = { domain, email, isTest: spec.isTest(body) };
   }
   return {
     activity,

@@ -33,6 +33,8 @@ export class ByteBudget {
     const full = () => new HttpError(503, 'too many request bodies are being received at once; retry shortly', 2);
     return async (request: FastifyRequest, reply: FastifyReply, payload: NodeJS.ReadableStream & { receivedEncodedLength?: number }) => {
       const declared = Number(request.headers['content-length']);
+      // Past the route's own limit the answer is 413, before a byte is read or held.
+      if (declared > (request.routeOptions.bodyLimit ?? Infinity)) return payload;
       let held = 0;
       const release = () => {
         this.release(held);

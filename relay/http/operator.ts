@@ -49,6 +49,7 @@ export const operatorPlugin: FastifyPluginAsync<{ deps: HttpDeps; budget: ByteBu
   const { operator, store, log, tokens, cfg } = deps;
   bearerApi(app, deps, budget);
   const tags = ['operator'];
+  const replays = app.createRateLimit({ max: cfg.replaysPerMinute, timeWindow: 60_000, keyGenerator: (request) => `replay:${request.account.id}` });
 
   app.get(
     '/v1/hooks',
@@ -105,13 +106,12 @@ export const operatorPlugin: FastifyPluginAsync<{ deps: HttpDeps; budget: ByteBu
         response: { 202: z.object({ deliveries: z.number().int() }), ...errors(401, 404, 429) },
       },
       // Replays per account: a bulk replay cannot flood the queue that every account shares.
-      onRequest: app.rateLimit({
-        max: cfg.replaysPerMinute,
-        timeWindow: 60_000,
-        groupId: 'replay',
-        keyGenerator: (request) => `replay:${createHash('sha256').update(bearerOf(request) ?? request.ip).digest('base64url')}`,
-        errorResponseBuilder: (_request, context) => new HttpError(429, `at most ${context.max} replays a minute per account (RELAY_REPLAYS_PER_MINUTE); retry in ${context.after}`),
-      }),
+      preHandler: async (request, reply) => {
+        const r = await replays(request);
+        if (r.isAllowed || !r.isExceeded) return;
+        reply.header('Retry-After', String(r.ttlInSeconds));
+        throw new HttpError(429, `at most ${r.max} replays a minute per account (RELAY_REPLAYS_PER_MINUTE); retry in ${r.ttlInSeconds} s`, r.ttlInSeconds);
+      },
     },
     async (request, reply) => {
       const { id } = request.params;

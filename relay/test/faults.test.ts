@@ -484,8 +484,10 @@ describe.each(STORES)('schema migration on %s', (_name, dbUrl) => {
       await store.migrate();
       await store.migrate(); // a second start changes nothing
       const rows = await db.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
-      expect(rows.map((r) => Number(r.version))).toStrictEqual([1, 2, 3, 4]);
+      expect(rows.map((r) => Number(r.version))).toStrictEqual([1, 2, 3, 4, 5]);
       expect((await store.deliveriesOf('evt_old')).map((d) => [d.id, d.status])).toStrictEqual([['d1', 'delivered'], ['d2', 'cancelled'], ['d3', 'cancelled'], ['d4', 'pending']]);
+      // The pending delivery knows its account now, so the fair claim still finds it.
+      expect((await store.claim('w_migrated', 10, 1000)).map((d) => [d.id, d.account_id])).toStrictEqual([['d4', 'acc_old']]);
       // The old event is still there and still de-duplicates a retry of the same bytes…
       const again = await store.ingest([{ accountId: 'acc_old', provider: 'walnut', event: 'walnut.demo_session_finished', identity: 'walnut:demo_session_finished:old-1', headers: {}, body }]);
       expect(again).toStrictEqual([{ id: 'evt_old', duplicate: true }]);
