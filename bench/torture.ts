@@ -7,7 +7,8 @@
 import { execFileSync, spawn } from 'node:child_process';
 import path from 'node:path';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import zapier from 'zapier-platform-core';
 import App from '../index.js';
@@ -488,6 +489,134 @@ async function killLoop(): Promise<void> {
   say();
 }
 
+/** Resident memory of a process, from /proc (bytes). */
+const rssOf = (pid: number): number => {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : 0;
+};
+const MB = 1024 * 1024;
+const sleepMs = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The attacks a public relay meets (issue 16), on a relay in its own process with its default
+ * limits but shorter time limits (so the suite ends in seconds): thousands of stalled 1 MiB
+ * uploads (the relay's resident memory, sampled), a flood of idle connections (how many it
+ * refuses, and whether /healthz answers once they are cut), and one account's dead target
+ * beside another account's event (the other's delivery delay).
+ */
+async function publicAttacks(): Promise<void> {
+  const stalled = short ? 600 : 3000;
+  const idle = short ? 3000 : 20_000;
+  const dbUrl = freshSqliteUrl();
+  const createAccount = (name: string) => JSON.parse(execFileSync(process.execPath, [RELAY_BIN, 'account', 'create', '--name', name, '--json'], { env: { ...process.env, RELAY_DATABASE_URL: dbUrl }, encoding: 'utf8' }));
+  const x = createAccount('x');
+  const y = createAccount('y');
+  const relay = await spawnRelay({ RELAY_DATABASE_URL: dbUrl, RELAY_HEADERS_TIMEOUT_MS: '2000', RELAY_REQUEST_TIMEOUT_MS: '4000', RELAY_DELIVERY_TIMEOUT_MS: '30000', RELAY_LEASE_MS: '31000' }, false);
+  const pid = relay.proc.pid!;
+  const u = new URL(relay.url);
+  const open = (): Promise<{ socket: net.Socket; closed: Promise<void>; read: () => string }> =>
+    new Promise((resolve) => {
+      const socket = net.connect(Number(u.port), u.hostname);
+      let read = '';
+      socket.on('data', (c) => (read += c.toString('latin1')));
+      socket.on('error', () => undefined);
+      const closed = new Promise<void>((r) => socket.once('close', () => r()));
+      socket.once('connect', () => resolve({ socket, closed, read: () => read }));
+      socket.once('error', () => resolve({ socket, closed, read: () => read }));
+    });
+  const rows: Array<Array<string | number>> = [];
+  try {
+    // 1. Stalled uploads: each declares 1 MiB, sends all but the last byte, and waits.
+    await sleepMs(500);
+    const before = rssOf(pid);
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, rssOf(pid))), 50);
+    const path = new URL(x.inbound.walnut).pathname;
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    const conns = [];
+    for (let i = 0; i < stalled; i++) {
+      const c = await open();
+      conns.push(c);
+      c.socket.write(`POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${MB}\r\n\r\n{`);
+      let sent = 1;
+      let alive = true;
+      void c.closed.then(() => (alive = false));
+      while (alive && sent < MB - 1) {
+        const piece = chunk.subarray(0, Math.min(chunk.length, MB - 1 - sent));
+        if (!c.socket.write(piece)) break; // the relay stopped reading this one (or refused it): move on
+        sent += piece.length;
+      }
+    }
+    await sleepMs(1000);
+    const refused503 = conns.filter((c) => c.read().startsWith('HTTP/1.1 503')).length;
+    const closedEarly = conns.filter((c) => c.socket.destroyed || c.read() !== '').length;
+    // The request time limit (4 s here, 30 s by default) cuts the ones it accepted.
+    const cut = await Promise.race([Promise.all(conns.map((c) => c.closed)).then(() => true), sleepMs(20_000).then(() => false)]);
+    clearInterval(sampler);
+    const held = (peak - before) / MB;
+    rows.push([`${stalled} stalled 1 MiB uploads`, `${(before / MB).toFixed(0)} MB`, `${(peak / MB).toFixed(0)} MB`, `+${held.toFixed(0)} MB`, `${refused503} answered 503, ${closedEarly} closed before the time limit; all cut by it: ${cut ? 'yes' : 'NO'}`]);
+    // Stated bound: the 64 MiB body budget plus per-connection buffers, well under 256 MB.
+    if (held > 256) failures.push(`stalled uploads grew the relay by ${held.toFixed(0)} MB (bound 256 MB)`);
+    if (!cut) failures.push('stalled uploads were not cut off by the request time limit');
+    for (const c of conns) c.socket.destroy();
+
+    // 2. Idle connections past RELAY_MAX_CONNECTIONS (1024 by default).
+    await sleepMs(300);
+    const flood = [];
+    for (let i = 0; i < idle; i++) flood.push(await open());
+    await sleepMs(500);
+    const refusedConns = flood.filter((c) => c.socket.destroyed).length;
+    const healthDuring = await fetch(`${relay.url}/healthz`).then((r) => r.status, () => 0);
+    const t0 = Date.now();
+    let healthAfter = 0;
+    while (healthAfter !== 200 && Date.now() - t0 < 20_000) {
+      healthAfter = await fetch(`${relay.url}/healthz`).then((r) => r.status, () => 0);
+      if (healthAfter !== 200) await sleepMs(100);
+    }
+    const back = Date.now() - t0;
+    rows.push([`${idle} idle connections`, '', '', '', `${refusedConns} refused at the cap; /healthz during: ${healthDuring || 'refused'}; answers again after ${(back / 1000).toFixed(1)} s (the header time limit, 2 s here)`]);
+    if (healthAfter !== 200) failures.push('/healthz did not answer again after an idle-connection flood');
+    for (const c of flood) c.socket.destroy();
+    await sleepMs(300);
+
+    // 3. Account x: 200 subscriptions to a target that never answers, one event; then account y's event.
+    const hung: http.ServerResponse[] = [];
+    const dead = http.createServer((req, res) => {
+      req.resume();
+      hung.push(res);
+    });
+    await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r));
+    const sink = await startSink();
+    try {
+      const deadUrl = `http://127.0.0.1:${(dead.address() as AddressInfo).port}`;
+      for (let i = 0; i < 200; i++) await post(`${relay.url}/v1/hooks`, JSON.stringify({ target_url: `${deadUrl}/x${i}`, event: 'walnut.*' }), { Authorization: `Bearer ${x.api_key}` });
+      await post(`${relay.url}/v1/hooks`, JSON.stringify({ target_url: `${sink.url}/y`, event: 'walnut.*' }), { Authorization: `Bearer ${y.api_key}` });
+      const sample = PROVIDERS.walnut.events[0].sample as any;
+      const ev = (id: string) => JSON.stringify({ ...sample, data: { ...sample.data, session_id: id } });
+      const inboundOf = (a: { inbound: { walnut: string } }) => `${relay.url}${new URL(a.inbound.walnut).pathname}`;
+      await post(inboundOf(x), ev('x-1'));
+      while (hung.length < 12) await sleepMs(20);
+      const sent = Date.now();
+      await post(inboundOf(y), ev('y-1'));
+      await sink.until(() => sink.received.length > 0, 30_000).catch(() => undefined);
+      const delay = sink.received.length > 0 ? Date.now() - sent : null;
+      rows.push(["another account's delivery beside 200 dead targets", '', '', '', delay === null ? 'NOT delivered within 30 s' : `${delay} ms from ack to delivery (x holds ${hung.length} of 16 slots)`]);
+      if (delay === null || delay > 5000) failures.push(`another account's delivery took ${delay ?? '> 30000'} ms beside a dead target (bound 5000 ms)`);
+    } finally {
+      for (const r of hung) r.socket?.destroy();
+      await sink.close();
+      await new Promise((r) => dead.close(r));
+    }
+  } finally {
+    relay.proc.kill('SIGTERM');
+    await new Promise((r) => relay.proc.once('exit', r));
+  }
+  say('## the relay on the public internet (its own process, default limits, time limits 2 s / 4 s)');
+  say(table(['attack', 'RSS before', 'RSS peak', 'held', 'outcome'], rows));
+  say('bounds: stalled uploads grow the relay by at most 256 MB; /healthz answers again; the other account is delivered within 5 s');
+  say();
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   say(`# demohooks torture suite (${short ? 'short' : 'full'})`);
@@ -499,6 +628,7 @@ async function main(): Promise<void> {
   await fuzzInbound();
   await catalogue();
   await attacks();
+  await publicAttacks();
   await killLoop();
   await dropStores();
   say(`(${((Date.now() - started) / 1000).toFixed(0)} s)`);

@@ -671,50 +671,49 @@ export class Store {
    */
   async claim(worker: string, limit: number, leaseMs: number, fair: { perAccount?: number; inflight?: Map<string, number> } = {}): Promise<Claimed[]> {
     const pg = this.db.dialect === 'postgres';
-    const now = this.db.nowSql;
     const perAccount = Math.max(1, Math.min(limit, fair.perAccount ?? limit));
-    const busy = [...(fair.inflight ?? new Map<string, number>())].filter(([, n]) => n > 0);
-    const params: unknown[] = [worker, leaseMs, limit, perAccount];
-    const p = (v: unknown) => `$${params.push(v)}`;
-    // What each account still may take: perAccount less what it holds now.
-    const used = (busy.length > 0 ? busy : [['', 0] as [string, number]]).map(([a, n]) => `SELECT CAST(${p(a)} AS TEXT) AS id, CAST(${p(n)} AS INTEGER) AS n`).join(' UNION ALL ');
-    const due = `z.status = 'pending' AND z.account_id = acc.id AND z.next_at <= ${now} AND (z.locked_until IS NULL OR z.locked_until < ${now})`;
-    // Each account's oldest due work (an index seek each), 4 × its share so the round-robin
-    // across its subscriptions has some to choose from.
-    const perAccountRows = pg
-      ? `FROM acc CROSS JOIN LATERAL (SELECT z.id, z.account_id, z.hook_id, z.next_at FROM deliveries z WHERE ${due} ORDER BY z.next_at LIMIT 4 * CAST($4 AS INTEGER)) y`
-      : `FROM acc JOIN deliveries y ON y.id IN (SELECT z.id FROM deliveries z WHERE ${due} ORDER BY z.next_at LIMIT 4 * CAST($4 AS INTEGER))`;
+    // 1. Candidates: each enabled account's oldest due work of live subscriptions, found by an
+    //    index seek per account with pending work (a loose index scan over `deliveries_due`),
+    //    twice its share so the round-robin across its subscriptions has some to choose from.
+    //    The clock is read once (it is volatile: per row it would be read for every row).
+    const due = `z.status = 'pending' AND z.account_id = acc.id AND z.next_at <= (SELECT now FROM t) AND (z.locked_until IS NULL OR z.locked_until < (SELECT now FROM t))
+                 AND EXISTS (SELECT 1 FROM hooks h WHERE h.id = z.hook_id)`;
+    const oldest = `SELECT z.id, z.account_id, z.hook_id FROM deliveries z WHERE ${due} ORDER BY z.next_at LIMIT $1`;
     return this.db.tx(async (q) => {
-      const rows = await q.query<any>(
-        `WITH RECURSIVE acc(id) AS (
+      const candidates = await q.query<{ id: string; account_id: string; hook_id: string }>(
+        `WITH RECURSIVE t(now) AS MATERIALIZED (SELECT ${this.db.nowSql}),
+         acc(id) AS (
            SELECT MIN(account_id) FROM deliveries WHERE status = 'pending'
            UNION ALL
            SELECT (SELECT MIN(d.account_id) FROM deliveries d WHERE d.status = 'pending' AND d.account_id > acc.id) FROM acc WHERE acc.id IS NOT NULL
-         ), used AS (${used}),
-         cand AS (
-           SELECT y.id, y.account_id, y.next_at,
-                  ROW_NUMBER() OVER (PARTITION BY y.hook_id ORDER BY y.next_at, y.id) AS per_hook
-           ${perAccountRows}
-           WHERE acc.id IS NOT NULL
-         ), ranked AS (
-           SELECT c.id, c.next_at,
-                  ROW_NUMBER() OVER (PARTITION BY c.account_id ORDER BY c.per_hook, c.next_at, c.id) AS turn,
-                  CAST($4 AS INTEGER) - COALESCE((SELECT u.n FROM used u WHERE u.id = c.account_id), 0) AS allowance
-           FROM cand c
          )
-         UPDATE deliveries SET locked_by = $1, locked_until = ${now} + $2, updated_at = ${now}
-         WHERE id IN (
-           SELECT d.id FROM ranked r
-           JOIN deliveries d ON d.id = r.id
-           JOIN hooks h ON h.id = d.hook_id
-           JOIN accounts a ON a.id = h.account_id
-           WHERE r.turn <= r.allowance AND a.disabled_at IS NULL
-             AND d.status = 'pending' AND (d.locked_until IS NULL OR d.locked_until < ${now})
-           ORDER BY r.turn, r.next_at, r.id
-           LIMIT $3
-           ${pg ? 'FOR UPDATE OF d SKIP LOCKED FOR KEY SHARE OF h, a' : ''})
-         RETURNING id, account_id, event_id, hook_id, target_url, attempts`,
-        params,
+         SELECT y.id, y.account_id, y.hook_id
+         FROM acc JOIN accounts a ON a.id = acc.id AND a.disabled_at IS NULL
+         ${pg ? `CROSS JOIN LATERAL (${oldest}) y` : `JOIN deliveries y ON y.id IN (SELECT id FROM (${oldest}))`}`,
+        [2 * perAccount],
+      );
+      // 2. The round-robin: turns across accounts, and within an account across its
+      //    subscriptions (oldest first within each); no account past its share of the slots.
+      const picked = roundRobin(candidates, limit, (account) => perAccount - (fair.inflight?.get(account) ?? 0));
+      if (picked.length === 0) return [];
+      // 3. The lease, guarded again in the statement that takes it. PostgreSQL: rows another
+      //    worker holds are skipped, and the subscription and account are locked (key share)
+      //    until commit, so an unsubscribe or a disable running now waits and then sees the lease.
+      const ids = picked.map((_, i) => `$${i + 3}`).join(', ');
+      const now = this.db.nowSql;
+      const rows = await q.query<any>(
+        pg
+          ? `UPDATE deliveries SET locked_by = $1, locked_until = ${now} + $2, updated_at = ${now}
+             WHERE id IN (
+               SELECT d.id FROM deliveries d JOIN hooks h ON h.id = d.hook_id JOIN accounts a ON a.id = h.account_id
+               WHERE d.id IN (${ids}) AND a.disabled_at IS NULL AND d.status = 'pending' AND (d.locked_until IS NULL OR d.locked_until < ${now})
+               FOR UPDATE OF d SKIP LOCKED FOR KEY SHARE OF h, a)
+             RETURNING id, account_id, event_id, hook_id, target_url, attempts`
+          : `UPDATE deliveries SET locked_by = $1, locked_until = ${now} + $2, updated_at = ${now}
+             WHERE id IN (${ids}) AND +status = 'pending' AND (locked_until IS NULL OR locked_until < ${now}) -- by id: the unary + keeps SQLite off the status index
+               AND EXISTS (SELECT 1 FROM hooks h JOIN accounts a ON a.id = h.account_id WHERE h.id = deliveries.hook_id AND a.disabled_at IS NULL)
+             RETURNING id, account_id, event_id, hook_id, target_url, attempts`,
+        [worker, leaseMs, ...picked],
       );
       if (rows.length === 0) return [];
       const events = await eventsById(q, [...new Set(rows.map((r) => r.event_id as string))]);
@@ -896,6 +895,34 @@ async function cancelPending(q: Queryable, nowSql: string, where: string, params
      WHERE ${where} AND status = 'pending'${unleasedOnly ? ` AND (locked_until IS NULL OR locked_until < ${nowSql})` : ''}`,
     [...params, why],
   );
+}
+
+/**
+ * Picks up to `limit` ids, round-robin: turn 1 is every account's first pick, turn 2 its
+ * second …; an account's picks alternate between its subscriptions (each oldest first, as the
+ * candidates come); an account gets at most `allowance(account)`.
+ */
+export function roundRobin(candidates: Array<{ id: string; account_id: string; hook_id: string }>, limit: number, allowance: (account: string) => number): string[] {
+  const byAccount = new Map<string, Map<string, string[]>>();
+  for (const c of candidates) {
+    const hooks = byAccount.get(c.account_id) ?? new Map<string, string[]>();
+    byAccount.set(c.account_id, hooks);
+    const list = hooks.get(c.hook_id) ?? [];
+    hooks.set(c.hook_id, list);
+    list.push(c.id);
+  }
+  // Each account's own order: its subscriptions' oldest, then their second oldest, …
+  const queues = [...byAccount].map(([account, hooks]) => {
+    const lists = [...hooks.values()];
+    const order: string[] = [];
+    for (let i = 0; order.length < candidates.length && lists.some((l) => i < l.length); i++) for (const l of lists) if (i < l.length) order.push(l[i]);
+    return order.slice(0, Math.max(0, allowance(account)));
+  });
+  const picked: string[] = [];
+  for (let turn = 0; picked.length < limit && queues.some((qu) => turn < qu.length); turn++) {
+    for (const qu of queues) if (turn < qu.length && picked.length < limit) picked.push(qu[turn]);
+  }
+  return picked;
 }
 
 function chunks<T>(xs: T[], size: number): T[][] {

@@ -15,6 +15,14 @@ describe('README', () => {
     expect(m![1]).toBe(fieldsTable());
   });
 
+  it('documents every environment variable the relay reads, with its default', () => {
+    const config = readFileSync(path.resolve(__dirname, '..', '..', 'relay', 'config.ts'), 'utf8');
+    const vars = [...new Set(config.match(/\b(?:RELAY_[A-Z_]+|HOST|PORT)(?=: )/g) ?? [])];
+    expect(vars.length).toBeGreaterThan(25);
+    const undocumented = vars.filter((v) => !new RegExp(`\\| [^\\n]*\`${v}\`[^\\n]*\\|`).test(text));
+    expect(undocumented).toStrictEqual([]);
+  });
+
   it('gives the two commands that .ci/run runs', () => {
     const ci = readFileSync(path.resolve(__dirname, '..', '..', '.ci', 'run'), 'utf8');
     expect(text).toContain('npm install && npm start');

@@ -144,6 +144,17 @@ export const inboundPlugin: FastifyPluginAsync<{ deps: HttpDeps; budget: ByteBud
       return { id: stored.id, duplicate: stored.duplicate };
     },
   );
+
+  // Vendors POST; anything else at an inbound URL is told so (and given nothing to read).
+  app.route({
+    method: ['GET', 'PUT', 'PATCH', 'DELETE'],
+    url: '/v1/inbound/:provider/:token',
+    schema: { hide: true },
+    handler: async (request) => {
+      request.closeConnection = true;
+      throw new HttpError(405, 'use POST');
+    },
+  });
 };
 
 /** The exact bytes as an event to store: valid UTF-8 JSON, an object naming its event, an identity of bounded length, and its demo activity. */

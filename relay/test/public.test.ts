@@ -9,6 +9,7 @@ import net, { type AddressInfo } from 'node:net';
 import { demoSessionSample } from '../../lib/providers/walnut.js';
 import { terminalSafe } from '../cli.js';
 import type { Relay } from '../server.js';
+import { roundRobin } from '../store.js';
 import { call, RELAY_BIN, reportPgSkip, sleep, spawnRelay, startSink, startTestRelay, STORES, until } from './harness.js';
 
 reportPgSkip();
@@ -365,6 +366,17 @@ describe('overload', () => {
 });
 
 describe('tenant fairness', () => {
+  it('picks round-robin across accounts, then across an account\'s subscriptions, within each account\'s share', () => {
+    // Candidates as the store lists them: each account's oldest due work, oldest first.
+    const c = (id: string, account_id: string, hook_id: string) => ({ id, account_id, hook_id });
+    const candidates = [c('x1', 'X', 'h1'), c('x2', 'X', 'h1'), c('x3', 'X', 'h1'), c('x4', 'X', 'h2'), c('x5', 'X', 'h2'), c('y1', 'Y', 'g1'), c('z1', 'Z', 'k1')];
+    expect(roundRobin(candidates, 10, () => 10)).toStrictEqual(['x1', 'y1', 'z1', 'x4', 'x2', 'x5', 'x3']);
+    expect(roundRobin(candidates, 3, () => 10)).toStrictEqual(['x1', 'y1', 'z1']);
+    // X already holds all but one of its slots: one more for X, Y and Z as before.
+    expect(roundRobin(candidates, 10, (a) => (a === 'X' ? 1 : 10))).toStrictEqual(['x1', 'y1', 'z1']);
+    expect(roundRobin(candidates, 10, (a) => (a === 'X' ? 0 : 10))).toStrictEqual(['y1', 'z1']);
+  });
+
   it("one account's dead target and its backlog do not hold up another account's delivery", async () => {
     const hung: http.ServerResponse[] = [];
     const dead = http.createServer((req, res) => {
