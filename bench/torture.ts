@@ -595,7 +595,7 @@ async function publicAttacks(): Promise<void> {
       const ev = (id: string) => JSON.stringify({ ...sample, data: { ...sample.data, session_id: id } });
       const inboundOf = (a: { inbound: { walnut: string } }) => `${relay.url}${new URL(a.inbound.walnut).pathname}`;
       await post(inboundOf(x), ev('x-1'));
-      while (hung.length < 12) await sleepMs(20);
+      while (hung.length < 14) await sleepMs(20); // x holds its share: 14 of the 16 slots
       const sent = Date.now();
       await post(inboundOf(y), ev('y-1'));
       await sink.until(() => sink.received.length > 0, 30_000).catch(() => undefined);

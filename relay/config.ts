@@ -193,9 +193,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
     inboundRatePerMinute: v.RELAY_INBOUND_RATE_PER_MINUTE,
     replaysPerMinute: v.RELAY_REPLAYS_PER_MINUTE,
     maxHooksPerAccount: v.RELAY_MAX_HOOKS_PER_ACCOUNT,
-    // Unset: three quarters of the process's delivery slots, so one account's dead target or
-    // bulk replay always leaves a quarter to the others.
-    accountConcurrency: v.RELAY_ACCOUNT_CONCURRENCY || Math.max(1, v.RELAY_DELIVERY_CONCURRENCY - Math.max(1, Math.floor(v.RELAY_DELIVERY_CONCURRENCY / 4))),
+    // Unset: all but an eighth of the process's delivery slots (at least one), so one account's
+    // dead target or bulk replay always leaves the others some, and one busy account loses little.
+    accountConcurrency: v.RELAY_ACCOUNT_CONCURRENCY || Math.max(1, v.RELAY_DELIVERY_CONCURRENCY - Math.max(1, Math.floor(v.RELAY_DELIVERY_CONCURRENCY / 8))),
     maxEventLoopDelayMs: v.RELAY_MAX_EVENT_LOOP_DELAY_MS,
     maxHeapBytes: v.RELAY_MAX_HEAP_MB * 1024 * 1024,
     shutdownTimeoutMs: v.RELAY_SHUTDOWN_TIMEOUT_MS,

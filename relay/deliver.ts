@@ -57,6 +57,8 @@ export class Deliverer {
   /** Attempts in flight per account: an account holds at most RELAY_ACCOUNT_CONCURRENCY of them. */
   private readonly perAccount = new Map<string, number>();
   private wake: (() => void) | null = null;
+  /** A kick that came while the loop was not waiting (mid-claim): the loop looks again at once. */
+  private kicked = false;
   private loopDone: Promise<void> = Promise.resolve();
   private readonly agents: { http: http.Agent; https: https.Agent };
   private readonly lookup;
@@ -83,6 +85,7 @@ export class Deliverer {
 
   /** New work was stored: look now instead of at the next poll. */
   kick(): void {
+    this.kicked = true;
     this.wake?.();
   }
 
@@ -99,13 +102,16 @@ export class Deliverer {
 
   private async loop(): Promise<void> {
     while (this.running) {
+      this.kicked = false;
       let claimed: Claimed[] = [];
+      let failed = false;
       const room = this.cfg.deliveryConcurrency - this.inflight.size;
       if (room > 0) {
         try {
           claimed = await this.store.claim(this.worker, room, this.cfg.leaseMs, { perAccount: this.cfg.accountConcurrency, inflight: this.perAccount });
         } catch (err) {
           this.log('error', 'claim failed', { error: (err as Error).message });
+          failed = true;
         }
       }
       for (const d of claimed) {
@@ -119,7 +125,9 @@ export class Deliverer {
         });
         this.inflight.add(p);
       }
-      if (claimed.length === 0 || this.inflight.size >= this.cfg.deliveryConcurrency) {
+      // New work stored or a slot freed while claiming would otherwise wait for the next poll.
+      const lookAgain = this.kicked && !failed && this.inflight.size < this.cfg.deliveryConcurrency;
+      if (!lookAgain && (claimed.length === 0 || this.inflight.size >= this.cfg.deliveryConcurrency)) {
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, this.cfg.pollMs);
           this.wake = () => {

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { PROVIDER_KEYS, PROVIDERS, type ProviderKey } from '../lib/providers/index.js';
 import type { Db } from './db.js';
-import { DELIVERY_STATUSES, sha256, type DeliveryStatus, type Store } from './store.js';
+import { DELIVERY_STATUSES, PAUSED, PAUSED_UNTIL, sha256, type DeliveryStatus, type Store } from './store.js';
 
 const iso = (ms: number | string | null | undefined): string | null => (ms === null || ms === undefined ? null : new Date(Number(ms)).toISOString());
 const num = (v: unknown): number => Number(v ?? 0);
@@ -306,9 +306,25 @@ export class Operator {
    * waited for (up to `inflightWaitMs`), so nothing is sent once this resolves.
    */
   async disable(accountId: string, inflightWaitMs = 0): Promise<boolean> {
-    const rows = await this.db.query(`UPDATE accounts SET disabled_at = ${this.now} WHERE id = $1 AND disabled_at IS NULL RETURNING id`, [accountId]);
-    await this.store.waitForInflight('hook_id IN (SELECT id FROM hooks WHERE account_id = $1)', [accountId], inflightWaitMs);
-    return rows.length > 0;
+    const changed = await this.db.tx(async (q) => {
+      const rows = await q.query(`UPDATE accounts SET disabled_at = ${this.now} WHERE id = $1 AND disabled_at IS NULL RETURNING id`, [accountId]);
+      // Queued deliveries pause: a lease that never runs out. The row locks this takes also
+      // order it with any claim running now (which then either sees the pause or is waited for).
+      await q.query(
+        `UPDATE deliveries SET locked_by = '${PAUSED}', locked_until = ${PAUSED_UNTIL}
+         WHERE account_id = $1 AND status = 'pending' AND (locked_until IS NULL OR locked_until < ${this.now})`,
+        [accountId],
+      );
+      return rows.length > 0;
+    });
+    await this.store.waitForInflight('account_id = $1', [accountId], inflightWaitMs);
+    // Outcomes recorded while waiting (a retry is pending again) pause too.
+    await this.db.query(
+      `UPDATE deliveries SET locked_by = '${PAUSED}', locked_until = ${PAUSED_UNTIL}
+       WHERE account_id = $1 AND status = 'pending' AND (locked_until IS NULL OR locked_until < ${this.now})`,
+      [accountId],
+    );
+    return changed;
   }
 
   /** Pending deliveries and the age of the oldest, across accounts (metrics). */

@@ -59,6 +59,13 @@ export interface AttemptRecord {
 /** The longest record identity the relay stores (the contract's 400 above it). */
 export const MAX_IDENTITY_CHARS = 512;
 
+/**
+ * The lease a disabled account's queued deliveries hold: one that never runs out, so no claim
+ * takes them (they are kept, not sent) until the account is enabled again.
+ */
+export const PAUSED = 'paused:account-disabled';
+export const PAUSED_UNTIL = 8_000_000_000_000_000; // far past any clock, within a BIGINT and a JS safe integer
+
 /** An account holds the most subscriptions it may. */
 export class HookLimit extends Error {
   constructor(readonly max: number) {
@@ -415,7 +422,7 @@ export class Store {
     const deadline = Date.now() + ms;
     for (;;) {
       const [r] = await this.db.query<{ n: number }>(
-        `SELECT COUNT(*) AS n FROM deliveries WHERE ${where} AND status = 'pending' AND locked_until IS NOT NULL AND locked_until >= ${this.db.nowSql}`,
+        `SELECT COUNT(*) AS n FROM deliveries WHERE ${where} AND status = 'pending' AND locked_until IS NOT NULL AND locked_until >= ${this.db.nowSql} AND locked_by <> '${PAUSED}'`,
         params,
       );
       if (Number(r.n) === 0 || Date.now() >= deadline) return;
@@ -697,8 +704,9 @@ export class Store {
       const picked = roundRobin(candidates, limit, (account) => perAccount - (fair.inflight?.get(account) ?? 0));
       if (picked.length === 0) return [];
       // 3. The lease, guarded again in the statement that takes it. PostgreSQL: rows another
-      //    worker holds are skipped, and the subscription and account are locked (key share)
-      //    until commit, so an unsubscribe or a disable running now waits and then sees the lease.
+      //    worker holds are skipped; an unsubscribe's cancel (or a disable's pause) takes the same
+      //    row locks, so it either goes first (the row is no longer due, and this skips it) or
+      //    waits for this commit and then sees the lease, and waits for the attempt.
       const ids = picked.map((_, i) => `$${i + 3}`).join(', ');
       const now = this.db.nowSql;
       const rows = await q.query<any>(
@@ -707,7 +715,7 @@ export class Store {
              WHERE id IN (
                SELECT d.id FROM deliveries d JOIN hooks h ON h.id = d.hook_id JOIN accounts a ON a.id = h.account_id
                WHERE d.id IN (${ids}) AND a.disabled_at IS NULL AND d.status = 'pending' AND (d.locked_until IS NULL OR d.locked_until < ${now})
-               FOR UPDATE OF d SKIP LOCKED FOR KEY SHARE OF h, a)
+               FOR UPDATE OF d SKIP LOCKED)
              RETURNING id, account_id, event_id, hook_id, target_url, attempts`
           : `UPDATE deliveries SET locked_by = $1, locked_until = ${now} + $2, updated_at = ${now}
              WHERE id IN (${ids}) AND +status = 'pending' AND (locked_until IS NULL OR locked_until < ${now}) -- by id: the unary + keeps SQLite off the status index

@@ -192,6 +192,54 @@ describe.each(STORES)('nothing is sent after an unsubscribe, on %s', (_name, dbU
   });
 });
 
+describe.each(STORES)('nothing is sent after a disable, on %s', (_name, dbUrl) => {
+  it('a new event racing POST /v1/me/disable (100 accounts), and queued retries pause, kept', async () => {
+    const disabled = new Set<string>();
+    const late: string[] = [];
+    const received: string[] = [];
+    const server = http.createServer((req, res) => {
+      const p = req.url ?? '';
+      if (disabled.has(p)) late.push(p);
+      received.push(p);
+      req.resume();
+      req.on('end', () => res.writeHead(p.endsWith('/retry') ? 503 : 200).end('{}'));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const relay = await startTestRelay(dbUrl(), { retryBaseMs: 200, retryMaxMs: 200 });
+    try {
+      // The positive case: an account that is not disabled gets its event.
+      const control = await relay.store.createAccount('control');
+      await call(relay.url, 'POST', '/v1/hooks', { key: control.apiKey, body: { target_url: `${base}/control`, event: 'walnut.*' } });
+      await call(relay.url, 'POST', `/v1/inbound/walnut/${control.tokens.walnut}`, { body: session('control') });
+      await until('control delivered', () => received.includes('/control'));
+      for (let i = 0; i < 100; i++) {
+        const p = `/acct-${i}`;
+        const a = await relay.store.createAccount(`race-${i}`);
+        await call(relay.url, 'POST', '/v1/hooks', { key: a.apiKey, body: { target_url: `${base}${p}`, event: 'walnut.*' } });
+        const [, off] = await Promise.all([
+          call(relay.url, 'POST', `/v1/inbound/walnut/${a.tokens.walnut}`, { body: session(`dis-${i}`) }),
+          call(relay.url, 'POST', '/v1/me/disable', { key: a.apiKey }).then((r) => (disabled.add(p), r)),
+        ]);
+        expect(off.status).toBe(204);
+      }
+      // A delivery being retried when its account is disabled pauses: kept pending, never sent.
+      const r = await relay.store.createAccount('retrying');
+      await call(relay.url, 'POST', '/v1/hooks', { key: r.apiKey, body: { target_url: `${base}/retry`, event: 'walnut.*' } });
+      const ev = (await call(relay.url, 'POST', `/v1/inbound/walnut/${r.tokens.walnut}`, { body: session('retrying') })).json.id;
+      await until('first attempt failed', async () => ((await relay.store.deliveriesOf(ev))[0]?.attempts ?? 0) >= 1);
+      expect((await call(relay.url, 'POST', '/v1/me/disable', { key: r.apiKey })).status).toBe(204);
+      disabled.add('/retry');
+      await sleep(800); // four retry periods: a retry still scheduled would have gone by now
+      expect(late).toStrictEqual([]);
+      expect((await relay.store.deliveriesOf(ev))[0].status).toBe('pending');
+    } finally {
+      await relay.close();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
+
 describe('the target rule is checked again at every delivery', () => {
   it('a loopback target accepted under RELAY_ALLOW_PRIVATE_TARGETS=1 is refused after a restart with the defaults', async () => {
     const dbUrl = STORES[0][1]();
