@@ -57,7 +57,7 @@ export class Deliverer {
   /** Attempts in flight per account: an account holds at most RELAY_ACCOUNT_CONCURRENCY of them. */
   private readonly perAccount = new Map<string, number>();
   private wake: (() => void) | null = null;
-  /** A kick that came while the loop was not waiting (mid-claim): the loop looks again at once. */
+  /** New work stored while the loop was not waiting (mid-claim): the loop looks again at once. */
   private kicked = false;
   private loopDone: Promise<void> = Promise.resolve();
   private readonly agents: { http: http.Agent; https: https.Agent };
@@ -121,11 +121,11 @@ export class Deliverer {
           const n = (this.perAccount.get(d.account_id) ?? 1) - 1;
           if (n > 0) this.perAccount.set(d.account_id, n);
           else this.perAccount.delete(d.account_id);
-          this.kick();
+          this.wake?.(); // a slot is free: a waiting loop looks again
         });
         this.inflight.add(p);
       }
-      // New work stored or a slot freed while claiming would otherwise wait for the next poll.
+      // New work stored while claiming would otherwise wait for the next poll.
       const lookAgain = this.kicked && !failed && this.inflight.size < this.cfg.deliveryConcurrency;
       if (!lookAgain && (claimed.length === 0 || this.inflight.size >= this.cfg.deliveryConcurrency)) {
         await new Promise<void>((resolve) => {

@@ -686,9 +686,7 @@ export class Store {
     const due = `z.status = 'pending' AND z.account_id = acc.id AND z.next_at <= (SELECT now FROM t) AND (z.locked_until IS NULL OR z.locked_until < (SELECT now FROM t))
                  AND EXISTS (SELECT 1 FROM hooks h WHERE h.id = z.hook_id)`;
     const oldest = `SELECT z.id, z.account_id, z.hook_id FROM deliveries z WHERE ${due} ORDER BY z.next_at LIMIT $1`;
-    return this.db.tx(async (q) => {
-      const candidates = await q.query<{ id: string; account_id: string; hook_id: string }>(
-        `WITH RECURSIVE t(now) AS MATERIALIZED (SELECT ${this.db.nowSql}),
+    const candidatesSql = `WITH RECURSIVE t(now) AS MATERIALIZED (SELECT ${this.db.nowSql}),
          acc(id) AS (
            SELECT MIN(account_id) FROM deliveries WHERE status = 'pending'
            UNION ALL
@@ -696,45 +694,57 @@ export class Store {
          )
          SELECT y.id, y.account_id, y.hook_id
          FROM acc JOIN accounts a ON a.id = acc.id AND a.disabled_at IS NULL
-         ${pg ? `CROSS JOIN LATERAL (${oldest}) y` : `JOIN deliveries y ON y.id IN (SELECT id FROM (${oldest}))`}`,
-        [2 * perAccount],
-      );
-      // 2. The round-robin: turns across accounts, and within an account across its
-      //    subscriptions (oldest first within each); no account past its share of the slots.
-      const picked = roundRobin(candidates, limit, (account) => perAccount - (fair.inflight?.get(account) ?? 0));
-      if (picked.length === 0) return [];
-      // 3. The lease, guarded again in the statement that takes it. PostgreSQL: rows another
-      //    worker holds are skipped; an unsubscribe's cancel (or a disable's pause) takes the same
-      //    row locks, so it either goes first (the row is no longer due, and this skips it) or
-      //    waits for this commit and then sees the lease, and waits for the attempt.
-      const ids = picked.map((_, i) => `$${i + 3}`).join(', ');
-      const now = this.db.nowSql;
-      const rows = await q.query<any>(
-        pg
-          ? `UPDATE deliveries SET locked_by = $1, locked_until = ${now} + $2, updated_at = ${now}
-             WHERE id IN (
-               SELECT d.id FROM deliveries d JOIN hooks h ON h.id = d.hook_id JOIN accounts a ON a.id = h.account_id
-               WHERE d.id IN (${ids}) AND a.disabled_at IS NULL AND d.status = 'pending' AND (d.locked_until IS NULL OR d.locked_until < ${now})
-               FOR UPDATE OF d SKIP LOCKED)
-             RETURNING id, account_id, event_id, hook_id, target_url, attempts`
-          : `UPDATE deliveries SET locked_by = $1, locked_until = ${now} + $2, updated_at = ${now}
-             WHERE id IN (${ids}) AND +status = 'pending' AND (locked_until IS NULL OR locked_until < ${now}) -- by id: the unary + keeps SQLite off the status index
-               AND EXISTS (SELECT 1 FROM hooks h JOIN accounts a ON a.id = h.account_id WHERE h.id = deliveries.hook_id AND a.disabled_at IS NULL)
-             RETURNING id, account_id, event_id, hook_id, target_url, attempts`,
-        [worker, leaseMs, ...picked],
-      );
-      if (rows.length === 0) return [];
-      const events = await eventsById(q, [...new Set(rows.map((r) => r.event_id as string))]);
-      return rows.map((r) => ({
+         ${pg ? `CROSS JOIN LATERAL (${oldest}) y` : `JOIN deliveries y ON y.id IN (SELECT id FROM (${oldest}))`}`;
+    // 2. The round-robin: turns across accounts, and within an account across its
+    //    subscriptions (oldest first within each); no account past its share of the slots.
+    const pick = (candidates: Array<{ id: string; account_id: string; hook_id: string }>) =>
+      roundRobin(candidates, limit, (account) => perAccount - (fair.inflight?.get(account) ?? 0));
+    const now = this.db.nowSql;
+    const toClaimed = (rows: any[], events: Map<string, { headers: Record<string, string>; body: string }>): Claimed[] =>
+      rows.map((r) => ({
         id: r.id,
         account_id: r.account_id,
         event_id: r.event_id,
         hook_id: r.hook_id,
         target_url: r.target_url,
         attempts: Number(r.attempts),
-        headers: events.get(r.event_id)!.headers,
-        body: events.get(r.event_id)!.body,
+        headers: r.headers !== undefined ? JSON.parse(r.headers) : events.get(r.event_id)!.headers,
+        body: r.body !== undefined ? r.body : events.get(r.event_id)!.body,
       }));
+    if (pg) {
+      // 3. The lease and the event bytes in one statement (two round trips a claim, no
+      //    transaction): the lease is guarded again where it is taken, rows another worker holds
+      //    are skipped, and an unsubscribe's cancel (or a disable's pause) takes the same row
+      //    locks, so it either goes first (the row is no longer due, and this skips it) or waits
+      //    for this statement and then sees the lease, and waits for the attempt.
+      const picked = pick(await this.db.query<{ id: string; account_id: string; hook_id: string }>(candidatesSql, [2 * perAccount]));
+      if (picked.length === 0) return [];
+      const rows = await this.db.query<any>(
+        `WITH leased AS (
+           UPDATE deliveries SET locked_by = $1, locked_until = ${now} + $2, updated_at = ${now}
+           WHERE id IN (
+             SELECT d.id FROM deliveries d JOIN hooks h ON h.id = d.hook_id JOIN accounts a ON a.id = h.account_id
+             WHERE d.id = ANY($3::text[]) AND a.disabled_at IS NULL AND d.status = 'pending' AND (d.locked_until IS NULL OR d.locked_until < ${now})
+             FOR UPDATE OF d SKIP LOCKED)
+           RETURNING id, account_id, event_id, hook_id, target_url, attempts)
+         SELECT l.*, e.headers, e.body FROM leased l JOIN events e ON e.id = l.event_id`,
+        [worker, leaseMs, picked],
+      );
+      return toClaimed(rows, new Map());
+    }
+    // SQLite: one connection, so the three statements run as one transaction.
+    return this.db.tx(async (q) => {
+      const picked = pick(await q.query<{ id: string; account_id: string; hook_id: string }>(candidatesSql, [2 * perAccount]));
+      if (picked.length === 0) return [];
+      const rows = await q.query<any>(
+        `UPDATE deliveries SET locked_by = $1, locked_until = ${now} + $2, updated_at = ${now}
+         WHERE id IN (${picked.map((_, i) => `$${i + 3}`).join(', ')}) AND +status = 'pending' AND (locked_until IS NULL OR locked_until < ${now}) -- by id: the unary + keeps SQLite off the status index
+           AND EXISTS (SELECT 1 FROM hooks h JOIN accounts a ON a.id = h.account_id WHERE h.id = deliveries.hook_id AND a.disabled_at IS NULL)
+         RETURNING id, account_id, event_id, hook_id, target_url, attempts`,
+        [worker, leaseMs, ...picked],
+      );
+      if (rows.length === 0) return [];
+      return toClaimed(rows, await eventsById(q, [...new Set(rows.map((r) => r.event_id as string))]));
     });
   }
 

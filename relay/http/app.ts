@@ -74,6 +74,8 @@ export async function buildHttp(input: HttpDeps): Promise<App> {
     loggerInstance: log.pino,
     // One debug line per request is written below, with tokens taken out of the URL.
     logController: new LogController({ disableRequestLogging: true }),
+    // The routes log through the relay's own logger; no child logger per request.
+    childLoggerFactory: (logger) => logger,
     bodyLimit: JSON_API_BODY_BYTES,
     requestTimeout: cfg.requestTimeoutMs,
     keepAliveTimeout: cfg.keepAliveTimeoutMs,
