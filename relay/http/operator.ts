@@ -29,6 +29,7 @@ import {
   plausibleId,
   providerName,
   relayEvent,
+  unlessEmpty,
 } from './schemas.js';
 import { HttpError } from './util.js';
 
@@ -66,8 +67,8 @@ export const operatorPlugin: FastifyPluginAsync<{ deps: HttpDeps; budget: ByteBu
         tags,
         security: BEARER,
         querystring: z.object({
-          provider: z.preprocess((v) => (v === '' ? undefined : v), providerName.optional()),
-          event: z.preprocess((v) => (v === '' ? undefined : v), relayEvent.optional()),
+          provider: unlessEmpty(providerName),
+          event: unlessEmpty(relayEvent),
           since: optionalTime('since'),
           until: optionalTime('until'),
           q: optionalText('q', 200),
@@ -131,7 +132,7 @@ export const operatorPlugin: FastifyPluginAsync<{ deps: HttpDeps; budget: ByteBu
         tags,
         security: BEARER,
         querystring: z.object({
-          status: z.preprocess((v) => (v === '' ? undefined : v), deliveryStatus.optional()),
+          status: unlessEmpty(deliveryStatus),
           hook_id: optionalText('hook_id', 200),
           limit: limit(50, 100),
           before: optionalText('before', 200),

@@ -22,9 +22,11 @@ const text = (name: string, max: number) =>
     .max(max, { error: `${name} must be at most ${max} characters` })
     .refine((s) => !s.includes('\0'), { error: `${name} must not contain a NUL character` });
 
-/** An optional query parameter; empty means unset. */
-export const optionalText = (name: string, max = 200) =>
-  z.preprocess((v) => (v === '' ? undefined : v), text(name, max).optional());
+/** An optional query parameter of the given schema; empty means unset. */
+export const unlessEmpty = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+
+/** An optional text query parameter; empty means unset. */
+export const optionalText = (name: string, max = 200) => unlessEmpty(text(name, max));
 
 /** An id in a path. A NUL or an over-long value names nothing here: the route answers 404. */
 export const idParam = z.string().max(200).describe('an id this API handed out');
@@ -39,7 +41,7 @@ export const isoTime = (name: string) =>
     .transform((raw) => Date.parse(raw))
     .describe('ISO 8601 time');
 
-export const optionalTime = (name: string) => z.preprocess((v) => (v === '' ? undefined : v), isoTime(name).optional());
+export const optionalTime = (name: string) => unlessEmpty(isoTime(name));
 
 /** `limit`: a whole number from 1 to `max`, `dflt` when absent. */
 export const limit = (dflt: number, max: number) =>

@@ -413,6 +413,17 @@ describe('overload', () => {
   });
 });
 
+/** Two accounts on one relay: x with `n` subscriptions to `xTarget`, y with one to `yTarget`; x's first event is posted. */
+async function twoTenants(relay: Relay, xTarget: string, n: number, yTarget: string) {
+  const x = await relay.store.createAccount('x');
+  const y = await relay.store.createAccount('y');
+  for (let i = 0; i < n; i++) await call(relay.url, 'POST', '/v1/hooks', { key: x.apiKey, body: { target_url: `${xTarget}/x${i}`, event: 'walnut.*' } });
+  await call(relay.url, 'POST', '/v1/hooks', { key: y.apiKey, body: { target_url: `${yTarget}/y`, event: 'walnut.*' } });
+  const xe = (await call(relay.url, 'POST', `/v1/inbound/walnut/${x.tokens.walnut}`, { body: session('x-first') })).json.id as string;
+  const postY = async () => (await call(relay.url, 'POST', `/v1/inbound/walnut/${y.tokens.walnut}`, { body: session('y-first') })).json.id as string;
+  return { x, xe, postY };
+}
+
 describe('tenant fairness', () => {
   it('picks round-robin across accounts, then across an account\'s subscriptions, within each account\'s share', () => {
     // Candidates as the store lists them: each account's oldest due work, oldest first.
@@ -436,13 +447,9 @@ describe('tenant fairness', () => {
     const ok = await startSink();
     const relay = await startTestRelay(STORES[0][1](), { deliveryConcurrency: 8, accountConcurrency: 6, deliveryTimeoutMs: 60_000, leaseMs: 61_000 });
     try {
-      const x = await relay.store.createAccount('x');
-      const y = await relay.store.createAccount('y');
-      for (let i = 0; i < 10; i++) await call(relay.url, 'POST', '/v1/hooks', { key: x.apiKey, body: { target_url: `${deadUrl}/x${i}`, event: 'walnut.*' } });
-      await call(relay.url, 'POST', '/v1/hooks', { key: y.apiKey, body: { target_url: `${ok.url}/y`, event: 'walnut.*' } });
-      const xe = (await call(relay.url, 'POST', `/v1/inbound/walnut/${x.tokens.walnut}`, { body: session('x-1') })).json.id;
+      const { xe, postY } = await twoTenants(relay, deadUrl, 10, ok.url);
       await until("x's attempts fill its share", () => hung.length === 6);
-      const ye = (await call(relay.url, 'POST', `/v1/inbound/walnut/${y.tokens.walnut}`, { body: session('y-1') })).json.id;
+      const ye = await postY();
       await until("y's event delivered", async () => (await relay.store.deliveriesOf(ye))[0]?.status === 'delivered');
       // y got through while every one of x's attempts was still hanging: none has an outcome yet,
       // and x never held more than its share of the slots.
@@ -468,13 +475,9 @@ describe('tenant fairness', () => {
     const ok = await startSink();
     const relay = await startTestRelay(STORES[0][1](), { deliveryConcurrency: 4, accountConcurrency: 3, replaysPerMinute: 1000 });
     try {
-      const x = await relay.store.createAccount('x');
-      const y = await relay.store.createAccount('y');
-      for (let i = 0; i < 5; i++) await call(relay.url, 'POST', '/v1/hooks', { key: x.apiKey, body: { target_url: `${slowUrl}/x${i}`, event: 'walnut.*' } });
-      await call(relay.url, 'POST', '/v1/hooks', { key: y.apiKey, body: { target_url: `${ok.url}/y`, event: 'walnut.*' } });
-      const xe = (await call(relay.url, 'POST', `/v1/inbound/walnut/${x.tokens.walnut}`, { body: session('bulk') })).json.id;
+      const { x, xe, postY } = await twoTenants(relay, slowUrl, 5, ok.url);
       for (let i = 0; i < 20; i++) expect((await call(relay.url, 'POST', `/v1/events/${xe}/replay`, { key: x.apiKey })).status).toBe(202);
-      const ye = (await call(relay.url, 'POST', `/v1/inbound/walnut/${y.tokens.walnut}`, { body: session('y-bulk') })).json.id;
+      const ye = await postY();
       await until("y's event delivered", async () => (await relay.store.deliveriesOf(ye))[0]?.status === 'delivered');
       const xPending = (await relay.store.deliveriesOf(xe)).filter((d) => d.status === 'pending').length;
       expect(xPending).toBeGreaterThan(50); // most of x's 105 deliveries were still queued when y's went out
