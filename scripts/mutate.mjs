@@ -10,20 +10,21 @@ import path from 'node:path';
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const RELAY = 'dist/relay/test/relay.test.js';
 const FAULTS = 'dist/relay/test/faults.test.js';
+const PUBLIC = 'dist/relay/test/public.test.js';
 
 const MUTATIONS = [
   {
     name: 'skip the cancel on unsubscribe',
     file: 'relay/store.ts',
-    from: "await cancelPending(q, this.db.nowSql, id, 'subscription deleted');",
+    from: /await cancelPending\([^;]*'subscription deleted'[^;]*\);/g,
     to: '',
     tests: [RELAY],
   },
   {
     name: 'ack before commit',
-    file: 'relay/server.ts',
+    file: 'relay/http/inbound.ts',
     from: 'stored = await batcher.add({',
-    to: "stored = { id: 'evt_unconfirmed', duplicate: false };\n      void batcher.add({",
+    to: "stored = { id: 'evt_unconfirmed', duplicate: false };\n        void batcher.add({",
     tests: [RELAY, FAULTS],
   },
   {
@@ -35,7 +36,7 @@ const MUTATIONS = [
   },
   {
     name: 'fail a whole batch with its bad member (fault 2)',
-    file: 'relay/server.ts',
+    file: 'relay/group-commit.ts',
     from: 'if (batch.length === 1) batch[0].reject(err);',
     to: 'if (batch.length > 0) batch.forEach((b) => b.reject(err));',
     tests: [FAULTS],
@@ -52,15 +53,15 @@ const MUTATIONS = [
   {
     name: 'a lease read from the process clock (fault 3)',
     file: 'relay/store.ts',
-    from: "WHERE status = 'pending' AND next_at <= ${now} AND (locked_until IS NULL OR locked_until < ${now})",
-    to: "WHERE status = 'pending' AND next_at <= ${Date.now()} AND (locked_until IS NULL OR locked_until < ${Date.now()})",
+    from: /this\.db\.nowSql/g,
+    to: 'String(Date.now())',
     tests: [FAULTS],
   },
   {
     name: 'SQLite statements outside the transaction queue (fault 4)',
     file: 'relay/db.ts',
-    from: 'return enqueue(() => q.query<T>(sql, params));',
-    to: 'return q.query<T>(sql, params);',
+    from: 'const rows = enqueue(() => q.query<T>(sql, params));',
+    to: 'const rows = q.query<T>(sql, params);',
     tests: [FAULTS],
   },
   {
@@ -83,6 +84,34 @@ const MUTATIONS = [
     from: 'window_start = ${now}, locked_by = NULL',
     to: 'locked_by = NULL',
     tests: [FAULTS],
+  },
+  {
+    name: 'an unsubscribe does not wait for an attempt in flight (issue 16)',
+    file: 'relay/store.ts',
+    from: "await this.waitForInflight('hook_id = $1', [id], inflightWaitMs);",
+    to: '',
+    tests: [PUBLIC],
+  },
+  {
+    name: 'no target check at delivery (issue 16)',
+    file: 'relay/deliver.ts',
+    from: 'const rule = checkTarget(d.target_url, this.cfg);',
+    to: 'const rule = checkTarget(d.target_url, { ...this.cfg, allowPrivateTargets: true, targetHosts: [new URL(d.target_url).host] });',
+    tests: [PUBLIC],
+  },
+  {
+    name: "no cap on one account's share of the slots (issue 16)",
+    file: 'relay/store.ts',
+    from: 'return order.slice(0, Math.max(0, allowance(account)));',
+    to: 'return order;',
+    tests: [PUBLIC],
+  },
+  {
+    name: 'inbound tokens in request logs (issue 16)',
+    file: 'relay/http/util.ts',
+    from: 'if (i >= 0) return',
+    to: 'if (i < 0) return',
+    tests: [PUBLIC],
   },
 ];
 

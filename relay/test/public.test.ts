@@ -8,9 +8,10 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { demoSessionSample } from '../../lib/providers/walnut.js';
 import { terminalSafe } from '../cli.js';
-import type { Relay } from '../server.js';
+import { silentLogger } from '../log.js';
+import { startRelay, type Relay } from '../server.js';
 import { roundRobin } from '../store.js';
-import { call, RELAY_BIN, reportPgSkip, sleep, spawnRelay, startSink, startTestRelay, STORES, until } from './harness.js';
+import { call, RELAY_BIN, reportPgSkip, sleep, spawnRelay, startSink, startTestRelay, STORES, testConfig, until } from './harness.js';
 
 reportPgSkip();
 
@@ -189,6 +190,29 @@ describe.each(STORES)('nothing is sent after an unsubscribe, on %s', (_name, dbU
     await sleep(300);
     expect(retried).toBeGreaterThan(0); // some retries won the race and were accepted…
     expect(late).toStrictEqual([]); // …and still nothing reached a subscription after its 204
+  });
+});
+
+describe.each(STORES)('an unsubscribe and an attempt in flight, on %s', (_name, dbUrl) => {
+  it('DELETE answers only once the attempt in flight has its outcome recorded', async () => {
+    // No deliverer: the test holds the lease itself, as an attempt in flight does.
+    const relay = await startRelay(testConfig(dbUrl()), silentLogger, { deliver: false });
+    try {
+      const acct = await relay.store.createAccount('inflight');
+      const hook = (await call(relay.url, 'POST', '/v1/hooks', { key: acct.apiKey, body: { target_url: 'http://127.0.0.1:9/inflight', event: 'walnut.*' } })).json;
+      const ev = (await call(relay.url, 'POST', `/v1/inbound/walnut/${acct.tokens.walnut}`, { body: session('inflight') })).json.id;
+      const [claimed] = await relay.store.claim('w_test', 10, 30_000);
+      expect([claimed.event_id, claimed.hook_id]).toStrictEqual([ev, hook.id]);
+      let answered = false;
+      const deleting = call(relay.url, 'DELETE', `/v1/hooks/${hook.id}`, { key: acct.apiKey }).then((r) => ((answered = true), r));
+      await sleep(300);
+      expect(answered).toBe(false); // still waiting for the attempt
+      await relay.store.completeMany([{ id: claimed.id, worker: 'w_test', outcome: { kind: 'delivered', status: 200 }, giveUpMs: 60_000 }]);
+      expect((await deleting).status).toBe(204);
+      expect((await relay.store.deliveriesOf(ev)).map((d) => d.status)).toStrictEqual(['delivered']);
+    } finally {
+      await relay.close();
+    }
   });
 });
 
