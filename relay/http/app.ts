@@ -23,7 +23,7 @@ import { inboundPlugin, type InboundDeps } from './inbound.js';
 import { ByteBudget } from './limits.js';
 import { metricsPlugin } from './metrics.js';
 import { operatorPlugin } from './operator.js';
-import { HttpError, safeUrlForLog } from './util.js';
+import { HttpError, notJson, safeUrlForLog } from './util.js';
 
 export type App = FastifyInstance<http.Server, http.IncomingMessage, http.ServerResponse, FastifyInstance['log'], ZodTypeProvider>;
 
@@ -58,6 +58,20 @@ export function sendError(reply: FastifyReply, status: number, message: string, 
   return reply.code(status).type('application/json').send(JSON.stringify({ error: message }));
 }
 
+/**
+ * 404 for a path this relay does not serve (or cannot parse). Anything under an inbound path is
+ * an unknown inbound URL: answered, and the connection closed without reading the rest of what
+ * a scanner sends.
+ */
+function notFound(request: FastifyRequest, reply: FastifyReply) {
+  if (!request.url.toLowerCase().includes('inbound')) return sendError(reply, 404, 'not found');
+  request.closeConnection = true;
+  return sendError(reply, 404, 'unknown inbound URL');
+}
+
+/** A request as logs name it: its route's pattern, or the path with any token cut out. */
+const routeForLog = (request: FastifyRequest) => request.routeOptions.url ?? safeUrlForLog(request.url);
+
 /** The message of a failed schema check: the schemas' own messages name their field; others get it prefixed. */
 function validationMessage(err: FastifyError): string {
   const first = err.validation![0];
@@ -85,10 +99,7 @@ export async function buildHttp(input: HttpDeps): Promise<App> {
     http: { headersTimeout: cfg.headersTimeoutMs, requestTimeout: cfg.requestTimeoutMs, connectionsCheckingInterval: Math.min(1000, cfg.headersTimeoutMs) },
     return503OnClosing: true,
     // A malformed %-escape or an over-long id names nothing here.
-    frameworkErrors: (err, request, reply) => {
-      if (request.url.toLowerCase().includes('inbound')) request.closeConnection = true;
-      return sendError(reply, 404, request.closeConnection ? 'unknown inbound URL' : 'not found');
-    },
+    frameworkErrors: (_err, request, reply) => notFound(request, reply),
   }).withTypeProvider<ZodTypeProvider>() as unknown as App;
 
   app.server.maxConnections = cfg.maxConnections;
@@ -102,8 +113,10 @@ export async function buildHttp(input: HttpDeps): Promise<App> {
       return sendError(reply, 400, validationMessage(err));
     }
     switch (err.code) {
-      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-        return sendError(reply, 415, `Content-Type must be application/json (got ${JSON.stringify(request.headers['content-type'] ?? null)})`);
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': {
+        const e = notJson(request.headers['content-type']);
+        return sendError(reply, e.status, e.message);
+      }
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
         request.closeConnection = true;
         return sendError(reply, 413, `body larger than ${request.routeOptions.bodyLimit ?? JSON_API_BODY_BYTES} bytes`);
@@ -116,19 +129,11 @@ export async function buildHttp(input: HttpDeps): Promise<App> {
     }
     if (err instanceof SyntaxError || err.statusCode === 400) return sendError(reply, 400, 'body is not valid JSON');
     if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) return sendError(reply, err.statusCode, err.message);
-    log('error', 'request failed', { method: request.method, route: request.routeOptions.url ?? safeUrlForLog(request.url), error: err.message });
+    log('error', 'request failed', { method: request.method, route: routeForLog(request), error: err.message });
     return sendError(reply, 503, 'temporarily unavailable; retry');
   });
 
-  app.setNotFoundHandler((request, reply) => {
-    // Anything under an inbound path is an unknown inbound URL: answered, and the connection
-    // closed without reading the rest of what a scanner sends.
-    if (request.url.toLowerCase().includes('inbound')) {
-      request.closeConnection = true;
-      return sendError(reply, 404, 'unknown inbound URL');
-    }
-    return sendError(reply, 404, 'not found');
-  });
+  app.setNotFoundHandler(notFound);
 
   // A response that must end its connection (413, unknown inbound URL, no room for its body)
   // says `Connection: close` and ends it: the answer, a FIN so the client stops sending, and
@@ -146,7 +151,7 @@ export async function buildHttp(input: HttpDeps): Promise<App> {
   });
   app.addHook('onResponse', async (request, reply) => {
     if (log.pino.isLevelEnabled('debug')) {
-      log('debug', 'request', { method: request.method, route: request.routeOptions.url ?? safeUrlForLog(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime) });
+      log('debug', 'request', { method: request.method, route: routeForLog(request), status: reply.statusCode, ms: Math.round(reply.elapsedTime) });
     }
   });
 

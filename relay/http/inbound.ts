@@ -17,7 +17,7 @@ import { MAX_IDENTITY_CHARS, type Account, type InboundItem, type IngestResult, 
 import type { App, HttpDeps } from './app.js';
 import type { ByteBudget } from './limits.js';
 import { errors } from './schemas.js';
-import { HttpError, isJsonType } from './util.js';
+import { HttpError, isJsonType, notJson } from './util.js';
 
 export interface InboundDeps {
   batcher: GroupCommit<InboundItem, IngestResult>;
@@ -57,7 +57,6 @@ export class InboundTokens {
   }
 }
 
-const INBOUND_BODY_BYTES = 1024 * 1024;
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 declare module 'fastify' {
@@ -73,16 +72,17 @@ const Stored = z.object({ id: z.string().describe('the stored event id'), duplic
 export const inboundPlugin: FastifyPluginAsync<{ deps: HttpDeps; budget: ByteBudget }> = async (fastify, { deps, budget }) => {
   const app = fastify as unknown as App;
   const { store, metrics, log, tokens, batcher } = deps;
+  const maxBody = deps.cfg.maxBodyBytes;
   const unknownUrl = () => new HttpError(404, 'unknown inbound URL');
 
   // The exact bytes, whatever JSON type the vendor names (the type was checked in onRequest).
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: INBOUND_BODY_BYTES }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: maxBody }, (_request, body, done) => done(null, body));
 
   app.post(
     '/v1/inbound/:provider/:token',
     {
-      bodyLimit: INBOUND_BODY_BYTES,
+      bodyLimit: maxBody,
       schema: {
         summary: 'Receive a vendor webhook',
         description: 'The URL to paste into the vendor. Stores the exact bytes and signature header durably, then acks. No bearer auth: the token in the URL is the credential.',
@@ -106,7 +106,7 @@ export const inboundPlugin: FastifyPluginAsync<{ deps: HttpDeps; budget: ByteBud
         }
         if (!isJsonType(request.headers['content-type'])) {
           request.closeConnection = true;
-          throw new HttpError(415, `Content-Type must be application/json (got ${JSON.stringify(request.headers['content-type'] ?? null)})`);
+          throw notJson(request.headers['content-type']);
         }
         request.inboundAccount = account;
       },

@@ -16,6 +16,9 @@ export const isJsonType = (ct: string | undefined) => {
   return type === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(type);
 };
 
+/** The 415 for a body that is not JSON, naming the type that came. */
+export const notJson = (contentType: string | undefined) => new HttpError(415, `Content-Type must be application/json (got ${JSON.stringify(contentType ?? null)})`);
+
 /**
  * A URL with its capability tokens taken out, for logs: everything after an `inbound` segment
  * (whatever the spelling: `/v1/./inbound/…`, `%69nbound`, `//inbound`) and the query string.
