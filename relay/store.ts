@@ -678,7 +678,8 @@ export class Store {
    */
   async claim(worker: string, limit: number, leaseMs: number, fair: { perAccount?: number; inflight?: Map<string, number> } = {}): Promise<Claimed[]> {
     const pg = this.db.dialect === 'postgres';
-    const perAccount = Math.max(1, Math.min(limit, fair.perAccount ?? limit));
+    // An account's share of this worker's slots (what it may hold in flight), not of this claim.
+    const share = Math.max(1, fair.perAccount ?? limit);
     // 1. Candidates: each enabled account's oldest due work of live subscriptions, found by an
     //    index seek per account with pending work (a loose index scan over `deliveries_due`),
     //    twice its share so the round-robin across its subscriptions has some to choose from.
@@ -698,7 +699,7 @@ export class Store {
     // 2. The round-robin: turns across accounts, and within an account across its
     //    subscriptions (oldest first within each); no account past its share of the slots.
     const pick = (candidates: Array<{ id: string; account_id: string; hook_id: string }>) =>
-      roundRobin(candidates, limit, (account) => perAccount - (fair.inflight?.get(account) ?? 0));
+      roundRobin(candidates, limit, (account) => share - (fair.inflight?.get(account) ?? 0));
     const now = this.db.nowSql;
     const toClaimed = (rows: any[], events: Map<string, { headers: Record<string, string>; body: string }>): Claimed[] =>
       rows.map((r) => ({
@@ -717,7 +718,7 @@ export class Store {
       //    are skipped, and an unsubscribe's cancel (or a disable's pause) takes the same row
       //    locks, so it either goes first (the row is no longer due, and this skips it) or waits
       //    for this statement and then sees the lease, and waits for the attempt.
-      const picked = pick(await this.db.query<{ id: string; account_id: string; hook_id: string }>(candidatesSql, [2 * perAccount]));
+      const picked = pick(await this.db.query<{ id: string; account_id: string; hook_id: string }>(candidatesSql, [2 * Math.min(limit, share)]));
       if (picked.length === 0) return [];
       const rows = await this.db.query<any>(
         `WITH leased AS (
@@ -734,7 +735,7 @@ export class Store {
     }
     // SQLite: one connection, so the three statements run as one transaction.
     return this.db.tx(async (q) => {
-      const picked = pick(await q.query<{ id: string; account_id: string; hook_id: string }>(candidatesSql, [2 * perAccount]));
+      const picked = pick(await q.query<{ id: string; account_id: string; hook_id: string }>(candidatesSql, [2 * Math.min(limit, share)]));
       if (picked.length === 0) return [];
       const rows = await q.query<any>(
         `UPDATE deliveries SET locked_by = $1, locked_until = ${now} + $2, updated_at = ${now}

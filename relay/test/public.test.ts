@@ -460,6 +460,21 @@ describe('tenant fairness', () => {
     expect(roundRobin(candidates, 10, (a) => (a === 'X' ? 0 : 10))).toStrictEqual(['y1', 'z1']);
   });
 
+  it("a claim with few free slots still gives an account under its share what it may take", async () => {
+    const relay = await startRelay(testConfig(STORES[0][1]()), silentLogger, { deliver: false });
+    try {
+      const a = await relay.store.createAccount('share');
+      await relay.store.createHook(a.account.id, 'walnut.*', 'http://127.0.0.1:9/share');
+      for (let i = 0; i < 5; i++) await relay.store.ingest([{ accountId: a.account.id, provider: 'walnut', event: 'walnut.demo_session_finished', identity: `share-${i}`, headers: {}, body: session(`share-${i}`) }]);
+      // 2 slots free; the account holds 5 of its share of 14: it gets both.
+      expect(await relay.store.claim('w_share', 2, 30_000, { perAccount: 14, inflight: new Map([[a.account.id, 5]]) })).toHaveLength(2);
+      // At its share it gets none, whatever is free.
+      expect(await relay.store.claim('w_share', 2, 30_000, { perAccount: 14, inflight: new Map([[a.account.id, 14]]) })).toHaveLength(0);
+    } finally {
+      await relay.close();
+    }
+  });
+
   it("one account's dead target and its backlog do not hold up another account's delivery", async () => {
     const hung: http.ServerResponse[] = [];
     const dead = http.createServer((req, res) => {
