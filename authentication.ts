@@ -8,14 +8,14 @@ const signingFields = Object.values(PROVIDERS).flatMap((p) => [
     label: `${p.label} Signing ${p.key === 'walnut' ? 'Key' : 'Secret'}`,
     type: 'password' as const,
     required: false,
-    helpText: `${p.secretHelp} Leave empty to accept ${p.label} deliveries unverified (each record then says \`signature_verified: false\`).`,
+    helpText: `${p.secretHelp} See [${p.label}'s webhook guide](${p.docsUrl}). Leave empty to accept ${p.label} deliveries unverified (each record then says \`signature_verified: false\`)${p.demoActivity ? `; the account signals count only ${p.label} activity verified with this secret` : ''}.`,
   },
   {
     key: p.secretKeys[1],
     label: `${p.label} Signing ${p.key === 'walnut' ? 'Key' : 'Secret'} (previous)`,
     type: 'password' as const,
     required: false,
-    helpText: `Only while rotating: the old ${p.label} secret, still accepted so deliveries signed before the switch are not refused. Clear it once the rotation is done.`,
+    helpText: `Only while rotating: the old ${p.label} secret, still accepted so deliveries signed before the switch are not refused. Clear it once the rotation is done. See [${p.label}'s webhook guide](${p.docsUrl}).`,
   },
 ]);
 

@@ -21,6 +21,7 @@ import pendo_track_event_received from './triggers/pendo_track_event_received.js
 import pendo_any_event from './triggers/pendo_any_event.js';
 import account_buying_committee from './triggers/account_buying_committee.js';
 import account_reengaged from './triggers/account_reengaged.js';
+import company_engagement from './searches/company_engagement.js';
 
 export default defineApp({
   version: packageJson.version,
@@ -52,5 +53,8 @@ export default defineApp({
   },
   creates: {
     [verifyWebhook.key]: verifyWebhook,
+  },
+  searches: {
+    [company_engagement.key]: company_engagement,
   },
 });

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { processDelivery } from '../lib/pipeline.js';
 import { PROVIDERS } from '../lib/providers/index.js';
+import { demoSessionSample } from '../lib/providers/walnut.js';
 import { signBody } from '../lib/signature.js';
 import { openDb, type Db, type Queryable } from '../relay/db.js';
 import { dedupKey, sha256, Store } from '../relay/store.js';
@@ -390,15 +391,16 @@ const prefillActivity = (databaseUrl: string, count: number) =>
         [accountId, now, body, count],
       );
       await db.query(
-        `INSERT INTO activity (event_id, account_id, domain, email, is_test, received_at)
-         SELECT 'act_' || g, $1, 'co' || (g % $3::int) || '.example', 'p' || g || '@co' || (g % $3::int) || '.example', 0, $2::bigint - g
+        `INSERT INTO activity (event_id, account_id, domain, email, is_test, received_at, person, demo, occurred_at)
+         SELECT 'act_' || g, $1, 'co' || (g % $3::int) || '.example', 'p' || g || '@co' || (g % $3::int) || '.example', 0, $2::bigint - g,
+                'p' || g || '@co' || (g % $3::int) || '.example', 'demo-1', $2::bigint - g
          FROM generate_series(1, $4::int) g`,
         [accountId, now, companies, count],
       );
     } else {
       await sqliteRows(db, count, async (q, g) => {
         await q.query(`INSERT INTO events (id, account_id, provider, event, identity, dedup_key, received_at, headers, body) VALUES ($1, $2, 'walnut', 'walnut.demo_session_finished', $3, $4, $5, '{}', $6)`, [`act_${g}`, accountId, `walnut:act:${g}`, `k${g}`, now - g, body]);
-        await q.query(`INSERT INTO activity (event_id, account_id, domain, email, is_test, received_at) VALUES ($1, $2, $3, $4, 0, $5)`, [`act_${g}`, accountId, `co${g % companies}.example`, `p${g}@co${g % companies}.example`, now - g]);
+        await q.query(`INSERT INTO activity (event_id, account_id, domain, email, is_test, received_at, person, demo, occurred_at) VALUES ($1, $2, $3, $4, 0, $5, $4, 'demo-1', $5)`, [`act_${g}`, accountId, `co${g % companies}.example`, `p${g}@co${g % companies}.example`, now - g]);
       });
     }
   });
@@ -439,6 +441,100 @@ async function growthActivity(): Promise<void> {
   say();
 }
 
+/**
+ * One company with 10,000 demo sessions in a committee's window (and one with 10, the baseline
+ * in the same store): what reading its activity (every page of GET /v1/activity) and a whole
+ * New Buying Committee perform (read, verify each event, judge) cost, through a spawned relay.
+ */
+async function bigCompany(): Promise<void> {
+  const sizes = [10, quick ? 2000 : 10_000];
+  say(`## the account signals on a busy company: ${sizes.map((s) => s.toLocaleString('en')).join(' and ')} sessions of one company in the window (${'`'}npm run bench -- --only=company${'`'})`);
+  const zapier = require('zapier-platform-core') as typeof import('zapier-platform-core');
+  const App = require('../index.js').default;
+  const appTester = zapier.createAppTester(App);
+  const secret = 'bench-walnut-key';
+  const rows: Array<Array<string | number>> = [];
+  for (const [name, url] of stores()) {
+    const dbUrl = url();
+    const db = await openDb(dbUrl);
+    const store = new Store(db);
+    await store.migrate();
+    const { account, apiKey } = await store.createAccount('busy');
+    const now = Date.now();
+    // Real signed Walnut sessions, two people taking turns, a minute apart, within the last week.
+    for (const size of sizes) {
+      const domain = `busy${size}.example`;
+      const items = Array.from({ length: size }, (_, i) => {
+        const started = new Date(now - (i + 1) * 60_000).toISOString();
+        const body = JSON.stringify({
+          ...demoSessionSample,
+          timestamp: started,
+          data: { ...demoSessionSample.data, session_id: `${domain}-${i}`, session_started: started, user: { email: `${i % 2 ? 'ana' : 'ben'}@${domain}` } },
+        });
+        return {
+          accountId: account.id,
+          provider: 'walnut' as const,
+          event: 'walnut.demo_session_finished',
+          identity: `walnut:demo_session_finished:${domain}-${i}`,
+          headers: { 'X-Walnut-Signature': signBody(body, secret) },
+          body,
+          activity: { domain, person: `${i % 2 ? 'ana' : 'ben'}@${domain}`, email: `${i % 2 ? 'ana' : 'ben'}@${domain}`, demo: demoSessionSample.data.demo.id, occurredAt: Date.parse(started), isTest: false },
+        };
+      });
+      for (let i = 0; i < items.length; i += 500) await store.ingest(items.slice(i, i + 500));
+    }
+    if (db.dialect === 'postgres') await db.query('VACUUM ANALYZE events, activity');
+    await db.close();
+    const relay = await spawnRelay({ RELAY_DATABASE_URL: dbUrl, RELAY_API_RATE_PER_MINUTE: '0' }, false);
+    try {
+      const authData = { relay_url: relay.url, api_key: apiKey, walnut_signing_key: secret };
+      let base: { read: number; perform: number } | null = null;
+      for (const size of sizes) {
+        const domain = `busy${size}.example`;
+        // The delivery that asks: a third person's session, signed, as Zapier hands it to perform.
+        const body = JSON.stringify({ ...demoSessionSample, data: { ...demoSessionSample.data, session_id: `third-${size}`, session_started: new Date(now).toISOString(), user: { email: `cy@${domain}` } } });
+        const bundle = { authData, inputData: {}, subscribeData: { id: 'bench' }, rawRequest: { method: 'POST', querystring: '', headers: { 'Http-X-Walnut-Signature': signBody(body, secret) }, content: body } };
+        const reads: number[] = [];
+        const performs: number[] = [];
+        let rowsBack = 0;
+        let fired = 0;
+        for (let run = 0; run < (quick ? 3 : 7); run++) {
+          let t0 = performance.now();
+          rowsBack = 0;
+          for (let before: string | null = null, first = true; first || before; first = false) {
+            const r = await fetch(`${relay.url}/v1/activity?domain=${domain}&limit=1000${before ? `&before=${before}` : ''}`, { headers: { Authorization: `Bearer ${apiKey}` } });
+            const page = (await r.json()) as Array<{ id: string }>;
+            rowsBack += page.length;
+            before = r.headers.get('link') ? page[page.length - 1].id : null;
+          }
+          reads.push(performance.now() - t0);
+          t0 = performance.now();
+          const out = (await appTester(App.triggers.account_buying_committee.operation.perform, { ...bundle, inputData: { min_people: '3', count_views_of: 'any_demo' } } as never, true)) as unknown[];
+          performs.push(performance.now() - t0);
+          fired += out.length;
+        }
+        const read = median(reads);
+        const perform = median(performs);
+        base ??= { read, perform };
+        rows.push([
+          name,
+          size.toLocaleString('en'),
+          rowsBack === size ? fmt(read, 1) : `WRONG: ${rowsBack} rows`,
+          fmt((read / size) * 1000, 1),
+          fired === performs.length ? fmt(perform, 1) : `WRONG: fired ${fired} of ${performs.length}`,
+          fmt((perform / size) * 1000, 1),
+          fmt(perform / base.perform, 1),
+        ]);
+      }
+    } finally {
+      relay.proc.kill('SIGTERM');
+      if (dbUrl.startsWith('sqlite:')) rmSync(path.dirname(dbUrl.slice(7)), { recursive: true, force: true });
+    }
+  }
+  say(table(['store', 'sessions in window', 'read all pages ms', 'µs per session', 'committee perform ms', 'µs per session', 'perform × the 10-session company'], rows));
+  say();
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   say(`# demohooks benchmark (${quick ? 'quick' : 'full'}) — Node ${process.version}, ${require('node:os').cpus().length} cores${pgAvailable.ok ? '' : `; PostgreSQL skipped: ${pgAvailable.why}`}`);
@@ -451,6 +547,7 @@ async function main(): Promise<void> {
     ['subs', growthSubscriptions],
     ['stored', growthStored],
     ['activity', growthActivity],
+    ['company', bigCompany],
   ];
   try {
     for (const [key, fn] of sections) if (!only || only.split(',').includes(key)) await fn();

@@ -24,7 +24,22 @@ function load() {
 export function companyOfEmail(raw: unknown): string | null {
   const email = normEmail(raw);
   if (!email) return null;
-  const host = email.slice(email.lastIndexOf('@') + 1);
+  return companyOfHost(email.slice(email.lastIndexOf('@') + 1));
+}
+
+/**
+ * The company of a domain a vendor gives or a user types (`eu.acme.co.uk`, `https://www.acme.io/`,
+ * `dana@acme.io`), or null (free-mail, disposable, not a registrable domain).
+ */
+export function companyOfDomain(raw: unknown): string | null {
+  if (typeof raw !== 'string') return null;
+  let host = raw.trim().toLowerCase();
+  if (host.includes('@')) return companyOfEmail(host);
+  host = host.replace(/^[a-z][a-z0-9+.-]*:\/\//, '').replace(/[/?#:].*$/, '').replace(/\.$/, '');
+  return /^[a-z0-9.-]{1,253}$/.test(host) ? companyOfHost(host) : null;
+}
+
+function companyOfHost(host: string): string | null {
   const { free, disposable, getDomain } = load();
   const domain = getDomain(host);
   if (!domain) return null;

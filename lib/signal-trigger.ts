@@ -1,41 +1,193 @@
 /**
- * The account-signal triggers (New Buying Committee, New Account Re-engagement): REST hooks on
- * the relay's `demo.activity`. Each delivery is verified like any trigger's; then the company's
- * stored activity is fetched from the relay (GET /v1/activity) and every event of it verified
- * again with this connection's secrets, so a forged post can neither create nor inflate a
- * signal. A signal fires once per company per window: the fire time is kept in z.cache
- * (`signal:{trigger}:{subscription}:{domain}`), set-if-absent.
+ * The account-signal triggers (New Buying Committee, New Account Re-engagement) and what they
+ * share with the Find Company Engagement search: REST hooks on the relay's `demo.activity`.
+ *
+ * Each delivery is verified like any trigger's. Then the company's stored activity is read
+ * back from the relay (GET /v1/activity, every page) and each event verified again with this
+ * connection's secrets: only activity of a vendor whose secret the connection holds counts
+ * (`counted_vendors`), so a forged post can neither create nor inflate a signal. The condition
+ * is judged on that state, by when each viewing happened, and a signal fires unless this
+ * subscription already fired for it: z.cache set-if-absent on a key named after the signal's
+ * moment, so concurrent or repeated runs fire once and a failed run is made good by the next.
  */
-import { defineTrigger, type Bundle, type WebhookTriggerPerform, type WebhookTriggerPerformList, type ZObject } from 'zapier-platform-core';
-import { companyOfEmail } from './company.js';
+import { defineTrigger, type Bundle, type WebhookTriggerPerform, type WebhookTriggerPerformList, type WebhookTriggerPerformSubscribe, type ZObject } from 'zapier-platform-core';
+import { demoActivityOf } from './activity.js';
+import { companyOfDomain } from './company.js';
 import { isWebhookRefused } from './errors.js';
 import { includeTestEventsField, raiseRefusal, relaySubscription, truthy, zCache } from './hook-trigger.js';
-import { processDelivery, sampleRecord, secretsFor, type DemoRecord } from './pipeline.js';
-import { activityVendor, DEMO_ACTIVITY, PROVIDERS } from './providers/index.js';
+import { parseBody, processDelivery, secretsFor } from './pipeline.js';
+import { activityVendor, DEMO_ACTIVITY, isProviderKey, PROVIDERS, type ProviderSpec } from './providers/index.js';
 import { commonOutputFields, f, type OutputField } from './record.js';
-import { relayRequest, type RelayEvent } from './relay-client.js';
-import { findHeader } from './signature.js';
-import { DAY, demoNameOf, type Activity, type SignalRecord } from './signals.js';
+import { relayRequest, type RelayEvent, type RelayMe } from './relay-client.js';
+import { findHeader, verifySignature } from './signature.js';
+import { committeeIn, DAY, engagementOf, peopleOf, returnIn, sessionsOf, signalRecord, type Activity, type SignalRecord } from './signals.js';
 
-/**
- * What the account signals count, for their help texts: the demo activity the relay indexes
- * (lib/providers' `demoActivity`), grouped by company.
- */
+/** The vendors whose events can be demo activity (lib/providers' `demoActivity`). */
+export const ACTIVITY_VENDORS: ProviderSpec[] = Object.values(PROVIDERS).filter((p) => p.demoActivity);
+
+/** What the account signals count, for their help texts. */
 export const COUNTED = 'Walnut demo and playlist sessions and Supademo leads, views and completions';
-export const BY_COMPANY = 'by the company domain of each viewer’s email (free-mail and disposable addresses never count)';
+export const BY_COMPANY =
+  'by the company domain of each viewer’s email (free-mail and disposable addresses never count; `dana+demo@` is `dana@`; a Walnut viewer known only by company domain counts as one person per session; your own team’s Walnut views, marked internal, never count)';
+export const VERIFIED_ONLY = `Only activity whose signature this connection verifies is counted: fill in the ${ACTIVITY_VENDORS.map((p) => `"${p.label} Signing ${p.key === 'walnut' ? 'Key' : 'Secret'}"`).join(' and ')} for each vendor you want counted.`;
 
-/** A stored event as counted activity: verified with this connection's secrets, or null (forged, test, not a demo view). */
-function verify(ev: RelayEvent, authData: Record<string, unknown>, includeTest: boolean): Activity | null {
-  const provider = activityVendor(ev.event.slice(ev.event.indexOf('.') + 1));
-  if (!provider) return null;
+/** The relay keeps the newest activity of each company this long (RELAY_ACTIVITY_MEMORY_DAYS default), so re-engagement sees a year back. */
+export const MEMORY_DAYS = 400;
+
+/** A whole-number input with its range: refused with the range when out of it, never clamped. */
+export interface NumberInput {
+  key: string;
+  label: string;
+  dflt: number;
+  min: number;
+  max: number;
+}
+
+export function readNumber(z: ZObject, input: Record<string, unknown>, spec: NumberInput): number {
+  const v = input[spec.key];
+  if (v === undefined || v === null || (typeof v === 'string' && v.trim() === '')) return spec.dflt;
+  const n = typeof v === 'number' ? v : Number(String(v).trim());
+  if (!Number.isInteger(n) || n < spec.min || n > spec.max) {
+    throw new z.errors.Error(
+      `"${spec.label}" must be a whole number from ${spec.min} to ${spec.max} (got ${JSON.stringify(String(v).slice(0, 40))}). Change it in the trigger's fields and turn the Zap on again.`,
+      'input_out_of_range',
+      400,
+    );
+  }
+  return n;
+}
+
+/** `ignore_domains`: comma-separated domains or emails, each folded to its company. */
+export function ignoredCompanies(input: Record<string, unknown>): Set<string> {
+  const raw = typeof input.ignore_domains === 'string' ? input.ignore_domains : '';
+  return new Set(raw.split(/[,\s;]+/).map((d) => companyOfDomain(d) ?? d.trim().toLowerCase()).filter(Boolean));
+}
+
+export const ignoreDomainsField = {
+  key: 'ignore_domains',
+  label: 'Ignore Companies',
+  type: 'string' as const,
+  required: false,
+  helpText: 'Comma-separated company domains whose demo views never count, e.g. your own company and partners: `acme.io, partner.com`. Subdomains are included.',
+};
+
+/** The vendors counted on this connection: those with demo activity whose signing secret it holds. */
+export function countedVendors(authData: Record<string, unknown>): ProviderSpec[] {
+  return ACTIVITY_VENDORS.filter((p) => secretsFor(p, authData).some((s) => typeof s === 'string' && s.trim() !== ''));
+}
+
+/** Refuses a connection on which nothing could ever be counted, naming the fields to fill. */
+export function requireCountedVendor(z: ZObject, authData: Record<string, unknown>): ProviderSpec[] {
+  const counted = countedVendors(authData);
+  if (counted.length === 0) {
+    throw new z.errors.Error(
+      `This connection has no ${ACTIVITY_VENDORS.map((p) => p.label).join(' or ')} signing secret, so no demo activity could be verified and nothing would ever be counted. ${VERIFIED_ONLY} Then reconnect and turn the Zap on again.`,
+      'no_counted_vendor',
+      400,
+    );
+  }
+  return counted;
+}
+
+/** A stored event as counted activity: verified with this connection's secret for its vendor, or null (forged, uncounted vendor, test, not a demo view). */
+export function countedActivity(ev: RelayEvent & { occurred_at?: string }, counted: ProviderSpec[], authData: Record<string, unknown>, includeTest: boolean): Activity | null {
+  const key = ev.event.slice(0, ev.event.indexOf('.'));
+  const spec = isProviderKey(key) ? PROVIDERS[key] : null;
+  if (!spec || !counted.includes(spec)) return null;
+  const eventType = ev.event.slice(key.length + 1);
   try {
-    const out = processDelivery(provider, { rawBody: ev.body, headers: ev.headers }, secretsFor(provider, authData), { want: '*', includeTest });
-    if (out.kind !== 'record' || !out.record.viewer_email) return null;
-    return { relayId: ev.id, receivedAt: Date.parse(ev.received_at), record: out.record, verified: out.record.signature_verified };
+    const verified = verifySignature({ providerLabel: spec.label, scheme: spec.scheme, rawBody: ev.body, signature: findHeader(ev.headers, spec.scheme.header), secrets: secretsFor(spec, authData) });
+    if (!verified) return null;
+    const payload = parseBody(spec, ev.body);
+    if (payload.event !== eventType) return null; // the body must name the event the relay filed it under
+    const act = demoActivityOf(spec, eventType, payload);
+    if (!act || (act.isTest && !includeTest)) return null;
+    const receivedAt = Date.parse(ev.received_at);
+    return { ...act, relayId: ev.id, receivedAt, at: act.occurredAt ?? receivedAt, vendor: spec.key, event: eventType };
   } catch (err) {
     if (isWebhookRefused(err)) return null; // forged or unusable: never counted
     throw err;
   }
+}
+
+type StoredActivity = RelayEvent & { occurred_at?: string };
+
+/** Every page of a company's stored activity that happened at or after `sinceMs`, newest first. */
+async function activitySince(z: ZObject, bundle: Bundle, domain: string, sinceMs: number): Promise<StoredActivity[]> {
+  const out: StoredActivity[] = [];
+  let before: string | undefined;
+  for (;;) {
+    const { data } = await relayRequest<StoredActivity[]>(z, bundle, 'GET', '/v1/activity', {
+      params: { domain, since: new Date(Math.max(0, sinceMs)).toISOString(), limit: '1000', ...(before ? { before } : {}) },
+    });
+    const page = Array.isArray(data) ? data : [];
+    out.push(...page);
+    if (page.length < 1000) return out;
+    before = page[page.length - 1].id;
+  }
+}
+
+/** The newest counted activity that happened before `untilMs` (the relay keeps each company's newest long after retention). */
+async function lastCountedBefore(z: ZObject, bundle: Bundle, domain: string, untilMs: number, count: (ev: StoredActivity) => Activity | null): Promise<Activity | null> {
+  let before: string | undefined;
+  for (let pages = 0; pages < 20; pages++) {
+    const { data } = await relayRequest<StoredActivity[]>(z, bundle, 'GET', '/v1/activity', {
+      params: { domain, until: new Date(Math.max(0, untilMs)).toISOString(), limit: '100', ...(before ? { before } : {}) },
+    });
+    const page = Array.isArray(data) ? data : [];
+    for (const ev of page) {
+      const a = count(ev);
+      if (a) return a;
+    }
+    if (page.length < 100) return null;
+    before = page[page.length - 1].id;
+  }
+  return null;
+}
+
+/** A company's counted sessions since `sinceMs` (and, with `withPrevious`, the last one before), oldest first. */
+export async function companySessions(
+  z: ZObject,
+  bundle: Bundle,
+  domain: string,
+  sinceMs: number,
+  opts: { includeTest: boolean; counted: ProviderSpec[]; withPrevious?: boolean; also?: Activity | null; keep?: (a: Activity) => boolean },
+): Promise<Activity[]> {
+  const count = (ev: StoredActivity) => {
+    const a = countedActivity(ev, opts.counted, bundle.authData, opts.includeTest);
+    return a && a.company === domain && (!opts.keep || opts.keep(a)) ? a : null;
+  };
+  const acts = (await activitySince(z, bundle, domain, sinceMs)).map(count).filter((a): a is Activity => a !== null);
+  // The delivered event counts even if the relay's read did not include it yet.
+  if (opts.also && (!opts.keep || opts.keep(opts.also)) && !acts.some((a) => a.relayId === opts.also!.relayId)) acts.push(opts.also);
+  if (opts.withPrevious) {
+    const prev = await lastCountedBefore(z, bundle, domain, sinceMs, count);
+    if (prev) acts.push(prev);
+  }
+  return sessionsOf(acts);
+}
+
+/** One signal found in a company's state: its cache key, its moment, and its record. */
+export interface Found {
+  /** `signal:{trigger}:{subscription}:{company}` and what identifies the signal within it. */
+  key: string;
+  moment: number;
+  /** The moment of the last firing under `key` this one follows, when the signal repeats per window. */
+  after: number | null;
+  ttlSeconds: number;
+  record: SignalRecord;
+}
+
+export interface JudgeContext {
+  domain: string;
+  sessions: Activity[];
+  trigger: Activity | null;
+  /** Judge signals whose moment is at or after this (the delivered activity's time less the window; for "Test trigger", now less it). */
+  fromMs: number;
+  keyBase: string;
+  /** The last firing per key (committee), read from the cache. */
+  lastFired(key: string): Promise<number | null>;
+  counted: string[];
 }
 
 export interface SignalSpec {
@@ -45,23 +197,16 @@ export interface SignalSpec {
   description: string;
   help: string;
   inputFields: Array<Record<string, unknown>>;
-  /** The window (days) the signal is judged over, and so how long it stays fired. */
-  windowDays(input: Record<string, unknown>): number;
-  /** Which stored activity to fetch for an event at `t`: time ranges, older first. */
-  lookBack(t: number, input: Record<string, unknown>): Array<{ sinceMs?: number; untilMs: number }>;
-  decide(activity: Activity[], trigger: Activity, input: Record<string, unknown>, domain: string): SignalRecord | null;
+  numbers: NumberInput[];
+  /** The signal's window: signals whose moment lies within it before the delivered activity are judged (activity is read from twice as far back). */
+  windowMs(n: Record<string, number>): number;
+  /** Whether the last activity before what is read matters (a return is judged against the silence before it). */
+  withPrevious: boolean;
+  /** Keeps only the activity this Zap counts (e.g. a demo-name filter). */
+  keep?(input: Record<string, unknown>): (a: Activity) => boolean;
+  judge(ctx: JudgeContext, n: Record<string, number>, input: Record<string, unknown>): Promise<Found[]>;
   sample: SignalRecord;
 }
-
-const num = (v: unknown, dflt: number, min: number, max: number): number => {
-  const n = v === undefined || v === null || v === '' ? dflt : Number(v);
-  return Number.isFinite(n) ? Math.min(max, Math.max(min, Math.floor(n))) : dflt;
-};
-
-const nameFilter = (input: Record<string, unknown>) => {
-  const text = typeof input.demo_name_contains === 'string' ? input.demo_name_contains.trim().toLowerCase() : '';
-  return (a: Activity) => !text || (demoNameOf(a.record) ?? '').toLowerCase().includes(text);
-};
 
 export const signalOutputFields: OutputField[] = [
   f('company_domain', 'Company Domain'),
@@ -79,10 +224,15 @@ export const signalOutputFields: OutputField[] = [
   f('demos_viewed', 'Demos Viewed'),
   f('first_activity_at', 'First Activity At', 'datetime'),
   f('last_activity_at', 'Last Activity At', 'datetime'),
+  f('counted_vendors', 'Counted Vendors'),
+];
+
+const signalOnlyFields: OutputField[] = [
+  f('demo_id', 'Demo ID (Same Demo Committees)'),
+  f('demo_name', 'Demo Name (Same Demo Committees)'),
   f('quiet_days', 'Quiet Days Before Returning', 'integer'),
   f('previous_activity_at', 'Previous Activity At', 'datetime'),
   f('window_days', 'Window (days)', 'integer'),
-  f('unverified_sessions', 'Unverified Sessions', 'integer'),
   f('event_id', 'Triggering Event ID'),
   f('provider', 'Triggering Vendor'),
   f('event', 'Triggering Event Type'),
@@ -91,87 +241,140 @@ export const signalOutputFields: OutputField[] = [
   f('id', 'Signal ID'),
 ];
 
-export function signalTrigger(spec: SignalSpec) {
-  const { performSubscribe, performUnsubscribe } = relaySubscription(DEMO_ACTIVITY);
-
-  /** The company's activity around `t`, verified, in arrival order; the trigger placed in it. */
-  async function activityFor(z: ZObject, bundle: Bundle, domain: string, t: number, includeTest: boolean) {
-    const events: RelayEvent[] = [];
-    for (const { sinceMs, untilMs } of spec.lookBack(t, bundle.inputData)) {
-      const { data } = await relayRequest<RelayEvent[]>(z, bundle, 'GET', '/v1/activity', {
-        params: { domain, until: new Date(untilMs).toISOString(), limit: '1000', ...(sinceMs !== undefined ? { since: new Date(sinceMs).toISOString() } : {}) },
-      });
-      if (Array.isArray(data)) events.push(...data);
+/**
+ * A copy field above the trigger's inputs: what it counts, and the webhook URLs this
+ * connection's relay account gives for each counted vendor (GET /v1/me), like every other
+ * instant trigger shows its vendor's. Never fails the editor.
+ */
+export function signalHelpField(help: string) {
+  const copy = (text: string) => [{ key: 'signal_help', type: 'copy' as const, helpText: text }];
+  return async (z: ZObject, bundle: Bundle) => {
+    if (!(bundle.authData.relay_url ?? '').trim()) {
+      return copy(`${help}\n\n**This connection has no relay**, so this instant trigger cannot be turned on. Reconnect with the Relay URL and Relay API Key from the team that runs your demohooks relay (see "Using it in Zapier" in the demohooks README).`);
     }
-    const keep = nameFilter(bundle.inputData);
-    return events.map((ev) => verify(ev, bundle.authData, includeTest)).filter((a): a is Activity => a !== null && companyOfEmail(a.record.viewer_email) === domain && keep(a));
+    try {
+      const { data } = await relayRequest<RelayMe>(z, bundle, 'GET', '/v1/me');
+      const lines = ACTIVITY_VENDORS.map((p) => {
+        const url = data?.inbound?.[p.key];
+        return url ? `- **${p.label}**: \`${url}\`. ${p.inboundHelp}` : `- **${p.label}**: the relay gave no URL for this account; ask the team that runs it.`;
+      });
+      return copy(`${help}\n\n**Point each vendor at your relay before you turn this Zap on:**\n${lines.join('\n')}`);
+    } catch (err) {
+      return copy(`${help}\n\nCould not read your webhook URLs from the relay: ${(err as Error).message}`);
+    }
+  };
+}
+
+export function signalTrigger(spec: SignalSpec) {
+  const relay = relaySubscription(DEMO_ACTIVITY);
+  const numbersOf = (z: ZObject, input: Record<string, unknown>) => Object.fromEntries(spec.numbers.map((n) => [n.key, readNumber(z, input, n)]));
+
+  // Out-of-range inputs and a connection that could count nothing are refused when the Zap is turned on.
+  const performSubscribe = (async (z, bundle) => {
+    numbersOf(z, bundle.inputData);
+    requireCountedVendor(z, bundle.authData);
+    return relay.performSubscribe(z, bundle);
+  }) satisfies WebhookTriggerPerformSubscribe;
+
+  /** Claims each signal found, set-if-absent: the ones this run may fire. */
+  async function claim(z: ZObject, found: Found[]): Promise<SignalRecord[]> {
+    const cache = zCache(z);
+    const out: SignalRecord[] = [];
+    for (const s of found) {
+      // A repeat per window claims "the firing after the last one" (its own key), so two runs
+      // that both read the same last firing cannot both claim the next.
+      const claimKey = s.after === null ? s.key : `${s.key}:after:${s.after}`;
+      if (await cache.get(claimKey, ['auth'])) continue;
+      const won = await cache.set(claimKey, s.moment, s.ttlSeconds, ['auth'], true);
+      if (won === false) continue;
+      if (claimKey !== s.key) await cache.set(s.key, s.moment, s.ttlSeconds, ['auth']);
+      out.push(s.record);
+    }
+    return out;
   }
 
   const perform = (async (z, bundle) => {
+    const input = bundle.inputData;
+    const n = numbersOf(z, input);
+    const includeTest = truthy(input.include_test_events);
+    const counted = countedVendors(bundle.authData);
     const headers = bundle.rawRequest?.headers as Record<string, string> | undefined;
-    const includeTest = truthy(bundle.inputData.include_test_events);
     const raw = bundle.rawRequest?.content;
-    let eventName = '';
+    let eventType = '';
     try {
-      eventName = String(JSON.parse(raw ?? '').event ?? '');
+      eventType = String(JSON.parse(raw ?? '').event ?? '');
     } catch {
-      eventName = '';
+      eventType = '';
     }
-    // The vendor by the event it names; a body naming none is refused the way Walnut's would be.
-    const provider = activityVendor(eventName) ?? PROVIDERS.walnut;
+    const provider = activityVendor(eventType);
+    // Not demo activity, or a vendor this connection cannot verify: nothing to count.
+    if (!provider || !counted.includes(provider)) return [];
     // Verified like any trigger's delivery: a forgery halts, a bad body is refused.
-    let record: DemoRecord;
+    let payload: Record<string, unknown>;
     try {
       const out = processDelivery(provider, { rawBody: raw, headers }, secretsFor(provider, bundle.authData), { want: '*', includeTest });
       if (out.kind !== 'record') return [];
-      record = out.record;
+      payload = parseBody(provider, raw);
     } catch (err) {
       if (isWebhookRefused(err)) raiseRefusal(z, err);
       throw err;
     }
-    if (!provider.demoActivity?.events.includes(record.event)) return [];
-    const domain = companyOfEmail(record.viewer_email);
-    if (!domain) return []; // free-mail, disposable, or no email: no company to signal about
-    const relayId = findHeader(headers, 'X-Relay-Event-Id') ?? '';
-    const now = Date.now();
-    const activity = await activityFor(z, bundle, domain, now, includeTest);
-    // The delivered event as the relay stored it (its arrival time and place in the order).
-    const trigger = activity.find((a) => a.relayId === relayId) ?? [...activity].reverse().find((a) => a.record.id === record.id);
-    if (!trigger) return [];
-    const signal = spec.decide(activity, trigger, bundle.inputData, domain);
-    if (!signal) return [];
-    // Once per company per window and subscription. The value is when it fired, so an expired
-    // window is recognised even where the cache keeps a key past its TTL.
-    const windowMs = spec.windowDays(bundle.inputData) * DAY;
-    const key = `signal:${spec.key}:${bundle.subscribeData?.id ?? 'direct'}:${domain}`;
+    const act = demoActivityOf(provider, eventType, payload);
+    if (!act || ignoredCompanies(input).has(act.company)) return [];
+    const relayId = findHeader(headers, 'X-Relay-Event-Id') ?? `direct:${act.session}`;
+    const receivedAt = Date.now();
+    const trigger: Activity = { ...act, relayId, receivedAt, at: act.occurredAt ?? receivedAt, vendor: provider.key, event: eventType };
+    const keep = spec.keep?.(input);
+    if (keep && !keep(trigger)) return [];
+    const windowMs = spec.windowMs(n);
+    const sessions = await companySessions(z, bundle, act.company, trigger.at - 2 * windowMs, { includeTest, counted, withPrevious: spec.withPrevious, also: trigger, keep });
     const cache = zCache(z);
-    const fired = Number(await cache.get(key, ['auth']));
-    if (fired && trigger.receivedAt - fired < windowMs) return [];
-    const ok = await cache.set(key, trigger.receivedAt, Math.ceil(windowMs / 1000), ['auth'], !fired);
-    if (ok === false) return [];
-    return [signal];
+    const found = await spec.judge(
+      {
+        domain: act.company,
+        sessions,
+        trigger,
+        fromMs: trigger.at - windowMs,
+        keyBase: `signal:${spec.key}:${bundle.subscribeData?.id ?? 'direct'}:${act.company}`,
+        lastFired: async (key) => Number(await cache.get(key, ['auth'])) || null,
+        counted: counted.map((p) => p.label),
+      },
+      n,
+      input,
+    );
+    return claim(z, found);
   }) satisfies WebhookTriggerPerform<Record<string, unknown>, SignalRecord>;
 
   const performList = (async (z, bundle) => {
-    // "Test trigger": the signal as it stands now for the companies with the most recent demo
-    // activity (no cache touched); [] when none qualifies yet.
-    const includeTest = bundle.meta?.isLoadingSample === true || truthy(bundle.inputData.include_test_events);
+    // "Test trigger": the companies for which the condition holds now, newest first (no cache
+    // touched), or [] when none does yet.
+    const input = bundle.inputData;
+    const n = numbersOf(z, input);
+    const counted = requireCountedVendor(z, bundle.authData);
+    const includeTest = bundle.meta?.isLoadingSample === true || truthy(input.include_test_events);
+    const ignored = ignoredCompanies(input);
+    const keep = spec.keep?.(input);
     const { data } = await relayRequest<RelayEvent[]>(z, bundle, 'GET', '/v1/events', { params: { event: DEMO_ACTIVITY, limit: '100' } });
-    const latest = new Map<string, Activity>();
+    const companies: string[] = [];
     for (const ev of Array.isArray(data) ? data : []) {
-      const a = verify(ev, bundle.authData, includeTest);
-      const domain = a && companyOfEmail(a.record.viewer_email);
-      if (a && domain && !latest.has(domain)) latest.set(domain, a);
-      if (latest.size >= 5) break;
+      const a = countedActivity(ev, counted, bundle.authData, includeTest);
+      if (a && !ignored.has(a.company) && !companies.includes(a.company)) companies.push(a.company);
+      if (companies.length >= 10) break;
     }
-    const out: SignalRecord[] = [];
-    for (const [domain, last] of latest) {
-      const activity = await activityFor(z, bundle, domain, Date.now(), includeTest);
-      const trigger = activity.find((a) => a.relayId === last.relayId) ?? activity[activity.length - 1];
-      const signal = trigger && spec.decide(activity, trigger, bundle.inputData, domain);
-      if (signal) out.push(signal);
+    const now = Date.now();
+    const windowMs = spec.windowMs(n);
+    const found: Found[] = [];
+    for (const domain of companies) {
+      const sessions = await companySessions(z, bundle, domain, now - 2 * windowMs, { includeTest, counted, withPrevious: spec.withPrevious, keep });
+      found.push(
+        ...(await spec.judge(
+          { domain, sessions, trigger: null, fromMs: now - windowMs, keyBase: `signal:${spec.key}:list:${domain}`, lastFired: async () => null, counted: counted.map((p) => p.label) },
+          n,
+          input,
+        )),
+      );
     }
-    return out;
+    return found.sort((a, b) => b.moment - a.moment).map((s) => s.record);
   }) satisfies WebhookTriggerPerformList<Record<string, unknown>, SignalRecord>;
 
   return defineTrigger({
@@ -180,13 +383,13 @@ export function signalTrigger(spec: SignalSpec) {
     display: { label: spec.label, description: spec.description },
     operation: {
       type: 'hook',
-      inputFields: [{ key: 'signal_help', type: 'copy', helpText: spec.help }, ...spec.inputFields, includeTestEventsField] as never,
+      inputFields: [signalHelpField(spec.help), ...spec.inputFields, includeTestEventsField] as never,
       performSubscribe,
-      performUnsubscribe,
+      performUnsubscribe: relay.performUnsubscribe,
       perform,
       performList,
       sample: spec.sample,
-      outputFields: signalOutputFields,
+      outputFields: [...signalOutputFields, ...signalOnlyFields],
     },
   });
 }
@@ -195,11 +398,11 @@ export function signalTrigger(spec: SignalSpec) {
 export function sampleActivity(people: Array<{ email: string; name?: string; at: string }>): Activity[] {
   const base = PROVIDERS.walnut.events[0].sample as Record<string, any>;
   return people.map((p, i) => {
-    const payload = { ...base, timestamp: p.at, data: { ...base.data, session_id: `sample-${i + 1}`, user: { ...base.data.user, email: p.email } } };
-    const record = sampleRecord(PROVIDERS.walnut, payload);
-    if (p.name) record.viewer_full_name = p.name;
-    return { relayId: `evt_sample_${i + 1}`, receivedAt: Date.parse(p.at), record, verified: true };
+    const payload: Record<string, any> = { ...base, timestamp: p.at, data: { ...base.data, session_id: `sample-${i + 1}`, session_started: p.at, user: { ...base.data.user, email: p.email } } };
+    const act = demoActivityOf(PROVIDERS.walnut, payload.event, payload)!;
+    const at = Date.parse(p.at);
+    return { ...act, name: p.name ?? null, relayId: `evt_sample_${i + 1}`, receivedAt: at, at, vendor: 'walnut', event: payload.event };
   });
 }
 
-export { num };
+export { DAY, engagementOf, peopleOf, committeeIn, returnIn, signalRecord };

@@ -1,41 +1,43 @@
 /**
  * The playbook's account signals, as pure functions over a company's verified demo activity
- * (no Zapier, no HTTP): who from one company viewed which demos, whether a buying committee
- * just formed, whether a quiet account just came back, and the flat record a Zap gets.
+ * (no Zapier, no HTTP): whether a buying committee has formed, whether a quiet company has
+ * come back, what a company's engagement looks like, and the flat record a Zap gets.
  *
- * Both decisions are made at one event, in arrival order: a buying committee forms at the
- * event that brings the N-th distinct person into the window, and an account re-engages at
- * the first event after the quiet gap. So two deliveries processed at the same moment cannot
- * both fire (only one of them is that event), whatever the cache does.
+ * Judged on state, by when each viewing happened (not by arrival, not at one event): the
+ * trigger asks at every activity whether the condition holds, so a late event counts where it
+ * happened and a run that failed is made good by the company's next activity. Which moment a
+ * signal belongs to (a committee's forming, a return) is deterministic, so every run that sees
+ * it computes the same key, and the cache's set-if-absent lets exactly one of them fire.
  */
-import { crmNote, oneLine, slackEscape, type Scalar } from './record.js';
-import type { DemoRecord } from './pipeline.js';
+import type { DemoActivity } from './activity.js';
+import { crmNote, oneLine, slackEscape } from './record.js';
 
 /** A day in milliseconds, the unit of every signal's window. */
 export const DAY = 86_400_000;
 
-/** One verified demo activity of the company, in the relay's arrival order. */
-export interface Activity {
+/** One verified demo view of the company. */
+export interface Activity extends DemoActivity {
   /** The relay's event id (X-Relay-Event-Id). */
   relayId: string;
   receivedAt: number;
-  record: DemoRecord;
-  /** False when the vendor has no signing secret on the connection (counted, and said so). */
-  verified: boolean;
+  /** When it happened: the payload's viewing time, else its arrival. */
+  at: number;
+  vendor: string;
+  /** The vendor's event type (`demo_session_finished`, `lead.captured`, …). */
+  event: string;
 }
 
 export interface Person {
-  email: string;
-  name: Scalar;
+  email: string | null;
+  name: string | null;
   first_seen_at: string;
   last_seen_at: string;
   sessions: number;
   demos: string;
 }
 
-/** The signal record a Zap gets (flat; people as line items). */
-export interface SignalRecord {
-  id: string;
+/** What a company's activity adds up to: the search's record and the signals' common fields. */
+export interface Engagement {
   company_domain: string;
   company_name: string;
   people_count: number;
@@ -46,10 +48,17 @@ export interface SignalRecord {
   demos_viewed: string;
   first_activity_at: string | null;
   last_activity_at: string | null;
+  counted_vendors: string;
+}
+
+/** The signal record a Zap gets (flat; people as line items). */
+export interface SignalRecord extends Engagement {
+  id: string;
+  demo_id: string | null;
+  demo_name: string | null;
   quiet_days: number | null;
   previous_activity_at: string | null;
   window_days: number;
-  unverified_sessions: number;
   event_id: string;
   provider: string;
   event: string;
@@ -60,112 +69,189 @@ export interface SignalRecord {
   [key: string]: unknown;
 }
 
-/** The demo a session was about, by vendor: a Walnut demo or playlist, a Supademo demo or showcase. */
-export const demoNameOf = (r: DemoRecord): string | null =>
-  (r.demo_name as string | null | undefined) ?? (r.playlist_name as string | null | undefined) ?? (r.entity_title as string | null | undefined) ?? null;
-
 const iso = (ms: number) => new Date(ms).toISOString();
-const timeOf = (a: Activity) => (typeof a.record.occurred_at === 'string' ? Date.parse(a.record.occurred_at) : NaN) || a.receivedAt;
 
 /**
- * Whether `trigger` is the event at which `minPeople` different people of the company have
- * shown up within `windowMs` before it (arrival order): the moment a buying committee forms.
+ * One entry per viewing session, oldest first: a vendor's several events about one view (a
+ * Supademo view sends viewed, lead and completed) count once, at its earliest time, with its
+ * longest duration and whichever event named the viewer.
  */
-export function committeeFormsAt(activity: Activity[], trigger: Activity, minPeople: number, windowMs: number): { fires: boolean; window: Activity[] } {
-  const upTo = activity.slice(0, activity.findIndex((a) => a.relayId === trigger.relayId) + 1);
-  const window = upTo.filter((a) => a.receivedAt > trigger.receivedAt - windowMs);
-  const seen = new Set<string>();
-  for (const a of window) {
-    const before = seen.size;
-    seen.add(a.record.viewer_email as string);
-    if (seen.size === minPeople && before === minPeople - 1) return { fires: a.relayId === trigger.relayId, window };
+export function sessionsOf(acts: Activity[]): Activity[] {
+  const bySession = new Map<string, Activity>();
+  for (const a of acts) {
+    const seen = bySession.get(a.session);
+    if (!seen) bySession.set(a.session, a);
+    else {
+      bySession.set(a.session, {
+        ...(a.at < seen.at ? a : seen),
+        durationSeconds: Math.max(a.durationSeconds, seen.durationSeconds),
+        name: seen.name ?? a.name,
+        companyName: seen.companyName ?? a.companyName,
+        demoName: seen.demoName ?? a.demoName,
+      });
+    }
   }
-  return { fires: false, window };
+  return [...bySession.values()].sort((x, y) => x.at - y.at || (x.relayId < y.relayId ? -1 : x.relayId > y.relayId ? 1 : 0));
 }
 
 /**
- * Whether `trigger` is the first event after at least `quietMs` without any: a company that
- * had demo activity before comes back. A company seen for the first time does not qualify.
+ * The buying committee among `sessions` (oldest first): the first window of `windowMs` ending
+ * at a session in `[fromMs, toMs]` in which at least `minPeople` different people viewed.
+ * Its `formedAt` is the session that brought the last needed person: the committee's moment.
  */
-export function reengagesAt(activity: Activity[], trigger: Activity, quietMs: number): { fires: boolean; previous: Activity | null } {
-  const before = activity.slice(0, activity.findIndex((a) => a.relayId === trigger.relayId)).filter((a) => a.receivedAt <= trigger.receivedAt);
-  const previous = before[before.length - 1] ?? null;
-  return { fires: previous !== null && trigger.receivedAt - previous.receivedAt >= quietMs, previous };
+export function committeeIn(sessions: Activity[], minPeople: number, windowMs: number, fromMs: number, toMs: number): { formedAt: number; members: Activity[] } | null {
+  const count = new Map<string, number>();
+  let start = 0;
+  for (let end = 0; end < sessions.length; end++) {
+    const e = sessions[end];
+    count.set(e.person, (count.get(e.person) ?? 0) + 1);
+    while (sessions[start].at <= e.at - windowMs) {
+      const p = sessions[start].person;
+      const n = (count.get(p) ?? 0) - 1;
+      if (n === 0) count.delete(p);
+      else count.set(p, n);
+      start++;
+    }
+    // Sessions at the same moment are one step: judge after the last of them.
+    if (end + 1 < sessions.length && sessions[end + 1].at === e.at) continue;
+    if (e.at < fromMs || e.at > toMs) continue;
+    if (count.size >= minPeople) return { formedAt: e.at, members: sessions.slice(start, end + 1) };
+  }
+  return null;
 }
 
-/** The flat record for a company's activity, ready for a Slack alert or a CRM task. */
-export function signalRecord(
-  kind: 'buying_committee' | 'reengaged',
-  domain: string,
-  counted: Activity[],
-  trigger: Activity,
-  opts: { windowDays: number; previous?: Activity | null },
-): SignalRecord {
-  const byPerson = new Map<string, { name: Scalar; first: number; last: number; sessions: number; demos: Set<string> }>();
+/**
+ * The company's latest return among `sessions` (oldest first) that happened in `[fromMs, toMs]`:
+ * a session at least `quietMs` after the one before it (a company seen for the first time has
+ * none), with the sessions from the return to `toMs` and the last one before the silence.
+ */
+export function returnIn(sessions: Activity[], quietMs: number, fromMs: number, toMs: number): { returnedAt: number; previous: Activity; since: Activity[] } | null {
+  for (let i = sessions.length - 1; i > 0; i--) {
+    const r = sessions[i];
+    if (r.at > toMs) continue;
+    if (r.at < fromMs) return null;
+    const previous = sessions[i - 1];
+    if (r.at - previous.at >= quietMs) {
+      return { returnedAt: r.at, previous, since: sessions.slice(i).filter((s) => s.at <= toMs) };
+    }
+  }
+  return null;
+}
+
+/** The distinct people among sessions. */
+export const peopleOf = (sessions: Activity[]): number => new Set(sessions.map((s) => s.person)).size;
+
+/** What a company's sessions add up to (people with first and last seen, demos, total time). */
+export function engagementOf(domain: string, sessions: Activity[], countedVendors: string[]): Engagement {
+  const byPerson = new Map<string, { email: string | null; name: string | null; first: number; last: number; sessions: number; demos: Set<string> }>();
   let duration = 0;
   const demos = new Set<string>();
   let companyName: string | null = null;
-  for (const a of counted) {
-    const r = a.record;
-    const email = r.viewer_email as string;
-    const p = byPerson.get(email) ?? { name: r.viewer_full_name ?? null, first: timeOf(a), last: timeOf(a), sessions: 0, demos: new Set<string>() };
+  for (const a of sessions) {
+    // The person's address without its +tag (the same mailbox), whichever of their sessions came first.
+    const p = byPerson.get(a.person) ?? { email: a.email ? a.person : null, name: a.name, first: a.at, last: a.at, sessions: 0, demos: new Set<string>() };
     p.sessions += 1;
-    p.first = Math.min(p.first, timeOf(a));
-    p.last = Math.max(p.last, timeOf(a));
-    p.name ??= r.viewer_full_name ?? null;
-    const demo = demoNameOf(r);
-    if (demo) (p.demos.add(demo), demos.add(demo));
-    byPerson.set(email, p);
-    duration += typeof r.session_duration_seconds === 'number' ? r.session_duration_seconds : 0;
-    companyName ??= (r.viewer_company as string | null) ?? null;
+    p.first = Math.min(p.first, a.at);
+    p.last = Math.max(p.last, a.at);
+    p.name ??= a.name;
+    if (a.demoName) (p.demos.add(a.demoName), demos.add(a.demoName));
+    byPerson.set(a.person, p);
+    duration += a.durationSeconds;
+    companyName ??= a.companyName;
   }
-  const people: Person[] = [...byPerson].map(([email, p]) => ({ email, name: p.name, first_seen_at: iso(p.first), last_seen_at: iso(p.last), sessions: p.sessions, demos: [...p.demos].join(', ') }));
-  const times = counted.map(timeOf);
-  const company = companyName ?? domain;
-  const names = people.map((p) => (p.name ? `${p.name} (${p.email})` : p.email));
-  const demoList = [...demos].join(', ');
-  const quietDays = opts.previous ? Math.floor((trigger.receivedAt - opts.previous.receivedAt) / DAY) : null;
-  const unverified = counted.filter((a) => !a.verified).length;
-  const headline =
-    kind === 'buying_committee'
-      ? `${people.length} people from ${company} viewed demos in the last ${opts.windowDays} days`
-      : `${company} is back after ${quietDays} quiet days`;
-  const tr = trigger.record;
+  // People in the order they first came (then by address), demos by name: the same record whatever order the relay lists ties in.
+  const people: Person[] = [...byPerson.entries()].sort(([ka, a], [kb, b]) => a.first - b.first || (ka < kb ? -1 : ka > kb ? 1 : 0)).map(([, p]) => ({
+    email: p.email,
+    name: p.name,
+    first_seen_at: iso(p.first),
+    last_seen_at: iso(p.last),
+    sessions: p.sessions,
+    demos: [...p.demos].sort().join(', '),
+  }));
+  const times = sessions.map((s) => s.at);
   return {
-    id: `${kind}:${domain}:${tr.id}`,
     company_domain: domain,
-    company_name: company,
+    company_name: companyName ?? domain,
     people_count: people.length,
     people,
-    people_emails: people.map((p) => p.email).join(', '),
-    sessions_count: counted.length,
+    people_emails: people.flatMap((p) => (p.email ? [p.email] : [])).join(', '),
+    sessions_count: sessions.length,
     total_duration_seconds: duration,
-    demos_viewed: demoList,
+    demos_viewed: [...demos].sort().join(', '),
     first_activity_at: times.length ? iso(Math.min(...times)) : null,
     last_activity_at: times.length ? iso(Math.max(...times)) : null,
-    quiet_days: quietDays,
-    previous_activity_at: opts.previous ? iso(timeOf(opts.previous)) : null,
-    window_days: opts.windowDays,
-    unverified_sessions: unverified,
-    event_id: tr.id,
-    provider: tr.provider,
-    event: tr.event,
-    is_test: tr.is_test,
-    summary_text: oneLine(`${headline}: ${names.join(', ')}${demoList ? ` (${demoList})` : ''}.`),
+    counted_vendors: countedVendors.join(', '),
+  };
+}
+
+/** How a person reads in a text: name and email, or whichever there is. */
+export const personLabel = (p: Person): string => (p.name && p.email ? `${p.name} (${p.email})` : (p.name ?? p.email ?? 'a viewer known by company only'));
+
+/** The texts for a company's engagement (the search's record). */
+export function engagementTexts(e: Engagement, days: number): { summary_text: string; slack_message: string; crm_note: string } {
+  const names = e.people.map(personLabel);
+  const headline = `${e.people_count} ${e.people_count === 1 ? 'person' : 'people'} from ${e.company_name} viewed demos ${e.sessions_count} ${e.sessions_count === 1 ? 'time' : 'times'} in the last ${days} days`;
+  return {
+    summary_text: oneLine(`${headline}: ${names.join(', ')}${e.demos_viewed ? ` (${e.demos_viewed})` : ''}.`),
     slack_message:
-      `${kind === 'buying_committee' ? ':busts_in_silhouette: *Buying committee*' : ':wave: *Account re-engaged*'} · *${slackEscape(company)}* (${slackEscape(domain)}): ` +
-      `${slackEscape(headline)}\n${people.map((p) => `• ${slackEscape(p.name ? `${p.name} <${p.email}>` : p.email)}${p.demos ? ` — ${slackEscape(p.demos)}` : ''}`).join('\n')}` +
-      (unverified ? `\n_${unverified} of the sessions came from a vendor without signature verification_` : ''),
-    crm_note: crmNote(kind === 'buying_committee' ? `Buying committee: ${company}` : `Account re-engaged: ${company}`, [
-      ['Company domain', domain],
+      `:bar_chart: *Demo engagement* · *${slackEscape(e.company_name)}* (${slackEscape(e.company_domain)}): ${slackEscape(headline)}\n` +
+      e.people.map((p) => `• ${slackEscape(personLabel(p))}${p.demos ? ` — ${slackEscape(p.demos)}` : ''}`).join('\n'),
+    crm_note: crmNote(`Demo engagement: ${e.company_name}`, [
+      ['Company domain', e.company_domain],
       ['People', names.join('; ')],
-      ['Demos viewed', demoList || null],
-      ['Sessions', counted.length],
-      ['Total time in demos', duration ? `${duration}s` : null],
-      ['First activity', times.length ? iso(Math.min(...times)) : null],
-      ['Last activity', times.length ? iso(Math.max(...times)) : null],
+      ['Demos viewed', e.demos_viewed || null],
+      ['Sessions', e.sessions_count],
+      ['Total time in demos', e.total_duration_seconds ? `${e.total_duration_seconds}s` : null],
+      ['First activity', e.first_activity_at],
+      ['Last activity', e.last_activity_at],
+      ['Counted from', e.counted_vendors],
+    ]),
+  };
+}
+
+/** The flat record for a signal, ready for a Slack alert or a CRM task. */
+export function signalRecord(
+  kind: 'buying_committee' | 'reengaged',
+  domain: string,
+  sessions: Activity[],
+  trigger: Activity,
+  opts: { windowDays: number; momentMs: number; previous?: Activity | null; demo?: { id: string; name: string | null } | null; countedVendors: string[] },
+): SignalRecord {
+  const e = engagementOf(domain, sessions, opts.countedVendors);
+  const names = e.people.map(personLabel);
+  const quietDays = opts.previous ? Math.floor((opts.momentMs - opts.previous.at) / DAY) : null;
+  const demoName = opts.demo ? (opts.demo.name ?? opts.demo.id) : null;
+  const headline =
+    kind === 'buying_committee'
+      ? `${e.people_count} people from ${e.company_name} viewed ${demoName ? `"${demoName}"` : 'demos'} within ${opts.windowDays} days`
+      : `${e.company_name} is back after ${quietDays} quiet days`;
+  return {
+    id: `${kind}:${domain}${opts.demo ? `:${opts.demo.id}` : ''}:${iso(opts.momentMs)}`,
+    ...e,
+    demo_id: opts.demo?.id ?? null,
+    demo_name: opts.demo ? opts.demo.name : null,
+    quiet_days: quietDays,
+    previous_activity_at: opts.previous ? iso(opts.previous.at) : null,
+    window_days: opts.windowDays,
+    event_id: trigger.relayId,
+    provider: trigger.vendor,
+    event: trigger.event,
+    is_test: trigger.isTest,
+    summary_text: oneLine(`${headline}: ${names.join(', ')}${e.demos_viewed ? ` (${e.demos_viewed})` : ''}.`),
+    slack_message:
+      `${kind === 'buying_committee' ? ':busts_in_silhouette: *Buying committee*' : ':wave: *Account re-engaged*'} · *${slackEscape(e.company_name)}* (${slackEscape(domain)}): ` +
+      `${slackEscape(headline)}\n${e.people.map((p) => `• ${slackEscape(personLabel(p))}${p.demos ? ` — ${slackEscape(p.demos)}` : ''}`).join('\n')}`,
+    crm_note: crmNote(kind === 'buying_committee' ? `Buying committee: ${e.company_name}` : `Account re-engaged: ${e.company_name}`, [
+      ['Company domain', domain],
+      ['Demo', demoName],
+      ['People', names.join('; ')],
+      ['Demos viewed', e.demos_viewed || null],
+      ['Sessions', e.sessions_count],
+      ['Total time in demos', e.total_duration_seconds ? `${e.total_duration_seconds}s` : null],
+      ['First activity', e.first_activity_at],
+      ['Last activity', e.last_activity_at],
       ['Quiet days before this', quietDays],
-      ['Unverified sessions', unverified || null],
+      ['Counted from', e.counted_vendors],
     ]),
   };
 }

@@ -17,6 +17,8 @@ export interface RelayConfig {
   leaseMs: number;
   pollMs: number;
   retentionDays: number;
+  /** Purging spares each company's newest demo-activity event this long, so a return after a long silence is still recognised. */
+  activityMemoryDays: number;
   maxBodyBytes: number;
   /** When set, GET /metrics requires `Authorization: Bearer <this>`. */
   metricsToken: string | null;
@@ -117,6 +119,7 @@ const EnvSchema = z
     RELAY_LEASE_MS: wholeNumber(20_000, 100, 60 * 60 * 1000),
     RELAY_POLL_MS: wholeNumber(250, 10, 60_000),
     RELAY_RETENTION_DAYS: wholeNumber(30, 0, 3650),
+    RELAY_ACTIVITY_MEMORY_DAYS: wholeNumber(400, 0, 3650),
     RELAY_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).optional(),
     RELAY_METRICS_TOKEN: z
       .string()
@@ -182,6 +185,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
     leaseMs: v.RELAY_LEASE_MS,
     pollMs: v.RELAY_POLL_MS,
     retentionDays: v.RELAY_RETENTION_DAYS,
+    activityMemoryDays: v.RELAY_ACTIVITY_MEMORY_DAYS,
     maxBodyBytes: 1024 * 1024,
     metricsToken: v.RELAY_METRICS_TOKEN,
     headersTimeoutMs: v.RELAY_HEADERS_TIMEOUT_MS,

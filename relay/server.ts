@@ -26,6 +26,8 @@ export interface Relay {
   store: Store;
   deliverer: Deliverer;
   server: http.Server;
+  /** Runs the retention purge now (it also runs at start and hourly when RELAY_RETENTION_DAYS is set); the events deleted. */
+  purge(): Promise<number>;
   /** Stops taking requests, drains in-flight work, closes the store. */
   close(): Promise<void>;
 }
@@ -62,12 +64,15 @@ export async function startRelay(cfg: RelayConfig, log: Logger, options: { deliv
 
   const retention = cfg.retentionDays > 0 ? setInterval(() => void purge(), 60 * 60 * 1000) : null;
   retention?.unref();
-  async function purge() {
+  /** Retention: events older than RELAY_RETENTION_DAYS go, except each company's newest demo activity. */
+  async function purge(): Promise<number> {
     try {
-      const n = await store.purge(Date.now() - cfg.retentionDays * 86_400_000);
+      const n = await store.purge(Date.now() - cfg.retentionDays * 86_400_000, Date.now() - cfg.activityMemoryDays * 86_400_000);
       if (n > 0) log('info', 'retention purge', { events_deleted: n, retention_days: cfg.retentionDays });
+      return n;
     } catch (err) {
       log('error', 'retention purge failed', { error: (err as Error).message });
+      return 0;
     }
   }
   if (retention) void purge();
@@ -81,6 +86,7 @@ export async function startRelay(cfg: RelayConfig, log: Logger, options: { deliv
     store,
     deliverer,
     server,
+    purge,
     close() {
       closing ??= (async () => {
         if (retention) clearInterval(retention);

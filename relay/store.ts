@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { ProviderKey } from '../lib/providers/index.js';
 import { DEMO_ACTIVITY, PROVIDER_KEYS, PROVIDERS } from '../lib/providers/index.js';
 import type { Db, Queryable } from './db.js';
+import { demoActivityOf } from '../lib/activity.js';
 
 export interface Account {
   id: string;
@@ -38,10 +39,28 @@ export interface InboundItem {
    * whatever a process's token cache remembers. Internal callers may leave it out.
    */
   token?: string;
-  /** Demo activity of a company (the playbook's signals): indexed at ingest, delivered to `demo.activity`. */
-  activity?: { domain: string; email: string; isTest: boolean };
+  /**
+   * Demo activity of a company (the playbook's signals): indexed at ingest, delivered to
+   * `demo.activity`. `occurredAt` null: the payload does not say, so the arrival time.
+   */
+  activity?: ActivityIndex;
 }
 
+
+/** What the activity index keeps of one demo view (lib/activity.ts derives it from the payload). */
+export interface ActivityIndex {
+  domain: string;
+  person: string;
+  email: string;
+  demo: string | null;
+  occurredAt: number | null;
+  isTest: boolean;
+}
+
+/** A company's stored demo activity, as GET /v1/activity serves it. */
+export interface ActivityEvent extends StoredEvent {
+  occurred_at: string;
+}
 
 /** What storing an inbound event came to; `gone` when its token or account no longer exists. */
 export type IngestResult = { id: string; duplicate: boolean; gone?: true };
@@ -241,6 +260,32 @@ const MIGRATIONS: Array<{ version: number; why: string; up: (q: Queryable, diale
       await q.query('CREATE INDEX deliveries_due ON deliveries (status, account_id, next_at)');
     },
   },
+  {
+    version: 6,
+    why: 'account signals judged on what happened: each demo view indexed with its person (email without +tag), demo and viewing time; internal viewers dropped',
+    async up(q) {
+      await q.query('ALTER TABLE activity ADD COLUMN person TEXT');
+      await q.query('ALTER TABLE activity ADD COLUMN demo TEXT');
+      await q.query('ALTER TABLE activity ADD COLUMN occurred_at BIGINT');
+      // The rows indexed so far, derived again from their stored bytes with today's rules.
+      const rows = await q.query<{ event_id: string; provider: string; event: string; body: string; received_at: string | number }>(
+        'SELECT a.event_id, e.provider, e.event, e.body, a.received_at FROM activity a JOIN events e ON e.id = a.event_id',
+      );
+      for (const r of rows) {
+        const spec = PROVIDERS[r.provider as ProviderKey];
+        let act: ReturnType<typeof demoActivityOf> = null;
+        try {
+          act = spec ? demoActivityOf(spec, r.event.slice(r.event.indexOf('.') + 1), JSON.parse(r.body)) : null;
+        } catch {
+          act = null;
+        }
+        if (!act) await q.query('DELETE FROM activity WHERE event_id = $1', [r.event_id]);
+        else await q.query('UPDATE activity SET domain = $1, person = $2, demo = $3, occurred_at = $4 WHERE event_id = $5', [act.company, act.person, act.demo, act.occurredAt ?? Number(r.received_at), r.event_id]);
+      }
+      await q.query('DROP INDEX activity_by_domain');
+      await q.query('CREATE INDEX activity_by_company ON activity (account_id, domain, occurred_at, event_id)');
+    },
+  },
 ];
 
 export const SCHEMA_V1 = [
@@ -307,11 +352,12 @@ export class Store {
    * Brings the schema to the newest version. Safe for several relay processes starting at
    * once: PostgreSQL takes an advisory lock, SQLite's BEGIN IMMEDIATE takes the write lock.
    */
-  async migrate(): Promise<void> {
+  /** Brings the schema to the newest version (or, for the migration tests, to `upTo`). */
+  async migrate(upTo = Infinity): Promise<void> {
     const { db } = this;
     await db.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
     const current = async (q: Queryable) => Number((await q.query<{ v: number | null }>('SELECT MAX(version) AS v FROM schema_migrations'))[0].v ?? 0);
-    if ((await current(db)) >= MIGRATIONS[MIGRATIONS.length - 1].version) return;
+    if ((await current(db)) >= Math.min(upTo, MIGRATIONS[MIGRATIONS.length - 1].version)) return;
     // SQLite rebuilds tables in a migration: foreign keys off meanwhile (only outside a transaction).
     if (db.dialect === 'sqlite') await db.query('PRAGMA foreign_keys = OFF');
     try {
@@ -319,7 +365,7 @@ export class Store {
         if (db.dialect === 'postgres') await q.query('SELECT pg_advisory_xact_lock(7201542)');
         const from = await current(q);
         for (const m of MIGRATIONS) {
-          if (m.version <= from) continue;
+          if (m.version <= from || m.version > upTo) continue;
           await m.up(q, db.dialect);
           await q.query(`INSERT INTO schema_migrations (version, applied_at) VALUES ($1, ${db.nowSql})`, [m.version]);
         }
@@ -480,8 +526,8 @@ export class Store {
     const col = <T>(f: (item: InboundItem) => T) => all.map(f);
     const rows = await this.db.query<{ valid: boolean; inserted: boolean; existing: string | null }>(
       `WITH input AS (
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::int[], $13::bool[])
-           WITH ORDINALITY AS x(id, account_id, provider, event, identity, dedup_key, headers, body, token, act_domain, act_email, act_test, any_of_provider, ord)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::int[], $13::bool[], $15::text[], $16::text[], $17::bigint[])
+           WITH ORDINALITY AS x(id, account_id, provider, event, identity, dedup_key, headers, body, token, act_domain, act_email, act_test, any_of_provider, act_person, act_demo, act_occurred, ord)
        ), valid AS (
          SELECT i.* FROM input i
          WHERE i.token IS NULL
@@ -496,8 +542,8 @@ export class Store {
        ), fresh AS (
          SELECT v.* FROM valid v JOIN ins ON ins.id = v.id
        ), act AS (
-         INSERT INTO activity (event_id, account_id, domain, email, is_test, received_at)
-         SELECT id, account_id, act_domain, act_email, act_test, $14 FROM fresh WHERE act_domain IS NOT NULL
+         INSERT INTO activity (event_id, account_id, domain, email, is_test, received_at, person, demo, occurred_at)
+         SELECT id, account_id, act_domain, act_email, act_test, $14, act_person, act_demo, coalesce(act_occurred, $14) FROM fresh WHERE act_domain IS NOT NULL
        ), hk AS (
          -- Locked (key share) until commit: an unsubscribe waits for this statement, then
          -- cancels the deliveries it queued.
@@ -537,6 +583,9 @@ export class Store {
         // The same matching rule as fanOut (matchingPatterns): a test event type reaches every trigger of its vendor.
         col((i) => matchingPatterns(i.provider, i.event).anyOfProvider),
         now,
+        col((i) => i.activity?.person ?? null),
+        col((i) => i.activity?.demo ?? null),
+        col((i) => i.activity?.occurredAt ?? null),
       ],
     );
     // A statement does not see its own inserts: a repeat within the batch is a duplicate of the
@@ -602,8 +651,11 @@ export class Store {
       const active = fresh.filter((f) => f.item.activity);
       for (const chunk of chunks(active, 400)) {
         await q.query(
-          `INSERT INTO activity (event_id, account_id, domain, email, is_test, received_at) VALUES ${values(chunk.length, 6)}`,
-          chunk.flatMap(({ item, id }) => [id, item.accountId, item.activity!.domain, item.activity!.email, item.activity!.isTest ? 1 : 0, now]),
+          `INSERT INTO activity (event_id, account_id, domain, email, is_test, received_at, person, demo, occurred_at) VALUES ${values(chunk.length, 9)}`,
+          chunk.flatMap(({ item, id }) => {
+            const a = item.activity!;
+            return [id, item.accountId, a.domain, a.email, a.isTest ? 1 : 0, now, a.person, a.demo, a.occurredAt ?? now];
+          }),
         );
       }
       await this.fanOut(q, fresh);
@@ -652,12 +704,13 @@ export class Store {
   /** Sends a stored event again to the account's current matching subscriptions. Null: not this account's. */
   async replay(accountId: string, eventId: string): Promise<number | null> {
     return this.db.tx(async (q) => {
-      const [e] = await q.query<{ provider: ProviderKey; event: string; domain: string | null; email: string | null; is_test: number | null }>(
-        'SELECT e.provider, e.event, a.domain, a.email, a.is_test FROM events e LEFT JOIN activity a ON a.event_id = e.id WHERE e.id = $1 AND e.account_id = $2',
+      const [e] = await q.query<{ provider: ProviderKey; event: string; domain: string | null }>(
+        'SELECT e.provider, e.event, a.domain FROM events e LEFT JOIN activity a ON a.event_id = e.id WHERE e.id = $1 AND e.account_id = $2',
         [eventId, accountId],
       );
       if (!e) return null;
-      const activity = e.domain ? { domain: e.domain, email: e.email ?? '', isTest: Number(e.is_test) === 1 } : undefined;
+      // Fan-out only asks whether the event is demo activity; it is already indexed.
+      const activity = e.domain ? ({ domain: e.domain } as ActivityIndex) : undefined;
       return this.fanOut(q, [{ item: { accountId, provider: e.provider, event: e.event, activity }, id: eventId }]);
     });
   }
@@ -853,22 +906,33 @@ export class Store {
   }
 
   /**
-   * A company's stored demo activity, oldest first by arrival: the raw events (bytes and
-   * signature header), which the signal triggers verify themselves. An index lookup by
-   * account, domain and time.
+   * A company's stored demo activity, newest first by when it happened (ties by id): the raw
+   * events (bytes and signature header), which the signal triggers verify themselves. `before`
+   * (an event id of this company) pages on; null when it names none. An index range scan by
+   * account, company and viewing time.
    */
-  async activity(accountId: string, domain: string, f: { sinceMs?: number; untilMs?: number; limit: number }): Promise<StoredEvent[]> {
+  async activity(
+    accountId: string,
+    domain: string,
+    f: { sinceMs?: number; untilMs?: number; limit: number; before?: string },
+  ): Promise<ActivityEvent[] | null> {
     const where = ['a.account_id = $1', 'a.domain = $2'];
     const params: unknown[] = [accountId, domain];
-    if (f.sinceMs !== undefined) (params.push(f.sinceMs), where.push(`a.received_at >= $${params.length}`));
-    if (f.untilMs !== undefined) (params.push(f.untilMs), where.push(`a.received_at < $${params.length}`));
+    if (f.sinceMs !== undefined) (params.push(f.sinceMs), where.push(`a.occurred_at >= $${params.length}`));
+    if (f.untilMs !== undefined) (params.push(f.untilMs), where.push(`a.occurred_at < $${params.length}`));
+    if (f.before !== undefined) {
+      const [c] = await this.db.query<{ occurred_at: string | number }>('SELECT occurred_at FROM activity WHERE event_id = $1 AND account_id = $2 AND domain = $3', [f.before, accountId, domain]);
+      if (!c) return null;
+      params.push(Number(c.occurred_at), f.before);
+      where.push(`(a.occurred_at < $${params.length - 1} OR (a.occurred_at = $${params.length - 1} AND a.event_id < $${params.length}))`);
+    }
     params.push(f.limit);
     const rows = await this.db.query<any>(
-      `SELECT e.id, e.event, e.received_at, e.headers, e.body FROM activity a JOIN events e ON e.id = a.event_id
-       WHERE ${where.join(' AND ')} ORDER BY e.seq LIMIT $${params.length}`,
+      `SELECT e.id, e.event, e.received_at, a.occurred_at, e.headers, e.body FROM activity a JOIN events e ON e.id = a.event_id
+       WHERE ${where.join(' AND ')} ORDER BY a.occurred_at DESC, a.event_id DESC LIMIT $${params.length}`,
       params,
     );
-    return rows.map((r) => ({ id: r.id, event: r.event, received_at: iso(Number(r.received_at)), headers: JSON.parse(r.headers), body: r.body }));
+    return rows.map((r) => ({ id: r.id, event: r.event, received_at: iso(Number(r.received_at)), occurred_at: iso(Number(r.occurred_at)), headers: JSON.parse(r.headers), body: r.body }));
   }
 
   /** Releases this worker's leases (graceful shutdown) so they are due at once elsewhere. */
@@ -876,11 +940,20 @@ export class Store {
     await this.db.query('UPDATE deliveries SET locked_by = NULL, locked_until = NULL WHERE locked_by = $1 AND status = $2', [worker, 'pending']);
   }
 
-  /** Deletes events (and their deliveries) received before `cutoffMs`: payloads hold personal data. */
-  async purge(cutoffMs: number): Promise<number> {
+  /**
+   * Deletes events (and their deliveries) received before `cutoffMs`: payloads hold personal
+   * data. Spared: each company's newest demo-activity event (live, and test), when it happened
+   * after `memoryCutoffMs`, so a return after a silence longer than retention is still
+   * recognised from a verifiable event; its deliveries go.
+   */
+  async purge(cutoffMs: number, memoryCutoffMs = cutoffMs): Promise<number> {
     return this.db.tx(async (q) => {
+      // Per old event, index lookups only: is it its company's newest demo activity, recent enough?
+      const spared = `EXISTS (SELECT 1 FROM activity a WHERE a.event_id = events.id AND a.occurred_at >= $2 AND NOT EXISTS (
+          SELECT 1 FROM activity b WHERE b.account_id = a.account_id AND b.domain = a.domain AND b.is_test = a.is_test
+            AND (b.occurred_at > a.occurred_at OR (b.occurred_at = a.occurred_at AND b.event_id > a.event_id))))`;
       await q.query('DELETE FROM deliveries WHERE event_id IN (SELECT id FROM events WHERE received_at < $1)', [cutoffMs]);
-      const rows = await q.query('DELETE FROM events WHERE received_at < $1 RETURNING id', [cutoffMs]);
+      const rows = await q.query(`DELETE FROM events WHERE received_at < $1 AND NOT ${spared} RETURNING id`, [cutoffMs, memoryCutoffMs]);
       await q.query(`DELETE FROM retired_tokens WHERE valid_until < ${this.db.nowSql}`);
       return rows.length;
     });

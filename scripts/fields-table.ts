@@ -11,9 +11,11 @@ export function fieldsTable(): string {
   rows.push('| trigger | label | relay event | output fields (besides the common ones) |');
   rows.push('| --- | --- | --- | --- |');
   const common = new Set<string>(commonOutputFields.map((f) => f.key));
-  for (const [key, t] of Object.entries(triggers)) {
-    // The account signals are not vendor events: their fields are listed whole.
-    const signal = key.startsWith('account_');
+  const searches = Object.entries((App.searches ?? {}) as Record<string, any>);
+  for (const [key, t] of [...Object.entries(triggers), ...searches]) {
+    // The account signals and the search are not vendor events: their fields are listed whole.
+    const search = searches.some(([k]) => k === key);
+    const signal = key.startsWith('account_') || search;
     const fields = (t.operation.outputFields as Array<{ key: string }>).map((f) => f.key).filter((k) => signal || !common.has(k));
     // Line items: `items[]id, items[]name` → `items[]{id, name}`.
     const grouped: string[] = [];
@@ -29,10 +31,10 @@ export function fieldsTable(): string {
       } else grouped.push(k);
     }
     const text = grouped.map((g) => (g.startsWith('@@') ? `\`${g.slice(2)}[]\` {${items.get(g.slice(2))!.join(', ')}}` : `\`${g}\``)).join(', ');
-    const relayEvent = signal ? 'demo.activity' : key.endsWith('_any_event') ? `${key.split('_')[0]}.*` : `${key.split('_')[0]}.${(t as any).operation.sample.event}`;
-    rows.push(`| \`${key}\` | ${t.display.label} | \`${relayEvent}\` | ${text} |`);
+    const relayEvent = search ? 'search: `GET /v1/activity`' : signal ? '`demo.activity`' : key.endsWith('_any_event') ? `\`${key.split('_')[0]}.*\`` : `\`${key.split('_')[0]}.${(t as any).operation.sample.event}\``;
+    rows.push(`| \`${key}\` | ${t.display.label} | ${relayEvent} | ${text} |`);
   }
-  return `Common to every vendor trigger: ${[...common].map((k) => `\`${k}\``).join(', ')}. The two account signals list all of theirs.\n\n${rows.join('\n')}\n`;
+  return `Common to every vendor trigger: ${[...common].map((k) => `\`${k}\``).join(', ')}. The two account signals and the Find Company Engagement search list all of theirs.\n\n${rows.join('\n')}\n`;
 }
 
 if (require.main === module) process.stdout.write(fieldsTable());

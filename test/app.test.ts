@@ -12,10 +12,39 @@ networkOff();
 const DYNAMIC_PREFIXES = ['viewer_custom_fields__', 'custom_params__', 'track_event_properties__', 'extra__'];
 
 describe('the app definition', () => {
-  it('registers exactly the 19 trigger keys of the contract and verify_webhook', () => {
+  it('registers exactly the 19 trigger keys of the contract, verify_webhook and the company_engagement search', () => {
     expect(Object.keys(App.triggers ?? {})).toHaveLength(19);
     expect(Object.keys(App.creates ?? {})).toStrictEqual(['verify_webhook']);
-    expect(App.searches ?? {}).toStrictEqual({});
+    expect(Object.keys(App.searches ?? {})).toStrictEqual(['company_engagement']);
+  });
+
+  it('company_engagement: labelled the Zapier way, a labelled output field for every sample key', () => {
+    const s = (App.searches as any).company_engagement;
+    expect([s.display.label, s.noun]).toStrictEqual(['Find Company Engagement', 'Company Engagement']);
+    expect(s.display.description).toMatch(/^Finds .*\.$/);
+    const fields = new Set<string>(s.operation.outputFields.map((f: any) => f.key));
+    for (const [k, v] of Object.entries(s.operation.sample)) {
+      if (Array.isArray(v)) for (const child of Object.keys(v[0] as object)) expect([k, child, fields.has(`${k}[]${child}`)]).toStrictEqual([k, child, true]);
+      else expect([k, fields.has(k)]).toStrictEqual([k, true]);
+    }
+  });
+
+  it('links each signing field to the vendor page where its secret is shown (Zapier D002)', () => {
+    const fields = (App.authentication as any).fields as Array<{ key: string; helpText: string }>;
+    for (const p of Object.values(PROVIDERS)) {
+      for (const key of p.secretKeys) {
+        const f = fields.find((x) => x.key === key)!;
+        expect([key, f.helpText.includes(`](${p.docsUrl})`)]).toStrictEqual([key, true]);
+      }
+    }
+    expect(Object.values(PROVIDERS).map((p) => new URL(p.docsUrl).protocol)).toStrictEqual(['https:', 'https:', 'https:']);
+  });
+
+  it('the signal triggers: their nouns match their labels', () => {
+    for (const key of ['account_buying_committee', 'account_reengaged']) {
+      const t = (App.triggers as any)[key];
+      expect([key, t.display.label]).toStrictEqual([key, `New ${t.noun}`]);
+    }
   });
 
   it.each(Object.keys(App.triggers ?? {}))('%s: is an instant hook, labelled the Zapier way, with a labelled output field for every key', (key) => {

@@ -36,12 +36,16 @@ describe('where to point the vendor, shown above every instant trigger', () => {
 
   const vendorTriggers = Object.keys(App.triggers ?? {}).filter((k) => Object.values(PROVIDERS).some((p) => k.startsWith(`${p.key}_`)));
 
-  it('covers every vendor trigger (the two account signals explain themselves instead)', async () => {
+  it('covers every vendor trigger; the two account signals explain what they count and show every counted vendor\'s URL', async () => {
     expect(vendorTriggers).toHaveLength(17);
     for (const key of ['account_buying_committee', 'account_reengaged']) {
-      const [first] = triggerOp(key).inputFields;
+      nock(RELAY, { reqheaders: { authorization: `Bearer ${API_KEY}` } }).get('/v1/me').reply(200, ME);
+      const [first] = await editorFields(key, authData());
       expect([key, first.key, first.type]).toStrictEqual([key, 'signal_help', 'copy']);
       expect(first.helpText).toContain('free-mail and disposable');
+      for (const p of [PROVIDERS.walnut, PROVIDERS.supademo]) expect(first.helpText).toContain(`\`${ME.inbound[p.key]}\``);
+      expect(first.helpText).not.toContain(ME.inbound.pendo);
+      expectNoSecret(first.helpText);
     }
   });
 

@@ -1,6 +1,7 @@
-import { BY_COMPANY, COUNTED, num, sampleActivity, signalTrigger } from '../lib/signal-trigger.js';
-import { DAY, reengagesAt, signalRecord } from '../lib/signals.js';
-const quietDays = (input: Record<string, unknown>) => num(input.quiet_days, 21, 1, 365);
+import { BY_COMPANY, COUNTED, DAY, ignoreDomainsField, MEMORY_DAYS, peopleOf, returnIn, sampleActivity, signalRecord, signalTrigger, VERIFIED_ONLY, type NumberInput } from '../lib/signal-trigger.js';
+
+const QUIET_DAYS: NumberInput = { key: 'quiet_days', label: 'Quiet For (days)', dflt: 21, min: 1, max: 365 };
+const MIN_PEOPLE: NumberInput = { key: 'min_people', label: 'Minimum People', dflt: 1, min: 1, max: 50 };
 
 // The sample: the documented Walnut demo session, varied into a company that comes back after 40 days.
 const visits = sampleActivity([
@@ -10,22 +11,38 @@ const visits = sampleActivity([
 
 export default signalTrigger({
   key: 'account_reengaged',
-  noun: 'Re-engaged Account',
+  noun: 'Account Re-engagement',
   label: 'New Account Re-engagement',
   description: 'Triggers when a company that viewed your demos before comes back after a quiet period.',
   help:
-    `Counts ${COUNTED}, ${BY_COMPANY}. A company seen for the first time does not fire it. It looks back as far as the relay keeps events (RELAY_RETENTION_DAYS, 30 days unless the relay’s team changed it), so a quiet period longer than that cannot be recognised.`,
+    `Counts ${COUNTED}, ${BY_COMPANY}. A company seen for the first time does not fire it; a company back after the quiet period fires it once per return. The relay keeps each company's latest demo view for ${MEMORY_DAYS} days (RELAY_ACTIVITY_MEMORY_DAYS), whatever its retention, so quiet periods of up to a year are recognised. ${VERIFIED_ONLY}`,
   inputFields: [
     { key: 'quiet_days', label: 'Quiet For (days)', type: 'integer', default: '21', required: false, helpText: 'How many days without any demo activity from the company count as quiet (1 to 365).' },
+    { key: 'min_people', label: 'Minimum People', type: 'integer', default: '1', required: false, helpText: 'How many different people from the company must be back before it fires (1 to 50); 1 fires at the first view after the quiet period.' },
+    ignoreDomainsField,
   ],
-  windowDays: quietDays,
-  lookBack: (t, input) => [
-    { untilMs: t - quietDays(input) * DAY },
-    { sinceMs: t - quietDays(input) * DAY, untilMs: t + 60_000 },
-  ],
-  decide(activity, trigger, input, domain) {
-    const { fires, previous } = reengagesAt(activity, trigger, quietDays(input) * DAY);
-    return fires ? signalRecord('reengaged', domain, [trigger], trigger, { windowDays: quietDays(input), previous }) : null;
+  numbers: [QUIET_DAYS, MIN_PEOPLE],
+  windowMs: (n) => n.quiet_days * DAY,
+  withPrevious: true,
+  async judge(ctx, n) {
+    const quietMs = n.quiet_days * DAY;
+    const r = returnIn(ctx.sessions, quietMs, ctx.fromMs, Infinity);
+    if (!r || peopleOf(r.since) < n.min_people) return [];
+    return [
+      {
+        // One firing per return: the return's date names it.
+        key: `${ctx.keyBase}:${new Date(r.returnedAt).toISOString().slice(0, 10)}`,
+        moment: r.returnedAt,
+        after: null,
+        ttlSeconds: (n.quiet_days + 2) * 86_400,
+        record: signalRecord('reengaged', ctx.domain, r.since, ctx.trigger ?? r.since[r.since.length - 1], {
+          windowDays: n.quiet_days,
+          momentMs: r.returnedAt,
+          previous: r.previous,
+          countedVendors: ctx.counted,
+        }),
+      },
+    ];
   },
-  sample: signalRecord('reengaged', 'acme.co.uk', [visits[1]], visits[1], { windowDays: 21, previous: visits[0] }),
+  sample: signalRecord('reengaged', 'acme.co.uk', [visits[1]], visits[1], { windowDays: 21, momentMs: visits[1].at, previous: visits[0], countedVendors: ['Walnut', 'Supademo'] }),
 });

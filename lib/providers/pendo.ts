@@ -283,6 +283,8 @@ export const pendo: ProviderSpec = {
     secretWhere: 'the Secret field of the webhook in Pendo (Settings > Integrations > Webhooks)',
   },
   secretKeys: ['pendo_signing_secret', 'pendo_signing_secret_previous'],
+  // The vendor's own page on its webhooks (the seed document), linked from the connection's help.
+  docsUrl: 'https://support.pendo.io/hc/en-us/articles/360032285012-Webhooks',
   secretHelp:
     'The value you typed into the **Secret** field of the webhook in Pendo (**Settings > Integrations > Webhooks**, edit with the pencil icon). Pendo never shows it again: to rotate, set a new one in Pendo and keep the old one in "Pendo Signing Secret (previous)" meanwhile.',
   inboundHelp:

@@ -328,6 +328,8 @@ export const supademo: ProviderSpec = {
     secretWhere: 'the whsec_… signing secret Supademo showed once when the webhook was created',
   },
   secretKeys: ['supademo_signing_secret', 'supademo_signing_secret_previous'],
+  // The vendor's own page on its webhooks (the seed document), linked from the connection's help.
+  docsUrl: 'https://docs.supademo.com/admin-and-billing/integrations/webhooks',
   secretHelp:
     'The whole `whsec_…` string Supademo shows **once** after you create the webhook (Settings > Integrations > Webhook). If you lost it, delete and re-create the webhook in Supademo, paste the new secret here and the old one into "Supademo Signing Secret (previous)" for the switch-over.',
   inboundHelp:
@@ -349,7 +351,21 @@ export const supademo: ProviderSpec = {
   envelope: { schema: lazy(() => supademoSchema().partial({ viewerId: true, entityId: true, entityViewedAt: true })), flatten: (p) => flatten(p) },
   demoActivity: {
     events: ['lead.captured', 'demo.viewed', 'demo.completed', 'showcase.viewed'],
-    email: (p) => (p.viewer as Record<string, unknown> | undefined)?.email ?? p.email,
+    of: (p) => {
+      const v = (p.viewer && typeof p.viewer === 'object' ? p.viewer : {}) as Record<string, unknown>;
+      const first = str(v.first_name);
+      const last = str(v.last_name);
+      return {
+        email: v.email ?? p.email,
+        name: str(p.name) ?? ([first, last].filter(Boolean).join(' ') || null),
+        companyName: v.company ?? p.company,
+        demo: p.entityId,
+        demoName: p.entityTitle,
+        occurredAt: p.entityViewedAt,
+        // One view sends viewed, lead and completed: the viewer, the demo and the view's time are one session.
+        session: [str(p.viewerId), str(p.entityId), str(p.entityViewedAt)].every(Boolean) ? `${p.viewerId}:${p.entityId}:${p.entityViewedAt}` : null,
+      };
+    },
   },
   isTest: (p) => p.event === 'webhook.test',
   identity: (p) => {

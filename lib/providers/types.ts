@@ -52,6 +52,8 @@ export interface ProviderSpec {
   scheme: SignatureScheme;
   /** authData keys of the current and the previous (rotation) secret. */
   secretKeys: readonly [string, string];
+  /** The vendor's webhook documentation: where its secret is shown and its webhook URL is pasted. */
+  docsUrl: string;
   /** Connection-field help: where the vendor shows the secret. */
   secretHelp: string;
   /** The inbound URL goes here in the vendor's UI. */
@@ -60,10 +62,10 @@ export interface ProviderSpec {
   anyEvent: { triggerKey: string; noun: string; label: string; description: string };
   /**
    * Demo activity (the playbook's account signals): which event types count as a viewer seeing
-   * a demo, and where the raw payload keeps the viewer's email. Absent for vendors whose events
-   * are not demo views (Pendo).
+   * a demo, and what such a payload says about who viewed what, when. Absent for vendors whose
+   * events are not demo views (Pendo). lib/activity.ts turns this into company and person.
    */
-  demoActivity?: { events: string[]; email(payload: Record<string, unknown>): unknown };
+  demoActivity?: { events: string[]; of(payload: Record<string, unknown>): ActivityFacts };
   /** Event types that exist only as tests (e.g. Supademo `webhook.test`): they reach any of the provider's triggers that include test events. */
   testEventTypes: string[];
   isTest(payload: Record<string, unknown>): boolean;
@@ -73,4 +75,23 @@ export interface ProviderSpec {
   envelope: Envelope;
   /** Last resort, when even the envelope does not parse (a test event lacking fields): everything as `extra__…`. */
   flattenUnknown(payload: Record<string, unknown>, eventName: string): Flattened;
+}
+
+/** What one demo-activity payload says, as the vendor put it (lib/activity.ts normalises it). */
+export interface ActivityFacts {
+  email: unknown;
+  /** The viewer's company domain when the vendor gives one apart from the email (Walnut `user.domain`). */
+  domain?: unknown;
+  /** True for the vendor's own people (Walnut `user.type` present and not `external`): never activity. */
+  internal?: boolean;
+  name?: unknown;
+  companyName?: unknown;
+  /** The demo (or playlist, showcase) id, and its name. */
+  demo: unknown;
+  demoName: unknown;
+  /** When the viewing happened, as the payload says it; arrival time is used when absent. */
+  occurredAt: unknown;
+  /** One viewing session: however many events a vendor sends about it, it counts once. */
+  session: unknown;
+  durationSeconds?: unknown;
 }

@@ -488,6 +488,8 @@ export const walnut: ProviderSpec = {
     secretWhere: 'the signing key shown in Walnut under Settings > Webhooks',
   },
   secretKeys: ['walnut_signing_key', 'walnut_signing_key_previous'],
+  // The vendor's own page on its webhooks (the seed document), linked from the connection's help.
+  docsUrl: 'https://help.walnut.io/hc/en-us/articles/32765928601363-Configure-Webhooks',
   secretHelp:
     'In Walnut, open **Settings > Webhooks**, add signature verification to your webhook and copy its signing key. After **Reset key**, paste the new key here and the old one into "Walnut Signing Key (previous)" until every in-flight delivery is through.',
   inboundHelp: 'Walnut **Settings > Webhooks > New webhook**: paste the relay’s Walnut inbound URL as the endpoint.',
@@ -501,7 +503,23 @@ export const walnut: ProviderSpec = {
   testEventTypes: [],
   demoActivity: {
     events: ['demo_session_finished', 'playlist_session_finished'],
-    email: (p) => ((p.data as Record<string, any> | undefined)?.user as Record<string, unknown> | undefined)?.email,
+    of: (p) => {
+      const d = (p.data && typeof p.data === 'object' ? p.data : {}) as Record<string, any>;
+      const user = (d.user && typeof d.user === 'object' ? d.user : {}) as Record<string, unknown>;
+      const type = str(user.type);
+      return {
+        email: user.email,
+        domain: user.domain,
+        // Walnut marks its customers' own team as another type than `external`: not a buyer.
+        internal: type !== null && type.toLowerCase() !== 'external',
+        demo: d.demo?.id ?? d.playlist?.id,
+        demoName: d.demo?.name ?? d.playlist?.name,
+        // Walnut sends a session up to two hours after it ends: it happened when it started.
+        occurredAt: d.session_started ?? p.timestamp,
+        session: d.session_id,
+        durationSeconds: d.demo_engagement?.session_duration ?? d.session_duration_secs,
+      };
+    },
   },
   envelope: { schema: sharedSchema, flatten: flattenShared },
   isTest: (p) => p.is_test === true,

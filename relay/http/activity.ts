@@ -1,13 +1,15 @@
 /**
- * A company's stored demo activity for the account signals: the raw events (bytes and signature
- * header), which the trigger verifies itself with the connection's secrets.
+ * A company's stored demo activity for the account signals and the engagement search: the raw
+ * events (bytes and signature header), which the app verifies itself with the connection's
+ * secrets; newest first by when the viewing happened, every page linked from the one before.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { App, HttpDeps } from './app.js';
 import { BEARER, bearerApi } from './auth.js';
 import type { ByteBudget } from './limits.js';
-import { errors, limit, optionalTime, StoredEvent } from './schemas.js';
+import { ActivityEvent, errors, limit, optionalText, optionalTime } from './schemas.js';
+import { HttpError, nextLink } from './util.js';
 
 const DOMAIN_ERROR = 'domain must be a company domain, e.g. acme.co.uk';
 
@@ -18,7 +20,8 @@ export const activityPlugin: FastifyPluginAsync<{ deps: HttpDeps; budget: ByteBu
     '/v1/activity',
     {
       schema: {
-        summary: "A company's demo activity (stored raw events)",
+        summary: "A company's demo activity (stored raw events), newest first by when it happened",
+        description: 'Next page: `before={last id}`, also given in `Link: <…>; rel="next"` while there is more. `since`/`until` bound the viewing time.',
         tags: ['activity'],
         security: BEARER,
         querystring: z.object({
@@ -29,13 +32,19 @@ export const activityPlugin: FastifyPluginAsync<{ deps: HttpDeps; budget: ByteBu
           since: optionalTime('since'),
           until: optionalTime('until'),
           limit: limit(1000, 1000),
+          before: optionalText('before', 200),
         }),
-        response: { 200: z.array(StoredEvent), ...errors(400, 401, 429) },
+        response: { 200: z.array(ActivityEvent), ...errors(400, 401, 429) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const q = request.query;
-      return deps.store.activity(request.account.id, q.domain, { sinceMs: q.since, untilMs: q.until, limit: q.limit });
+      // One row more than asked says whether there is a next page.
+      const rows = await deps.store.activity(request.account.id, q.domain, { sinceMs: q.since, untilMs: q.until, limit: q.limit + 1, before: q.before });
+      if (rows === null) throw new HttpError(400, `before: no demo activity ${q.before} of ${q.domain} in this account`);
+      const page = rows.slice(0, q.limit);
+      if (rows.length > q.limit) reply.header('Link', nextLink(request.url, page[page.length - 1].id));
+      return page;
     },
   );
 };

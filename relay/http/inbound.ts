@@ -8,9 +8,8 @@
 import { createHash } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { companyOfEmail } from '../../lib/company.js';
+import { demoActivityOf } from '../../lib/activity.js';
 import { isProviderKey, PROVIDERS, relayEventName, type ProviderKey } from '../../lib/providers/index.js';
-import { normEmail } from '../../lib/record.js';
 import { findHeader } from '../../lib/signature.js';
 import type { GroupCommit } from '../group-commit.js';
 import { MAX_IDENTITY_CHARS, type Account, type InboundItem, type IngestResult, type Store } from '../store.js';
@@ -189,12 +188,12 @@ function parseInbound(provider: ProviderKey, raw: Buffer, headers: Record<string
   if (identity.length > MAX_IDENTITY_CHARS) {
     throw new HttpError(400, `the event's identifying fields are ${identity.length} characters long; at most ${MAX_IDENTITY_CHARS} are accepted`);
   }
-  // Demo activity of a company (not free-mail, not disposable) is indexed for the signals.
+  // Demo activity of a company (not free-mail, not disposable, not the vendor's own people) is
+  // indexed for the signals: company, person, demo and when the viewing happened.
   let activity: InboundItem['activity'];
-  if (spec.demoActivity?.events.includes(ev)) {
-    const email = normEmail(spec.demoActivity.email(body));
-    const domain = companyOfEmail(email);
-    if (email && domain && !CONTROL.test(email)) activity = { domain, email, isTest: spec.isTest(body) };
+  const act = demoActivityOf(spec, ev, body);
+  if (act && !CONTROL.test(act.person) && !CONTROL.test(act.demo ?? '')) {
+    activity = { domain: act.company, person: act.person, email: act.email ?? '', demo: act.demo, occurredAt: act.occurredAt, isTest: act.isTest };
   }
   return {
     activity,

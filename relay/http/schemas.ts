@@ -110,6 +110,10 @@ export const StoredEvent = z
   })
   .meta({ id: 'StoredEvent' });
 
+export const ActivityEvent = StoredEvent.extend({
+  occurred_at: isoOut.describe('when the viewing happened (the payload says so; its arrival when it does not)'),
+}).meta({ id: 'ActivityEvent' });
+
 export const EventRow = StoredEvent.extend({
   delivery_status: z.enum(['no_subscription', 'pending', 'failed', 'delivered', 'cancelled']),
 }).meta({ id: 'EventRow' });

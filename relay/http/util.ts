@@ -35,3 +35,13 @@ export function safeUrlForLog(raw: string): string {
   if (i >= 0) return `${decoded.slice(0, i)}inbound/[redacted]`;
   return decoded.length > 200 ? `${decoded.slice(0, 200)}…` : decoded;
 }
+
+/**
+ * The `Link` header value for the next page of a list: the request's own path and query with
+ * `before` set to the last row's id (RFC 8288), relative to the relay's origin.
+ */
+export function nextLink(requestUrl: string, lastId: string): string {
+  const u = new URL(requestUrl, 'http://relay.invalid');
+  u.searchParams.set('before', lastId);
+  return `<${u.pathname}${u.search}>; rel="next"`;
+}

@@ -468,6 +468,30 @@ describe('fault 7: the command line', () => {
 });
 
 describe.each(STORES)('schema migration on %s', (_name, dbUrl) => {
+  it('derives the demo-activity index again from the stored bytes: person without +tag, demo, viewing time; internal viewers dropped', async () => {
+    const db = await openDb(dbUrl());
+    try {
+      const store = new Store(db);
+      await store.migrate(5); // the index as version 5 kept it: domain, email and arrival only
+      await db.query(`INSERT INTO accounts (id, name, api_key_hash, created_at) VALUES ('acc_v5', 'v5', 'h', 1)`);
+      const sessions: Array<[string, Record<string, unknown>]> = [
+        ['evt_a', { email: 'Dana+trial@acme.io' }],
+        ['evt_b', { email: 'rep@acme.io', type: 'internal' }],
+      ];
+      for (const [id, user] of sessions) {
+        const body = JSON.stringify({ ...demoSessionSample, data: { ...demoSessionSample.data, session_id: id, user } });
+        await db.query(`INSERT INTO events (id, account_id, provider, event, identity, dedup_key, received_at, headers, body) VALUES ($1, 'acc_v5', 'walnut', 'walnut.demo_session_finished', $1, $1, 9000000000000, '{}', $2)`, [id, body]);
+        await db.query(`INSERT INTO activity (event_id, account_id, domain, email, is_test, received_at) VALUES ($1, 'acc_v5', 'acme.io', $2, 0, 9000000000000)`, [id, String(user.email).toLowerCase()]);
+      }
+      await store.migrate();
+      const rows = await db.query<any>('SELECT event_id, person, demo, occurred_at FROM activity ORDER BY event_id');
+      expect(rows.map((r) => [r.event_id, r.person, r.demo, Number(r.occurred_at)])).toStrictEqual([['evt_a', 'dana@acme.io', demoSessionSample.data.demo.id, Date.parse(demoSessionSample.data.session_started)]]);
+      expect((await store.activity('acc_v5', 'acme.io', { limit: 10 }))!.map((e) => e.id)).toStrictEqual(['evt_a']);
+    } finally {
+      await db.close();
+    }
+  });
+
   it('brings a database made by the first relay version to the current schema, events and deliveries kept', async () => {
     const db = await openDb(dbUrl());
     try {
@@ -484,7 +508,7 @@ describe.each(STORES)('schema migration on %s', (_name, dbUrl) => {
       await store.migrate();
       await store.migrate(); // a second start changes nothing
       const rows = await db.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
-      expect(rows.map((r) => Number(r.version))).toStrictEqual([1, 2, 3, 4, 5]);
+      expect(rows.map((r) => Number(r.version))).toStrictEqual([1, 2, 3, 4, 5, 6]);
       expect((await store.deliveriesOf('evt_old')).map((d) => [d.id, d.status])).toStrictEqual([['d1', 'delivered'], ['d2', 'cancelled'], ['d3', 'cancelled'], ['d4', 'pending']]);
       // The pending delivery knows its account now, so the fair claim still finds it.
       expect((await store.claim('w_migrated', 10, 1000)).map((d) => [d.id, d.account_id])).toStrictEqual([['d4', 'acc_old']]);

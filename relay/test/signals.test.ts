@@ -1,89 +1,39 @@
 /**
  * The account signals end to end, on SQLite and PostgreSQL: vendors post signed demo activity
- * to a real relay, the relay indexes it by company and delivers it to `demo.activity`, and each
- * delivery goes through the trigger's perform as Zapier would run it, which reads the company's
- * activity back from the relay (GET /v1/activity) and verifies every event itself.
- * Time is moved with a mocked Date.now (the relay stamps arrivals with it too).
+ * to a real relay over loopback HTTP, the relay indexes it by company, person, demo and viewing
+ * time and delivers it to `demo.activity`, and each delivery goes through the trigger's perform
+ * as Zapier would run it, which reads the company's activity back (GET /v1/activity, every
+ * page) and verifies every event itself. Exactly-once under a cache that honours set-if-absent
+ * is in signals-nx.test.ts.
  */
-import zapier from 'zapier-platform-core';
 import App from '../../index.js';
-import { leadCapturedSample } from '../../lib/providers/supademo.js';
-import { demoSessionSample } from '../../lib/providers/walnut.js';
-import { asZapierHookHeaders, signBody } from '../../lib/signature.js';
-import { call, reportPgSkip, startSink, startTestRelay, STORES } from './harness.js';
+import { signBody } from '../../lib/signature.js';
+import { call, reportPgSkip, STORES } from './harness.js';
+import { DAY, HOUR, SECRETS, signalWorld, type SignalWorld } from './signal-fixture.js';
 
 reportPgSkip();
 
-const DAY = 86_400_000;
-const SECRETS = { walnut: 'walnut-signal-key', supademo: 'whsec_signal_secret' };
+const X = { id: 'demo-x', name: 'Enterprise Tour' };
+const Y = { id: 'demo-y', name: 'Analytics Deep Dive' };
+const Z = { id: 'demo-z', name: 'Security Overview' };
 
 describe.each(STORES)('account signals through a relay on %s', (_name, dbUrl) => {
-  let relay: Awaited<ReturnType<typeof startTestRelay>>;
-  let sink: Awaited<ReturnType<typeof startSink>>;
-  let authData: Record<string, string>;
-  let inbound: Record<string, string>;
-  let appTester: ReturnType<typeof zapier.createAppTester>;
-  let clock: number;
-  let seq = 0;
-
+  let w: SignalWorld;
   beforeEach(async () => {
-    clock = Date.parse('2026-11-01T10:00:00Z');
-    jest.spyOn(Date, 'now').mockImplementation(() => clock);
-    relay = await startTestRelay(dbUrl());
-    sink = await startSink();
-    const { apiKey } = await relay.store.createAccount('signals');
-    authData = { relay_url: relay.url, api_key: apiKey, walnut_signing_key: SECRETS.walnut, supademo_signing_secret: SECRETS.supademo };
-    inbound = (await call(relay.url, 'GET', '/v1/me', { key: apiKey })).json.inbound;
-    appTester = zapier.createAppTester(App); // a fresh z.cache per test
+    w = await signalWorld(dbUrl());
   });
-
   afterEach(async () => {
-    jest.restoreAllMocks();
-    await relay.close();
-    await sink.close();
+    await w.close();
   });
-
-  const op = (key: string) => (App.triggers as any)[key].operation;
-
-  async function subscribe(trigger: string, inputData: Record<string, unknown> = {}) {
-    const targetUrl = `${sink.url}/hooks/${trigger}`;
-    const subscribeData: any = await appTester(op(trigger).performSubscribe, { authData, inputData, targetUrl } as any);
-    expect(subscribeData.event).toBe('demo.activity');
-    /** Runs the trigger's perform on the relay's delivery of `eventId`, as Zapier would. */
-    const deliver = async (eventId: string) => {
-      await sink.until(() => sink.received.some((r) => r.headers['x-relay-event-id'] === eventId && r.path === `/hooks/${trigger}`));
-      const d = sink.received.find((r) => r.headers['x-relay-event-id'] === eventId && r.path === `/hooks/${trigger}`)!;
-      const bundle = { authData, inputData, subscribeData, targetUrl, rawRequest: { method: 'POST', querystring: '', headers: asZapierHookHeaders(d.headers), content: d.body } };
-      return (await appTester(op(trigger).perform, bundle as any)) as any[];
-    };
-    return { subscribeData, deliver };
-  }
-
-  /** A Walnut demo session by `email` (or a Supademo lead), signed, posted to the relay at the current clock. */
-  async function visit(email: string, opts: { vendor?: 'walnut' | 'supademo'; secret?: string; demo?: string; test?: boolean; company?: string } = {}) {
-    seq += 1;
-    let body: string;
-    if (opts.vendor === 'supademo') {
-      body = JSON.stringify({ ...leadCapturedSample, viewerId: `viewer-${seq}`, entityViewedAt: new Date(clock).toISOString(), viewer: { ...(leadCapturedSample as any).viewer, email, company: opts.company ?? (leadCapturedSample as any).viewer.company } });
-    } else {
-      const d = demoSessionSample.data;
-      body = JSON.stringify({ ...demoSessionSample, timestamp: new Date(clock).toISOString(), ...(opts.test ? { is_test: true } : {}), data: { ...d, session_id: `s-${seq}`, demo: { ...d.demo, name: opts.demo ?? d.demo.name }, user: { ...d.user, email } } });
-    }
-    const vendor = opts.vendor ?? 'walnut';
-    const header = vendor === 'walnut' ? 'X-Walnut-Signature' : 'x-supademo-signature';
-    const r = await call('', 'POST', inbound[vendor], { body, headers: { [header]: signBody(body, opts.secret ?? SECRETS[vendor]) } });
-    expect(r.status).toBe(200);
-    return r.json.id as string;
-  }
 
   it('buying committee: fires once, at the third person; not at the fourth, not on a resent event', async () => {
-    const { deliver } = await subscribe('account_buying_committee');
-    expect(await deliver(await visit('dana@acme.co.uk'))).toStrictEqual([]);
-    clock += DAY;
-    expect(await deliver(await visit('sam@acme.co.uk'))).toStrictEqual([]);
-    expect(await deliver(await visit('sam@acme.co.uk'))).toStrictEqual([]); // the same person again
-    clock += DAY;
-    const third = await visit('kim@acme.co.uk');
+    const { deliver } = await w.subscribe('account_buying_committee');
+    expect(await deliver(await w.visit('dana@acme.co.uk'))).toStrictEqual([]);
+    w.clock += DAY;
+    expect(await deliver(await w.visit('sam@acme.co.uk'))).toStrictEqual([]);
+    expect(await deliver(await w.visit('sam@acme.co.uk'))).toStrictEqual([]); // the same person again
+    w.clock += DAY;
+    const third = await w.visit('kim@acme.co.uk');
     const [signal] = await deliver(third);
     expect(signal).toMatchObject({
       company_domain: 'acme.co.uk',
@@ -93,162 +43,335 @@ describe.each(STORES)('account signals through a relay on %s', (_name, dbUrl) =>
       sessions_count: 4,
       total_duration_seconds: 16,
       demos_viewed: 'My Awesome Demo',
+      demo_name: 'My Awesome Demo',
       window_days: 14,
-      unverified_sessions: 0,
+      counted_vendors: 'Walnut, Supademo',
       provider: 'walnut',
       event: 'demo_session_finished',
+      event_id: third,
       is_test: false,
     });
     expect(signal.people[1]).toMatchObject({ email: 'sam@acme.co.uk', sessions: 2, demos: 'My Awesome Demo' });
-    expect(signal.summary_text).toBe('3 people from acme.co.uk viewed demos in the last 14 days: dana@acme.co.uk, sam@acme.co.uk, kim@acme.co.uk (My Awesome Demo).');
-    // The same delivery again (at-least-once), a fourth person, and a resent copy of the third's event: nothing.
+    expect(signal.summary_text).toBe('3 people from acme.co.uk viewed "My Awesome Demo" within 14 days: dana@acme.co.uk, sam@acme.co.uk, kim@acme.co.uk (My Awesome Demo).');
+    // The same delivery again (at-least-once), and a fourth person: nothing.
     expect(await deliver(third)).toStrictEqual([]);
-    clock += 1000;
-    expect(await deliver(await visit('lee@acme.co.uk'))).toStrictEqual([]);
+    w.clock += 1000;
+    expect(await deliver(await w.visit('lee@acme.co.uk'))).toStrictEqual([]);
     // The sample promises exactly the keys a fired signal has (Zapier's T004/T006).
-    expect(Object.keys(signal).sort()).toStrictEqual(Object.keys(op('account_buying_committee').sample).sort());
+    expect(Object.keys(signal).sort()).toStrictEqual(Object.keys(w.op('account_buying_committee').sample).sort());
   });
 
-  it('buying committee: two deliveries of one company processed at the same moment fire once', async () => {
-    const { deliver } = await subscribe('account_buying_committee');
-    await deliver(await visit('a@acme.io'));
-    await deliver(await visit('b@acme.io'));
-    const c = await visit('c@acme.io');
-    const d = await visit('d@acme.io');
-    const [rc, rd] = await Promise.all([deliver(c), deliver(d)]);
-    expect([...rc, ...rd].map((r) => r.people_count)).toStrictEqual([3]);
+  it('a run that failed (relay unreachable for a moment) is made good by the company’s next activity', async () => {
+    const { deliver } = await w.subscribe('account_buying_committee');
+    await deliver(await w.visit('ana@initech.com'));
+    w.clock += HOUR;
+    await deliver(await w.visit('ben@initech.com'));
+    w.clock += HOUR;
+    const third = await w.visit('cy@initech.com');
+    // The run for the third person fails: its read of the company's activity cannot reach the relay.
+    await expect(deliver(third, { authData: { ...w.authData, relay_url: 'http://127.0.0.1:9' } })).rejects.toThrow(/Could not reach the relay/);
+    w.clock += DAY;
+    // The next demo view of the company, by someone already counted: the committee fires now, where it formed.
+    const [r] = await deliver(await w.visit('ana@initech.com'));
+    expect(r).toMatchObject({ company_domain: 'initech.com', people_count: 3, people_emails: 'ana@initech.com, ben@initech.com, cy@initech.com', sessions_count: 3 });
+    expect(r.id).toBe(`buying_committee:initech.com:7a8e73ec-93ef-4f35-aadf-33c2ada9b887:${new Date(w.clock - DAY).toISOString()}`); // the demo, and the moment it formed
+    // …and only once.
+    w.clock += HOUR;
+    expect(await deliver(await w.visit('ben@initech.com'))).toStrictEqual([]);
   });
 
-  it('buying committee: fires again once the window has passed since it fired', async () => {
-    const { deliver } = await subscribe('account_buying_committee', { window_days: 14 });
-    for (const p of ['a', 'b']) await deliver(await visit(`${p}@acme.io`));
-    expect(await deliver(await visit('c@acme.io'))).toHaveLength(1);
-    clock += 5 * DAY;
-    expect(await deliver(await visit('d@acme.io'))).toStrictEqual([]); // still inside the window
-    clock += 15 * DAY; // 20 days after it fired; a, b, c and d are out of the window
-    expect(await deliver(await visit('e@acme.io'))).toStrictEqual([]);
-    expect(await deliver(await visit('f@acme.io'))).toStrictEqual([]);
-    const [again] = await deliver(await visit('g@acme.io'));
+  it('fires again once the window has passed since it fired, not before', async () => {
+    const { deliver } = await w.subscribe('account_buying_committee', { window_days: 14 });
+    for (const p of ['a', 'b']) await deliver(await w.visit(`${p}@acme.io`));
+    expect(await deliver(await w.visit('c@acme.io'))).toHaveLength(1);
+    w.clock += 5 * DAY;
+    expect(await deliver(await w.visit('d@acme.io'))).toStrictEqual([]); // still inside the window
+    w.clock += 15 * DAY; // 20 days after it fired
+    expect(await deliver(await w.visit('e@acme.io'))).toStrictEqual([]);
+    expect(await deliver(await w.visit('f@acme.io'))).toStrictEqual([]);
+    const [again] = await deliver(await w.visit('g@acme.io'));
     expect(again.people_emails).toBe('e@acme.io, f@acme.io, g@acme.io');
   });
 
-  it('buying committee: free-mail and disposable addresses never make a company; subdomains fold into one', async () => {
-    const { deliver, subscribeData } = await subscribe('account_buying_committee');
-    const ids: string[] = [];
-    for (const e of ['one@gmail.com', 'two@gmail.com', 'three@gmail.com', 'x@mailinator.com', 'y@mailinator.com', 'z@mailinator.com']) ids.push(await visit(e));
-    // Positive control: three people at one company, on three hosts of its domain, do fire.
-    await deliver(await visit('ana@eu.acme.co.uk'));
-    await deliver(await visit('ben@acme.co.uk'));
-    const [r] = await deliver(await visit('cy@us.sales.acme.co.uk'));
-    expect(r).toMatchObject({ company_domain: 'acme.co.uk', people_count: 3 });
-    // The relay neither indexed nor delivered the free-mail and disposable ones…
-    expect(sink.received.filter((x) => ids.includes(x.headers['x-relay-event-id'] as string))).toStrictEqual([]);
-    expect((await call(relay.url, 'GET', '/v1/activity?domain=gmail.com', { key: authData.api_key })).json).toStrictEqual([]);
-    // …and the trigger refuses them on its own too, should one reach it.
-    for (const email of ['four@gmail.com', 'w@mailinator.com']) {
-      const body = JSON.stringify({ ...demoSessionSample, data: { ...demoSessionSample.data, session_id: email, user: { email } } });
-      const bundle = { authData, inputData: {}, subscribeData, rawRequest: { method: 'POST', querystring: '', headers: { 'Http-X-Walnut-Signature': signBody(body, SECRETS.walnut) }, content: body } };
-      expect([email, await appTester(op('account_buying_committee').perform, bundle as any)]).toStrictEqual([email, []]);
-    }
+  it('a late Walnut session counts where it happened: it completes a committee then, and two views 25 hours apart are not in one day', async () => {
+    const { deliver } = await w.subscribe('account_buying_committee', { min_people: 2, window_days: 1 });
+    // Dana's session happened at T but Walnut sent it two hours later; Sam's happened 25 hours after hers.
+    const t = w.clock;
+    w.clock = t + 2 * HOUR;
+    expect(await deliver(await w.visit('dana@hooli.com', { happenedAt: t }))).toStrictEqual([]);
+    w.clock = t + 25 * HOUR;
+    expect(await deliver(await w.visit('sam@hooli.com', { happenedAt: t + 25 * HOUR }))).toStrictEqual([]);
+    // Kim's session happened half an hour before Sam's, and arrives two hours after it ended: with Sam, a committee of two that day.
+    w.clock = t + 27 * HOUR;
+    const [r] = await deliver(await w.visit('kim@hooli.com', { happenedAt: t + 24.5 * HOUR }));
+    expect(r).toMatchObject({ people_count: 2, people_emails: 'kim@hooli.com, sam@hooli.com', first_activity_at: new Date(t + 24.5 * HOUR).toISOString() });
   });
 
-  it('buying committee: Walnut and Supademo people count together, with the company name Supademo gave', async () => {
-    const { deliver } = await subscribe('account_buying_committee');
-    await deliver(await visit('ana@initech.com'));
-    await deliver(await visit('ben@initech.com'));
-    const [r] = await deliver(await visit('cy@initech.com', { vendor: 'supademo', company: 'Initech' }));
+  it('same demo (the playbook’s committee) versus any demo', async () => {
+    const same = await w.subscribe('account_buying_committee');
+    const any = await w.subscribe('account_buying_committee', { count_views_of: 'any_demo' });
+    for (const [email, demo] of [['a@pied.com', X], ['b@pied.com', Y]] as const) {
+      const id = await w.visit(email, { demo });
+      expect([await same.deliver(id), await any.deliver(id)]).toStrictEqual([[], []]);
+    }
+    const third = await w.visit('c@pied.com', { demo: Z });
+    expect(await same.deliver(third)).toStrictEqual([]);
+    expect((await any.deliver(third))[0]).toMatchObject({ people_count: 3, demo_id: null, demos_viewed: 'Analytics Deep Dive, Enterprise Tour, Security Overview' });
+    // Two more people on demo X: three people on one demo.
+    w.clock += HOUR;
+    expect(await same.deliver(await w.visit('d@pied.com', { demo: X }))).toStrictEqual([]);
+    const [r] = await same.deliver(await w.visit('e@pied.com', { demo: X }));
+    expect(r).toMatchObject({ people_emails: 'a@pied.com, d@pied.com, e@pied.com', demo_id: X.id, demo_name: X.name });
+    expect(r.summary_text).toContain('viewed "Enterprise Tour" within 14 days');
+  });
+
+  it('who counts: one person per address without +tag, never internal viewers, domain-only viewers by session, one Supademo view once', async () => {
+    const { deliver } = await w.subscribe('account_buying_committee', { count_views_of: 'any_demo' });
+    const none = [
+      await w.visit('dana@globex.com'),
+      await w.visit('Dana+walnut@globex.com'),
+      await w.visit('rep@globex.com', { user: { type: 'internal' } }),
+      await w.visit('rep2@globex.com', { user: { type: 'internal' } }),
+    ];
+    // The relay neither indexes nor delivers the internal viewers.
+    await w.sink.until(() => w.sink.received.filter((r) => none.includes(r.headers['x-relay-event-id'] as string)).length >= 2);
+    expect((await call(w.relay.url, 'GET', '/v1/activity?domain=globex.com', { key: w.authData.api_key })).json.map((e: any) => e.id).sort()).toStrictEqual([none[0], none[1]].sort());
+    expect(await deliver(none[0])).toStrictEqual([]);
+    expect(await deliver(none[1])).toStrictEqual([]); // still one person
+    // A viewer Walnut knows only by the company's domain: a second person.
+    expect(await deliver(await w.visit(null, { user: { domain: 'eu.globex.com' } }))).toStrictEqual([]);
+    // One Supademo view, sent as viewed, lead and completed: the third person, one session.
+    const view = { vendor: 'supademo' as const, viewerId: 'v-1', happenedAt: w.clock };
+    await w.visit('lee@globex.com', { ...view, event: 'demo.viewed' });
+    await w.visit('lee@globex.com', { ...view, event: 'lead.captured' });
+    const [r] = await deliver(await w.visit('lee@globex.com', { ...view, event: 'demo.completed' }));
+    expect(r).toMatchObject({ people_count: 3, sessions_count: 4, people_emails: 'dana@globex.com, lee@globex.com' });
+    expect(r.people.map((p: any) => [p.email, p.sessions])).toStrictEqual([
+      ['dana@globex.com', 2],
+      ['lee@globex.com', 1],
+      [null, 1],
+    ]);
+  });
+
+  it('free-mail and disposable addresses never make a company; subdomains fold into one', async () => {
+    const { deliver, subscribeData } = await w.subscribe('account_buying_committee');
+    const ids: string[] = [];
+    for (const e of ['one@gmail.com', 'two@gmail.com', 'three@gmail.com', 'x@mailinator.com', 'y@mailinator.com', 'z@mailinator.com']) ids.push(await w.visit(e));
+    // Positive control: three people at one company, on three hosts of its domain, do fire.
+    await deliver(await w.visit('ana@eu.acme.co.uk'));
+    await deliver(await w.visit('ben@acme.co.uk'));
+    const [r] = await deliver(await w.visit('cy@us.sales.acme.co.uk'));
+    expect(r).toMatchObject({ company_domain: 'acme.co.uk', people_count: 3 });
+    expect(w.sink.received.filter((x) => ids.includes(x.headers['x-relay-event-id'] as string))).toStrictEqual([]);
+    expect((await call(w.relay.url, 'GET', '/v1/activity?domain=gmail.com', { key: w.authData.api_key })).json).toStrictEqual([]);
+    // …and the trigger refuses them on its own too, should one reach it.
+    const body = w.bodyOf('four@gmail.com');
+    const bundle = { authData: w.authData, inputData: {}, subscribeData, rawRequest: { method: 'POST', querystring: '', headers: { 'Http-X-Walnut-Signature': signBody(body, SECRETS.walnut) }, content: body } };
+    expect(await w.appTester(w.op('account_buying_committee').perform, bundle as any)).toStrictEqual([]);
+  });
+
+  it('Walnut and Supademo people count together, with the company name Supademo gave', async () => {
+    const { deliver } = await w.subscribe('account_buying_committee', { count_views_of: 'any_demo' });
+    await deliver(await w.visit('ana@initech.com'));
+    await deliver(await w.visit('ben@initech.com'));
+    const [r] = await deliver(await w.visit('cy@initech.com', { vendor: 'supademo', company: 'Initech' }));
     expect(r).toMatchObject({ company_domain: 'initech.com', company_name: 'Initech', people_count: 3, provider: 'supademo', event: 'lead.captured' });
     expect(r.demos_viewed).toBe('My Awesome Demo, Product Tour');
   });
 
-  it('buying committee: forged activity posted through the relay neither creates nor inflates a signal', async () => {
-    const { deliver } = await subscribe('account_buying_committee');
-    await deliver(await visit('ana@umbrella.com'));
-    await deliver(await visit('ben@umbrella.com'));
-    // A forged third person: the relay stores and delivers it; the trigger refuses it.
-    const forged = await visit('mallory@umbrella.com', { secret: 'guessed-key' });
+  it('forged activity neither creates nor inflates a signal; a vendor without a secret on the connection is not counted', async () => {
+    const { deliver } = await w.subscribe('account_buying_committee', { count_views_of: 'any_demo' });
+    await deliver(await w.visit('ana@umbrella.com'));
+    await deliver(await w.visit('ben@umbrella.com'));
+    const forged = await w.visit('mallory@umbrella.com', { secret: 'guessed-key' });
     await expect(deliver(forged)).rejects.toThrow(/Walnut signature mismatch/);
-    expect((await call(relay.url, 'GET', '/v1/activity?domain=umbrella.com', { key: authData.api_key })).json).toHaveLength(3);
-    // The next genuine person is the third one that counts: the signal fires now, without mallory.
-    const [r] = await deliver(await visit('cy@umbrella.com'));
+    const [r] = await deliver(await w.visit('cy@umbrella.com'));
     expect(r.people_emails).toBe('ana@umbrella.com, ben@umbrella.com, cy@umbrella.com');
+
+    // A connection with a Walnut key and no Supademo secret: two Walnut people, then a Supademo
+    // lead signed with a made-up whsec_ secret. The relay stores and delivers it; nothing fires.
+    const walnutOnly = { ...w.authData, supademo_signing_secret: '' };
+    const sub = await w.subscribe('account_buying_committee', { count_views_of: 'any_demo' }, walnutOnly);
+    await sub.deliver(await w.visit('ana@wayne.com'));
+    await sub.deliver(await w.visit('ben@wayne.com'));
+    const lead = await w.visit('joker@wayne.com', { vendor: 'supademo', secret: 'whsec_made_up' });
+    expect(await sub.deliver(lead)).toStrictEqual([]);
+    expect(await sub.deliver(await w.visit('ben@wayne.com'))).toStrictEqual([]);
+    // Positive control: a third Walnut person fires it, counting Walnut only.
+    const [wr] = await sub.deliver(await w.visit('cy@wayne.com'));
+    expect(wr).toMatchObject({ people_emails: 'ana@wayne.com, ben@wayne.com, cy@wayne.com', counted_vendors: 'Walnut' });
+
+    // A connection that could count nothing is refused when the Zap is turned on, naming the fields.
+    const noSecrets = { relay_url: w.authData.relay_url, api_key: w.authData.api_key, pendo_signing_secret: 'p' };
+    for (const key of ['account_buying_committee', 'account_reengaged']) {
+      await expect(w.appTester(w.op(key).performSubscribe, { authData: noSecrets, inputData: {}, targetUrl: `${w.sink.url}/x` } as any)).rejects.toThrow(
+        /no Walnut or Supademo signing secret.*Walnut Signing Key.{1,4} and .{1,4}Supademo Signing Secret/,
+      );
+    }
   });
 
-  it('buying committee: test events count only with "Include Test Events", and the demo-name filter applies', async () => {
-    const off = await subscribe('account_buying_committee');
-    const on = await subscribe('account_buying_committee', { include_test_events: true, demo_name_contains: 'awesome' });
-    const ids = [await visit('t1@hooli.com', { test: true }), await visit('t2@hooli.com', { test: true }), await visit('t3@hooli.com', { test: true })];
-    for (const id of ids) expect(await off.deliver(id)).toStrictEqual([]);
-    expect(await on.deliver(ids[0])).toStrictEqual([]);
-    expect(await on.deliver(ids[1])).toStrictEqual([]);
-    expect((await on.deliver(ids[2]))[0]).toMatchObject({ people_count: 3, is_test: true });
+  it('2,000 sessions of one company in the window: the third person still fires', async () => {
+    // Two people with a thousand sessions each, posted before the Zap is on.
+    for (let i = 0; i < 2000; i += 25) {
+      await Promise.all(Array.from({ length: 25 }, (_, k) => w.visit(`${(i + k) % 2 ? 'ana' : 'ben'}@massive.com`, { happenedAt: w.clock - (i + k) * 60_000 })));
+    }
+    const { deliver } = await w.subscribe('account_buying_committee');
+    const [r] = await deliver(await w.visit('cy@massive.com'));
+    expect(r).toMatchObject({ company_domain: 'massive.com', people_count: 3, sessions_count: 2001 });
+  });
+
+  it('test events count only with "Include Test Events", and the demo-name filter applies', async () => {
+    const off = await w.subscribe('account_buying_committee');
+    const on = await w.subscribe('account_buying_committee', { include_test_events: true, demo_name_contains: 'awesome' });
+    for (const [i, email] of ['t1@hooli.com', 't2@hooli.com', 't3@hooli.com'].entries()) {
+      const id = await w.visit(email, { test: true });
+      expect(await off.deliver(id)).toStrictEqual([]);
+      const fired = await on.deliver(id);
+      if (i < 2) expect(fired).toStrictEqual([]);
+      else expect(fired[0]).toMatchObject({ people_count: 3, is_test: true });
+    }
     // Demos whose name does not contain the text do not count; the same three people fire an
     // unfiltered subscription (positive control).
-    const only = await subscribe('account_buying_committee', { demo_name_contains: 'Enterprise' });
-    const pied = [await visit('p@pied.com'), await visit('q@pied.com'), await visit('r@pied.com')];
-    for (const id of pied) expect(await only.deliver(id)).toStrictEqual([]);
-    expect(await off.deliver(pied[0])).toStrictEqual([]);
-    expect(await off.deliver(pied[1])).toStrictEqual([]);
-    expect((await off.deliver(pied[2]))[0]).toMatchObject({ company_domain: 'pied.com', people_count: 3 });
+    const only = await w.subscribe('account_buying_committee', { demo_name_contains: 'Enterprise' });
+    for (const [i, email] of ['p@pied.com', 'q@pied.com', 'r@pied.com'].entries()) {
+      const id = await w.visit(email);
+      expect(await only.deliver(id)).toStrictEqual([]);
+      const fired = await off.deliver(id);
+      if (i < 2) expect(fired).toStrictEqual([]);
+      else expect(fired[0]).toMatchObject({ company_domain: 'pied.com', people_count: 3 });
+    }
   });
 
-  it('re-engagement: fires after the quiet gap, not for a company seen for the first time, not while active', async () => {
-    const { deliver } = await subscribe('account_reengaged', { quiet_days: 21 });
-    expect(await deliver(await visit('ana@globex.com'))).toStrictEqual([]); // first time
-    clock += 3 * DAY;
-    expect(await deliver(await visit('ben@globex.com'))).toStrictEqual([]); // not quiet
-    clock += 30 * DAY;
-    const [r] = await deliver(await visit('cy@globex.com'));
+  it('re-engagement: fires after the quiet gap, once; not for a company seen for the first time, not while active; min_people waits', async () => {
+    const { deliver } = await w.subscribe('account_reengaged', { quiet_days: 21 });
+    const two = await w.subscribe('account_reengaged', { quiet_days: 21, min_people: 2 });
+    expect(await deliver(await w.visit('ana@globex.com'))).toStrictEqual([]); // first time
+    w.clock += 3 * DAY;
+    expect(await deliver(await w.visit('ben@globex.com'))).toStrictEqual([]); // not quiet
+    w.clock += 30 * DAY;
+    const back = await w.visit('cy@globex.com');
+    const [r] = await deliver(back);
     expect(r).toMatchObject({ company_domain: 'globex.com', people_count: 1, people_emails: 'cy@globex.com', quiet_days: 30, window_days: 21 });
-    expect(r.previous_activity_at).toBe(new Date(clock - 30 * DAY).toISOString().replace(/\.\d{3}Z$/, '.000Z'));
+    expect(r.previous_activity_at).toBe(new Date(w.clock - 30 * DAY).toISOString());
     expect(r.summary_text).toContain('globex.com is back after 30 quiet days');
-    clock += DAY;
-    expect(await deliver(await visit('dee@globex.com'))).toStrictEqual([]); // active again, not quiet
-    expect(Object.keys(r).sort()).toStrictEqual(Object.keys(op('account_reengaged').sample).sort());
+    expect(Object.keys(r).sort()).toStrictEqual(Object.keys(w.op('account_reengaged').sample).sort());
+    expect(await two.deliver(back)).toStrictEqual([]); // one person back is not two
+    w.clock += DAY;
+    const dee = await w.visit('dee@globex.com');
+    expect(await deliver(dee)).toStrictEqual([]); // the same return, already fired
+    expect((await two.deliver(dee))[0]).toMatchObject({ people_emails: 'cy@globex.com, dee@globex.com', quiet_days: 30 });
   });
 
-  it("'Test trigger' shows the signal as it stands for a company with recent activity", async () => {
-    await subscribe('account_buying_committee');
-    for (const e of ['a@wonka.com', 'b@wonka.com', 'c@wonka.com']) await visit(e);
-    const listed: any[] = (await appTester(op('account_buying_committee').performList, { authData, inputData: {}, meta: {} } as any)) as any[];
-    expect(listed.map((r) => [r.company_domain, r.people_count])).toStrictEqual([['wonka.com', 3]]);
-    const none: any[] = (await appTester(op('account_reengaged').performList, { authData, inputData: {}, meta: {} } as any)) as any[];
-    expect(none).toStrictEqual([]);
+  it("'Test trigger' lists the companies for which the condition holds now, newest first, or []", async () => {
+    await w.subscribe('account_buying_committee');
+    const list = (key: string, inputData: Record<string, unknown> = {}) => w.appTester(w.op(key).performList, { authData: w.authData, inputData, meta: {} } as any) as Promise<any[]>;
+    expect(await list('account_buying_committee')).toStrictEqual([]);
+    for (const e of ['a@wonka.com', 'b@wonka.com', 'c@wonka.com']) await w.visit(e);
+    w.clock += HOUR;
+    for (const e of ['a@tyrell.com', 'b@tyrell.com', 'c@tyrell.com']) await w.visit(e);
+    await w.visit('solo@acme.io'); // the latest event, of a company with no committee
+    expect((await list('account_buying_committee')).map((r) => [r.company_domain, r.people_count])).toStrictEqual([
+      ['tyrell.com', 3],
+      ['wonka.com', 3],
+    ]);
+    expect(await list('account_buying_committee', { min_people: 4 })).toStrictEqual([]);
+    expect(await list('account_reengaged')).toStrictEqual([]);
+  });
+
+  it('inputs out of range are refused with their range when the Zap is turned on, not clamped', async () => {
+    const on = (key: string, inputData: Record<string, unknown>) => w.appTester(w.op(key).performSubscribe, { authData: w.authData, inputData, targetUrl: `${w.sink.url}/x` } as any);
+    // Positive control: in range, it subscribes.
+    expect(await on('account_buying_committee', { min_people: '2', window_days: '90' })).toMatchObject({ event: 'demo.activity' });
+    await expect(on('account_buying_committee', { min_people: '1' })).rejects.toThrow(/Minimum People.{1,3} must be a whole number from 2 to 50 \(got .{1,3}1/);
+    await expect(on('account_buying_committee', { window_days: '365' })).rejects.toThrow(/Within \(days\).{1,3} must be a whole number from 1 to 90 \(got .{1,3}365/);
+    await expect(on('account_buying_committee', { min_people: '2.5' })).rejects.toThrow('from 2 to 50');
+    await expect(on('account_reengaged', { quiet_days: '0' })).rejects.toThrow(/Quiet For \(days\).{1,3} must be a whole number from 1 to 365 \(got .{1,3}0/);
+    await expect(on('account_reengaged', { min_people: 'many' })).rejects.toThrow(/Minimum People.{1,3} must be a whole number from 1 to 50/);
+    expect((await call(w.relay.url, 'GET', '/v1/hooks', { key: w.authData.api_key })).json).toHaveLength(1);
+  });
+
+  it('Find Company Engagement: a company by domain or email, verified activity only, or []', async () => {
+    const search = (inputData: Record<string, unknown>, auth = w.authData) => w.appTester((App.searches as any).company_engagement.operation.perform, { authData: auth, inputData } as any) as Promise<any[]>;
+    await w.visit('ana@initech.com', { demo: X });
+    w.clock += HOUR;
+    await w.visit('ana+trial@initech.com', { demo: Y });
+    await w.visit('ben@eu.initech.com', { vendor: 'supademo', company: 'Initech' });
+    await w.visit('mallory@initech.com', { secret: 'guessed' }); // forged: not counted
+    const [r] = await search({ domain_or_email: 'Someone@Initech.com' });
+    expect(r).toMatchObject({ company_domain: 'initech.com', company_name: 'Initech', people_count: 2, sessions_count: 3, days: 30, counted_vendors: 'Walnut, Supademo' });
+    expect(r.people.map((p: any) => [p.email, p.sessions, p.demos])).toStrictEqual([
+      ['ana@initech.com', 2, 'Analytics Deep Dive, Enterprise Tour'],
+      ['ben@eu.initech.com', 1, 'Product Tour'],
+    ]);
+    expect(r.summary_text).toContain('2 people from Initech viewed demos 3 times in the last 30 days');
+    expect(await search({ domain_or_email: 'https://www.initech.com/' })).toHaveLength(1);
+    expect(await search({ domain_or_email: 'initech.com', ignore_domains: 'initech.com' })).toStrictEqual([]);
+    expect(await search({ domain_or_email: 'nobody.io' })).toStrictEqual([]);
+    w.clock += 31 * DAY;
+    expect(await search({ domain_or_email: 'initech.com' })).toStrictEqual([]);
+    expect(await search({ domain_or_email: 'initech.com', days: '60' })).toHaveLength(1);
+    await expect(search({ domain_or_email: 'joe@gmail.com' })).rejects.toThrow(/free-mail and disposable/);
+    await expect(search({ domain_or_email: 'initech.com', days: '400' })).rejects.toThrow('from 1 to 365');
+  });
+});
+
+describe.each(STORES)('the memory of a company on %s', (_name, dbUrl) => {
+  it('re-engagement recognises a 40-day return with RELAY_RETENTION_DAYS=1: the company’s newest view outlives retention', async () => {
+    const w = await signalWorld(dbUrl(), { retentionDays: 1 });
+    try {
+      const { deliver } = await w.subscribe('account_reengaged', { quiet_days: 21 });
+      const older = await w.visit('ana@soylent.com');
+      w.clock += HOUR;
+      const newest = await w.visit('ben@soylent.com');
+      await deliver(older);
+      await deliver(newest);
+      w.clock += 40 * DAY;
+      // Retention purges the company's older view and keeps its newest (bytes and signature).
+      expect(await w.relay.purge()).toBeGreaterThanOrEqual(1);
+      const kept = (await call(w.relay.url, 'GET', '/v1/activity?domain=soylent.com', { key: w.authData.api_key })).json;
+      expect(kept.map((e: any) => e.id)).toStrictEqual([newest]);
+      const [r] = await deliver(await w.visit('cy@soylent.com'));
+      expect(r).toMatchObject({ company_domain: 'soylent.com', quiet_days: 40, previous_activity_at: new Date(w.clock - 40 * DAY).toISOString() });
+    } finally {
+      await w.close();
+    }
   });
 });
 
 describe.each(STORES)('the demo-activity index on %s', (_name, dbUrl) => {
-  it('indexes company activity at ingest, serves it by domain oldest first, and delivers it to demo.activity', async () => {
-    const relay = await startTestRelay(dbUrl());
-    const sink = await startSink();
+  it('indexes company activity at ingest, serves it newest first by viewing time, pages with Link, and delivers it to demo.activity', async () => {
+    const w = await signalWorld(dbUrl());
     try {
-      const { apiKey } = await relay.store.createAccount('index');
-      const me = (await call(relay.url, 'GET', '/v1/me', { key: apiKey })).json;
-      const hook = await call(relay.url, 'POST', '/v1/hooks', { key: apiKey, body: { target_url: `${sink.url}/signals`, event: 'demo.activity' } });
+      const key = w.authData.api_key;
+      const hook = await call(w.relay.url, 'POST', '/v1/hooks', { key, body: { target_url: `${w.sink.url}/signals`, event: 'demo.activity' } });
       expect(hook.status).toBe(201);
-      const post = async (email: string) => {
-        const body = JSON.stringify({ ...demoSessionSample, data: { ...demoSessionSample.data, session_id: email, user: { email } } });
-        return (await call('', 'POST', me.inbound.walnut, { body })).json.id as string;
-      };
-      const a = await post('ana@eu.acme.co.uk');
-      await post('joe@gmail.com');
-      const b = await post('Ben@ACME.co.uk');
-      await call('', 'POST', me.inbound.pendo, { body: '{"event":"visitorCreated","visitorId":"x@acme.co.uk","uniqueId":"u1"}' });
-      const listed = (await call(relay.url, 'GET', '/v1/activity?domain=acme.co.uk', { key: apiKey })).json;
-      expect(listed.map((e: any) => e.id)).toStrictEqual([a, b]);
-      expect(Object.keys(listed[0]).sort()).toStrictEqual(['body', 'event', 'headers', 'id', 'received_at']);
-      await sink.until(() => sink.received.length >= 2);
-      await new Promise((r) => setTimeout(r, 200));
-      expect(sink.received.map((r) => r.headers['x-relay-event-id']).sort()).toStrictEqual([a, b].sort()); // not free-mail, not Pendo
-      const since = new Date(Date.now() + 60_000).toISOString();
-      expect((await call(relay.url, 'GET', `/v1/activity?domain=acme.co.uk&since=${since}`, { key: apiKey })).json).toStrictEqual([]);
-      expect((await call(relay.url, 'GET', '/v1/activity?domain=not a domain', { key: apiKey })).status).toBe(400);
-      expect((await call(relay.url, 'GET', '/v1/activity?domain=acme.co.uk&limit=1001', { key: apiKey })).status).toBe(400);
-      const other = await relay.store.createAccount('other');
-      expect((await call(relay.url, 'GET', '/v1/activity?domain=acme.co.uk', { key: other.apiKey })).json).toStrictEqual([]);
+      const a = await w.visit('ana@eu.acme.co.uk', { happenedAt: w.clock - 2 * HOUR });
+      await w.visit('joe@gmail.com');
+      const b = await w.visit('Ben@ACME.co.uk', { happenedAt: w.clock - 3 * HOUR }); // arrived later, happened earlier
+      const c = await w.visit('cy@acme.co.uk');
+      await call('', 'POST', w.inbound.pendo, { body: '{"event":"visitorCreated","visitorId":"x@acme.co.uk","uniqueId":"u1"}' });
+      const listed = (await call(w.relay.url, 'GET', '/v1/activity?domain=acme.co.uk', { key })).json;
+      expect(listed.map((e: any) => e.id)).toStrictEqual([c, a, b]);
+      expect(listed[1].occurred_at).toBe(new Date(w.clock - 2 * HOUR).toISOString());
+      expect(Object.keys(listed[0]).sort()).toStrictEqual(['body', 'event', 'headers', 'id', 'occurred_at', 'received_at']);
+      // Pages: two rows, then a Link to the rest; the last page has none.
+      const first = await fetch(`${w.relay.url}/v1/activity?domain=acme.co.uk&limit=2`, { headers: { Authorization: `Bearer ${key}` } });
+      expect(((await first.json()) as any[]).map((e: any) => e.id)).toStrictEqual([c, a]);
+      const link = first.headers.get('link')!;
+      expect(link).toBe(`</v1/activity?domain=acme.co.uk&limit=2&before=${a}>; rel="next"`);
+      const second = await fetch(`${w.relay.url}${link.slice(1, link.indexOf('>'))}`, { headers: { Authorization: `Bearer ${key}` } });
+      expect([((await second.json()) as any[]).map((e: any) => e.id), second.headers.get('link')]).toStrictEqual([[b], null]);
+      await w.sink.until(() => w.sink.received.length >= 3);
+      expect((await call(w.relay.url, 'GET', '/v1/deliveries?limit=100', { key })).json.map((d: any) => d.event_id).sort()).toStrictEqual([a, b, c].sort()); // not free-mail, not Pendo
+      const since = new Date(w.clock - 150 * 60_000).toISOString();
+      expect((await call(w.relay.url, 'GET', `/v1/activity?domain=acme.co.uk&since=${since}`, { key })).json.map((e: any) => e.id)).toStrictEqual([c, a]);
+      expect((await call(w.relay.url, 'GET', '/v1/activity?domain=not a domain', { key })).status).toBe(400);
+      expect((await call(w.relay.url, 'GET', '/v1/activity?domain=acme.co.uk&limit=1001', { key })).status).toBe(400);
+      expect((await call(w.relay.url, 'GET', '/v1/activity?domain=acme.co.uk&before=evt_nope', { key })).json.error).toMatch(/before: no demo activity evt_nope of acme.co.uk/);
+      const other = await w.relay.store.createAccount('other');
+      expect((await call(w.relay.url, 'GET', '/v1/activity?domain=acme.co.uk', { key: other.apiKey })).json).toStrictEqual([]);
     } finally {
-      await relay.close();
-      await sink.close();
+      await w.close();
     }
   });
 });
