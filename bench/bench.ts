@@ -11,6 +11,7 @@ import path from 'node:path';
 import { processDelivery } from '../lib/pipeline.js';
 import { PROVIDERS } from '../lib/providers/index.js';
 import { demoSessionSample } from '../lib/providers/walnut.js';
+import { ACTIVITY_PAGE } from '../lib/signal-trigger.js';
 import { signBody } from '../lib/signature.js';
 import { openDb, type Db, type Queryable } from '../relay/db.js';
 import { dedupKey, sha256, Store } from '../relay/store.js';
@@ -502,7 +503,7 @@ async function bigCompany(): Promise<void> {
           let t0 = performance.now();
           rowsBack = 0;
           for (let before: string | null = null, first = true; first || before; first = false) {
-            const r = await fetch(`${relay.url}/v1/activity?domain=${domain}&limit=1000${before ? `&before=${before}` : ''}`, { headers: { Authorization: `Bearer ${apiKey}` } });
+            const r = await fetch(`${relay.url}/v1/activity?domain=${domain}&limit=${ACTIVITY_PAGE}${before ? `&before=${before}` : ''}`, { headers: { Authorization: `Bearer ${apiKey}` } });
             const page = (await r.json()) as Array<{ id: string }>;
             rowsBack += page.length;
             before = r.headers.get('link') ? page[page.length - 1].id : null;
@@ -531,7 +532,7 @@ async function bigCompany(): Promise<void> {
       if (dbUrl.startsWith('sqlite:')) rmSync(path.dirname(dbUrl.slice(7)), { recursive: true, force: true });
     }
   }
-  say(table(['store', 'sessions in window', 'read all pages ms', 'µs per session', 'committee perform ms', 'µs per session', 'perform × the 10-session company'], rows));
+  say(table(['store', 'sessions in window', `read all pages of ${ACTIVITY_PAGE} ms`, 'µs per session', 'committee perform ms', 'µs per session', 'perform × the 10-session company'], rows));
   say();
 }
 

@@ -924,7 +924,8 @@ export class Store {
       const [c] = await this.db.query<{ occurred_at: string | number }>('SELECT occurred_at FROM activity WHERE event_id = $1 AND account_id = $2 AND domain = $3', [f.before, accountId, domain]);
       if (!c) return null;
       params.push(Number(c.occurred_at), f.before);
-      where.push(`(a.occurred_at < $${params.length - 1} OR (a.occurred_at = $${params.length - 1} AND a.event_id < $${params.length}))`);
+      // A row comparison: both stores seek the index to the cursor instead of filtering from the top.
+      where.push(`(a.occurred_at, a.event_id) < ($${params.length - 1}, $${params.length})`);
     }
     params.push(f.limit);
     const rows = await this.db.query<any>(
@@ -951,7 +952,7 @@ export class Store {
       // Per old event, index lookups only: is it its company's newest demo activity, recent enough?
       const spared = `EXISTS (SELECT 1 FROM activity a WHERE a.event_id = events.id AND a.occurred_at >= $2 AND NOT EXISTS (
           SELECT 1 FROM activity b WHERE b.account_id = a.account_id AND b.domain = a.domain AND b.is_test = a.is_test
-            AND (b.occurred_at > a.occurred_at OR (b.occurred_at = a.occurred_at AND b.event_id > a.event_id))))`;
+            AND (b.occurred_at, b.event_id) > (a.occurred_at, a.event_id)))`;
       await q.query('DELETE FROM deliveries WHERE event_id IN (SELECT id FROM events WHERE received_at < $1)', [cutoffMs]);
       const rows = await q.query(`DELETE FROM events WHERE received_at < $1 AND NOT ${spared} RETURNING id`, [cutoffMs, memoryCutoffMs]);
       await q.query(`DELETE FROM retired_tokens WHERE valid_until < ${this.db.nowSql}`);

@@ -11,6 +11,9 @@ const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const RELAY = 'dist/relay/test/relay.test.js';
 const FAULTS = 'dist/relay/test/faults.test.js';
 const PUBLIC = 'dist/relay/test/public.test.js';
+const SIGNALS = 'dist/relay/test/signals.test.js';
+const SIGNALS_NX = 'dist/relay/test/signals-nx.test.js';
+const SIGNALS_UNIT = 'dist/test/signals.test.js';
 
 const MUTATIONS = [
   {
@@ -112,6 +115,48 @@ const MUTATIONS = [
     from: 'if (i >= 0) return',
     to: 'if (i < 0) return',
     tests: [PUBLIC],
+  },
+  {
+    name: 'a vendor without a secret on the connection counts (issue 15)',
+    file: 'lib/signal-trigger.ts',
+    from: 'if (!spec || !counted.includes(spec)) return null;',
+    to: 'if (!spec) return null;',
+    tests: [SIGNALS],
+  },
+  {
+    name: 'a signal claimed without set-if-absent (issue 15)',
+    file: 'lib/signal-trigger.ts',
+    from: "s.ttlSeconds, ['auth'], true);",
+    to: "s.ttlSeconds, ['auth'], false);",
+    tests: [SIGNALS_NX],
+  },
+  {
+    name: 'the +tag kept in a person (issue 15)',
+    file: 'lib/activity.ts',
+    from: 'plus > 0 ? local.slice(0, plus) : local',
+    to: 'local',
+    tests: [SIGNALS, SIGNALS_UNIT],
+  },
+  {
+    name: "retention purges a company's newest view too (issue 15)",
+    file: 'relay/store.ts',
+    from: 'AND NOT ${spared} RETURNING id',
+    to: 'RETURNING id',
+    tests: [SIGNALS],
+  },
+  {
+    name: 'judged at the delivered event only, not on state (issue 15)',
+    file: 'lib/signal-trigger.ts',
+    from: 'fromMs: trigger.at - windowMs,',
+    to: 'fromMs: trigger.at,',
+    tests: [SIGNALS],
+  },
+  {
+    name: 'activity read one page only (issue 15)',
+    file: 'lib/signal-trigger.ts',
+    from: 'if (page.length < ACTIVITY_PAGE) return out;',
+    to: 'return out;',
+    tests: [SIGNALS],
   },
 ];
 
