@@ -187,26 +187,33 @@ export function engagementOf(domain: string, sessions: Activity[], countedVendor
 /** How a person reads in a text: name and email, or whichever there is. */
 export const personLabel = (p: Person): string => (p.name && p.email ? `${p.name} (${p.email})` : (p.name ?? p.email ?? 'a viewer known by company only'));
 
-/** The texts for a company's engagement (the search's record). */
-export function engagementTexts(e: Engagement, days: number): { summary_text: string; slack_message: string; crm_note: string } {
+/** The three texts of a company's record: one line, a Slack message naming people and demos, a CRM note. */
+function textsOf(e: Engagement, o: { headline: string; slackTitle: string; noteTitle: string; demo?: string | null; quietDays?: number | null }) {
   const names = e.people.map(personLabel);
-  const headline = `${e.people_count} ${e.people_count === 1 ? 'person' : 'people'} from ${e.company_name} viewed demos ${e.sessions_count} ${e.sessions_count === 1 ? 'time' : 'times'} in the last ${days} days`;
   return {
-    summary_text: oneLine(`${headline}: ${names.join(', ')}${e.demos_viewed ? ` (${e.demos_viewed})` : ''}.`),
+    summary_text: oneLine(`${o.headline}: ${names.join(', ')}${e.demos_viewed ? ` (${e.demos_viewed})` : ''}.`),
     slack_message:
-      `:bar_chart: *Demo engagement* · *${slackEscape(e.company_name)}* (${slackEscape(e.company_domain)}): ${slackEscape(headline)}\n` +
+      `${o.slackTitle} · *${slackEscape(e.company_name)}* (${slackEscape(e.company_domain)}): ${slackEscape(o.headline)}\n` +
       e.people.map((p) => `• ${slackEscape(personLabel(p))}${p.demos ? ` — ${slackEscape(p.demos)}` : ''}`).join('\n'),
-    crm_note: crmNote(`Demo engagement: ${e.company_name}`, [
+    crm_note: crmNote(o.noteTitle, [
       ['Company domain', e.company_domain],
+      ['Demo', o.demo ?? null],
       ['People', names.join('; ')],
       ['Demos viewed', e.demos_viewed || null],
       ['Sessions', e.sessions_count],
       ['Total time in demos', e.total_duration_seconds ? `${e.total_duration_seconds}s` : null],
       ['First activity', e.first_activity_at],
       ['Last activity', e.last_activity_at],
+      ['Quiet days before this', o.quietDays ?? null],
       ['Counted from', e.counted_vendors],
     ]),
   };
+}
+
+/** The texts for a company's engagement (the search's record). */
+export function engagementTexts(e: Engagement, days: number): { summary_text: string; slack_message: string; crm_note: string } {
+  const headline = `${e.people_count} ${e.people_count === 1 ? 'person' : 'people'} from ${e.company_name} viewed demos ${e.sessions_count} ${e.sessions_count === 1 ? 'time' : 'times'} in the last ${days} days`;
+  return textsOf(e, { headline, slackTitle: ':bar_chart: *Demo engagement*', noteTitle: `Demo engagement: ${e.company_name}` });
 }
 
 /** The flat record for a signal, ready for a Slack alert or a CRM task. */
@@ -218,13 +225,12 @@ export function signalRecord(
   opts: { windowDays: number; momentMs: number; previous?: Activity | null; demo?: { id: string; name: string | null } | null; countedVendors: string[] },
 ): SignalRecord {
   const e = engagementOf(domain, sessions, opts.countedVendors);
-  const names = e.people.map(personLabel);
   const quietDays = opts.previous ? Math.floor((opts.momentMs - opts.previous.at) / DAY) : null;
   const demoName = opts.demo ? (opts.demo.name ?? opts.demo.id) : null;
-  const headline =
-    kind === 'buying_committee'
-      ? `${e.people_count} people from ${e.company_name} viewed ${demoName ? `"${demoName}"` : 'demos'} within ${opts.windowDays} days`
-      : `${e.company_name} is back after ${quietDays} quiet days`;
+  const committee = kind === 'buying_committee';
+  const headline = committee
+    ? `${e.people_count} people from ${e.company_name} viewed ${demoName ? `"${demoName}"` : 'demos'} within ${opts.windowDays} days`
+    : `${e.company_name} is back after ${quietDays} quiet days`;
   return {
     id: `${kind}:${domain}${opts.demo ? `:${opts.demo.id}` : ''}:${iso(opts.momentMs)}`,
     ...e,
@@ -237,21 +243,12 @@ export function signalRecord(
     provider: trigger.vendor,
     event: trigger.event,
     is_test: trigger.isTest,
-    summary_text: oneLine(`${headline}: ${names.join(', ')}${e.demos_viewed ? ` (${e.demos_viewed})` : ''}.`),
-    slack_message:
-      `${kind === 'buying_committee' ? ':busts_in_silhouette: *Buying committee*' : ':wave: *Account re-engaged*'} · *${slackEscape(e.company_name)}* (${slackEscape(domain)}): ` +
-      `${slackEscape(headline)}\n${e.people.map((p) => `• ${slackEscape(personLabel(p))}${p.demos ? ` — ${slackEscape(p.demos)}` : ''}`).join('\n')}`,
-    crm_note: crmNote(kind === 'buying_committee' ? `Buying committee: ${e.company_name}` : `Account re-engaged: ${e.company_name}`, [
-      ['Company domain', domain],
-      ['Demo', demoName],
-      ['People', names.join('; ')],
-      ['Demos viewed', e.demos_viewed || null],
-      ['Sessions', e.sessions_count],
-      ['Total time in demos', e.total_duration_seconds ? `${e.total_duration_seconds}s` : null],
-      ['First activity', e.first_activity_at],
-      ['Last activity', e.last_activity_at],
-      ['Quiet days before this', quietDays],
-      ['Counted from', e.counted_vendors],
-    ]),
+    ...textsOf(e, {
+      headline,
+      slackTitle: committee ? ':busts_in_silhouette: *Buying committee*' : ':wave: *Account re-engaged*',
+      noteTitle: `${committee ? 'Buying committee' : 'Account re-engaged'}: ${e.company_name}`,
+      demo: demoName,
+      quietDays,
+    }),
   };
 }

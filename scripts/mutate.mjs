@@ -117,10 +117,10 @@ const MUTATIONS = [
     tests: [PUBLIC],
   },
   {
-    name: 'a vendor without a secret on the connection counts (issue 15)',
+    name: "a delivery from a vendor without a secret on the connection counts (issue 15)",
     file: 'lib/signal-trigger.ts',
-    from: 'if (!spec || !counted.includes(spec)) return null;',
-    to: 'if (!spec) return null;',
+    from: 'if (!provider || !counted.includes(provider)) return [];',
+    to: 'if (!provider) return [];',
     tests: [SIGNALS],
   },
   {
