@@ -289,6 +289,8 @@ export class Operator {
       // PostgreSQL; SQLite runs one transaction at a time): each retires the URL the one before
       // it made, and every URL handed out keeps working for its overlap.
       if (this.db.dialect === 'postgres') await q.query('SELECT id FROM accounts WHERE id = $1 FOR UPDATE', [accountId]);
+      // An account made before this vendor was added gets its first URL minted, then rotated.
+      await this.store.inboundTokens(accountId, q);
       const [old] = await q.query<{ token: string }>('SELECT token FROM inbound_tokens WHERE account_id = $1 AND provider = $2', [accountId, provider]);
       const [retired] = await q.query<{ valid_until: number }>(
         `INSERT INTO retired_tokens (token, account_id, provider, valid_until) VALUES ($1, $2, $3, ${this.now} + $4) RETURNING valid_until`,

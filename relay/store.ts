@@ -422,9 +422,21 @@ export class Store {
     return row ?? null;
   }
 
-  async inboundTokens(accountId: string): Promise<Record<string, string>> {
-    const rows = await this.db.query<{ provider: string; token: string }>('SELECT provider, token FROM inbound_tokens WHERE account_id = $1', [accountId]);
-    return Object.fromEntries(rows.map((r) => [r.provider, r.token]));
+  /**
+   * The account's inbound token for every vendor the relay knows. An account made before a
+   * vendor was added has none for it: one is minted on this first need (concurrent calls agree
+   * on one, the first stored), so its URL is never `…/undefined`.
+   */
+  async inboundTokens(accountId: string, q: Queryable = this.db): Promise<Record<string, string>> {
+    const read = async () =>
+      Object.fromEntries((await q.query<{ provider: string; token: string }>('SELECT provider, token FROM inbound_tokens WHERE account_id = $1', [accountId])).map((r) => [r.provider, r.token]));
+    const tokens = await read();
+    const missing = PROVIDER_KEYS.filter((p) => !tokens[p]);
+    if (missing.length === 0) return tokens;
+    for (const p of missing) {
+      await q.query('INSERT INTO inbound_tokens (token, account_id, provider) VALUES ($1, $2, $3) ON CONFLICT (account_id, provider) DO NOTHING', [randomBytes(24).toString('base64url'), accountId, p]);
+    }
+    return read();
   }
 
   // Subscriptions ----------------------------------------------------------------------

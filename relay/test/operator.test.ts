@@ -277,3 +277,32 @@ describe('metrics behind a token, and disable seen by every process', () => {
     }
   });
 });
+
+describe.each(STORES)('inbound URLs for a vendor added after the account was made, on %s', (_name, dbUrl) => {
+  it('are minted on first need: a working URL, the same on every read, and rotatable', async () => {
+    const relay = await startTestRelay(dbUrl());
+    try {
+      const a = await relay.store.createAccount('older');
+      // Positive control: an account made with every vendor has every URL.
+      const before = (await call(relay.url, 'GET', '/v1/me', { key: a.apiKey })).json.inbound;
+      expect(Object.values(before).every((u) => typeof u === 'string' && !String(u).endsWith('/undefined'))).toBe(true);
+      // As if Supademo had been added after this account was made: its token row is not there.
+      await (relay.store as any).db.query("DELETE FROM inbound_tokens WHERE account_id = $1 AND provider = 'supademo'", [a.account.id]);
+      const [first, second] = await Promise.all([call(relay.url, 'GET', '/v1/me', { key: a.apiKey }), call(relay.url, 'GET', '/v1/me', { key: a.apiKey })]);
+      const url: string = first.json.inbound.supademo;
+      expect(url).toMatch(/\/v1\/inbound\/supademo\/[A-Za-z0-9_-]{32}$/);
+      expect(url).not.toBe(before.supademo); // a new URL; the deleted one no longer works
+      expect(second.json.inbound.supademo).toBe(url); // concurrent first reads agree on one
+      expect(first.json.inbound.walnut).toBe(before.walnut); // the others untouched
+      expect((await call('', 'POST', url, { body: leadCapturedSample })).status).toBe(200);
+      expect((await call('', 'POST', before.supademo, { body: leadCapturedSample })).status).toBe(404);
+      // Rotating a URL that was never minted mints it, then rotates it.
+      await (relay.store as any).db.query("DELETE FROM inbound_tokens WHERE account_id = $1 AND provider = 'pendo'", [a.account.id]);
+      const rotated = await call(relay.url, 'POST', '/v1/me/rotate-inbound', { key: a.apiKey, body: { provider: 'pendo', overlap_hours: 1 } });
+      expect(rotated.status).toBe(200);
+      expect(rotated.json.inbound.pendo).toMatch(/\/v1\/inbound\/pendo\/[A-Za-z0-9_-]{32}$/);
+    } finally {
+      await relay.close();
+    }
+  });
+});
