@@ -2,7 +2,7 @@ import { WebhookRefused } from './errors.js';
 import type { ProviderSpec } from './providers/index.js';
 import type { Flattened } from './providers/types.js';
 import { bodyHashId, describeIssues, extras, type CommonRecord, type FlatRecord } from './record.js';
-import { findHeader, verifySignature, type Headers } from './signature.js';
+import { findHeader, isTimestamped, verifySignature, type Headers } from './signature.js';
 
 export type DemoRecord = CommonRecord & FlatRecord;
 
@@ -19,6 +19,31 @@ export interface Filter {
   /** The provider's event name to accept, or `*` for every event. */
   want: string;
   includeTest: boolean;
+}
+
+/** How long after the relay received an event its X-Relay-Received-At is trusted: the relay's give-up window plus an hour. */
+export const RECEIVED_AT_TRUST_MS = 25 * 3_600_000;
+
+/**
+ * When the relay received a delivery (X-Relay-Received-At), for judging a timestamped
+ * signature: relay retries and history reads verify though signed long before now. Trusted
+ * only within 25 hours of now (a replayed copy past that is refused); undefined (judge
+ * against now) when the delivery did not come through a relay.
+ */
+export function relayReceivedAt(provider: ProviderSpec, headers: Headers): number | undefined {
+  const raw = findHeader(headers, 'X-Relay-Received-At');
+  if (raw === undefined) return undefined;
+  const at = Date.parse(raw);
+  const now = Date.now();
+  if (!Number.isFinite(at) || at > now + 300_000 || now - at > RECEIVED_AT_TRUST_MS) {
+    throw new WebhookRefused(
+      'signature',
+      'received_at_untrusted',
+      `${provider.label} delivery refused: its X-Relay-Received-At (${JSON.stringify(raw.slice(0, 40))}) is not a time within the last 25 hours, ` +
+        'the longest the relay retries a delivery. A copy replayed later is refused; a relay clock far off is the other cause.',
+    );
+  }
+  return at;
 }
 
 export type Outcome = { kind: 'record'; record: DemoRecord } | { kind: 'skipped'; reason: string };
@@ -178,6 +203,8 @@ export function processDelivery(
     rawBody,
     signature: signature ?? undefined,
     secrets,
+    headers: delivery.headers,
+    receivedAtMs: isTimestamped(provider.scheme) ? relayReceivedAt(provider, delivery.headers) : undefined,
   });
   const payload = parseBody(provider, delivery.rawBody);
   const skip = accepts(provider, payload, filter);

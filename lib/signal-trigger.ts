@@ -96,7 +96,16 @@ export function countedActivity(ev: RelayEvent & { occurred_at?: string }, count
   if (!spec || !counted.includes(spec)) return null;
   const eventType = ev.event.slice(key.length + 1);
   try {
-    const verified = verifySignature({ providerLabel: spec.label, scheme: spec.scheme, rawBody: ev.body, signature: findHeader(ev.headers, spec.scheme.header), secrets: secretsFor(spec, authData) });
+    // A timestamped signature is judged against when the relay received the event.
+    const verified = verifySignature({
+      providerLabel: spec.label,
+      scheme: spec.scheme,
+      rawBody: ev.body,
+      signature: findHeader(ev.headers, spec.scheme.header),
+      secrets: secretsFor(spec, authData),
+      headers: ev.headers,
+      receivedAtMs: Date.parse(ev.received_at),
+    });
     if (!verified) return null;
     const payload = parseBody(spec, ev.body);
     if (payload.event !== eventType) return null; // the body must name the event the relay filed it under

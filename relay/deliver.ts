@@ -210,6 +210,8 @@ export class Deliverer {
             'User-Agent': 'demohooks-relay/1',
             'X-Relay-Event-Id': d.event_id,
             'X-Relay-Attempt': String(d.attempts + 1),
+            // A timestamped vendor signature is judged against this, not the time of this attempt.
+            'X-Relay-Received-At': new Date(d.received_at).toISOString(),
           },
         },
         (res) => {

@@ -101,6 +101,8 @@ export interface Claimed {
   attempts: number;
   headers: Record<string, string>;
   body: string;
+  /** When the relay received the event (ms): sent as X-Relay-Received-At, what a timestamped signature is judged against. */
+  received_at: number;
 }
 
 /** Delivery statuses, as the operator API names them. */
@@ -766,7 +768,7 @@ export class Store {
     const pick = (candidates: Array<{ id: string; account_id: string; hook_id: string }>) =>
       roundRobin(candidates, limit, (account) => share - (fair.inflight?.get(account) ?? 0));
     const now = this.db.nowSql;
-    const toClaimed = (rows: any[], events: Map<string, { headers: Record<string, string>; body: string }>): Claimed[] =>
+    const toClaimed = (rows: any[], events: Map<string, { headers: Record<string, string>; body: string; received_at: number }>): Claimed[] =>
       rows.map((r) => ({
         id: r.id,
         account_id: r.account_id,
@@ -776,6 +778,7 @@ export class Store {
         attempts: Number(r.attempts),
         headers: r.headers !== undefined ? JSON.parse(r.headers) : events.get(r.event_id)!.headers,
         body: r.body !== undefined ? r.body : events.get(r.event_id)!.body,
+        received_at: Number(r.received_at !== undefined ? r.received_at : events.get(r.event_id)!.received_at),
       }));
     if (pg) {
       // 3. The lease and the event bytes in one statement (two round trips a claim, no
@@ -793,7 +796,7 @@ export class Store {
              WHERE d.id = ANY($3::text[]) AND a.disabled_at IS NULL AND d.status = 'pending' AND (d.locked_until IS NULL OR d.locked_until < ${now})
              FOR UPDATE OF d SKIP LOCKED)
            RETURNING id, account_id, event_id, hook_id, target_url, attempts)
-         SELECT l.*, e.headers, e.body FROM leased l JOIN events e ON e.id = l.event_id`,
+         SELECT l.*, e.headers, e.body, e.received_at FROM leased l JOIN events e ON e.id = l.event_id`,
         [worker, leaseMs, picked],
       );
       return toClaimed(rows, new Map());
@@ -1043,13 +1046,13 @@ function values(rows: number, cols: number): string {
   return out.join(', ');
 }
 
-async function eventsById(q: Queryable, ids: string[]): Promise<Map<string, { headers: Record<string, string>; body: string }>> {
-  const out = new Map<string, { headers: Record<string, string>; body: string }>();
+async function eventsById(q: Queryable, ids: string[]): Promise<Map<string, { headers: Record<string, string>; body: string; received_at: number }>> {
+  const out = new Map<string, { headers: Record<string, string>; body: string; received_at: number }>();
   for (let i = 0; i < ids.length; i += 100) {
     const chunk = ids.slice(i, i + 100);
     const params = chunk.map((_, j) => `$${j + 1}`).join(', ');
-    const rows = await q.query<any>(`SELECT id, headers, body FROM events WHERE id IN (${params})`, chunk);
-    for (const r of rows) out.set(r.id, { headers: JSON.parse(r.headers), body: r.body });
+    const rows = await q.query<any>(`SELECT id, headers, body, received_at FROM events WHERE id IN (${params})`, chunk);
+    for (const r of rows) out.set(r.id, { headers: JSON.parse(r.headers), body: r.body, received_at: Number(r.received_at) });
   }
   return out;
 }

@@ -10,7 +10,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { demoActivityOf } from '../../lib/activity.js';
 import { isProviderKey, PROVIDERS, relayEventName, type ProviderKey } from '../../lib/providers/index.js';
-import { findHeader } from '../../lib/signature.js';
+import { findHeader, schemeHeaders } from '../../lib/signature.js';
 import type { GroupCommit } from '../group-commit.js';
 import { MAX_IDENTITY_CHARS, type Account, type InboundItem, type IngestResult, type Store } from '../store.js';
 import type { App, HttpDeps } from './app.js';
@@ -181,7 +181,6 @@ function parseInbound(provider: ProviderKey, raw: Buffer, headers: Record<string
   // No vendor names an event with control characters; a NUL could not even be stored in PostgreSQL.
   if (CONTROL.test(ev)) throw new HttpError(400, 'body\'s "event" contains control characters; it must name the event type as plain text');
   const spec = PROVIDERS[provider];
-  const signature = findHeader(headers, spec.scheme.header);
   // A NUL inside an identifying field (JSON's \\u0000) is kept as U+FFFD: the same identity,
   // so the same de-duplication, on a store that can hold a NUL and on one that cannot.
   const identity = (spec.identity(body) ?? `${provider}:body:${createHash('sha256').update(raw).digest('hex').slice(0, 40)}`).replace(/\0/g, '\uFFFD');
@@ -200,7 +199,11 @@ function parseInbound(provider: ProviderKey, raw: Buffer, headers: Record<string
     provider,
     event: relayEventName(provider, ev),
     identity,
-    headers: signature !== undefined ? { [spec.scheme.header]: signature } : {},
+    // The headers the vendor's scheme signs with (the signature; Standard Webhooks' id and timestamp too), under their names.
+    headers: Object.fromEntries(schemeHeaders(spec.scheme).flatMap((h) => {
+      const v = findHeader(headers, h);
+      return v !== undefined ? [[h, v]] : [];
+    })),
     body: text,
   };
 }

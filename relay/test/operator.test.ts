@@ -306,3 +306,25 @@ describe.each(STORES)('inbound URLs for a vendor added after the account was mad
     }
   });
 });
+
+describe.each(STORES)('X-Relay-Received-At on every delivery, on %s', (_name, dbUrl) => {
+  it('is when the relay received the event, the same on a retry', async () => {
+    const sink = await startSink((_r, n) => (n === 1 ? 503 : 200));
+    const relay = await startTestRelay(dbUrl());
+    try {
+      const a = await relay.store.createAccount('received-at');
+      await call(relay.url, 'POST', '/v1/hooks', { key: a.apiKey, body: { target_url: `${sink.url}/h`, event: 'walnut.*' } });
+      const body = JSON.stringify({ ...demoSessionSample, data: { ...demoSessionSample.data, session_id: 'received-at' } });
+      const id = (await call('', 'POST', `${relay.url}/v1/inbound/walnut/${a.tokens.walnut}`, { body })).json.id;
+      await until('delivered', async () => (await relay.store.deliveriesOf(id))[0]?.status === 'delivered');
+      const [stored] = (await call(relay.url, 'GET', '/v1/events?event=walnut.*&limit=1', { key: a.apiKey })).json;
+      expect(sink.received.map((r) => [r.headers['x-relay-attempt'], r.headers['x-relay-received-at']])).toStrictEqual([
+        ['1', stored.received_at],
+        ['2', stored.received_at],
+      ]);
+    } finally {
+      await relay.close();
+      await sink.close();
+    }
+  });
+});
