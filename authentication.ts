@@ -5,14 +5,14 @@ import { README_HINT, relayRequest, type RelayMe } from './lib/relay-client.js';
 const signingFields = Object.values(PROVIDERS).flatMap((p) => [
   {
     key: p.secretKeys[0],
-    label: `${p.label} Signing ${p.key === 'walnut' ? 'Key' : 'Secret'}`,
+    label: `${p.label} ${p.secretLabel}`,
     type: 'password' as const,
     required: false,
     helpText: `${p.secretHelp} See [${p.label}'s webhook guide](${p.docsUrl}). Leave empty to accept ${p.label} deliveries unverified (each record then says \`signature_verified: false\`)${p.demoActivity ? `; the account signals count only ${p.label} activity verified with this secret` : ''}.`,
   },
   {
     key: p.secretKeys[1],
-    label: `${p.label} Signing ${p.key === 'walnut' ? 'Key' : 'Secret'} (previous)`,
+    label: `${p.label} ${p.secretLabel} (previous)`,
     type: 'password' as const,
     required: false,
     helpText: `Only while rotating: the old ${p.label} secret, still accepted so deliveries signed before the switch are not refused. Clear it once the rotation is done. See [${p.label}'s webhook guide](${p.docsUrl}).`,
@@ -21,15 +21,11 @@ const signingFields = Object.values(PROVIDERS).flatMap((p) => [
 
 /** Secret shapes a vendor documents: a value of another shape can never verify a delivery. */
 function checkSecretFormats(z: ZObject, authData: Record<string, unknown>): void {
-  for (const key of PROVIDERS.supademo.secretKeys) {
-    const v = authData[key];
-    if (typeof v === 'string' && v.trim() !== '' && !v.trim().startsWith('whsec_')) {
-      const which = key.endsWith('_previous') ? '"Supademo Signing Secret (previous)"' : '"Supademo Signing Secret"';
-      throw new z.errors.Error(
-        `${which} must be the whole secret Supademo showed when the webhook was created, starting with whsec_. Paste it again, including the whsec_ part.`,
-        'secret_format',
-        400,
-      );
+  for (const p of Object.values(PROVIDERS)) {
+    for (const [i, key] of p.secretKeys.entries()) {
+      const v = authData[key];
+      const wrong = typeof v === 'string' && v.trim() !== '' ? (p.checkSecret?.(v) ?? null) : null;
+      if (wrong) throw new z.errors.Error(`"${p.label} ${p.secretLabel}${i === 1 ? ' (previous)' : ''}" ${wrong}`, 'secret_format', 400);
     }
   }
 }

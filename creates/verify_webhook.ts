@@ -1,7 +1,8 @@
 import { defineCreate, type CreatePerform } from 'zapier-platform-core';
 import { includeTestEventsField, runPipeline, truthy } from '../lib/hook-trigger.js';
 import { scopeSampleRecord, type DemoRecord } from '../lib/pipeline.js';
-import { isProviderKey, PROVIDERS } from '../lib/providers/index.js';
+import { isProviderKey, orList, PROVIDER_KEYS, PROVIDERS } from '../lib/providers/index.js';
+import { zapierHookHeaderName } from '../lib/signature.js';
 import { commonOutputFields, type OutputField } from '../lib/record.js';
 
 // Every field any vendor's record can have, labelled; the sample holds the ones all share.
@@ -15,7 +16,7 @@ const inputFields = [
     key: 'provider',
     label: 'Provider',
     required: true,
-    choices: { walnut: 'Walnut', supademo: 'Supademo', pendo: 'Pendo' },
+    choices: Object.fromEntries(Object.values(PROVIDERS).map((p) => [p.key, p.label])),
     helpText: 'Which vendor sent the webhook. This action needs no relay: only the vendor’s signing secret in the connection.',
   },
   {
@@ -32,7 +33,7 @@ const inputFields = [
     type: 'string' as const,
     required: false,
     helpText:
-      'The value of the signature header from the caught request: `X-Walnut-Signature`, `x-supademo-signature` or `X-Pendo-Signature` (Catch Raw Hook shows it as e.g. **Headers Http X Walnut Signature**). Required when the connection holds that provider’s secret.',
+      `The value of the signature header from the caught request: ${orList(Object.values(PROVIDERS).map((p) => `\`${p.scheme.header}\``))} (Catch Raw Hook shows it as e.g. **Headers ${zapierHookHeaderName(Object.values(PROVIDERS)[0].scheme.header).replace(/-/g, ' ')}**). Required when the connection holds that provider’s secret.`,
   },
   { ...includeTestEventsField, helpText: 'Also accept test deliveries. When off, a test delivery stops the Zap here (halted, not failed).' },
 ];
@@ -41,7 +42,7 @@ const perform = (async (z, bundle) => {
   const key = bundle.inputData.provider;
   if (!isProviderKey(key)) {
     throw new z.errors.Error(
-      `Unknown provider "${String(key).slice(0, 50)}": choose walnut, supademo or pendo.`,
+      `Unknown provider "${String(key).slice(0, 50)}": choose ${orList(PROVIDER_KEYS)}.`,
       'provider_unknown',
       400,
     );
@@ -66,7 +67,7 @@ export default defineCreate({
   display: {
     label: 'Verify and Flatten Webhook',
     description:
-      'Verifies the signature of a Walnut, Supademo or Pendo webhook caught with Webhooks by Zapier and turns it into the same flat record the instant triggers give.',
+      `Verifies the signature of a ${orList(Object.values(PROVIDERS).map((p) => p.label))} webhook caught with Webhooks by Zapier and turns it into the same flat record the instant triggers give.`,
   },
   operation: {
     inputFields,

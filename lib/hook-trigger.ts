@@ -10,7 +10,7 @@ import {
 import { isWebhookRefused, type WebhookRefused } from './errors.js';
 import { processDelivery, sampleRecord, scopeSampleRecord, secretsFor, type DemoRecord, type Outcome } from './pipeline.js';
 import type { EventSpec, ProviderSpec } from './providers/index.js';
-import { relayEventName } from './providers/index.js';
+import { PROVIDERS, relayEventName } from './providers/index.js';
 import { commonOutputFields, type OutputField } from './record.js';
 import { relayRequest, type RelayEvent, type RelayMe } from './relay-client.js';
 
@@ -24,7 +24,7 @@ export const includeTestEventsField = {
   default: 'false',
   required: false,
   helpText:
-    'Also trigger on test deliveries (Walnut "Send a test event", Supademo "Test", Pendo "Test"). Leave off for live Zaps.',
+    `Also trigger on test deliveries (${Object.values(PROVIDERS).map((p) => `${p.label} ${p.testEventHow}`).join(', ')}). Leave off for live Zaps.`,
 };
 
 export const truthy = (v: unknown): boolean =>

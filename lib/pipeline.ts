@@ -1,5 +1,5 @@
 import { WebhookRefused } from './errors.js';
-import type { ProviderSpec } from './providers/index.js';
+import { eventFieldOf, type ProviderSpec } from './providers/index.js';
 import type { Flattened } from './providers/types.js';
 import { bodyHashId, describeIssues, extras, type CommonRecord, type FlatRecord } from './record.js';
 import { findHeader, isTimestamped, verifySignature, type Headers } from './signature.js';
@@ -85,12 +85,13 @@ export function parseBody(provider: ProviderSpec, rawBody: string | undefined | 
 }
 
 export function eventNameOf(provider: ProviderSpec, payload: Record<string, unknown>): string {
-  const ev = payload.event;
+  const field = eventFieldOf(provider);
+  const ev = payload[field];
   if (typeof ev !== 'string' || ev.trim() === '') {
     throw new WebhookRefused(
       'payload',
       'event_missing',
-      `${provider.label} webhook body has no "event" field naming its type, so it cannot be matched to a trigger. ` +
+      `${provider.label} webhook body has no "${field}" field naming its type, so it cannot be matched to a trigger. ` +
         `Check that the request really comes from ${provider.label}.`,
     );
   }
@@ -248,7 +249,7 @@ export function scopeSampleRecord(providers: ProviderSpec[]): DemoRecord {
       records.push(sampleRecord(provider, e.sample));
       let future = futureSamples.get(e.sample);
       if (!future) {
-        const payload = { ...e.sample, event: 'an_event_type_added_later' };
+        const payload = { ...e.sample, [eventFieldOf(provider)]: 'an_event_type_added_later' };
         future = toRecord(provider, payload, JSON.stringify(payload), true, false, false);
         futureSamples.set(e.sample, future);
       }

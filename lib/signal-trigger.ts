@@ -16,7 +16,7 @@ import { companyOfDomain } from './company.js';
 import { isWebhookRefused } from './errors.js';
 import { includeTestEventsField, raiseRefusal, relaySubscription, truthy, zCache } from './hook-trigger.js';
 import { parseBody, processDelivery, secretsFor } from './pipeline.js';
-import { activityVendor, DEMO_ACTIVITY, isProviderKey, PROVIDERS, type ProviderSpec } from './providers/index.js';
+import { DEMO_ACTIVITY, eventFieldOf, isProviderKey, PROVIDERS, type ProviderSpec } from './providers/index.js';
 import { commonOutputFields, f, type OutputField } from './record.js';
 import { relayRequest, type RelayEvent, type RelayMe } from './relay-client.js';
 import { findHeader, verifySignature } from './signature.js';
@@ -26,10 +26,13 @@ import { committeeIn, DAY, engagementOf, peopleOf, returnIn, sessionsOf, signalR
 export const ACTIVITY_VENDORS: ProviderSpec[] = Object.values(PROVIDERS).filter((p) => p.demoActivity);
 
 /** What the account signals count, for their help texts. */
-export const COUNTED = 'Walnut demo and playlist sessions and Supademo leads, views and completions';
-export const BY_COMPANY =
-  'by the company domain of each viewer’s email (free-mail and disposable addresses never count; `dana+demo@` is `dana@`; a Walnut viewer known only by company domain counts as one person per session; your own team’s Walnut views, marked internal, never count)';
-export const VERIFIED_ONLY = `Only activity whose signature this connection verifies is counted: fill in the ${ACTIVITY_VENDORS.map((p) => `"${p.label} Signing ${p.key === 'walnut' ? 'Key' : 'Secret'}"`).join(' and ')} for each vendor you want counted.`;
+export const COUNTED = ACTIVITY_VENDORS.map((p) => p.demoActivity!.counted).join(' and ');
+export const BY_COMPANY = `by the company domain of each viewer’s email (${[
+  'free-mail and disposable addresses never count',
+  '`dana+demo@` is `dana@`',
+  ...ACTIVITY_VENDORS.flatMap((p) => (p.demoActivity!.whoCounts ? [p.demoActivity!.whoCounts] : [])),
+].join('; ')})`;
+export const VERIFIED_ONLY = `Only activity whose signature this connection verifies is counted: fill in the ${ACTIVITY_VENDORS.map((p) => `"${p.label} ${p.secretLabel}"`).join(' and ')} for each vendor you want counted.`;
 
 /** The relay keeps the newest activity of each company this long (RELAY_ACTIVITY_MEMORY_DAYS default), so re-engagement sees a year back. */
 export const MEMORY_DAYS = 400;
@@ -108,7 +111,7 @@ export function countedActivity(ev: RelayEvent & { occurred_at?: string }, count
     });
     if (!verified) return null;
     const payload = parseBody(spec, ev.body);
-    if (payload.event !== eventType) return null; // the body must name the event the relay filed it under
+    if (payload[eventFieldOf(spec)] !== eventType) return null; // the body must name the event the relay filed it under
     const act = demoActivityOf(spec, eventType, payload);
     if (!act || (act.isTest && !includeTest)) return null;
     const receivedAt = Date.parse(ev.received_at);
@@ -317,13 +320,18 @@ export function signalTrigger(spec: SignalSpec) {
     const counted = countedVendors(bundle.authData);
     const headers = bundle.rawRequest?.headers as Record<string, string> | undefined;
     const raw = bundle.rawRequest?.content;
-    let eventType = '';
+    // The vendor: the one whose signature header the delivery carries, else the one whose event type the body names.
+    let body: Record<string, unknown> = {};
     try {
-      eventType = String(JSON.parse(raw ?? '').event ?? '');
+      body = JSON.parse(raw ?? '') ?? {};
     } catch {
-      eventType = '';
+      body = {};
     }
-    const provider = activityVendor(eventType);
+    const provider =
+      ACTIVITY_VENDORS.find((p) => findHeader(headers, p.scheme.header) !== undefined && p.demoActivity!.events.includes(String(body[eventFieldOf(p)]))) ??
+      ACTIVITY_VENDORS.find((p) => p.demoActivity!.events.includes(String(body[eventFieldOf(p)]))) ??
+      null;
+    const eventType = provider ? String(body[eventFieldOf(provider)]) : '';
     // Not demo activity, or a vendor this connection cannot verify: nothing to count.
     if (!provider || !counted.includes(provider)) return [];
     // Verified like any trigger's delivery: a forgery halts, a bad body is refused.
@@ -411,14 +419,18 @@ export function signalTrigger(spec: SignalSpec) {
   });
 }
 
-/** The documented Walnut demo session, varied into people at one company: the samples' activity. */
+/**
+ * The first activity vendor's first documented session (Walnut's demo session), varied into
+ * people at one company: the samples' activity. The variation names Walnut's fields.
+ */
 export function sampleActivity(people: Array<{ email: string; name?: string; at: string }>): Activity[] {
-  const base = PROVIDERS.walnut.events[0].sample as Record<string, any>;
+  const vendor = ACTIVITY_VENDORS[0];
+  const base = vendor.events[0].sample as Record<string, any>;
   return people.map((p, i) => {
     const payload: Record<string, any> = { ...base, timestamp: p.at, data: { ...base.data, session_id: `sample-${i + 1}`, session_started: p.at, user: { ...base.data.user, email: p.email } } };
-    const act = demoActivityOf(PROVIDERS.walnut, payload.event, payload)!;
+    const act = demoActivityOf(vendor, payload.event, payload)!;
     const at = Date.parse(p.at);
-    return { ...act, name: p.name ?? null, relayId: `evt_sample_${i + 1}`, receivedAt: at, at, vendor: 'walnut', event: payload.event };
+    return { ...act, name: p.name ?? null, relayId: `evt_sample_${i + 1}`, receivedAt: at, at, vendor: vendor.key, event: payload.event };
   });
 }
 

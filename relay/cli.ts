@@ -1,4 +1,4 @@
-import { PROVIDER_KEYS } from '../lib/providers/index.js';
+import { orList, PROVIDER_KEYS } from '../lib/providers/index.js';
 import { ConfigError, loadConfig, publicBase, type RelayConfig } from './config.js';
 import { openDb } from './db.js';
 import { jsonLogger } from './log.js';
@@ -181,7 +181,7 @@ const OPERATOR_COMMANDS: Record<string, { options: Record<string, { type: 'strin
     options: { provider: { type: 'string' }, event: { type: 'string' }, q: { type: 'string' }, limit: { type: 'string' }, before: { type: 'string' } },
     async run({ operator, accountId, values }) {
       const provider = values.provider as string | undefined;
-      if (provider !== undefined && !isProvider(provider)) throw new UsageError('--provider must be walnut, supademo or pendo');
+      if (provider !== undefined && !isProvider(provider)) throw new UsageError(`--provider must be ${orList(PROVIDER_KEYS)}`);
       const rows = await operator.events(accountId, { provider: provider as never, event: values.event as string | undefined, q: values.q as string | undefined, limit: limitArg(values.limit, 20), before: values.before as string | undefined });
       return {
         json: rows,

@@ -7,6 +7,8 @@
  */
 import { Writable } from 'node:stream';
 import pino from 'pino';
+import { PROVIDERS } from '../lib/providers/index.js';
+import { schemeHeaders } from '../lib/signature.js';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 
@@ -33,13 +35,9 @@ export const REDACT_PATHS = [
   '*.signature',
   '*.secret',
   'headers.authorization',
-  'headers["x-walnut-signature"]',
-  'headers["x-supademo-signature"]',
-  'headers["x-pendo-signature"]',
   'req.headers.authorization',
-  'req.headers["x-walnut-signature"]',
-  'req.headers["x-supademo-signature"]',
-  'req.headers["x-pendo-signature"]',
+  // Every header a vendor's scheme signs with, as Node names request headers (lowercase).
+  ...Object.values(PROVIDERS).flatMap((p) => schemeHeaders(p.scheme).flatMap((h) => [`headers["${h.toLowerCase()}"]`, `req.headers["${h.toLowerCase()}"]`])),
 ];
 
 /** Wraps a pino logger in the relay's `log(level, msg, fields)` call. */

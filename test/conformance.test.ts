@@ -3,7 +3,7 @@
  * definition itself. Each rule is named after the check or guideline it stands for. Zapier
  * runs the real checks on push; a private app never gets that far, so the rules live here.
  */
-import { PROVIDERS, type ProviderSpec } from '../lib/providers/index.js';
+import { PROVIDERS, type ProviderKey, type ProviderSpec } from '../lib/providers/index.js';
 import type { EventSpec } from '../lib/providers/types.js';
 import { signBody } from '../lib/signature.js';
 import { App, appTester, clone, hookBundle, networkOff, perform, SECRETS } from './helpers.js';
@@ -29,7 +29,7 @@ const operations: Operation[] = [
 const SIGNALS = new Set(['account_buying_committee', 'account_reengaged']);
 
 /** Which vendors and event types an operation takes (null event = every type, a future one included). */
-function scopeOf(op: Operation): Array<{ provider: ProviderSpec; event: EventSpec | null }> {
+function scopeOf(op: Operation): Array<{ provider: ProviderSpec<ProviderKey>; event: EventSpec | null }> {
   if (op.kind === 'create') return Object.values(PROVIDERS).map((provider) => ({ provider, event: null }));
   if (SIGNALS.has(op.key)) return [];
   for (const provider of Object.values(PROVIDERS)) {

@@ -274,7 +274,7 @@ const ev = (event: keyof typeof samples, noun: string, label: string, descriptio
   outputFields: fieldsOf(event),
 });
 
-export const pendo: ProviderSpec = {
+export const pendo: ProviderSpec<'pendo'> = {
   key: 'pendo',
   label: 'Pendo',
   scheme: {
@@ -282,6 +282,9 @@ export const pendo: ProviderSpec = {
     prefix: 'sha256=',
     secretWhere: 'the Secret field of the webhook in Pendo (Settings > Integrations > Webhooks)',
   },
+  secretLabel: 'Signing Secret',
+  testEventHow: '"Test"',
+  consoleHelp: 'Pendo: Settings > Integrations > Webhooks > + Add Webhook (type URL), paste, choose the events, turn it on.',
   secretKeys: ['pendo_signing_secret', 'pendo_signing_secret_previous'],
   // The vendor's own page on its webhooks (the seed document), linked from the connection's help.
   docsUrl: 'https://support.pendo.io/hc/en-us/articles/360032285012-Webhooks',

@@ -320,13 +320,17 @@ const ev = (
   outputFields,
 });
 
-export const supademo: ProviderSpec = {
+export const supademo: ProviderSpec<'supademo'> = {
   key: 'supademo',
   label: 'Supademo',
   scheme: {
     header: 'x-supademo-signature',
     secretWhere: 'the whsec_… signing secret Supademo showed once when the webhook was created',
   },
+  secretLabel: 'Signing Secret',
+  checkSecret: (v) => (v.trim().startsWith('whsec_') ? null : 'must be the whole secret Supademo showed when the webhook was created, starting with whsec_. Paste it again, including the whsec_ part.'),
+  testEventHow: '"Test"',
+  consoleHelp: 'Supademo: Settings > Integrations > Webhook > Connect, paste as the Webhook URL and select every event.',
   secretKeys: ['supademo_signing_secret', 'supademo_signing_secret_previous'],
   // The vendor's own page on its webhooks (the seed document), linked from the connection's help.
   docsUrl: 'https://docs.supademo.com/admin-and-billing/integrations/webhooks',
@@ -351,6 +355,7 @@ export const supademo: ProviderSpec = {
   envelope: { schema: lazy(() => supademoSchema().partial({ viewerId: true, entityId: true, entityViewedAt: true })), flatten: (p) => flatten(p) },
   demoActivity: {
     events: ['lead.captured', 'demo.viewed', 'demo.completed', 'showcase.viewed'],
+    counted: 'Supademo leads, views and completions',
     of: (p) => {
       const v = (p.viewer && typeof p.viewer === 'object' ? p.viewer : {}) as Record<string, unknown>;
       const first = str(v.first_name);

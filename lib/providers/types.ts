@@ -2,7 +2,6 @@ import type { z } from 'zod';
 import type { SignatureScheme } from '../signature.js';
 import type { FlatRecord, OutputField, Viewer } from '../record.js';
 
-export type ProviderKey = 'walnut' | 'supademo' | 'pendo';
 
 /** What an event's flattener produces; the pipeline adds id, provider, event, is_test and signature_verified. */
 export interface Flattened {
@@ -46,10 +45,21 @@ export interface Envelope {
   flatten(payload: any, eventName: string): Flattened;
 }
 
-export interface ProviderSpec {
-  key: ProviderKey;
+export interface ProviderSpec<K extends string = string> {
+  /** The vendor's key: its inbound URL segment, relay event prefix and trigger key prefix. */
+  key: K;
   label: string;
   scheme: SignatureScheme;
+  /** The connection field's name after the vendor's label: `Signing Key`, `Signing Secret`. */
+  secretLabel: string;
+  /** A secret of another shape can never verify: the reason, to show at the connection test, or null. */
+  checkSecret?(value: string): string | null;
+  /** What the vendor calls sending a test delivery, for the "Include Test Events" help (e.g. `"Send a test event"`). */
+  testEventHow: string;
+  /** Plain-text steps to paste the inbound URL into the vendor, for the relay's console. */
+  consoleHelp: string;
+  /** The payload field that names the event type (`event` unless the vendor says otherwise, e.g. `type`). */
+  eventField?: string;
   /** authData keys of the current and the previous (rotation) secret. */
   secretKeys: readonly [string, string];
   /** The vendor's webhook documentation: where its secret is shown and its webhook URL is pasted. */
@@ -65,7 +75,14 @@ export interface ProviderSpec {
    * a demo, and what such a payload says about who viewed what, when. Absent for vendors whose
    * events are not demo views (Pendo). lib/activity.ts turns this into company and person.
    */
-  demoActivity?: { events: string[]; of(payload: Record<string, unknown>): ActivityFacts };
+  demoActivity?: {
+    events: string[];
+    of(payload: Record<string, unknown>): ActivityFacts;
+    /** What counts, in words, for the signals' help (`Walnut demo and playlist sessions`). */
+    counted: string;
+    /** The vendor's own rules about who counts, for the same help (or none). */
+    whoCounts?: string;
+  };
   /** Event types that exist only as tests (e.g. Supademo `webhook.test`): they reach any of the provider's triggers that include test events. */
   testEventTypes: string[];
   isTest(payload: Record<string, unknown>): boolean;

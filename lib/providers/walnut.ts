@@ -480,13 +480,16 @@ const playlistEvent: EventSpec = {
   ],
 };
 
-export const walnut: ProviderSpec = {
+export const walnut: ProviderSpec<'walnut'> = {
   key: 'walnut',
   label: 'Walnut',
   scheme: {
     header: 'X-Walnut-Signature',
     secretWhere: 'the signing key shown in Walnut under Settings > Webhooks',
   },
+  secretLabel: 'Signing Key',
+  testEventHow: '"Send a test event"',
+  consoleHelp: 'Walnut: Settings > Webhooks > New webhook, paste as the endpoint.',
   secretKeys: ['walnut_signing_key', 'walnut_signing_key_previous'],
   // The vendor's own page on its webhooks (the seed document), linked from the connection's help.
   docsUrl: 'https://help.walnut.io/hc/en-us/articles/32765928601363-Configure-Webhooks',
@@ -503,6 +506,8 @@ export const walnut: ProviderSpec = {
   testEventTypes: [],
   demoActivity: {
     events: ['demo_session_finished', 'playlist_session_finished'],
+    counted: 'Walnut demo and playlist sessions',
+    whoCounts: 'a Walnut viewer known only by company domain counts as one person per session; your own team’s Walnut views, marked internal, never count',
     of: (p) => {
       const d = (p.data && typeof p.data === 'object' ? p.data : {}) as Record<string, any>;
       const user = (d.user && typeof d.user === 'object' ? d.user : {}) as Record<string, unknown>;

@@ -8,11 +8,9 @@ const main = document.getElementById('main');
 const nav = document.getElementById('nav');
 let liveTimer = null;
 
-const WHERE = {
-  walnut: 'Walnut: Settings > Webhooks > New webhook, paste as the endpoint.',
-  supademo: 'Supademo: Settings > Integrations > Webhook > Connect, paste as the Webhook URL and select every event.',
-  pendo: 'Pendo: Settings > Integrations > Webhooks > + Add Webhook (type URL), paste, choose the events, turn it on.',
-};
+// The vendors the relay knows, served by the relay from its vendor modules (/vendors.js).
+const VENDORS = window.DEMOHOOKS_VENDORS || [];
+const WHERE = Object.fromEntries(VENDORS.map((v) => [v.key, v.where]));
 
 /** Builds an element; strings and numbers become text nodes (never HTML). */
 function h(tag, attrs, ...children) {
@@ -222,7 +220,7 @@ async function events(params) {
         location.hash = `#/events?${q}`;
       },
     },
-    h('label', {}, 'Vendor', h('select', { name: 'provider' }, ['', 'walnut', 'supademo', 'pendo'].map((p) => h('option', { value: p, selected: p === filters.provider }, p || 'any')))),
+    h('label', {}, 'Vendor', h('select', { name: 'provider' }, ['', ...VENDORS.map((v) => v.key)].map((p) => h('option', { value: p, selected: p === filters.provider }, p || 'any')))),
     field('q', 'Text in body', { type: 'search' }),
     field('since', 'Since', { type: 'datetime-local' }),
     field('until', 'Until', { type: 'datetime-local' }),

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyPluginAsync } from 'fastify';
 import path from 'node:path';
+import { PROVIDERS } from '../../lib/providers/index.js';
 
 // dist/relay/http → the project root → relay/console (static files are not compiled).
 const DIR = path.resolve(__dirname, '..', '..', '..', 'relay', 'console');
@@ -20,10 +21,18 @@ const FILES: Record<string, { file: string; type: string }> = {
 export const CONSOLE_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-/** The console's three static files, read once, each with the strict headers above. */
+/** The vendors for the console's lists and help, from the vendor modules: a script, as the CSP allows only this origin's. */
+const vendorsScript = () =>
+  `window.DEMOHOOKS_VENDORS = ${JSON.stringify(Object.values(PROVIDERS).map((p) => ({ key: p.key, label: p.label, where: p.consoleHelp })))};\n`;
+
+/** The console's static files (and the vendor list), read once, each with the strict headers above. */
 export const consolePlugin: FastifyPluginAsync = async (fastify) => {
-  for (const [route, entry] of Object.entries(FILES)) {
-    const body = readFileSync(path.join(DIR, entry.file));
+  const files: Array<[string, { type: string; body: Buffer }]> = [
+    ...Object.entries(FILES).map(([route, entry]) => [route, { type: entry.type, body: readFileSync(path.join(DIR, entry.file)) }] as [string, { type: string; body: Buffer }]),
+    ['/vendors.js', { type: 'text/javascript; charset=utf-8', body: Buffer.from(vendorsScript()) }],
+  ];
+  for (const [route, entry] of files) {
+    const body = entry.body;
     fastify.get(route, { schema: { hide: true } }, async (_request, reply) =>
       reply
         .headers({

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { demoActivityOf } from '../../lib/activity.js';
-import { isProviderKey, PROVIDERS, relayEventName, type ProviderKey } from '../../lib/providers/index.js';
+import { eventFieldOf, isProviderKey, PROVIDERS, relayEventName, type ProviderKey } from '../../lib/providers/index.js';
 import { findHeader, schemeHeaders } from '../../lib/signature.js';
 import type { GroupCommit } from '../group-commit.js';
 import { MAX_IDENTITY_CHARS, type Account, type InboundItem, type IngestResult, type Store } from '../store.js';
@@ -176,11 +176,12 @@ function parseInbound(provider: ProviderKey, raw: Buffer, headers: Record<string
   }
   if (!payload || typeof payload !== 'object' || Array.isArray(payload)) throw new HttpError(400, 'body must be a JSON object');
   const body = payload as Record<string, unknown>;
-  const ev = body.event;
-  if (typeof ev !== 'string' || ev.trim() === '' || ev.length > 200) throw new HttpError(400, 'body has no "event" string naming its type');
-  // No vendor names an event with control characters; a NUL could not even be stored in PostgreSQL.
-  if (CONTROL.test(ev)) throw new HttpError(400, 'body\'s "event" contains control characters; it must name the event type as plain text');
   const spec = PROVIDERS[provider];
+  const field = eventFieldOf(spec);
+  const ev = body[field];
+  if (typeof ev !== 'string' || ev.trim() === '' || ev.length > 200) throw new HttpError(400, `body has no "${field}" string naming its type`);
+  // No vendor names an event with control characters; a NUL could not even be stored in PostgreSQL.
+  if (CONTROL.test(ev)) throw new HttpError(400, `body's "${field}" contains control characters; it must name the event type as plain text`);
   // A NUL inside an identifying field (JSON's \\u0000) is kept as U+FFFD: the same identity,
   // so the same de-duplication, on a store that can hold a NUL and on one that cannot.
   const identity = (spec.identity(body) ?? `${provider}:body:${createHash('sha256').update(raw).digest('hex').slice(0, 40)}`).replace(/\0/g, '\uFFFD');
