@@ -6,6 +6,7 @@
 import { defineSearch, type Bundle, type ZObject } from 'zapier-platform-core';
 import { companyOfDomain } from '../lib/company.js';
 import {
+  ACTIVITY_VENDORS,
   companySessions,
   engagementOf,
   ignoredCompanies,
@@ -77,7 +78,7 @@ export default defineSearch({
       if (sessions.length === 0) return [];
       return [record(domain, engagementOf(domain, sessions, counted.map((p) => p.label)), days)];
     },
-    sample: record('acme.co.uk', engagementOf('acme.co.uk', sampleSessions, ['Walnut', 'Supademo']), 30),
+    sample: record('acme.co.uk', engagementOf('acme.co.uk', sampleSessions, ACTIVITY_VENDORS.map((p) => p.label)), 30),
     outputFields: [
       ...signalOutputFields,
       f('days', 'Look Back (days)', 'integer'),

@@ -1,4 +1,4 @@
-import { BY_COMPANY, COUNTED, committeeIn, DAY, ignoreDomainsField, sampleActivity, signalRecord, signalTrigger, VERIFIED_ONLY, type Found, type NumberInput } from '../lib/signal-trigger.js';
+import { ACTIVITY_VENDORS, BY_COMPANY, COUNTED, committeeIn, DAY, ignoreDomainsField, sampleActivity, signalRecord, signalTrigger, VERIFIED_ONLY, type Found, type NumberInput } from '../lib/signal-trigger.js';
 import type { Activity } from '../lib/signals.js';
 
 const MIN_PEOPLE: NumberInput = { key: 'min_people', label: 'Minimum People', dflt: 3, min: 2, max: 50 };
@@ -73,6 +73,6 @@ export default signalTrigger({
     windowDays: 14,
     momentMs: people[2].at,
     demo: { id: people[0].demo!, name: people[0].demoName },
-    countedVendors: ['Walnut', 'Supademo'],
+    countedVendors: ACTIVITY_VENDORS.map((p) => p.label),
   }),
 });

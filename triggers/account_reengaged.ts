@@ -1,4 +1,4 @@
-import { BY_COMPANY, COUNTED, DAY, ignoreDomainsField, MEMORY_DAYS, peopleOf, returnIn, sampleActivity, signalRecord, signalTrigger, VERIFIED_ONLY, type NumberInput } from '../lib/signal-trigger.js';
+import { ACTIVITY_VENDORS, BY_COMPANY, COUNTED, DAY, ignoreDomainsField, MEMORY_DAYS, peopleOf, returnIn, sampleActivity, signalRecord, signalTrigger, VERIFIED_ONLY, type NumberInput } from '../lib/signal-trigger.js';
 
 const QUIET_DAYS: NumberInput = { key: 'quiet_days', label: 'Quiet For (days)', dflt: 21, min: 1, max: 365 };
 const MIN_PEOPLE: NumberInput = { key: 'min_people', label: 'Minimum People', dflt: 1, min: 1, max: 50 };
@@ -44,5 +44,5 @@ export default signalTrigger({
       },
     ];
   },
-  sample: signalRecord('reengaged', 'acme.co.uk', [visits[1]], visits[1], { windowDays: 21, momentMs: visits[1].at, previous: visits[0], countedVendors: ['Walnut', 'Supademo'] }),
+  sample: signalRecord('reengaged', 'acme.co.uk', [visits[1]], visits[1], { windowDays: 21, momentMs: visits[1].at, previous: visits[0], countedVendors: ACTIVITY_VENDORS.map((p) => p.label) }),
 });
