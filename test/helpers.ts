@@ -2,7 +2,7 @@ import nock from 'nock';
 import zapier from 'zapier-platform-core';
 import App from '../index.js';
 import { PROVIDERS, type ProviderKey } from '../lib/providers/index.js';
-import { signBody, zapierHookHeaderName } from '../lib/signature.js';
+import { signBody, signRequest, zapierHookHeaderName } from '../lib/signature.js';
 
 export { App };
 export const appTester = zapier.createAppTester(App);
@@ -48,7 +48,11 @@ export function hookBundle(provider: ProviderKey, payload: unknown, opts: HookOp
     'Http-Content-Type': 'application/json',
     'Http-User-Agent': 'vendor-webhooks/1.0',
   };
-  if (secret !== null) headers[zapierHookHeaderName(spec.scheme.header)] = signBody(raw, secret, opts.prefix ?? '');
+  if (secret !== null) {
+    // Signed the way the vendor's module says (a prefix, where a test asks for one, on the plain hex digest).
+    const signed = opts.prefix ? { [spec.scheme.header]: signBody(raw, secret, opts.prefix) } : signRequest(spec.scheme, raw, secret);
+    for (const [name, value] of Object.entries(signed)) headers[zapierHookHeaderName(name)] = value;
+  }
   return {
     authData: opts.auth ?? authData(),
     inputData: { include_test_events: opts.includeTest ?? false },

@@ -8,7 +8,8 @@ import zapier from 'zapier-platform-core';
 import App from '../../index.js';
 import { leadCapturedSample } from '../../lib/providers/supademo.js';
 import { demoSessionSample } from '../../lib/providers/walnut.js';
-import { asZapierHookHeaders, signBody } from '../../lib/signature.js';
+import { PROVIDERS } from '../../lib/providers/index.js';
+import { asZapierHookHeaders, signRequest } from '../../lib/signature.js';
 import type { RelayConfig } from '../config.js';
 import { call, startSink, startTestRelay } from './harness.js';
 
@@ -88,8 +89,7 @@ export async function signalWorld(dbUrl: string, overrides: Partial<RelayConfig>
 
   async function post(body: string, opts: Visit = {}) {
     const vendor = opts.vendor ?? 'walnut';
-    const header = vendor === 'walnut' ? 'X-Walnut-Signature' : 'x-supademo-signature';
-    const r = await call('', 'POST', inbound[vendor], { body, headers: { [header]: signBody(body, opts.secret ?? SECRETS[vendor]) } });
+    const r = await call('', 'POST', inbound[vendor], { body, headers: signRequest(PROVIDERS[vendor].scheme, body, opts.secret ?? SECRETS[vendor]) });
     expect(r.status).toBe(200);
     return r.json.id as string;
   }
