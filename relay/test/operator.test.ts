@@ -228,8 +228,10 @@ describe.each(STORES)('operator API on %s', (_name, dbUrl) => {
     const m1 = await post(session('m-1'));
     await post(session('m-1')); // a vendor retry
     expect((await call('', 'POST', inbound.walnut.replace(/[^/]+$/, 'nope'), { body: session('m-2') })).status).toBe(404);
-    // The counters move when the relay records the outcome, not when the target answers.
+    // The counters move once the relay has recorded the outcome, just after the row is written:
+    // wait for the recorded attempt, then for the counter that says so (the state asserted).
     await until('a failed attempt recorded', async () => ((await relay.store.deliveriesOf(m1))[0]?.attempts ?? 0) >= 1);
+    await until('the retry counted', async () => /demohooks_relay_deliveries_total\{outcome="retry"\} [1-9]/.test(await (await fetch(`${relay.url}/metrics`)).text()));
     const r = await fetch(`${relay.url}/metrics`);
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toContain('text/plain');
