@@ -4,7 +4,7 @@ import { openDb } from './db.js';
 import { jsonLogger } from './log.js';
 import { inboundUrlsFor, startRelay } from './server.js';
 import { parseArgs } from 'node:util';
-import { isDeliveryStatus, isProvider, Operator, UnknownCursor } from './operator.js';
+import { isDeliveryStatus, isProvider, Operator, UnknownCursor, UnknownFilter } from './operator.js';
 import { DELIVERY_STATUSES, Store } from './store.js';
 
 const USAGE = `usage:
@@ -240,7 +240,7 @@ async function runOperator(cfg: RelayConfig, cmd: (typeof OPERATOR_COMMANDS)[str
     process.stdout.write(`${parsed.values.json ? terminalSafe(JSON.stringify(out.json)) : out.text}\n`);
     return 0;
   } catch (err) {
-    if (err instanceof UsageError || err instanceof UnknownCursor) {
+    if (err instanceof UsageError || err instanceof UnknownCursor || err instanceof UnknownFilter) {
       process.stderr.write(`demohooks-relay: ${terminalSafe(err.message)}\n`);
       return 2;
     }

@@ -74,6 +74,9 @@ export interface DeliveryRow {
 /** A cursor that names no row of this account (a stale or forged `before`). */
 export class UnknownCursor extends Error {}
 
+/** A filter that names no subscription of this account (another account's id, or none): 404, not an empty list. */
+export class UnknownFilter extends Error {}
+
 export class Operator {
   private readonly db: Db;
 
@@ -206,7 +209,16 @@ export class Operator {
       return `$${params.length}`;
     };
     if (f.status) where.push(`d.status = ${p(f.status)}`);
-    if (f.hookId) where.push(`d.hook_id = ${p(f.hookId)}`);
+    if (f.hookId) {
+      // A subscription of this account, or one it deleted whose deliveries are still kept.
+      const [known] = await this.db.query<{ ok: number }>(
+        `SELECT 1 AS ok FROM hooks WHERE id = $1 AND account_id = $2
+         UNION ALL SELECT 1 AS ok FROM deliveries WHERE hook_id = $1 AND account_id = $2 LIMIT 1`,
+        [f.hookId, accountId],
+      );
+      if (!known) throw new UnknownFilter(`hook_id: no subscription ${f.hookId} in this account`);
+      where.push(`d.hook_id = ${p(f.hookId)}`);
+    }
     if (f.before) {
       const [c] = await this.db.query<any>('SELECT d.created_at, d.id FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = $1 AND e.account_id = $2', [f.before, accountId]);
       if (!c) throw new UnknownCursor(`before: no delivery ${f.before} in this account`);
@@ -258,7 +270,7 @@ export class Operator {
   }
 
   /** Every failed or given-up delivery of a subscription that failed since `sinceMs`, due now with a fresh window. Null: not this account's. */
-  async retryFailed(accountId: string, hookId: string, sinceMs: number): Promise<number | null> {
+  async retryFailed(accountId: string, hookId: string, sinceMs = 0): Promise<number | null> {
     return this.db.tx(async (q) => {
       const [hook] = await q.query('SELECT id FROM hooks WHERE id = $1 AND account_id = $2', [hookId, accountId]);
       if (!hook) return null;

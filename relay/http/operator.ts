@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { PROVIDER_KEYS, type ProviderKey } from '../../lib/providers/index.js';
-import { isProvider, UnknownCursor } from '../operator.js';
+import { isProvider, UnknownCursor, UnknownFilter } from '../operator.js';
 import type { App, HttpDeps } from './app.js';
 import { bearerOf } from './app.js';
 import { BEARER, bearerApi } from './auth.js';
@@ -21,7 +21,6 @@ import {
   HookHealth,
   idParam,
   InboundUrls,
-  isoTime,
   limit,
   optionalBody,
   optionalText,
@@ -41,6 +40,7 @@ async function paged<T>(work: () => Promise<T>): Promise<T> {
     return await work();
   } catch (err) {
     if (err instanceof UnknownCursor) throw new HttpError(400, err.message);
+    if (err instanceof UnknownFilter) throw new HttpError(404, err.message);
     throw err;
   }
 }
@@ -137,7 +137,7 @@ export const operatorPlugin: FastifyPluginAsync<{ deps: HttpDeps; budget: ByteBu
           limit: limit(50, 100),
           before: optionalText('before', 200),
         }),
-        response: { 200: z.array(DeliveryRow), ...errors(400, 401, 429) },
+        response: { 200: z.array(DeliveryRow), ...errors(400, 401, 404, 429) },
       },
     },
     async (request) => {
@@ -171,11 +171,11 @@ export const operatorPlugin: FastifyPluginAsync<{ deps: HttpDeps; budget: ByteBu
     '/v1/hooks/:id/retry-failed',
     {
       schema: {
-        summary: 'Retry every failed or given-up delivery of a subscription since a time',
+        summary: 'Retry every failed or given-up delivery of a subscription (since a time, when given)',
         tags,
         security: BEARER,
         params: IdParams,
-        body: optionalBody({ since: isoTime('since') }),
+        body: optionalBody({ since: optionalTime('since') }),
         response: { 202: z.object({ queued: z.number().int() }), ...errors(400, 401, 404, 429) },
       },
     },

@@ -39,6 +39,9 @@ describe('demohooks-relay operator commands', () => {
       const again = run(dbUrl, 'deliveries', 'retry', 'dlv_nope');
       expect([again.code, again.err.trim()]).toStrictEqual([2, `demohooks-relay: no delivery dlv_nope in account ${account.id}`]);
       expect(run(dbUrl, 'deliveries', 'list', '--status', 'lost').code).toBe(2);
+      expect(run(dbUrl, 'deliveries', 'list', '--hook', failed[0].hook_id, '--json').json()).toHaveLength(1);
+      const noHook = run(dbUrl, 'deliveries', 'list', '--hook', 'hook_nope');
+      expect([noHook.code, noHook.err.trim()]).toStrictEqual([2, 'demohooks-relay: hook_id: no subscription hook_nope in this account']);
 
       const rotated = run(dbUrl, 'account', 'rotate-key', '--json').json();
       expect(rotated.api_key).toMatch(/^dh_/);

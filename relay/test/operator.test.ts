@@ -128,6 +128,14 @@ describe.each(STORES)('operator API on %s', (_name, dbUrl) => {
     expect(failed.map((d) => d.event_id)).toStrictEqual([b, a]);
     expect(failed[0]).toMatchObject({ event: 'walnut.demo_session_finished', hook_id: bad.id, status: 'failed', attempt_count: 1, last_status_code: 400, next_attempt_at: null });
     expect((await call(relay.url, 'GET', `/v1/deliveries?hook_id=${ok.id}`, { key })).json.map((d: any) => d.status)).toStrictEqual(['delivered', 'delivered']);
+    // Another account's subscription, or one that never was, is not an empty list: 404.
+    const other = await relay.store.createAccount('other-filter');
+    const theirs = await call(relay.url, 'GET', `/v1/deliveries?hook_id=${ok.id}`, { key: other.apiKey });
+    expect([theirs.status, theirs.json.error]).toStrictEqual([404, `hook_id: no subscription ${ok.id} in this account`]);
+    expect((await call(relay.url, 'GET', '/v1/deliveries?hook_id=hook_never', { key })).status).toBe(404);
+    // A subscription this account deleted still lists the deliveries it had.
+    expect((await call(relay.url, 'DELETE', `/v1/hooks/${ok.id}`, { key })).status).toBe(204);
+    expect((await call(relay.url, 'GET', `/v1/deliveries?hook_id=${ok.id}`, { key })).json.map((d: any) => d.status)).toStrictEqual(['delivered', 'delivered']);
     const page = (await call(relay.url, 'GET', `/v1/deliveries?status=failed&limit=1&before=${failed[0].id}`, { key })).json;
     expect(page.map((d: any) => d.id)).toStrictEqual([failed[1].id]);
     const unknown = await call(relay.url, 'GET', '/v1/deliveries?status=lost', { key });
@@ -167,6 +175,10 @@ describe.each(STORES)('operator API on %s', (_name, dbUrl) => {
     expect(await call(relay.url, 'POST', `/v1/hooks/${bad.id}/retry-failed`, { key, body: { since: new Date(Date.now() + 60_000).toISOString() } })).toStrictEqual({ status: 202, json: { queued: 0 } });
     expect(await call(relay.url, 'POST', `/v1/hooks/${bad.id}/retry-failed`, { key, body: { since: '2020-01-01T00:00:00Z' } })).toStrictEqual({ status: 202, json: { queued: 2 } });
     await until('retried', async () => (await relay.store.deliveriesOf(e1))[0].attempts === 2 && (await relay.store.deliveriesOf(e2))[0].attempts === 2);
+    // Without a body (no `since`): every failure of the subscription it still keeps.
+    await until('failed again', async () => (await statusOf(e1, bad.id)) === 'failed' && (await statusOf(e2, bad.id)) === 'failed');
+    expect(await call(relay.url, 'POST', `/v1/hooks/${bad.id}/retry-failed`, { key })).toStrictEqual({ status: 202, json: { queued: 2 } });
+    await until('retried again', async () => (await relay.store.deliveriesOf(e1))[0].attempts === 3 && (await relay.store.deliveriesOf(e2))[0].attempts === 3);
 
     // Replay: a Zap turned on after the event still gets it.
     const late = await subscribe('/ok', 'walnut.demo_session_finished');
