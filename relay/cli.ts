@@ -43,6 +43,7 @@ function printAccount(
       `  ${created.apiKey}`,
       `Inbound URLs (paste each into the vendor's webhook settings):`,
       ...PROVIDER_KEYS.map((p) => `  ${p.padEnd(9)} ${inbound[p]}`),
+      `Console (sign in with the API key above): ${publicUrl}/`,
       '',
     ].join('\n'),
   );

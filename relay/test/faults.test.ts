@@ -437,6 +437,8 @@ describe('fault 7: the command line', () => {
     first.proc.kill('SIGTERM');
     await new Promise((r) => first.proc.once('exit', r));
     expect(first.stderrLines().join('\n')).toMatch(/ {2}dh_[A-Za-z0-9_-]{32}/);
+    // The banner says where the console is: the relay's own address.
+    expect(first.stderrLines().join('\n')).toMatch(/^Console \(sign in with the API key above\): http:\/\/127\.0\.0\.1:\d+\/$/m);
     expect(first.stdoutLines().join('\n')).not.toMatch(/dh_[A-Za-z0-9_-]{32}/);
     expect(first.stdoutLines().every((l) => l.startsWith('{'))).toBe(true); // JSON logs only
     const second = await spawnRelay({ RELAY_DATABASE_URL: dbUrl });
