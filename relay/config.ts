@@ -91,8 +91,7 @@ const flag = z
 
 const DAY = 86_400_000;
 
-const EnvSchema = z
-  .object({
+const Fields = z.object({
     HOST: z.string().optional().transform((v) => (blank(v) ? '127.0.0.1' : v.trim())),
     PORT: wholeNumber(8787, 0, 65535),
     RELAY_DATABASE_URL: z
@@ -139,36 +138,51 @@ const EnvSchema = z
     RELAY_MAX_EVENT_LOOP_DELAY_MS: wholeNumber(1000, 0, 60_000),
     RELAY_MAX_HEAP_MB: wholeNumber(1536, 0, 1024 * 1024),
     RELAY_SHUTDOWN_TIMEOUT_MS: wholeNumber(5_000, 100, 10 * 60 * 1000),
-  })
-  .superRefine((v, ctx) => {
-    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
-    // A lease must outlive the longest attempt plus the time to record it; otherwise another
-    // worker takes a delivery that is still in flight and the target gets it twice, routinely.
-    if (v.RELAY_LEASE_MS < v.RELAY_DELIVERY_TIMEOUT_MS + 500) {
-      issue('RELAY_LEASE_MS', `(${v.RELAY_LEASE_MS}) must be at least RELAY_DELIVERY_TIMEOUT_MS + 500 (${v.RELAY_DELIVERY_TIMEOUT_MS + 500}), or deliveries still in flight are taken over and sent twice`);
-    }
-    if (v.RELAY_RETRY_MAX_MS < v.RELAY_RETRY_BASE_MS) {
-      issue('RELAY_RETRY_MAX_MS', `(${v.RELAY_RETRY_MAX_MS}) must be at least RELAY_RETRY_BASE_MS (${v.RELAY_RETRY_BASE_MS})`);
-    }
-    // Retention purges events with their deliveries: a delivery still being retried would vanish.
-    if (v.RELAY_RETENTION_DAYS > 0 && v.RELAY_GIVE_UP_MS > v.RELAY_RETENTION_DAYS * DAY) {
-      issue('RELAY_GIVE_UP_MS', `(${v.RELAY_GIVE_UP_MS} ms) must not exceed RELAY_RETENTION_DAYS (${v.RELAY_RETENTION_DAYS} days = ${v.RELAY_RETENTION_DAYS * DAY} ms), or events are purged while still being retried`);
-    }
-    // Node refuses a headers limit longer than the whole request's.
-    if (v.RELAY_REQUEST_TIMEOUT_MS <= v.RELAY_HEADERS_TIMEOUT_MS) {
-      issue('RELAY_REQUEST_TIMEOUT_MS', `(${v.RELAY_REQUEST_TIMEOUT_MS}) must be more than RELAY_HEADERS_TIMEOUT_MS (${v.RELAY_HEADERS_TIMEOUT_MS}): the whole request includes its headers`);
-    }
-    if (v.RELAY_ACCOUNT_CONCURRENCY > v.RELAY_DELIVERY_CONCURRENCY) {
-      issue('RELAY_ACCOUNT_CONCURRENCY', `(${v.RELAY_ACCOUNT_CONCURRENCY}) must not exceed RELAY_DELIVERY_CONCURRENCY (${v.RELAY_DELIVERY_CONCURRENCY})`);
-    }
   });
+
+type Env = z.infer<typeof Fields>;
+
+/**
+ * The rules between variables. Each is judged when the variables it reads are themselves
+ * valid, even while others are not, so every problem is reported in one go.
+ */
+function crossChecks(v: Partial<Env>, issue: (path: string, message: string) => void): void {
+  const n = (k: keyof Env) => v[k] as number;
+  const has = (...keys: Array<keyof Env>) => keys.every((k) => v[k] !== undefined);
+  // A lease must outlive the longest attempt plus the time to record it; otherwise another
+  // worker takes a delivery that is still in flight and the target gets it twice, routinely.
+  if (has('RELAY_LEASE_MS', 'RELAY_DELIVERY_TIMEOUT_MS') && n('RELAY_LEASE_MS') < n('RELAY_DELIVERY_TIMEOUT_MS') + 500) {
+    issue('RELAY_LEASE_MS', `(${n('RELAY_LEASE_MS')}) must be at least RELAY_DELIVERY_TIMEOUT_MS + 500 (${n('RELAY_DELIVERY_TIMEOUT_MS') + 500}), or deliveries still in flight are taken over and sent twice`);
+  }
+  if (has('RELAY_RETRY_MAX_MS', 'RELAY_RETRY_BASE_MS') && n('RELAY_RETRY_MAX_MS') < n('RELAY_RETRY_BASE_MS')) {
+    issue('RELAY_RETRY_MAX_MS', `(${n('RELAY_RETRY_MAX_MS')}) must be at least RELAY_RETRY_BASE_MS (${n('RELAY_RETRY_BASE_MS')})`);
+  }
+  // Retention purges events with their deliveries: a delivery still being retried would vanish.
+  if (has('RELAY_RETENTION_DAYS', 'RELAY_GIVE_UP_MS') && n('RELAY_RETENTION_DAYS') > 0 && n('RELAY_GIVE_UP_MS') > n('RELAY_RETENTION_DAYS') * DAY) {
+    issue('RELAY_GIVE_UP_MS', `(${n('RELAY_GIVE_UP_MS')} ms) must not exceed RELAY_RETENTION_DAYS (${n('RELAY_RETENTION_DAYS')} days = ${n('RELAY_RETENTION_DAYS') * DAY} ms), or events are purged while still being retried`);
+  }
+  // Node refuses a headers limit longer than the whole request's.
+  if (has('RELAY_REQUEST_TIMEOUT_MS', 'RELAY_HEADERS_TIMEOUT_MS') && n('RELAY_REQUEST_TIMEOUT_MS') <= n('RELAY_HEADERS_TIMEOUT_MS')) {
+    issue('RELAY_REQUEST_TIMEOUT_MS', `(${n('RELAY_REQUEST_TIMEOUT_MS')}) must be more than RELAY_HEADERS_TIMEOUT_MS (${n('RELAY_HEADERS_TIMEOUT_MS')}): the whole request includes its headers`);
+  }
+  if (has('RELAY_ACCOUNT_CONCURRENCY', 'RELAY_DELIVERY_CONCURRENCY') && n('RELAY_ACCOUNT_CONCURRENCY') > n('RELAY_DELIVERY_CONCURRENCY')) {
+    issue('RELAY_ACCOUNT_CONCURRENCY', `(${n('RELAY_ACCOUNT_CONCURRENCY')}) must not exceed RELAY_DELIVERY_CONCURRENCY (${n('RELAY_DELIVERY_CONCURRENCY')})`);
+  }
+}
 
 /** Reads and checks the whole configuration; throws a ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
-  const parsed = EnvSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${String(i.path[0] ?? 'configuration')} ${i.message}`));
+  // Every variable on its own, then the rules between those that are valid: all problems at once.
+  const problems: string[] = [];
+  const valid: Partial<Env> = {};
+  for (const [key, schema] of Object.entries(Fields.shape) as Array<[keyof Env, z.ZodType]>) {
+    const r = schema.safeParse(env[key]);
+    if (r.success) (valid as Record<string, unknown>)[key] = r.data;
+    else problems.push(...r.error.issues.map((i) => `${key} ${i.message}`));
   }
+  crossChecks(valid, (path, message) => problems.push(`${path} ${message}`));
+  if (problems.length > 0) throw new ConfigError(problems);
+  const parsed = { data: valid as Env };
   const v = parsed.data;
   return {
     host: v.HOST,

@@ -365,6 +365,14 @@ describe('fault 5: configuration that makes double delivery routine is refused a
     expect(problems({ RELAY_ALLOW_PRIVATE_TARGETS: 'maybe' })).toStrictEqual(['RELAY_ALLOW_PRIVATE_TARGETS must be 1/true or 0/false (got "maybe")']);
     expect(problems({ RELAY_DATABASE_URL: 'mysql://x' })[0]).toMatch(/^RELAY_DATABASE_URL must be sqlite:PATH or postgres:/);
     expect(problems({ PORT: 'x', RELAY_POLL_MS: '1' })).toHaveLength(2);
+    // A variable that is wrong on its own and a rule between two others: both in one go.
+    expect(problems({ PORT: 'x', RELAY_LEASE_MS: '5000', RELAY_DELIVERY_TIMEOUT_MS: '10000', RELAY_RETRY_BASE_MS: '500', RELAY_RETRY_MAX_MS: '100' }).map((p) => p.split(' ')[0])).toStrictEqual([
+      'PORT',
+      'RELAY_LEASE_MS',
+      'RELAY_RETRY_MAX_MS',
+    ]);
+    // A rule is judged only when the variables it reads are valid: no second message about a bad one.
+    expect(problems({ RELAY_LEASE_MS: 'soon', RELAY_DELIVERY_TIMEOUT_MS: '10000' }).map((p) => p.split(' ')[0])).toStrictEqual(['RELAY_LEASE_MS']);
   });
 
   it('the relay refuses to start and exits 2 with the message', () => {
