@@ -32,7 +32,8 @@ const SECRETS: Record<ProviderKey, string> = { walnut: 'demo-walnut-key', supade
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'demohooks-demo-'));
   const relay = await startRelay(
-    { ...loadConfig({}), port: 0, databaseUrl: `sqlite:${path.join(dir, 'relay.db')}`, targetHosts: ['127.0.0.1:*'], allowPrivateTargets: true, retentionDays: 0, pollMs: 20 },
+    // With --keep the relay stays up for the console: on PORT when it is set (checked like the relay's own), else any free port.
+    { ...loadConfig({}), port: keep && process.env.PORT ? loadConfig({ PORT: process.env.PORT }).port : 0, databaseUrl: `sqlite:${path.join(dir, 'relay.db')}`, targetHosts: ['127.0.0.1:*'], allowPrivateTargets: true, retentionDays: 0, pollMs: 20 },
     silentLogger,
   );
   const { apiKey, tokens } = await relay.store.createAccount('demo');
