@@ -81,14 +81,16 @@ export function runPipeline(
 export const LIST_LIMIT = 100;
 
 /**
- * A copy field above the trigger's inputs: the webhook URL this connection's relay account
- * gives for the vendor (from GET /v1/me) and where to paste it, so a Zap is never switched on
+ * A copy field above a trigger's inputs: the webhook URLs this connection's relay account
+ * gives (from GET /v1/me), as `render` words them, and where to paste them, so a Zap is never switched on
  * while the vendor sends nowhere without the builder having been told. Never fails the editor:
  * a relay it cannot read is explained in the same place.
  */
-function setupField(provider: ProviderSpec, event: EventSpec | null) {
-  const caveat = event?.help ? `\n\n${event.help}` : '';
-  const copy = (helpText: string) => [{ key: 'relay_setup', type: 'copy' as const, helpText: `${helpText}${caveat}` }];
+export function relaySetupField(
+  key: string,
+  opts: { lead?: string; caveat?: string; what: string; render(inbound: Record<string, string>): string },
+) {
+  const copy = (text: string) => [{ key, type: 'copy' as const, helpText: `${opts.lead ? `${opts.lead}\n\n` : ''}${text}${opts.caveat ? `\n\n${opts.caveat}` : ''}` }];
   return async (z: ZObject, bundle: Bundle) => {
     if (!(bundle.authData.relay_url ?? '').trim()) {
       return copy(
@@ -97,14 +99,23 @@ function setupField(provider: ProviderSpec, event: EventSpec | null) {
     }
     try {
       const { data } = await relayRequest<RelayMe>(z, bundle, 'GET', '/v1/me');
-      const url = data?.inbound?.[provider.key];
-      if (!url) return copy(`The relay did not give a ${provider.label} webhook URL for this account; ask the team that runs it.`);
-      return copy(`**Before you turn this Zap on, point ${provider.label} at your relay.** Your ${provider.label} webhook URL is \`${url}\`. ${provider.inboundHelp}`);
+      return copy(opts.render(data?.inbound ?? {}));
     } catch (err) {
-      return copy(`Could not read your ${provider.label} webhook URL from the relay: ${(err as Error).message}`);
+      return copy(`Could not read your ${opts.what} from the relay: ${(err as Error).message}`);
     }
   };
 }
+
+const setupField = (provider: ProviderSpec, event: EventSpec | null) =>
+  relaySetupField('relay_setup', {
+    caveat: event?.help,
+    what: `${provider.label} webhook URL`,
+    render: (inbound) => {
+      const url = inbound[provider.key];
+      if (!url) return `The relay did not give a ${provider.label} webhook URL for this account; ask the team that runs it.`;
+      return `**Before you turn this Zap on, point ${provider.label} at your relay.** Your ${provider.label} webhook URL is \`${url}\`. ${provider.inboundHelp}`;
+    },
+  });
 
 const uniqueFields = (fields: OutputField[]): OutputField[] => {
   const seen = new Set<string>();

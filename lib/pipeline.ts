@@ -187,6 +187,24 @@ export function accepts(provider: ProviderSpec, payload: Record<string, unknown>
 }
 
 /**
+ * The vendor's signature over the raw bytes, by its scheme: true (verified), false (no secret on
+ * the connection), or a `WebhookRefused`. A timestamped signature is judged against
+ * `receivedAtMs` when given (a stored event's `received_at`), else the delivery's
+ * X-Relay-Received-At, else now.
+ */
+export function verifyDelivery(provider: ProviderSpec, delivery: Delivery, secrets: Array<string | undefined | null>, receivedAtMs?: number): boolean {
+  return verifySignature({
+    providerLabel: provider.label,
+    scheme: provider.scheme,
+    rawBody: typeof delivery.rawBody === 'string' ? delivery.rawBody : '',
+    signature: (delivery.signature ?? findHeader(delivery.headers, provider.scheme.header)) ?? undefined,
+    secrets,
+    headers: delivery.headers,
+    receivedAtMs: isTimestamped(provider.scheme) ? (receivedAtMs ?? relayReceivedAt(provider, delivery.headers)) : undefined,
+  });
+}
+
+/**
  * verify ▸ parse ▸ filter ▸ validate ▸ flatten. Throws `WebhookRefused` for forgeries and
  * unusable bodies; returns `skipped` for authentic events this trigger does not take.
  */
@@ -197,16 +215,7 @@ export function processDelivery(
   filter: Filter,
 ): Outcome {
   const rawBody = typeof delivery.rawBody === 'string' ? delivery.rawBody : '';
-  const signature = delivery.signature ?? findHeader(delivery.headers, provider.scheme.header);
-  const verified = verifySignature({
-    providerLabel: provider.label,
-    scheme: provider.scheme,
-    rawBody,
-    signature: signature ?? undefined,
-    secrets,
-    headers: delivery.headers,
-    receivedAtMs: isTimestamped(provider.scheme) ? relayReceivedAt(provider, delivery.headers) : undefined,
-  });
+  const verified = verifyDelivery(provider, delivery, secrets);
   const payload = parseBody(provider, delivery.rawBody);
   const skip = accepts(provider, payload, filter);
   if (skip) return { kind: 'skipped', reason: skip };

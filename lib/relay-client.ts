@@ -16,6 +16,11 @@ export interface RelayEvent {
   body: string;
 }
 
+/** A stored event as GET /v1/activity gives it: also when the viewing happened. */
+export interface RelayActivityEvent extends RelayEvent {
+  occurred_at?: string;
+}
+
 /** Where a Zap builder reads how to get a relay connection (no shell commands in Zap errors). */
 export const README_HINT = 'see "Using it in Zapier" in the demohooks README';
 

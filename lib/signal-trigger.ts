@@ -14,12 +14,12 @@ import { defineTrigger, type Bundle, type WebhookTriggerPerform, type WebhookTri
 import { demoActivityOf } from './activity.js';
 import { companyOfDomain } from './company.js';
 import { isWebhookRefused } from './errors.js';
-import { includeTestEventsField, raiseRefusal, relaySubscription, truthy, zCache } from './hook-trigger.js';
-import { parseBody, processDelivery, secretsFor } from './pipeline.js';
+import { includeTestEventsField, relaySetupField, relaySubscription, runPipeline, truthy, zCache } from './hook-trigger.js';
+import { parseBody, secretsFor, verifyDelivery } from './pipeline.js';
 import { DEMO_ACTIVITY, eventFieldOf, isProviderKey, PROVIDERS, type ProviderSpec } from './providers/index.js';
 import { commonOutputFields, f, type OutputField } from './record.js';
-import { relayRequest, type RelayEvent, type RelayMe } from './relay-client.js';
-import { findHeader, verifySignature } from './signature.js';
+import { relayRequest, type RelayActivityEvent, type RelayEvent } from './relay-client.js';
+import { findHeader } from './signature.js';
 import { committeeIn, DAY, engagementOf, peopleOf, returnIn, sessionsOf, signalRecord, type Activity, type SignalRecord } from './signals.js';
 
 /** The vendors whose events can be demo activity (lib/providers' `demoActivity`). */
@@ -93,36 +93,25 @@ export function requireCountedVendor(z: ZObject, authData: Record<string, unknow
 }
 
 /** A stored event as counted activity: verified with this connection's secret for its vendor, or null (forged, uncounted vendor, test, not a demo view). */
-export function countedActivity(ev: RelayEvent & { occurred_at?: string }, counted: ProviderSpec[], authData: Record<string, unknown>, includeTest: boolean): Activity | null {
+export function countedActivity(ev: RelayEvent, counted: ProviderSpec[], authData: Record<string, unknown>, includeTest: boolean): Activity | null {
   const key = ev.event.slice(0, ev.event.indexOf('.'));
   const spec = isProviderKey(key) ? PROVIDERS[key] : null;
   if (!spec || !counted.includes(spec)) return null;
   const eventType = ev.event.slice(key.length + 1);
+  const receivedAt = Date.parse(ev.received_at);
   try {
     // A timestamped signature is judged against when the relay received the event.
-    const verified = verifySignature({
-      providerLabel: spec.label,
-      scheme: spec.scheme,
-      rawBody: ev.body,
-      signature: findHeader(ev.headers, spec.scheme.header),
-      secrets: secretsFor(spec, authData),
-      headers: ev.headers,
-      receivedAtMs: Date.parse(ev.received_at),
-    });
-    if (!verified) return null;
+    if (!verifyDelivery(spec, { rawBody: ev.body, headers: ev.headers }, secretsFor(spec, authData), receivedAt)) return null;
     const payload = parseBody(spec, ev.body);
     if (payload[eventFieldOf(spec)] !== eventType) return null; // the body must name the event the relay filed it under
     const act = demoActivityOf(spec, eventType, payload);
     if (!act || (act.isTest && !includeTest)) return null;
-    const receivedAt = Date.parse(ev.received_at);
     return { ...act, relayId: ev.id, receivedAt, at: act.occurredAt ?? receivedAt, vendor: spec.key, event: eventType };
   } catch (err) {
     if (isWebhookRefused(err)) return null; // forged or unusable: never counted
     throw err;
   }
 }
-
-type StoredActivity = RelayEvent & { occurred_at?: string };
 
 /**
  * Rows per page of GET /v1/activity. Zapier logs every z.request response and, before that,
@@ -132,35 +121,29 @@ type StoredActivity = RelayEvent & { occurred_at?: string };
  */
 export const ACTIVITY_PAGE = 100;
 
-/** Every page of a company's stored activity that happened at or after `sinceMs`, newest first. */
-async function activitySince(z: ZObject, bundle: Bundle, domain: string, sinceMs: number): Promise<StoredActivity[]> {
-  const out: StoredActivity[] = [];
-  let before: string | undefined;
-  for (;;) {
-    const { data } = await relayRequest<StoredActivity[]>(z, bundle, 'GET', '/v1/activity', {
-      params: { domain, since: new Date(Math.max(0, sinceMs)).toISOString(), limit: String(ACTIVITY_PAGE), ...(before ? { before } : {}) },
+/** The pages of a company's stored activity in a time range (`since` or `until`), newest first. */
+async function* activityPages(z: ZObject, bundle: Bundle, domain: string, range: { since: number } | { until: number }): AsyncGenerator<RelayActivityEvent[]> {
+  const bound = Object.fromEntries(Object.entries(range).map(([k, ms]) => [k, new Date(Math.max(0, ms)).toISOString()]));
+  for (let before: string | undefined; ; ) {
+    const { data } = await relayRequest<RelayActivityEvent[]>(z, bundle, 'GET', '/v1/activity', {
+      params: { domain, ...bound, limit: String(ACTIVITY_PAGE), ...(before ? { before } : {}) },
     });
     const page = Array.isArray(data) ? data : [];
-    out.push(...page);
-    if (page.length < ACTIVITY_PAGE) return out;
+    yield page;
+    if (page.length < ACTIVITY_PAGE) return;
     before = page[page.length - 1].id;
   }
 }
 
 /** The newest counted activity that happened before `untilMs` (the relay keeps each company's newest long after retention). */
-async function lastCountedBefore(z: ZObject, bundle: Bundle, domain: string, untilMs: number, count: (ev: StoredActivity) => Activity | null): Promise<Activity | null> {
-  let before: string | undefined;
-  for (let pages = 0; pages < 20; pages++) {
-    const { data } = await relayRequest<StoredActivity[]>(z, bundle, 'GET', '/v1/activity', {
-      params: { domain, until: new Date(Math.max(0, untilMs)).toISOString(), limit: String(ACTIVITY_PAGE), ...(before ? { before } : {}) },
-    });
-    const page = Array.isArray(data) ? data : [];
+async function lastCountedBefore(z: ZObject, bundle: Bundle, domain: string, untilMs: number, count: (ev: RelayActivityEvent) => Activity | null): Promise<Activity | null> {
+  let pages = 0;
+  for await (const page of activityPages(z, bundle, domain, { until: untilMs })) {
     for (const ev of page) {
       const a = count(ev);
       if (a) return a;
     }
-    if (page.length < ACTIVITY_PAGE) return null;
-    before = page[page.length - 1].id;
+    if (++pages >= 20) return null;
   }
   return null;
 }
@@ -173,11 +156,17 @@ export async function companySessions(
   sinceMs: number,
   opts: { includeTest: boolean; counted: ProviderSpec[]; withPrevious?: boolean; also?: Activity | null; keep?: (a: Activity) => boolean },
 ): Promise<Activity[]> {
-  const count = (ev: StoredActivity) => {
+  const count = (ev: RelayActivityEvent) => {
     const a = countedActivity(ev, opts.counted, bundle.authData, opts.includeTest);
     return a && a.company === domain && (!opts.keep || opts.keep(a)) ? a : null;
   };
-  const acts = (await activitySince(z, bundle, domain, sinceMs)).map(count).filter((a): a is Activity => a !== null);
+  const acts: Activity[] = [];
+  for await (const page of activityPages(z, bundle, domain, { since: sinceMs })) {
+    for (const ev of page) {
+      const a = count(ev);
+      if (a) acts.push(a);
+    }
+  }
   // The delivered event counts even if the relay's read did not include it yet.
   if (opts.also && (!opts.keep || opts.keep(opts.also)) && !acts.some((a) => a.relayId === opts.also!.relayId)) acts.push(opts.also);
   if (opts.withPrevious) {
@@ -266,24 +255,15 @@ const signalOnlyFields: OutputField[] = [
  * connection's relay account gives for each counted vendor (GET /v1/me), like every other
  * instant trigger shows its vendor's. Never fails the editor.
  */
-export function signalHelpField(help: string) {
-  const copy = (text: string) => [{ key: 'signal_help', type: 'copy' as const, helpText: text }];
-  return async (z: ZObject, bundle: Bundle) => {
-    if (!(bundle.authData.relay_url ?? '').trim()) {
-      return copy(`${help}\n\n**This connection has no relay**, so this instant trigger cannot be turned on. Reconnect with the Relay URL and Relay API Key from the team that runs your demohooks relay (see "Using it in Zapier" in the demohooks README).`);
-    }
-    try {
-      const { data } = await relayRequest<RelayMe>(z, bundle, 'GET', '/v1/me');
-      const lines = ACTIVITY_VENDORS.map((p) => {
-        const url = data?.inbound?.[p.key];
-        return url ? `- **${p.label}**: \`${url}\`. ${p.inboundHelp}` : `- **${p.label}**: the relay gave no URL for this account; ask the team that runs it.`;
-      });
-      return copy(`${help}\n\n**Point each vendor at your relay before you turn this Zap on:**\n${lines.join('\n')}`);
-    } catch (err) {
-      return copy(`${help}\n\nCould not read your webhook URLs from the relay: ${(err as Error).message}`);
-    }
-  };
-}
+export const signalHelpField = (help: string) =>
+  relaySetupField('signal_help', {
+    lead: help,
+    what: 'webhook URLs',
+    render: (inbound) =>
+      `**Point each vendor at your relay before you turn this Zap on:**\n${ACTIVITY_VENDORS.map((p) =>
+        inbound[p.key] ? `- **${p.label}**: \`${inbound[p.key]}\`. ${p.inboundHelp}` : `- **${p.label}**: the relay gave no URL for this account; ask the team that runs it.`,
+      ).join('\n')}`,
+  });
 
 export function signalTrigger(spec: SignalSpec) {
   const relay = relaySubscription(DEMO_ACTIVITY);
@@ -334,17 +314,11 @@ export function signalTrigger(spec: SignalSpec) {
     const eventType = provider ? String(body[eventFieldOf(provider)]) : '';
     // Not demo activity, or a vendor this connection cannot verify: nothing to count.
     if (!provider || !counted.includes(provider)) return [];
-    // Verified like any trigger's delivery: a forgery halts, a bad body is refused.
-    let payload: Record<string, unknown>;
-    try {
-      const out = processDelivery(provider, { rawBody: raw, headers }, secretsFor(provider, bundle.authData), { want: '*', includeTest });
-      if (out.kind !== 'record') return [];
-      payload = parseBody(provider, raw);
-    } catch (err) {
-      if (isWebhookRefused(err)) raiseRefusal(z, err);
-      throw err;
-    }
-    const act = demoActivityOf(provider, eventType, payload);
+    // Verified like any trigger's delivery: a forgery halts, a bad body is refused. The body it
+    // takes is the one parsed above (the same bytes, the same JSON.parse).
+    const out = runPipeline(z, provider, { rawBody: raw, headers }, bundle.authData, { want: '*', includeTest });
+    if (out.kind !== 'record') return [];
+    const act = demoActivityOf(provider, eventType, body);
     if (!act || ignoredCompanies(input).has(act.company)) return [];
     const relayId = findHeader(headers, 'X-Relay-Event-Id') ?? `direct:${act.session}`;
     const receivedAt = Date.now();

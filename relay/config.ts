@@ -182,8 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
   }
   crossChecks(valid, (path, message) => problems.push(`${path} ${message}`));
   if (problems.length > 0) throw new ConfigError(problems);
-  const parsed = { data: valid as Env };
-  const v = parsed.data;
+  const v = valid as Env;
   return {
     host: v.HOST,
     port: v.PORT,
