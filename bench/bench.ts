@@ -14,7 +14,8 @@ import { demoSessionSample } from '../lib/providers/walnut.js';
 import { ACTIVITY_PAGE } from '../lib/signal-trigger.js';
 import { signBody } from '../lib/signature.js';
 import { openDb, type Db, type Queryable } from '../relay/db.js';
-import { dedupKey, sha256, Store } from '../relay/store.js';
+import { activityIndex, dedupKey, sha256, Store } from '../relay/store.js';
+import { demoActivityOf } from '../lib/activity.js';
 import { dropStores, freshPgUrl, freshSqliteUrl, pgAvailable, RELAY_BIN, spawnRelay } from '../relay/test/harness.js';
 import { closedLoop, fmt, median, openLoop, percentile, post, spawnBareForwarder, spawnBareServer, startTimingSink, table, waitFor, walnutEvent } from './lib.js';
 
@@ -467,11 +468,12 @@ async function bigCompany(): Promise<void> {
       const domain = `busy${size}.example`;
       const items = Array.from({ length: size }, (_, i) => {
         const started = new Date(now - (i + 1) * 60_000).toISOString();
-        const body = JSON.stringify({
+        const payload = {
           ...demoSessionSample,
           timestamp: started,
           data: { ...demoSessionSample.data, session_id: `${domain}-${i}`, session_started: started, user: { email: `${i % 2 ? 'ana' : 'ben'}@${domain}` } },
-        });
+        };
+        const body = JSON.stringify(payload);
         return {
           accountId: account.id,
           provider: 'walnut' as const,
@@ -479,7 +481,8 @@ async function bigCompany(): Promise<void> {
           identity: `walnut:demo_session_finished:${domain}-${i}`,
           headers: { 'X-Walnut-Signature': signBody(body, secret) },
           body,
-          activity: { domain, person: `${i % 2 ? 'ana' : 'ben'}@${domain}`, email: `${i % 2 ? 'ana' : 'ben'}@${domain}`, demo: demoSessionSample.data.demo.id, occurredAt: Date.parse(started), isTest: false },
+          // Indexed as the relay's inbound does it.
+          activity: activityIndex(demoActivityOf(PROVIDERS.walnut, payload.event, payload)!),
         };
       });
       for (let i = 0; i < items.length; i += 500) await store.ingest(items.slice(i, i + 500));

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { ProviderKey } from '../lib/providers/index.js';
 import { DEMO_ACTIVITY, PROVIDER_KEYS, PROVIDERS } from '../lib/providers/index.js';
 import type { Db, Queryable } from './db.js';
-import { demoActivityOf } from '../lib/activity.js';
+import { demoActivityOf, type DemoActivity } from '../lib/activity.js';
 
 export interface Account {
   id: string;
@@ -56,6 +56,16 @@ export interface ActivityIndex {
   occurredAt: number | null;
   isTest: boolean;
 }
+
+/** What the index keeps of a demo view that lib/activity.ts derived from its payload. */
+export const activityIndex = (act: DemoActivity): ActivityIndex => ({
+  domain: act.company,
+  person: act.person,
+  email: act.email ?? '',
+  demo: act.demo,
+  occurredAt: act.occurredAt,
+  isTest: act.isTest,
+});
 
 /** A company's stored demo activity, as GET /v1/activity serves it. */
 export interface ActivityEvent extends StoredEvent {

@@ -12,7 +12,7 @@ import { demoActivityOf } from '../../lib/activity.js';
 import { eventFieldOf, isProviderKey, PROVIDERS, relayEventName, type ProviderKey } from '../../lib/providers/index.js';
 import { findHeader, schemeHeaders } from '../../lib/signature.js';
 import type { GroupCommit } from '../group-commit.js';
-import { MAX_IDENTITY_CHARS, type Account, type InboundItem, type IngestResult, type Store } from '../store.js';
+import { activityIndex, MAX_IDENTITY_CHARS, type Account, type InboundItem, type IngestResult, type Store } from '../store.js';
 import type { App, HttpDeps } from './app.js';
 import type { ByteBudget } from './limits.js';
 import { errors } from './schemas.js';
@@ -193,7 +193,7 @@ function parseInbound(provider: ProviderKey, raw: Buffer, headers: Record<string
   let activity: InboundItem['activity'];
   const act = demoActivityOf(spec, ev, body);
   if (act && !CONTROL.test(act.person) && !CONTROL.test(act.demo ?? '')) {
-    activity = { domain: act.company, person: act.person, email: act.email ?? '', demo: act.demo, occurredAt: act.occurredAt, isTest: act.isTest };
+    activity = activityIndex(act);
   }
   return {
     activity,
