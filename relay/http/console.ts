@@ -27,16 +27,15 @@ const vendorsScript = () =>
 
 /** The console's static files (and the vendor list), read once, each with the strict headers above. */
 export const consolePlugin: FastifyPluginAsync = async (fastify) => {
-  const files: Array<[string, { type: string; body: Buffer }]> = [
-    ...Object.entries(FILES).map(([route, entry]) => [route, { type: entry.type, body: readFileSync(path.join(DIR, entry.file)) }] as [string, { type: string; body: Buffer }]),
-    ['/vendors.js', { type: 'text/javascript; charset=utf-8', body: Buffer.from(vendorsScript()) }],
-  ];
-  for (const [route, entry] of files) {
-    const body = entry.body;
+  const files: Record<string, { type: string; body: Buffer }> = {
+    ...Object.fromEntries(Object.entries(FILES).map(([route, e]) => [route, { type: e.type, body: readFileSync(path.join(DIR, e.file)) }])),
+    '/vendors.js': { type: 'text/javascript; charset=utf-8', body: Buffer.from(vendorsScript()) },
+  };
+  for (const [route, { type, body }] of Object.entries(files)) {
     fastify.get(route, { schema: { hide: true } }, async (_request, reply) =>
       reply
         .headers({
-          'Content-Type': entry.type,
+          'Content-Type': type,
           'Content-Security-Policy': CONSOLE_CSP,
           'X-Content-Type-Options': 'nosniff',
           'Referrer-Policy': 'no-referrer',

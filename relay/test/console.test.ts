@@ -5,6 +5,7 @@
  * (`.ci/run` installs it, so CI always runs these).
  */
 import type { Browser, Page } from 'playwright-core';
+import { PROVIDERS } from '../../lib/providers/index.js';
 import { demoSessionSample } from '../../lib/providers/walnut.js';
 import { signBody } from '../../lib/signature.js';
 import { CONSOLE_CSP } from '../http/console.js';
@@ -79,6 +80,8 @@ if (!CHROMIUM) {
     // Overview: the three URLs to paste, and the subscription.
     await page.waitForSelector('#inbound');
     expect(await page.locator('#inbound code').allTextContents()).toStrictEqual([inbound.walnut, inbound.supademo, inbound.pendo]);
+    // Where to paste each, from the vendor modules (served by the relay as /vendors.js).
+    expect(await page.locator('#inbound tbody tr td:nth-child(3)').allTextContents()).toStrictEqual(Object.values(PROVIDERS).map((p) => p.consoleHelp));
     expect(await page.locator('#hooks tbody tr').count()).toBe(1);
     // The event log, live: an event posted now appears without a reload.
     await page.click('nav a[href="#/events"]');
