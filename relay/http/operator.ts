@@ -172,6 +172,7 @@ export const operatorPlugin: FastifyPluginAsync<{ deps: HttpDeps; budget: ByteBu
     {
       schema: {
         summary: 'Retry every failed or given-up delivery of a subscription (since a time, when given)',
+        description: 'The body may be left out: without `since`, every failure the subscription still keeps is retried.',
         tags,
         security: BEARER,
         params: IdParams,

@@ -22,8 +22,11 @@ const text = (name: string, max: number) =>
     .max(max, { error: `${name} must be at most ${max} characters` })
     .refine((s) => !s.includes('\0'), { error: `${name} must not contain a NUL character` });
 
-/** An optional query parameter of the given schema; empty means unset. */
-export const unlessEmpty = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+/**
+ * An optional query parameter of the given schema; empty means unset. Optional outside the
+ * preprocess too, so the OpenAPI document says it may be left out (a preprocess alone reads as required).
+ */
+export const unlessEmpty = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional()).optional();
 
 /** An optional text query parameter; empty means unset. */
 export const optionalText = (name: string, max = 200) => unlessEmpty(text(name, max));
@@ -50,6 +53,7 @@ export const limit = (dflt: number, max: number) =>
       (v) => (v === undefined || v === '' ? dflt : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v),
       z.number({ error: `limit must be an integer from 1 to ${max}` }).int({ error: `limit must be an integer from 1 to ${max}` }).min(1, { error: `limit must be an integer from 1 to ${max}` }).max(max, { error: `limit must be an integer from 1 to ${max}` }),
     )
+    .default(dflt) // absent: the default (and the OpenAPI document says it may be left out)
     .describe(`1 to ${max}, default ${dflt}`);
 
 /** `{provider}.{event}` for an event this relay knows, or `{provider}.*`; null otherwise. */
@@ -157,4 +161,5 @@ export const DeliveryRow = z
   .meta({ id: 'DeliveryRow' });
 
 /** A JSON object body that may be left out (`{}`). */
-export const optionalBody = <T extends z.ZodRawShape>(shape: T) => z.preprocess((v) => (v === undefined || v === null ? {} : v), z.object(shape, { error: 'body must be a JSON object' }));
+export const optionalBody = <T extends z.ZodRawShape>(shape: T) =>
+  z.preprocess((v) => (v === undefined || v === null ? {} : v), z.object(shape, { error: 'body must be a JSON object' })).default({} as never);
