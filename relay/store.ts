@@ -688,7 +688,8 @@ export class Store {
   }
 
   /** Queues one delivery per matching subscription for each event (in the caller's transaction). */
-  private async fanOut(q: Queryable, fresh: Array<{ item: Pick<InboundItem, 'accountId' | 'provider' | 'event' | 'activity'>; id: string }>): Promise<number> {
+  /** `activity`: anything truthy when the event is demo activity (it then reaches `demo.activity` subscriptions). */
+  private async fanOut(q: Queryable, fresh: Array<{ item: Pick<InboundItem, 'accountId' | 'provider' | 'event'> & { activity?: unknown }; id: string }>): Promise<number> {
     if (fresh.length === 0) return 0;
     // The subscriptions of the accounts and providers involved (and of demo activity), matched here.
     const pairs = [...new Set(fresh.map((f) => `${f.item.accountId}|${f.item.provider}`))].map((p) => p.split('|'));
@@ -733,9 +734,8 @@ export class Store {
         [eventId, accountId],
       );
       if (!e) return null;
-      // Fan-out only asks whether the event is demo activity; it is already indexed.
-      const activity = e.domain ? ({ domain: e.domain } as ActivityIndex) : undefined;
-      return this.fanOut(q, [{ item: { accountId, provider: e.provider, event: e.event, activity }, id: eventId }]);
+      // Demo activity if the index holds it (its company).
+      return this.fanOut(q, [{ item: { accountId, provider: e.provider, event: e.event, activity: e.domain }, id: eventId }]);
     });
   }
 

@@ -346,7 +346,7 @@ describe.each(STORES)('the demo-activity index on %s', (_name, dbUrl) => {
       const hook = await call(w.relay.url, 'POST', '/v1/hooks', { key, body: { target_url: `${w.sink.url}/signals`, event: 'demo.activity' } });
       expect(hook.status).toBe(201);
       const a = await w.visit('ana@eu.acme.co.uk', { happenedAt: w.clock - 2 * HOUR });
-      await w.visit('joe@gmail.com');
+      const freeMail = await w.visit('joe@gmail.com');
       const b = await w.visit('Ben@ACME.co.uk', { happenedAt: w.clock - 3 * HOUR }); // arrived later, happened earlier
       const c = await w.visit('cy@acme.co.uk');
       await call('', 'POST', w.inbound.pendo, { body: '{"event":"visitorCreated","visitorId":"x@acme.co.uk","uniqueId":"u1"}' });
@@ -368,6 +368,9 @@ describe.each(STORES)('the demo-activity index on %s', (_name, dbUrl) => {
       expect((await call(w.relay.url, 'GET', '/v1/activity?domain=not a domain', { key })).status).toBe(400);
       expect((await call(w.relay.url, 'GET', '/v1/activity?domain=acme.co.uk&limit=1001', { key })).status).toBe(400);
       expect((await call(w.relay.url, 'GET', '/v1/activity?domain=acme.co.uk&before=evt_nope', { key })).json.error).toMatch(/before: no demo activity evt_nope of acme.co.uk/);
+      // A replay reaches the demo.activity subscriptions with a company's view, not with a free-mail one.
+      expect((await call(w.relay.url, 'POST', `/v1/events/${a}/replay`, { key })).json).toStrictEqual({ deliveries: 1 });
+      expect((await call(w.relay.url, 'POST', `/v1/events/${freeMail}/replay`, { key })).json).toStrictEqual({ deliveries: 0 });
       const other = await w.relay.store.createAccount('other');
       expect((await call(w.relay.url, 'GET', '/v1/activity?domain=acme.co.uk', { key: other.apiKey })).json).toStrictEqual([]);
     } finally {
