@@ -407,5 +407,3 @@ export function sampleActivity(people: Array<{ email: string; name?: string; at:
     return { ...act, name: p.name ?? null, relayId: `evt_sample_${i + 1}`, receivedAt: at, at, vendor: vendor.key, event: payload.event };
   });
 }
-
-export { DAY, engagementOf, peopleOf, committeeIn, returnIn, signalRecord };

@@ -8,18 +8,16 @@ import { companyOfDomain } from '../lib/company.js';
 import {
   ACTIVITY_VENDORS,
   companySessions,
-  engagementOf,
   ignoredCompanies,
   ignoreDomainsField,
   readNumber,
   requireCountedVendor,
   sampleActivity,
   signalOutputFields,
-  VERIFIED_ONLY,
   type NumberInput,
 } from '../lib/signal-trigger.js';
 import { commonOutputFields, f } from '../lib/record.js';
-import { DAY, engagementTexts, type Engagement } from '../lib/signals.js';
+import { DAY, engagementOf, engagementTexts, type Engagement } from '../lib/signals.js';
 
 const DAYS: NumberInput = { key: 'days', label: 'Look Back (days)', dflt: 30, min: 1, max: 365 };
 
@@ -87,5 +85,3 @@ export default defineSearch({
     ],
   },
 });
-
-export { VERIFIED_ONLY };

@@ -1,5 +1,5 @@
-import { ACTIVITY_VENDORS, BY_COMPANY, COUNTED, committeeIn, DAY, ignoreDomainsField, sampleActivity, signalRecord, signalTrigger, VERIFIED_ONLY, type Found, type NumberInput } from '../lib/signal-trigger.js';
-import type { Activity } from '../lib/signals.js';
+import { ACTIVITY_VENDORS, BY_COMPANY, COUNTED, ignoreDomainsField, sampleActivity, signalTrigger, VERIFIED_ONLY, type Found, type NumberInput } from '../lib/signal-trigger.js';
+import { committeeIn, DAY, signalRecord, type Activity } from '../lib/signals.js';
 
 const MIN_PEOPLE: NumberInput = { key: 'min_people', label: 'Minimum People', dflt: 3, min: 2, max: 50 };
 const WINDOW_DAYS: NumberInput = { key: 'window_days', label: 'Within (days)', dflt: 14, min: 1, max: 90 };

@@ -1,4 +1,5 @@
-import { ACTIVITY_VENDORS, BY_COMPANY, COUNTED, DAY, ignoreDomainsField, MEMORY_DAYS, peopleOf, returnIn, sampleActivity, signalRecord, signalTrigger, VERIFIED_ONLY, type NumberInput } from '../lib/signal-trigger.js';
+import { ACTIVITY_VENDORS, BY_COMPANY, COUNTED, ignoreDomainsField, MEMORY_DAYS, sampleActivity, signalTrigger, VERIFIED_ONLY, type NumberInput } from '../lib/signal-trigger.js';
+import { DAY, peopleOf, returnIn, signalRecord } from '../lib/signals.js';
 
 const QUIET_DAYS: NumberInput = { key: 'quiet_days', label: 'Quiet For (days)', dflt: 21, min: 1, max: 365 };
 const MIN_PEOPLE: NumberInput = { key: 'min_people', label: 'Minimum People', dflt: 1, min: 1, max: 50 };
