@@ -394,16 +394,16 @@ export function signalTrigger(spec: SignalSpec) {
 }
 
 /**
- * The first activity vendor's first documented session (Walnut's demo session), varied into
- * people at one company: the samples' activity. The variation names Walnut's fields.
+ * The first activity vendor's documented demo view, varied by its module into people at one
+ * company: the samples' activity.
  */
 export function sampleActivity(people: Array<{ email: string; name?: string; at: string }>): Activity[] {
   const vendor = ACTIVITY_VENDORS[0];
-  const base = vendor.events[0].sample as Record<string, any>;
   return people.map((p, i) => {
-    const payload: Record<string, any> = { ...base, timestamp: p.at, data: { ...base.data, session_id: `sample-${i + 1}`, session_started: p.at, user: { ...base.data.user, email: p.email } } };
-    const act = demoActivityOf(vendor, payload.event, payload)!;
+    const payload = vendor.demoActivity!.example({ ...p, session: `sample-${i + 1}` });
+    const event = String(payload[eventFieldOf(vendor)]);
+    const act = demoActivityOf(vendor, event, payload)!;
     const at = Date.parse(p.at);
-    return { ...act, name: p.name ?? null, relayId: `evt_sample_${i + 1}`, receivedAt: at, at, vendor: vendor.key, event: payload.event };
+    return { ...act, name: p.name ?? null, relayId: `evt_sample_${i + 1}`, receivedAt: at, at, vendor: vendor.key, event };
   });
 }

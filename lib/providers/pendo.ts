@@ -309,6 +309,11 @@ export const pendo: ProviderSpec<'pendo'> = {
     description: 'Triggers when Pendo sends any webhook event, including event types added after this app was built.',
   },
   testEventTypes: [],
+  // Pendo documents only its Test button's payloads; a real visitor's event names a real visitor, account and app.
+  examples: {
+    test: samples.npsSubmitted,
+    live: (sample) => ({ ...sample, visitorId: 'Jane.Doe@Acme.io', accountId: 'acme-corp', app: { ...(sample.app as object), id: 5629499534213120, name: 'Acme Web' } }),
+  },
   // Pendo's Test button sends its documented sample payloads: the visitor "Webhook Visitor"
   // of account "Webhook Account" in the app with id -323232. Real events never carry these.
   isTest: (p) =>

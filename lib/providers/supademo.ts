@@ -371,7 +371,21 @@ export const supademo: ProviderSpec<'supademo'> = {
         session: [str(p.viewerId), str(p.entityId), str(p.entityViewedAt)].every(Boolean) ? `${p.viewerId}:${p.entityId}:${p.entityViewedAt}` : null,
       };
     },
+    example: (v) => {
+      const [first, ...rest] = (v.name ?? '').split(' ');
+      return {
+        ...demoViewedSample,
+        viewerId: v.session,
+        email: v.email,
+        name: v.name ?? null,
+        viewer: { ...leadCapturedSample.viewer, id: v.session, email: v.email, first_name: first || null, last_name: rest.join(' ') || null },
+        entityViewedAt: v.at,
+      };
+    },
   },
+  // Supademo documents only the event name of its Test button's delivery; it carries no viewer.
+  examples: { test: { event: 'webhook.test', workspaceId: 'clx...' } },
+  secretPrefix: 'whsec_',
   isTest: (p) => p.event === 'webhook.test',
   identity: (p) => {
     const parts = [str(p.event), str(p.viewerId), str(p.entityId), str(p.entityViewedAt)];

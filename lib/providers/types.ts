@@ -82,7 +82,25 @@ export interface ProviderSpec<K extends string = string> {
     counted: string;
     /** The vendor's own rules about who counts, for the same help (or none). */
     whoCounts?: string;
+    /**
+     * A demo view as this vendor would send it for one viewer: the first event type's
+     * documented sample with the viewer's email and name, the time and the session put in.
+     * For the signal triggers' samples, the tests and the benches.
+     */
+    example(view: ExampleView): Record<string, unknown>;
   };
+  /**
+   * Examples of what the vendor sends, for the tests, the benches and the demo (never the app's
+   * output): `test` is a test delivery as the vendor's "send a test" button makes it; `live`
+   * turns a documented sample into a real viewer's delivery (the sample itself, unless the
+   * vendor documents only test payloads).
+   */
+  examples: {
+    test: Record<string, unknown>;
+    live?(sample: Record<string, unknown>): Record<string, unknown>;
+  };
+  /** What every secret of this vendor starts with (e.g. `whsec_`), so tests and the demo make well-shaped ones. */
+  secretPrefix?: string;
   /** Event types that exist only as tests (e.g. Supademo `webhook.test`): they reach any of the provider's triggers that include test events. */
   testEventTypes: string[];
   isTest(payload: Record<string, unknown>): boolean;
@@ -111,4 +129,14 @@ export interface ActivityFacts {
   /** One viewing session: however many events a vendor sends about it, it counts once. */
   session: unknown;
   durationSeconds?: unknown;
+}
+
+/** One viewer's demo view, for a vendor's `demoActivity.example`. */
+export interface ExampleView {
+  email: string;
+  name?: string;
+  /** ISO time of the view. */
+  at: string;
+  /** A session id unique to this view. */
+  session: string;
 }

@@ -525,7 +525,15 @@ export const walnut: ProviderSpec<'walnut'> = {
         durationSeconds: d.demo_engagement?.session_duration ?? d.session_duration_secs,
       };
     },
+    // Walnut sends no viewer name: the email says who it was.
+    example: (v) => ({
+      ...demoSessionSample,
+      timestamp: v.at,
+      data: { ...demoSessionSample.data, session_id: v.session, session_started: v.at, user: { ...demoSessionSample.data.user, email: v.email } },
+    }),
   },
+  // Walnut's "Send a test event" sends a real-looking session marked is_test.
+  examples: { test: { ...demoSessionSample, is_test: true } },
   envelope: { schema: sharedSchema, flatten: flattenShared },
   isTest: (p) => p.is_test === true,
   identity: (p) => {
