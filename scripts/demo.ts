@@ -18,7 +18,7 @@ import path from 'node:path';
 import zapier from 'zapier-platform-core';
 import App from '../index.js';
 import { PROVIDERS, type ProviderKey } from '../lib/providers/index.js';
-import { asZapierHookHeaders, signBody } from '../lib/signature.js';
+import { asZapierHookHeaders, signRequest } from '../lib/signature.js';
 import { loadConfig } from '../relay/config.js';
 import { silentLogger } from '../relay/log.js';
 import { startRelay } from '../relay/server.js';
@@ -26,7 +26,8 @@ import { startRelay } from '../relay/server.js';
 const full = process.argv.includes('--json');
 const keep = process.argv.includes('--keep');
 const appTester = zapier.createAppTester(App);
-const SECRETS: Record<ProviderKey, string> = { walnut: 'demo-walnut-key', supademo: 'whsec_demo_secret', pendo: 'demo pendo secret' };
+/** Each vendor's signing secret in the demo, shaped as its module says (its prefix). */
+const SECRETS = Object.fromEntries(Object.values(PROVIDERS).map((p) => [p.key, `${p.secretPrefix ?? ''}demo-${p.key}-secret`])) as Record<ProviderKey, string>;
 
 
 async function main(): Promise<void> {
@@ -102,10 +103,11 @@ async function main(): Promise<void> {
     console.log(`subscribed ${trigger} through the app's performSubscribe`);
   }
 
-  const post = async (provider: ProviderKey, body: string, signature: string) => {
+  /** Posts `body` as the vendor would, signed by its module's scheme with `secret`. */
+  const post = async (provider: ProviderKey, body: string, secret = SECRETS[provider]) => {
     const res = await fetch(`${relay.publicUrl}/v1/inbound/${provider}/${tokens[provider]}`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', [PROVIDERS[provider].scheme.header]: signature },
+      headers: { 'Content-Type': 'application/json', ...signRequest(PROVIDERS[provider].scheme, body, secret) },
       body,
     });
     return (await res.json()) as { id: string; duplicate: boolean };
@@ -116,16 +118,16 @@ async function main(): Promise<void> {
   for (const p of Object.values(PROVIDERS)) {
     for (const ev of p.events) {
       const body = JSON.stringify(ev.sample);
-      const ack = await post(p.key, body, signBody(body, SECRETS[p.key]));
+      const ack = await post(p.key, body);
       sent++;
       console.log(`  ${p.label} ${ev.event}: acked ${ack.id}${ack.duplicate ? ' (duplicate)' : ''}`);
     }
   }
   const retryBody = JSON.stringify(PROVIDERS.walnut.events[0].sample);
-  const retry = await post('walnut', retryBody, signBody(retryBody, SECRETS.walnut));
+  const retry = await post('walnut', retryBody);
   console.log(`  Walnut retry of demo_session_finished: acked ${retry.id}, duplicate=${retry.duplicate} (not delivered again)`);
   const forged = JSON.stringify({ ...PROVIDERS.walnut.events[0].sample, data: { ...(PROVIDERS.walnut.events[0].sample as any).data, session_id: 'forged-session' } });
-  await post('walnut', forged, signBody(forged, 'not the walnut key'));
+  await post('walnut', forged, 'not the walnut key');
   sent++;
   console.log('  a forged Walnut delivery (signed with the wrong key): acked by the relay, which holds no secrets\n');
 
@@ -145,7 +147,7 @@ async function main(): Promise<void> {
   const base = PROVIDERS.walnut.events[0].sample as any;
   for (const [i, email] of ['dana.lee@acme.co.uk', 'sam.ortiz@eu.acme.co.uk', 'kim.chen@acme.co.uk'].entries()) {
     const body = JSON.stringify({ ...base, data: { ...base.data, session_id: `committee-${i + 1}`, user: { ...base.data.user, email } } });
-    await post('walnut', body, signBody(body, SECRETS.walnut));
+    await post('walnut', body);
     console.log(`  ${email} finished "${base.data.demo.name}"`);
     const until = Date.now() + 10_000;
     while (signalChecks < i + 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));

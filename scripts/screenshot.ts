@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { PROVIDERS } from '../lib/providers/index.js';
-import { signBody } from '../lib/signature.js';
+import { signRequest } from '../lib/signature.js';
 import { silentLogger } from '../relay/log.js';
 import { startRelay } from '../relay/server.js';
 import { launchChromium } from '../relay/test/browser.js';
@@ -31,7 +31,7 @@ async function main(): Promise<void> {
     for (const p of Object.values(PROVIDERS)) {
       for (const e of p.events) {
         const body = JSON.stringify(e.sample);
-        await fetch(`${relay.url}/v1/inbound/${p.key}/${tokens[p.key]}`, { method: 'POST', headers: { 'Content-Type': 'application/json', [p.scheme.header]: signBody(body, 'demo') }, body });
+        await fetch(`${relay.url}/v1/inbound/${p.key}/${tokens[p.key]}`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...signRequest(p.scheme, body, 'demo') }, body });
       }
     }
     await new Promise((r) => setTimeout(r, 1500));

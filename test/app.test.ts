@@ -1,10 +1,11 @@
 import nock from 'nock';
-import { PROVIDERS } from '../lib/providers/index.js';
+import { orList, PROVIDER_KEYS, PROVIDERS } from '../lib/providers/index.js';
 import { extras } from '../lib/record.js';
 import { demoSessionSample } from '../lib/providers/walnut.js';
 import { leadCapturedSample } from '../lib/providers/supademo.js';
 import pendoSamples from '../lib/providers/pendo-samples.json';
 import { signBody } from '../lib/signature.js';
+import { signedHeaders, VENDOR_CASES } from './vendors.js';
 import { API_KEY, App, appTester, authData, errorOf, expectNoSecret, hookBundle, networkOff, perform, RELAY, SECRETS } from './helpers.js';
 
 networkOff();
@@ -12,8 +13,10 @@ networkOff();
 const DYNAMIC_PREFIXES = ['viewer_custom_fields__', 'custom_params__', 'track_event_properties__', 'extra__'];
 
 describe('the app definition', () => {
-  it('registers exactly the 19 trigger keys of the contract, verify_webhook and the company_engagement search', () => {
-    expect(Object.keys(App.triggers ?? {})).toHaveLength(19);
+  it('registers each vendor\'s event triggers and any-event trigger, the two signals, verify_webhook and the company_engagement search', () => {
+    // The exact 19 of DESIGN's contract: test/relay-contract.test.ts.
+    const perVendor = Object.values(PROVIDERS).flatMap((p) => [...p.events.map((e) => e.triggerKey), p.anyEvent.triggerKey]);
+    expect(Object.keys(App.triggers ?? {}).sort()).toStrictEqual([...perVendor, 'account_buying_committee', 'account_reengaged'].sort());
     expect(Object.keys(App.creates ?? {})).toStrictEqual(['verify_webhook']);
     expect(Object.keys(App.searches ?? {})).toStrictEqual(['company_engagement']);
   });
@@ -37,7 +40,7 @@ describe('the app definition', () => {
         expect([key, f.helpText.includes(`](${p.docsUrl})`)]).toStrictEqual([key, true]);
       }
     }
-    expect(Object.values(PROVIDERS).map((p) => new URL(p.docsUrl).protocol)).toStrictEqual(['https:', 'https:', 'https:']);
+    expect(Object.values(PROVIDERS).map((p) => [p.key, new URL(p.docsUrl).protocol])).toStrictEqual(Object.values(PROVIDERS).map((p) => [p.key, 'https:']));
   });
 
   it('the signal triggers: their nouns match their labels', () => {
@@ -132,20 +135,20 @@ describe('authentication', () => {
 
 describe('verify_webhook', () => {
   const create = (App.creates as any).verify_webhook.operation;
-  const noRelay = { walnut_signing_key: SECRETS.walnut.current, supademo_signing_secret: SECRETS.supademo.current, pendo_signing_secret: SECRETS.pendo.current };
-  const payloads = { walnut: demoSessionSample, supademo: leadCapturedSample, pendo: pendoSamples.npsSubmitted } as const;
+  const noRelay = Object.fromEntries(Object.values(PROVIDERS).map((p) => [p.secretKeys[0], SECRETS[p.key].current]));
 
-  it.each(Object.keys(payloads) as Array<keyof typeof payloads>)(
-    '%s: gives the record the any-event trigger gives, with no relay configured',
-    async (provider) => {
-      const body = JSON.stringify(payloads[provider]);
-      const signature = signBody(body, SECRETS[provider].current);
-      const out = await appTester(create.perform, {
+  it.each(VENDOR_CASES)(
+    '$provider: gives the record the any-event trigger gives, with no relay configured',
+    async (c) => {
+      const body = JSON.stringify(c.real);
+      const signature = signedHeaders(c.provider, body)[c.header];
+      const out: any = await appTester(create.perform, {
         authData: noRelay,
-        inputData: { provider, body, signature, include_test_events: true },
+        inputData: { provider: c.provider, body, signature, include_test_events: true },
       } as any);
-      const [fromTrigger] = await perform(`${provider}_any_event`, hookBundle(provider, payloads[provider], { includeTest: true }));
+      const [fromTrigger] = await perform(c.anyTrigger, hookBundle(c.provider, c.real, { includeTest: true }));
       expect(out).toStrictEqual(fromTrigger);
+      expect(out.signature_verified).toBe(true);
     },
   );
 
@@ -173,7 +176,7 @@ describe('verify_webhook', () => {
 
   it('names the choices when the provider is unknown', async () => {
     const err = await errorOf(appTester(create.perform, { authData: noRelay, inputData: { provider: 'hubspot', body: '{}' } } as any));
-    expect(err.message).toContain('choose walnut, supademo or pendo');
+    expect(err.message).toContain(`choose ${orList(PROVIDER_KEYS)}`);
   });
 
   it('says when the body is empty', async () => {

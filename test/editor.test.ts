@@ -15,11 +15,7 @@ networkOff();
 const ME = {
   account_id: 'acc_1',
   name: 'Acme RevOps',
-  inbound: {
-    walnut: `${RELAY}/v1/inbound/walnut/tok_w`,
-    supademo: `${RELAY}/v1/inbound/supademo/tok_s`,
-    pendo: `${RELAY}/v1/inbound/pendo/tok_p`,
-  },
+  inbound: Object.fromEntries(Object.keys(PROVIDERS).map((k) => [k, `${RELAY}/v1/inbound/${k}/tok_${k}`])) as Record<string, string>,
 };
 
 /** Runs a trigger's input-field functions as the editor does and returns the fields they give. */

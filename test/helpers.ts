@@ -1,7 +1,8 @@
 import nock from 'nock';
 import zapier from 'zapier-platform-core';
 import App from '../index.js';
-import { PROVIDERS, type ProviderKey } from '../lib/providers/index.js';
+import { PROVIDER_KEYS, PROVIDERS, type ProviderKey } from '../lib/providers/index.js';
+import { secretsOf, type Secrets } from './vendors.js';
 import { signBody, signRequest, zapierHookHeaderName } from '../lib/signature.js';
 
 export { App };
@@ -11,12 +12,8 @@ export const RELAY = 'https://relay.demohooks.test';
 export const API_KEY = 'dh_test_api_key_0123456789';
 export const TARGET = 'https://hooks.zapier.com/hooks/standard/1/2/3';
 
-/** Secrets as long random-looking strings, so a test can assert that none ever leaks. */
-export const SECRETS: Record<ProviderKey, { current: string; previous: string; other: string }> = {
-  walnut: { current: 'wk_live_4f1c2b9e7d0a3f6e8b5c', previous: 'wk_live_old_9a8b7c6d5e4f3a2b1c0d', other: 'wk_live_attacker_guess_000000' },
-  supademo: { current: 'whsec_1f2e3d4c5b6a79881726354453627180', previous: 'whsec_0a0b0c0d0e0f1a1b1c1d1e1f2a2b2c2d', other: 'whsec_ffffffffffffffffffffffffffffffff' },
-  pendo: { current: 'pendo secret with spaces & symbols!', previous: 'pendo-old-secret-#42', other: 'not the pendo secret' },
-};
+/** Secrets as long random-looking strings, so a test can assert that none ever leaks (test/vendors.ts makes them per vendor). */
+export const SECRETS: Record<string, Secrets> = Object.fromEntries(PROVIDER_KEYS.map((k) => [k, secretsOf(k)]));
 
 export const ALL_SECRET_VALUES = Object.values(SECRETS).flatMap((s) => [s.current, s.previous, s.other]);
 

@@ -532,8 +532,8 @@ export const walnut: ProviderSpec<'walnut'> = {
       data: { ...demoSessionSample.data, session_id: v.session, session_started: v.at, user: { ...demoSessionSample.data.user, email: v.email } },
     }),
   },
-  // Walnut's "Send a test event" sends a real-looking session marked is_test.
-  examples: { test: { ...demoSessionSample, is_test: true } },
+  // Walnut's "Send a test event" sends a real-looking session marked is_test; some documented samples are marked so.
+  examples: { test: { ...demoSessionSample, is_test: true }, live: (sample) => ({ ...sample, is_test: false }) },
   envelope: { schema: sharedSchema, flatten: flattenShared },
   isTest: (p) => p.is_test === true,
   identity: (p) => {

@@ -8,17 +8,23 @@ import zapier from 'zapier-platform-core';
 import App from '../../index.js';
 import { leadCapturedSample } from '../../lib/providers/supademo.js';
 import { demoSessionSample } from '../../lib/providers/walnut.js';
-import { PROVIDERS } from '../../lib/providers/index.js';
+import { PROVIDERS, type ProviderKey } from '../../lib/providers/index.js';
+import { secretsOf } from '../../test/vendors.js';
 import { asZapierHookHeaders, signRequest } from '../../lib/signature.js';
 import type { RelayConfig } from '../config.js';
 import { call, startSink, startTestRelay } from './harness.js';
 
 export const DAY = 86_400_000;
 export const HOUR = 3_600_000;
-export const SECRETS = { walnut: 'walnut-signal-key', supademo: 'whsec_signal_secret' };
+/** Each vendor's signing secret in these worlds (test/vendors.ts makes one for a vendor not named here). */
+export const SECRETS: Record<string, string> = {
+  ...Object.fromEntries(Object.keys(PROVIDERS).map((k) => [k, secretsOf(k).current])),
+  walnut: 'walnut-signal-key',
+  supademo: 'whsec_signal_secret',
+};
 
 export interface Visit {
-  vendor?: 'walnut' | 'supademo';
+  vendor?: string;
   /** The signing secret the vendor used (a forger's guess). */
   secret?: string;
   demo?: { id: string; name: string };
@@ -39,7 +45,7 @@ export async function signalWorld(dbUrl: string, overrides: Partial<RelayConfig>
   const relay = await startTestRelay(dbUrl, overrides);
   const sink = await startSink();
   const { apiKey } = await relay.store.createAccount('signals');
-  const authData: Record<string, string> = { relay_url: relay.url, api_key: apiKey, walnut_signing_key: SECRETS.walnut, supademo_signing_secret: SECRETS.supademo };
+  const authData: Record<string, string> = { relay_url: relay.url, api_key: apiKey, ...Object.fromEntries(Object.values(PROVIDERS).map((p) => [p.secretKeys[0], SECRETS[p.key]])) };
   const inbound: Record<string, string> = (await call(relay.url, 'GET', '/v1/me', { key: apiKey })).json.inbound;
   const appTester = zapier.createAppTester(App); // a fresh z.cache per world
   let seq = 0;
@@ -88,13 +94,20 @@ export async function signalWorld(dbUrl: string, overrides: Partial<RelayConfig>
   }
 
   async function post(body: string, opts: Visit = {}) {
-    const vendor = opts.vendor ?? 'walnut';
+    const vendor = (opts.vendor ?? 'walnut') as ProviderKey;
     const r = await call('', 'POST', inbound[vendor], { body, headers: signRequest(PROVIDERS[vendor].scheme, body, opts.secret ?? SECRETS[vendor]) });
     expect(r.status).toBe(200);
     return r.json.id as string;
   }
 
   const visit = (email: string | null, opts: Visit = {}) => post(bodyOf(email, opts), opts);
+
+  /** Any activity vendor's demo view by `email` now, as its module's example makes it. */
+  const viewAt = (vendor: ProviderKey, email: string) => {
+    seq += 1;
+    const body = JSON.stringify(PROVIDERS[vendor].demoActivity!.example({ email, at: new Date(clock).toISOString(), session: `view-${seq}` }));
+    return post(body, { vendor });
+  };
 
   return {
     relay,
@@ -105,6 +118,7 @@ export async function signalWorld(dbUrl: string, overrides: Partial<RelayConfig>
     op,
     subscribe,
     visit,
+    viewAt,
     bodyOf,
     post,
     get clock() {

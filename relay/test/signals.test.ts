@@ -7,11 +7,16 @@
  * is in signals-nx.test.ts.
  */
 import App from '../../index.js';
+import { PROVIDERS } from '../../lib/providers/index.js';
 import { signBody } from '../../lib/signature.js';
+import { ACTIVITY_KEYS } from '../../test/vendors.js';
 import { call, reportPgSkip, STORES } from './harness.js';
 import { DAY, HOUR, SECRETS, signalWorld, type SignalWorld } from './signal-fixture.js';
 
 reportPgSkip();
+
+/** Every vendor whose events are demo activity, as the signals name them. */
+const COUNTED_LABELS = ACTIVITY_KEYS.map((k) => PROVIDERS[k].label).join(', ');
 
 const X = { id: 'demo-x', name: 'Enterprise Tour' };
 const Y = { id: 'demo-y', name: 'Analytics Deep Dive' };
@@ -24,6 +29,23 @@ describe.each(STORES)('account signals through a relay on %s', (_name, dbUrl) =>
   });
   afterEach(async () => {
     await w.close();
+  });
+
+  it.each(ACTIVITY_KEYS)('%s: its demo views count as activity: three people from one company make a committee, with its own vendor named', async (vendor) => {
+    const { deliver } = await w.subscribe('account_buying_committee', { count_views_of: 'any_demo' });
+    const first = await w.viewAt(vendor, 'ana@umbrella-corp.com');
+    expect(await deliver(first)).toStrictEqual([]);
+    w.clock += HOUR;
+    const second = await w.viewAt(vendor, 'ben@umbrella-corp.com');
+    expect(await deliver(second)).toStrictEqual([]);
+    w.clock += HOUR;
+    const third = await w.viewAt(vendor, 'cy@umbrella-corp.com');
+    const [signal] = await deliver(third);
+    expect(signal).toMatchObject({ company_domain: 'umbrella-corp.com', people_count: 3, provider: vendor, event_id: third, is_test: false });
+    expect(signal.people_emails).toBe('ana@umbrella-corp.com, ben@umbrella-corp.com, cy@umbrella-corp.com');
+    // The activity the relay indexed for the company: the three views, newest first.
+    const activity = await call(w.relay.url, 'GET', '/v1/activity?domain=umbrella-corp.com', { key: w.authData.api_key });
+    expect(activity.json.map((a: any) => [a.id, a.event.startsWith(`${vendor}.`)])).toStrictEqual([third, second, first].map((id) => [id, true]));
   });
 
   it('buying committee: fires once, at the third person; not at the fourth, not on a resent event', async () => {
@@ -45,7 +67,7 @@ describe.each(STORES)('account signals through a relay on %s', (_name, dbUrl) =>
       demos_viewed: 'My Awesome Demo',
       demo_name: 'My Awesome Demo',
       window_days: 14,
-      counted_vendors: 'Walnut, Supademo',
+      counted_vendors: COUNTED_LABELS,
       provider: 'walnut',
       event: 'demo_session_finished',
       event_id: third,
@@ -298,7 +320,7 @@ describe.each(STORES)('account signals through a relay on %s', (_name, dbUrl) =>
     await w.visit('ben@eu.initech.com', { vendor: 'supademo', company: 'Initech' });
     await w.visit('mallory@initech.com', { secret: 'guessed' }); // forged: not counted
     const [r] = await search({ domain_or_email: 'Someone@Initech.com' });
-    expect(r).toMatchObject({ company_domain: 'initech.com', company_name: 'Initech', people_count: 2, sessions_count: 3, days: 30, counted_vendors: 'Walnut, Supademo' });
+    expect(r).toMatchObject({ company_domain: 'initech.com', company_name: 'Initech', people_count: 2, sessions_count: 3, days: 30, counted_vendors: COUNTED_LABELS });
     expect(r.people.map((p: any) => [p.email, p.sessions, p.demos])).toStrictEqual([
       ['ana@initech.com', 2, 'Analytics Deep Dive, Enterprise Tour'],
       ['ben@eu.initech.com', 1, 'Product Tour'],
