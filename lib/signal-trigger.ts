@@ -16,7 +16,7 @@ import { companyOfDomain } from './company.js';
 import { isWebhookRefused } from './errors.js';
 import { includeTestEventsField, relaySetupField, relaySubscription, runPipeline, truthy, zCache } from './hook-trigger.js';
 import { parseBody, secretsFor, verifyDelivery } from './pipeline.js';
-import { DEMO_ACTIVITY, eventFieldOf, isProviderKey, PROVIDERS, type ProviderSpec } from './providers/index.js';
+import { DEMO_ACTIVITY, eventFieldOf, isProviderKey, orList, PROVIDERS, type ProviderSpec } from './providers/index.js';
 import { commonOutputFields, f, type OutputField } from './record.js';
 import { relayRequest, type RelayActivityEvent, type RelayEvent } from './relay-client.js';
 import { findHeader } from './signature.js';
@@ -84,7 +84,7 @@ export function requireCountedVendor(z: ZObject, authData: Record<string, unknow
   const counted = countedVendors(authData);
   if (counted.length === 0) {
     throw new z.errors.Error(
-      `This connection has no ${ACTIVITY_VENDORS.map((p) => p.label).join(' or ')} signing secret, so no demo activity could be verified and nothing would ever be counted. ${VERIFIED_ONLY} Then reconnect and turn the Zap on again.`,
+      `This connection has no ${orList(ACTIVITY_VENDORS.map((p) => p.label))} signing secret, so no demo activity could be verified and nothing would ever be counted. ${VERIFIED_ONLY} Then reconnect and turn the Zap on again.`,
       'no_counted_vendor',
       400,
     );

@@ -35,6 +35,7 @@ const steps = [
   ['build build.zip', 'zapier-platform', ['build', '--skip-validation', '--skip-dep-install']],
   ['smoke-test the built zip', 'node', ['dist/scripts/smoke-zip.js', 'build/build.zip']],
   ['fault and bad-input suite (short form of npm run torture)', 'node', ['dist/bench/torture.js', '--short']],
+  ['the test vendor: a fourth vendor added to a copy of the project, through the shared suites', 'node', ['scripts/test-vendor.mjs']],
 ];
 
 let summary = null;

@@ -3,9 +3,9 @@
  * definition itself. Each rule is named after the check or guideline it stands for. Zapier
  * runs the real checks on push; a private app never gets that far, so the rules live here.
  */
-import { PROVIDERS, type ProviderKey, type ProviderSpec } from '../lib/providers/index.js';
+import { eventFieldOf, PROVIDERS, type ProviderKey, type ProviderSpec } from '../lib/providers/index.js';
 import type { EventSpec } from '../lib/providers/types.js';
-import { signBody } from '../lib/signature.js';
+import { signedHeaders } from './vendors.js';
 import { App, appTester, clone, hookBundle, networkOff, perform, SECRETS } from './helpers.js';
 
 networkOff();
@@ -41,28 +41,18 @@ function scopeOf(op: Operation): Array<{ provider: ProviderSpec<ProviderKey>; ev
 }
 
 /**
- * Live (non-test) variants of each documented payload, as a real account sends them: Walnut's
- * without the test flag, Pendo's with a real visitor (its documented examples are its Test
- * button's), and each also without the fields a user's own data names (custom form fields,
- * track-event properties), because a live event need not carry any.
+ * Live (non-test) variants of each documented payload, as a real account sends them (the
+ * module's examples.live: Walnut's without the test flag, Pendo's with a real visitor), and
+ * each also without the fields a user's own data names (Supademo custom form fields and
+ * parameters, Pendo track-event properties), because a live event need not carry any.
  */
 function liveVariants(provider: ProviderSpec, event: EventSpec): Array<{ name: string; payload: Record<string, unknown> }> {
-  const p = clone(event.sample) as any;
-  if (provider.key === 'walnut') {
-    p.is_test = false;
-    return [{ name: 'live', payload: p }];
-  }
-  if (provider.key === 'pendo') {
-    Object.assign(p, { visitorId: 'jane.doe@acme.io', accountId: 'acme-corp' });
-    p.app = { ...p.app, id: 5629499534213120, name: 'Acme Web' };
-    const bare = clone(p);
-    if (bare.properties) delete bare.properties.eventProperties;
-    return [{ name: 'live', payload: p }, { name: 'live, no event properties', payload: bare }];
-  }
+  const p = clone(provider.examples.live ? provider.examples.live(event.sample) : event.sample) as any;
   const bare = clone(p);
-  if (bare.viewer) delete bare.viewer.custom_fields;
-  delete bare.customParams;
-  return [{ name: 'live', payload: p }, { name: 'live, no custom fields', payload: bare }];
+  const own: Array<[any, string]> = [[bare.properties, 'eventProperties'], [bare.viewer, 'custom_fields'], [bare, 'customParams']];
+  let stripped = false;
+  for (const [parent, key] of own) if (parent && typeof parent === 'object' && key in parent) (delete parent[key], (stripped = true));
+  return stripped ? [{ name: 'live', payload: p }, { name: 'live, without the user’s own fields', payload: bare }] : [{ name: 'live', payload: p }];
 }
 
 /** The records an operation gives for every live variant in its scope, through its own perform. */
@@ -73,13 +63,13 @@ async function liveRecords(op: Operation): Promise<Array<{ name: string; record:
     for (const e of events) {
       const variants = liveVariants(provider, e);
       // An event type the vendor adds later reaches the any-event triggers and the create too.
-      if (!event) variants.push({ name: 'an event type added later', payload: { ...variants[variants.length - 1].payload, event: 'added_later' } });
+      if (!event) variants.push({ name: 'an event type added later', payload: { ...variants[variants.length - 1].payload, [eventFieldOf(provider)]: 'added_later' } });
       for (const v of variants) {
         const body = JSON.stringify(v.payload);
         let records: any[];
         if (op.kind === 'create') {
           const auth = { [provider.secretKeys[0]]: SECRETS[provider.key].current };
-          records = [await appTester((App.creates as any)[op.key].operation.perform, { authData: auth, inputData: { provider: provider.key, body, signature: signBody(body, SECRETS[provider.key].current) } } as any)];
+          records = [await appTester((App.creates as any)[op.key].operation.perform, { authData: auth, inputData: { provider: provider.key, body, signature: signedHeaders(provider.key, body, SECRETS[provider.key].current)[provider.scheme.header] } } as any)];
         } else {
           records = await perform(op.key, hookBundle(provider.key, v.payload));
         }
@@ -164,7 +154,8 @@ describe.each(operations.map((o) => [o.key, o] as const))('%s', (_key, op) => {
 describe('the whole app', () => {
   it('checks every trigger and the create', () => {
     expect(operations.map((o) => o.key).sort()).toStrictEqual([...Object.keys(App.triggers ?? {}), 'verify_webhook'].sort());
-    expect(operations).toHaveLength(20);
+    // Each vendor's event triggers and any-event trigger, the two signals, verify_webhook.
+    expect(operations).toHaveLength(Object.values(PROVIDERS).reduce((n, p) => n + p.events.length + 1, 0) + 3);
   });
 
   it('Zapier style (nouns): nouns are unique within a vendor, so the editor\'s "New …" lists read distinctly', () => {
