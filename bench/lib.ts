@@ -3,7 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { demoSessionSample } from '../lib/providers/walnut.js';
-import { signBody } from '../lib/signature.js';
+import { PROVIDERS } from '../lib/providers/index.js';
+import { signRequest } from '../lib/signature.js';
 
 export const median = (xs: number[]) => percentile(xs, 50);
 
@@ -23,10 +24,10 @@ export function table(headers: string[], rows: Array<Array<string | number>>): s
   return [line(headers), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...cells.slice(1).map(line)].join('\n');
 }
 
-/** A Walnut demo event with its own session id (so the relay stores each one). */
-export function walnutEvent(tag: string, key = 'bench-key'): { body: string; signature: string } {
+/** A Walnut demo event with its own session id (so the relay stores each one), and the headers Walnut signs it with. */
+export function walnutEvent(tag: string, key = 'bench-key'): { body: string; headers: Record<string, string> } {
   const body = JSON.stringify({ ...demoSessionSample, data: { ...demoSessionSample.data, session_id: tag } });
-  return { body, signature: signBody(body, key) };
+  return { body, headers: signRequest(PROVIDERS.walnut.scheme, body, key) };
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
