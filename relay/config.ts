@@ -8,6 +8,8 @@ export interface RelayConfig {
   /** Base of the inbound URLs handed out; null = the address the relay listens on. */
   publicUrl: string | null;
   targetHosts: string[];
+  /** Hosts an account's alert URL may point at (RELAY_ALERT_HOSTS): Slack's incoming webhooks by default. */
+  alertHosts: string[];
   allowPrivateTargets: boolean;
   retryBaseMs: number;
   retryMaxMs: number;
@@ -109,6 +111,11 @@ const Fields = z.object({
       .optional()
       .transform((v) => (blank(v) ? 'hooks.zapier.com' : v).split(',').map((h) => h.trim().toLowerCase()).filter(Boolean))
       .refine((list) => list.length > 0, { message: 'must name at least one host, e.g. hooks.zapier.com' }),
+    RELAY_ALERT_HOSTS: z
+      .string()
+      .optional()
+      .transform((v) => (blank(v) ? 'hooks.slack.com' : v).split(',').map((h) => h.trim().toLowerCase()).filter(Boolean))
+      .refine((list) => list.length > 0, { message: 'must name at least one host, e.g. hooks.slack.com' }),
     RELAY_ALLOW_PRIVATE_TARGETS: flag,
     RELAY_RETRY_BASE_MS: wholeNumber(1000, 1, DAY),
     RELAY_RETRY_MAX_MS: wholeNumber(60 * 60 * 1000, 1, 7 * DAY),
@@ -189,6 +196,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
     databaseUrl: v.RELAY_DATABASE_URL,
     publicUrl: v.RELAY_PUBLIC_URL,
     targetHosts: v.RELAY_TARGET_HOSTS,
+    alertHosts: v.RELAY_ALERT_HOSTS,
     allowPrivateTargets: v.RELAY_ALLOW_PRIVATE_TARGETS,
     retryBaseMs: v.RELAY_RETRY_BASE_MS,
     retryMaxMs: v.RELAY_RETRY_MAX_MS,

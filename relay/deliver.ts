@@ -152,6 +152,7 @@ export class Deliverer {
       recorded = await this.completions.add({
         id: d.id,
         worker: this.worker,
+        hookId: d.hook_id,
         outcome,
         giveUpMs: this.cfg.giveUpMs,
         attempt: { n: d.attempts + 1, startedAt: started, durationMs, statusCode: status, error, responseSnippet: snippet },

@@ -22,6 +22,31 @@ export interface HookHealth {
   last_success_at: string | null;
   last_failure_at: string | null;
   last_error: string | null;
+  /** `failing` from the first failed attempt after a success (or none) until the next success. */
+  health: 'healthy' | 'failing';
+  failing_since: string | null;
+  consecutive_failures: number;
+  /** Delivered attempts of all attempts in the last 24 hours (null: none made). */
+  success_rate_24h: number | null;
+}
+
+/** Delivery statuses as the API names them: `retrying` is pending after a failed attempt. */
+export const API_DELIVERY_STATUSES = ['pending', 'retrying', 'delivered', 'failed', 'given_up', 'cancelled'] as const;
+export type ApiDeliveryStatus = (typeof API_DELIVERY_STATUSES)[number];
+const apiStatus = (status: DeliveryStatus, attempts: unknown): ApiDeliveryStatus => (status === 'pending' && Number(attempts) > 0 ? 'retrying' : status);
+/** The SQL condition for an API status on a deliveries row aliased `d`. */
+const statusSql = (s: ApiDeliveryStatus): string =>
+  s === 'retrying' ? `d.status = 'pending' AND d.attempts > 0` : s === 'pending' ? `d.status = 'pending' AND d.attempts = 0` : `d.status = '${s}'`;
+
+/** Where a delivery came from: the vendor's event, or an operator's replay. */
+export type DeliveryOrigin = 'vendor' | 'replay';
+
+export interface StatsHour {
+  hour: string;
+  delivered: number;
+  failed_attempts: number;
+  given_up: number;
+  inbound: number;
 }
 
 export interface EventFilter {
@@ -35,9 +60,12 @@ export interface EventFilter {
   limit: number;
   /** An event id: the page after it (older). */
   before?: string;
+  /** Only events whose deliveries, together, are in this state. */
+  deliveryStatus?: EventDeliveryStatus;
 }
 
-export type EventDeliveryStatus = 'no_subscription' | 'pending' | 'failed' | 'delivered' | 'cancelled';
+export const EVENT_DELIVERY_STATUSES = ['no_subscription', 'pending', 'retrying', 'failed', 'delivered', 'cancelled'] as const;
+export type EventDeliveryStatus = (typeof EVENT_DELIVERY_STATUSES)[number];
 
 export interface EventRow {
   id: string;
@@ -63,7 +91,10 @@ export interface DeliveryRow {
   event: string;
   hook_id: string | null;
   target_url: string;
-  status: DeliveryStatus;
+  status: ApiDeliveryStatus;
+  origin: DeliveryOrigin;
+  /** How many times an operator retried it by hand. */
+  manual_retries: number;
   attempt_count: number;
   last_status_code: number | null;
   last_error: string | null;
@@ -98,18 +129,34 @@ export class Operator {
     return rows.map((r) => ({ id: r.id, name: r.name, disabled: r.disabled_at !== null }));
   }
 
-  async hooks(accountId: string): Promise<HookHealth[]> {
+  /** The account's subscriptions and their health, newest first; `before` (a subscription id) pages on. */
+  async hooks(accountId: string, page: { limit: number; before?: string } = { limit: 1000 }): Promise<HookHealth[]> {
+    const params: unknown[] = [accountId];
+    let after = '';
+    if (page.before) {
+      const [c] = await this.db.query<any>('SELECT created_at, id FROM hooks WHERE id = $1 AND account_id = $2', [page.before, accountId]);
+      if (!c) throw new UnknownCursor(`before: no subscription ${page.before} in this account`);
+      params.push(c.created_at, c.id);
+      after = ' AND (h.created_at < $2 OR (h.created_at = $2 AND h.id > $3))';
+    }
+    params.push(page.limit);
+    const now = this.now;
+    const failedAttempt = '(a.status_code IS NULL OR a.status_code < 200 OR a.status_code >= 300)';
     const rows = await this.db.query<any>(
-      `SELECT h.id, h.event, h.target_url, h.created_at,
+      `SELECT h.id, h.event, h.target_url, h.created_at, h.failing_since, h.consecutive_failures,
          (SELECT COUNT(*) FROM deliveries d WHERE d.hook_id = h.id AND d.status = 'pending') AS pending,
          (SELECT COUNT(*) FROM deliveries d WHERE d.hook_id = h.id AND d.status IN ('failed', 'given_up')) AS failed,
          (SELECT MAX(d.updated_at) FROM deliveries d WHERE d.hook_id = h.id AND d.status = 'delivered') AS last_success_at,
          (SELECT MAX(a.started_at) FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
-            WHERE d.hook_id = h.id AND (a.status_code IS NULL OR a.status_code < 200 OR a.status_code >= 300)) AS last_failure_at,
+            WHERE d.hook_id = h.id AND ${failedAttempt}) AS last_failure_at,
          (SELECT d.last_error FROM deliveries d WHERE d.hook_id = h.id AND d.status <> 'delivered' AND d.last_error IS NOT NULL
-            ORDER BY d.updated_at DESC LIMIT 1) AS last_error
-       FROM hooks h WHERE h.account_id = $1 ORDER BY h.created_at DESC, h.id`,
-      [accountId],
+            ORDER BY d.updated_at DESC LIMIT 1) AS last_error,
+         (SELECT COUNT(*) FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
+            WHERE d.hook_id = h.id AND a.started_at >= ${now} - 86400000) AS attempts_24h,
+         (SELECT COUNT(*) FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
+            WHERE d.hook_id = h.id AND a.started_at >= ${now} - 86400000 AND NOT ${failedAttempt}) AS ok_24h
+       FROM hooks h WHERE h.account_id = $1${after} ORDER BY h.created_at DESC, h.id LIMIT $${params.length}`,
+      params,
     );
     return rows.map((r) => ({
       id: r.id,
@@ -121,7 +168,38 @@ export class Operator {
       last_success_at: iso(r.last_success_at),
       last_failure_at: iso(r.last_failure_at),
       last_error: r.last_error ?? null,
+      health: r.failing_since === null ? 'healthy' : 'failing',
+      failing_since: iso(r.failing_since),
+      consecutive_failures: num(r.consecutive_failures),
+      success_rate_24h: num(r.attempts_24h) === 0 ? null : Math.round((1000 * num(r.ok_24h)) / num(r.attempts_24h)) / 1000,
     }));
+  }
+
+  /**
+   * Per hour, oldest first, the last `hours` hours including the current one, zeros included:
+   * deliveries delivered, failed attempts, deliveries given up, and events received.
+   */
+  async stats(accountId: string, hours: number): Promise<StatsHour[]> {
+    const [{ now }] = await this.db.query<{ now: number | string }>(`SELECT ${this.now} AS now`);
+    const H = 3_600_000;
+    const first = Math.floor(Number(now) / H) * H - (hours - 1) * H;
+    const bucket = (col: string) => (this.db.dialect === 'postgres' ? `((${col} - $2) / ${H})::bigint` : `((${col} - $2) / ${H})`);
+    const failedAttempt = '(a.status_code IS NULL OR a.status_code < 200 OR a.status_code >= 300)';
+    const [attempts, givenUp, inbound] = await Promise.all([
+      this.db.query<any>(
+        `SELECT ${bucket('a.started_at')} AS b, SUM(CASE WHEN ${failedAttempt} THEN 0 ELSE 1 END) AS ok, SUM(CASE WHEN ${failedAttempt} THEN 1 ELSE 0 END) AS bad
+         FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE d.account_id = $1 AND a.started_at >= $2 GROUP BY 1`,
+        [accountId, first],
+      ),
+      this.db.query<any>(`SELECT ${bucket('d.updated_at')} AS b, COUNT(*) AS n FROM deliveries d WHERE d.account_id = $1 AND d.status = 'given_up' AND d.updated_at >= $2 GROUP BY 1`, [accountId, first]),
+      this.db.query<any>(`SELECT ${bucket('e.received_at')} AS b, COUNT(*) AS n FROM events e WHERE e.account_id = $1 AND e.received_at >= $2 GROUP BY 1`, [accountId, first]),
+    ]);
+    const rows: StatsHour[] = Array.from({ length: hours }, (_, i) => ({ hour: iso(first + i * H)!, delivered: 0, failed_attempts: 0, given_up: 0, inbound: 0 }));
+    const at = (b: unknown) => rows[Number(b)];
+    for (const r of attempts) if (at(r.b)) (at(r.b).delivered += num(r.ok), (at(r.b).failed_attempts += num(r.bad)));
+    for (const r of givenUp) if (at(r.b)) at(r.b).given_up += num(r.n);
+    for (const r of inbound) if (at(r.b)) at(r.b).inbound += num(r.n);
+    return rows;
   }
 
   /** The event log, newest first by arrival; `before` pages on. */
@@ -153,13 +231,16 @@ export class Operator {
       where.push(`e.seq < ${p(cursor.seq)}`);
     }
     const has = (cond: string) => `EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND ${cond})`;
-    const rows = await this.db.query<any>(
-      `SELECT e.id, e.event, e.received_at, e.headers, e.body,
-         CASE WHEN NOT ${has('1 = 1')} THEN 'no_subscription'
+    // The event's deliveries together: any still being retried, any not yet tried, any failed, any delivered.
+    const state = `CASE WHEN NOT ${has('1 = 1')} THEN 'no_subscription'
+              WHEN ${has(`d.status = 'pending' AND d.attempts > 0`)} THEN 'retrying'
               WHEN ${has(`d.status = 'pending'`)} THEN 'pending'
               WHEN ${has(`d.status IN ('failed', 'given_up')`)} THEN 'failed'
               WHEN ${has(`d.status = 'delivered'`)} THEN 'delivered'
-              ELSE 'cancelled' END AS delivery_status
+              ELSE 'cancelled' END`;
+    if (f.deliveryStatus) where.push(`(${state}) = ${p(f.deliveryStatus)}`);
+    const rows = await this.db.query<any>(
+      `SELECT e.id, e.event, e.received_at, e.headers, e.body, ${state} AS delivery_status
        FROM events e WHERE ${where.join(' AND ')} ORDER BY e.seq DESC LIMIT ${p(f.limit)}`,
       params,
     );
@@ -170,7 +251,7 @@ export class Operator {
   async event(accountId: string, id: string) {
     const [e] = await this.db.query<any>('SELECT id, event, received_at, headers, body FROM events WHERE id = $1 AND account_id = $2', [id, accountId]);
     if (!e) return null;
-    const deliveries = await this.db.query<any>('SELECT id, hook_id, target_url, status, next_at FROM deliveries WHERE event_id = $1 ORDER BY created_at, id', [id]);
+    const deliveries = await this.db.query<any>('SELECT id, hook_id, target_url, status, attempts, origin, manual_retries, next_at FROM deliveries WHERE event_id = $1 ORDER BY created_at, id', [id]);
     const attempts = await this.db.query<any>(
       `SELECT a.delivery_id, a.n, a.started_at, a.duration_ms, a.status_code, a.error, a.response_snippet
        FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE d.event_id = $1 ORDER BY a.started_at, a.n`,
@@ -186,7 +267,9 @@ export class Operator {
         id: d.id,
         hook_id: d.hook_id,
         target_url: d.target_url,
-        status: d.status as DeliveryStatus,
+        status: apiStatus(d.status, d.attempts),
+        origin: (d.origin ?? 'vendor') as DeliveryOrigin,
+        manual_retries: num(d.manual_retries),
         attempts: attempts.filter((a) => a.delivery_id === d.id).map((a): AttemptRow => ({
           n: num(a.n),
           started_at: iso(a.started_at)!,
@@ -201,14 +284,14 @@ export class Operator {
   }
 
   /** Deliveries, newest first; `before` (a delivery id) pages on. */
-  async deliveries(accountId: string, f: { status?: DeliveryStatus; hookId?: string; limit: number; before?: string }): Promise<DeliveryRow[]> {
+  async deliveries(accountId: string, f: { status?: ApiDeliveryStatus; hookId?: string; limit: number; before?: string }): Promise<DeliveryRow[]> {
     const where = ['e.account_id = $1'];
     const params: unknown[] = [accountId];
     const p = (v: unknown) => {
       params.push(v);
       return `$${params.length}`;
     };
-    if (f.status) where.push(`d.status = ${p(f.status)}`);
+    if (f.status) where.push(statusSql(f.status));
     if (f.hookId) {
       // A subscription of this account, or one it deleted whose deliveries are still kept.
       const [known] = await this.db.query<{ ok: number }>(
@@ -225,7 +308,7 @@ export class Operator {
       where.push(`(d.created_at < ${p(c.created_at)} OR (d.created_at = ${p(c.created_at)} AND d.id < ${p(c.id)}))`);
     }
     const rows = await this.db.query<any>(
-      `SELECT d.id, d.event_id, e.event, d.hook_id, d.target_url, d.status, d.attempts, d.last_status, d.last_error, d.next_at, d.updated_at
+      `SELECT d.id, d.event_id, e.event, d.hook_id, d.target_url, d.status, d.origin, d.manual_retries, d.attempts, d.last_status, d.last_error, d.next_at, d.updated_at
        FROM deliveries d JOIN events e ON e.id = d.event_id
        WHERE ${where.join(' AND ')} ORDER BY d.created_at DESC, d.id DESC LIMIT ${p(f.limit)}`,
       params,
@@ -236,7 +319,9 @@ export class Operator {
       event: r.event,
       hook_id: r.hook_id,
       target_url: r.target_url,
-      status: r.status,
+      status: apiStatus(r.status, r.attempts),
+      origin: (r.origin ?? 'vendor') as DeliveryOrigin,
+      manual_retries: num(r.manual_retries),
       attempt_count: num(r.attempts),
       last_status_code: r.last_status === null ? null : num(r.last_status),
       last_error: r.last_error ?? null,
@@ -261,7 +346,8 @@ export class Operator {
       if (row.status !== 'failed' && row.status !== 'given_up') return { ok: false, why: 'conflict', message: `delivery is ${row.status}; only failed or given-up deliveries can be retried` };
       if (!row.hook) return { ok: false, why: 'conflict', message: 'its subscription no longer exists (the Zap was turned off or deleted)' };
       await q.query(
-        `UPDATE deliveries SET status = 'pending', next_at = ${now}, window_start = ${now}, locked_by = NULL, locked_until = NULL, updated_at = ${now}
+        `UPDATE deliveries SET status = 'pending', next_at = ${now}, window_start = ${now}, locked_by = NULL, locked_until = NULL, updated_at = ${now},
+           manual_retries = manual_retries + 1
          WHERE id = $1 AND status IN ('failed', 'given_up')`,
         [id],
       );
@@ -275,7 +361,8 @@ export class Operator {
       const [hook] = await q.query('SELECT id FROM hooks WHERE id = $1 AND account_id = $2', [hookId, accountId]);
       if (!hook) return null;
       const rows = await q.query(
-        `UPDATE deliveries SET status = 'pending', next_at = ${this.now}, window_start = ${this.now}, locked_by = NULL, locked_until = NULL, updated_at = ${this.now}
+        `UPDATE deliveries SET status = 'pending', next_at = ${this.now}, window_start = ${this.now}, locked_by = NULL, locked_until = NULL, updated_at = ${this.now},
+           manual_retries = manual_retries + 1
          WHERE hook_id = $1 AND status IN ('failed', 'given_up') AND updated_at >= $2 RETURNING id`,
         [hookId, sinceMs],
       );
@@ -341,6 +428,29 @@ export class Operator {
     return changed;
   }
 
+  /**
+   * Turns a disabled account back on: its key and inbound URLs work again and its paused
+   * deliveries are due (each when it was due; the give-up window counts the pause too, so a
+   * long-paused delivery may be given up at its next failure). False: no such disabled account.
+   */
+  async enable(accountId: string): Promise<boolean> {
+    return this.db.tx(async (q) => {
+      const rows = await q.query(`UPDATE accounts SET disabled_at = NULL WHERE id = $1 AND disabled_at IS NOT NULL RETURNING id`, [accountId]);
+      await q.query(`UPDATE deliveries SET locked_by = NULL, locked_until = NULL WHERE account_id = $1 AND status = 'pending' AND locked_by = '${PAUSED}'`, [accountId]);
+      return rows.length > 0;
+    });
+  }
+
+  /** Where alerts go (null: none). */
+  async setAlertUrl(accountId: string, url: string | null): Promise<void> {
+    await this.db.query('UPDATE accounts SET alert_url = $1 WHERE id = $2', [url, accountId]);
+  }
+
+  async alertUrl(accountId: string): Promise<string | null> {
+    const [r] = await this.db.query<{ alert_url: string | null }>('SELECT alert_url FROM accounts WHERE id = $1', [accountId]);
+    return r?.alert_url ?? null;
+  }
+
   /** Pending deliveries and the age of the oldest, across accounts (metrics). */
   async pendingStats(): Promise<{ pending: number; oldestAgeSeconds: number }> {
     const [r] = await this.db.query<any>(`SELECT COUNT(*) AS n, MIN(created_at) AS oldest, ${this.now} AS now FROM deliveries WHERE status = 'pending'`);
@@ -348,5 +458,5 @@ export class Operator {
   }
 }
 
-export const isDeliveryStatus = (s: string): s is DeliveryStatus => (DELIVERY_STATUSES as readonly string[]).includes(s);
+export const isDeliveryStatus = (s: string): s is ApiDeliveryStatus => (API_DELIVERY_STATUSES as readonly string[]).includes(s);
 export const isProvider = (s: string): s is ProviderKey => (PROVIDER_KEYS as readonly string[]).includes(s);

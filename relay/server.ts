@@ -5,6 +5,7 @@
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PROVIDER_KEYS } from '../lib/providers/index.js';
+import { Alerter } from './alerts.js';
 import { publicBase, type RelayConfig } from './config.js';
 import { openDb } from './db.js';
 import { Deliverer } from './deliver.js';
@@ -25,6 +26,7 @@ export interface Relay {
   publicUrl: string;
   store: Store;
   deliverer: Deliverer;
+  alerter: Alerter;
   server: http.Server;
   /** Runs the retention purge now (it also runs at start and hourly when RELAY_RETENTION_DAYS is set); the events deleted. */
   purge(): Promise<number>;
@@ -60,7 +62,13 @@ export async function startRelay(cfg: RelayConfig, log: Logger, options: { deliv
   const addr = server.address() as AddressInfo;
   const url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
   base = publicBase(cfg, url);
-  if (options.deliver !== false) deliverer.start();
+  // The CLI prints the URLs this relay serves, not ones built from its own environment.
+  await store.setSetting('public_url', base);
+  const alerter = new Alerter(store, cfg, log, (hookId) => `${base}/#/failed?hook=${encodeURIComponent(hookId)}`);
+  if (options.deliver !== false) {
+    deliverer.start();
+    alerter.start();
+  }
 
   const retention = cfg.retentionDays > 0 ? setInterval(() => void purge(), 60 * 60 * 1000) : null;
   retention?.unref();
@@ -85,6 +93,7 @@ export async function startRelay(cfg: RelayConfig, log: Logger, options: { deliv
     publicUrl: base,
     store,
     deliverer,
+    alerter,
     server,
     purge,
     close() {
@@ -96,6 +105,7 @@ export async function startRelay(cfg: RelayConfig, log: Logger, options: { deliv
         await app.close();
         clearTimeout(cut);
         await deliverer.stop();
+        await alerter.stop();
         await store.close();
         log('info', 'relay stopped', {});
       })();

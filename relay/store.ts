@@ -133,6 +133,8 @@ export type Outcome =
 export interface Completion {
   id: string;
   worker: string;
+  /** The subscription, whose health the outcome moves (none for a delivery whose subscription is gone). */
+  hookId?: string | null;
   outcome: Outcome;
   giveUpMs: number;
   attempt?: AttemptRecord & { n: number };
@@ -296,6 +298,37 @@ const MIGRATIONS: Array<{ version: number; why: string; up: (q: Queryable, diale
       }
       await q.query('DROP INDEX activity_by_domain');
       await q.query('CREATE INDEX activity_by_company ON activity (account_id, domain, occurred_at, event_id)');
+    },
+  },
+  {
+    version: 7,
+    why: 'operators know at the first failure: subscription health, alerts to a Slack-compatible URL, replays and manual retries marked, the URL the relay serves for the CLI',
+    async up(q) {
+      // Health: failing from the first failed attempt after a success (or none), until the next success.
+      await q.query('ALTER TABLE hooks ADD COLUMN failing_since BIGINT');
+      await q.query('ALTER TABLE hooks ADD COLUMN consecutive_failures INTEGER NOT NULL DEFAULT 0');
+      // Given-up deliveries not yet told, and when they last were (at most one alert an hour).
+      await q.query('ALTER TABLE hooks ADD COLUMN given_up_unreported INTEGER NOT NULL DEFAULT 0');
+      await q.query('ALTER TABLE hooks ADD COLUMN given_up_alert_at BIGINT');
+      await q.query('ALTER TABLE accounts ADD COLUMN alert_url TEXT');
+      // `replay` for a delivery made by a replay (vendor deliveries have none); manual retries counted.
+      await q.query('ALTER TABLE deliveries ADD COLUMN origin TEXT');
+      await q.query('ALTER TABLE deliveries ADD COLUMN manual_retries INTEGER NOT NULL DEFAULT 0');
+      await q.query(`CREATE TABLE alerts (
+         id TEXT PRIMARY KEY,
+         account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+         hook_id TEXT,
+         type TEXT NOT NULL,
+         payload TEXT NOT NULL,
+         status TEXT NOT NULL,
+         attempts INTEGER NOT NULL DEFAULT 0,
+         next_at BIGINT NOT NULL,
+         locked_until BIGINT,
+         last_error TEXT,
+         created_at BIGINT NOT NULL,
+         updated_at BIGINT NOT NULL)`);
+      await q.query('CREATE INDEX alerts_due ON alerts (status, next_at)');
+      await q.query('CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
     },
   },
 ];
@@ -689,7 +722,7 @@ export class Store {
 
   /** Queues one delivery per matching subscription for each event (in the caller's transaction). */
   /** `activity`: anything truthy when the event is demo activity (it then reaches `demo.activity` subscriptions). */
-  private async fanOut(q: Queryable, fresh: Array<{ item: Pick<InboundItem, 'accountId' | 'provider' | 'event'> & { activity?: unknown }; id: string }>): Promise<number> {
+  private async fanOut(q: Queryable, fresh: Array<{ item: Pick<InboundItem, 'accountId' | 'provider' | 'event'> & { activity?: unknown }; id: string }>, origin: 'replay' | null = null): Promise<number> {
     if (fresh.length === 0) return 0;
     // The subscriptions of the accounts and providers involved (and of demo activity), matched here.
     const pairs = [...new Set(fresh.map((f) => `${f.item.accountId}|${f.item.provider}`))].map((p) => p.split('|'));
@@ -717,8 +750,8 @@ export class Store {
     // The fan-out, in one statement per thousand deliveries, due now by the database clock.
     for (const chunk of chunks(deliveries, 1000)) {
       await q.query(
-        `INSERT INTO deliveries (id, event_id, hook_id, target_url, account_id, status, attempts, next_at, window_start, created_at, updated_at)
-         SELECT v.column1, v.column2, v.column3, v.column4, v.column5, 'pending', 0, t.now, t.now, t.now, t.now
+        `INSERT INTO deliveries (id, event_id, hook_id, target_url, account_id, status, attempts, next_at, window_start, created_at, updated_at${origin ? ', origin' : ''})
+         SELECT v.column1, v.column2, v.column3, v.column4, v.column5, 'pending', 0, t.now, t.now, t.now, t.now${origin ? `, '${origin}'` : ''}
          FROM (VALUES ${values(chunk.length, 5)}) AS v, (SELECT ${this.db.nowSql} AS now) AS t`,
         chunk.flat(),
       );
@@ -735,7 +768,7 @@ export class Store {
       );
       if (!e) return null;
       // Demo activity if the index holds it (its company).
-      return this.fanOut(q, [{ item: { accountId, provider: e.provider, event: e.event, activity: e.domain }, id: eventId }]);
+      return this.fanOut(q, [{ item: { accountId, provider: e.provider, event: e.event, activity: e.domain }, id: eventId }], 'replay');
     });
   }
 
@@ -847,12 +880,73 @@ export class Store {
     // PostgreSQL: the batch's guarded updates and attempt rows as one statement, one round trip
     // (a 410's unsubscribe, rare, takes the statement-by-statement path below). Each update
     // reports the input row that made it, so a second outcome for one delivery is not recorded.
-    if (this.db.dialect === 'postgres' && items.every((c) => c.outcome.kind !== 'gone')) return this.completeOneStatement(items);
+    if (this.db.dialect === 'postgres' && items.every((c) => c.outcome.kind !== 'gone')) {
+      const out = await this.completeOneStatement(items);
+      // Each health change is its own guarded statement, so a crash between the two costs at
+      // most a late health change, which the subscription's next outcome makes good.
+      await this.recordHealth(this.db, items, out);
+      return out;
+    }
     return this.db.tx(async (q) => {
       const out: Recorded[] = [];
       for (const c of items) out.push(await this.completeIn(q, c));
+      await this.recordHealth(q, items, out);
       return out;
     });
+  }
+
+  /**
+   * Moves the subscriptions' health by the outcomes just recorded: failing from the first failed
+   * attempt after a success, healthy again at the next success, with an alert queued at each
+   * change (when the account has an alert URL) and given-up deliveries counted for the hourly
+   * roll-up. Each change of state is one guarded statement, so two processes recording
+   * outcomes of one subscription at once raise one alert, not two. A batch of successes to
+   * healthy subscriptions costs one read.
+   */
+  private async recordHealth(q: Queryable, items: Completion[], out: Recorded[]): Promise<void> {
+    const byHook = new Map<string, { fails: number; sawOk: boolean; lastError: string | null; givenUp: number }>();
+    items.forEach((c, i) => {
+      const r = out[i];
+      if (!r.recorded || !c.hookId || c.outcome.kind === 'gone') return;
+      const h = byHook.get(c.hookId) ?? { fails: 0, sawOk: false, lastError: null, givenUp: 0 };
+      if (c.outcome.kind === 'delivered') {
+        h.sawOk = true;
+        h.fails = 0; // the failures before it in this batch were followed by a success
+      } else {
+        h.fails += 1;
+        h.lastError = c.outcome.error;
+        if (r.status === 'given_up') h.givenUp += 1;
+      }
+      byHook.set(c.hookId, h);
+    });
+    if (byHook.size === 0) return;
+    const failedIds = [...byHook].filter(([, h]) => h.fails > 0 || h.givenUp > 0).map(([id]) => id);
+    const ids = [...byHook.keys()];
+    const list = (xs: string[], from: number) => xs.map((_, i) => `$${i + from}`).join(', ');
+    const rows = await q.query<{ id: string; account_id: string; event: string; target_url: string; failing_since: number | string | null; consecutive_failures: number; alert_url: string | null }>(
+      `SELECT h.id, h.account_id, h.event, h.target_url, h.failing_since, h.consecutive_failures, a.alert_url FROM hooks h JOIN accounts a ON a.id = h.account_id
+       WHERE h.id IN (${list(ids, 1)}) AND (h.failing_since IS NOT NULL${failedIds.length ? ` OR h.id IN (${list(failedIds, ids.length + 1)})` : ''})`,
+      [...ids, ...failedIds],
+    );
+    const now = this.db.nowSql;
+    for (const row of rows) {
+      const h = byHook.get(row.id)!;
+      const alert = (type: AlertType, extra: Record<string, unknown>) =>
+        row.alert_url ? queueAlert(q, now, row.account_id, row.id, type, { subscription: { id: row.id, event: row.event, target_url: row.target_url }, ...extra }) : Promise.resolve();
+      if (h.sawOk && row.failing_since !== null) {
+        const back = await q.query(`UPDATE hooks SET failing_since = NULL, consecutive_failures = 0 WHERE id = $1 AND failing_since IS NOT NULL RETURNING id`, [row.id]);
+        if (back.length) await alert('subscription.recovered', { since: new Date(Number(row.failing_since)).toISOString(), failed_attempts: Number(row.consecutive_failures) });
+      }
+      if (h.fails > 0) {
+        const began = await q.query<{ failing_since: number | string }>(
+          `UPDATE hooks SET failing_since = ${now}, consecutive_failures = $2 WHERE id = $1 AND failing_since IS NULL RETURNING failing_since`,
+          [row.id, h.fails],
+        );
+        if (began.length) await alert('subscription.failing', { since: new Date(Number(began[0].failing_since)).toISOString(), last_error: h.lastError });
+        else await q.query('UPDATE hooks SET consecutive_failures = consecutive_failures + $2 WHERE id = $1', [row.id, h.fails]);
+      }
+      if (h.givenUp > 0) await q.query('UPDATE hooks SET given_up_unreported = given_up_unreported + $2 WHERE id = $1', [row.id, h.givenUp]);
+    }
   }
 
   private async completeOneStatement(items: Completion[]): Promise<Recorded[]> {
@@ -981,8 +1075,19 @@ export class Store {
       await q.query('DELETE FROM deliveries WHERE event_id IN (SELECT id FROM events WHERE received_at < $1)', [cutoffMs]);
       const rows = await q.query(`DELETE FROM events WHERE received_at < $1 AND NOT ${spared} RETURNING id`, [cutoffMs, memoryCutoffMs]);
       await q.query(`DELETE FROM retired_tokens WHERE valid_until < ${this.db.nowSql}`);
+      await q.query(`DELETE FROM alerts WHERE status <> 'pending' AND created_at < $1`, [cutoffMs]);
       return rows.length;
     });
+  }
+
+  /** A relay-wide setting (the public URL the running relay serves, for the CLI). */
+  async setSetting(key: string, value: string): Promise<void> {
+    await this.db.query('INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
+  }
+
+  async setting(key: string): Promise<string | null> {
+    const [r] = await this.db.query<{ value: string }>('SELECT value FROM settings WHERE key = $1', [key]);
+    return r?.value ?? null;
   }
 
   /** Delivery rows of an event, for inspection and tests. */
@@ -992,7 +1097,18 @@ export class Store {
   }
 }
 
-/** Cancels a subscription's queued deliveries (unsubscribe, 410): they are never sent. */
+/** What an alert tells: a subscription began failing, recovered, or gave deliveries up. */
+export type AlertType = 'subscription.failing' | 'subscription.recovered' | 'delivery.given_up';
+
+/** Queues an alert for the account's alert URL (relay/alerts.ts sends it, with retries). */
+export async function queueAlert(q: Queryable, nowSql: string, accountId: string, hookId: string | null, type: AlertType, payload: Record<string, unknown>): Promise<void> {
+  await q.query(
+    `INSERT INTO alerts (id, account_id, hook_id, type, payload, status, attempts, next_at, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, 'pending', 0, ${nowSql}, ${nowSql}, ${nowSql})`,
+    [newId('alr'), accountId, hookId, type, JSON.stringify({ type, ...payload })],
+  );
+}
+
 /** How an outcome is written: the status to set (`retry` becomes pending or given_up in SQL), the delay, the error. */
 function outcomeColumns(outcome: Outcome): { status: DeliveryStatus | 'retry'; delay: number; error: string | null } {
   return {

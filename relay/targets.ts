@@ -41,7 +41,6 @@ export interface TargetPolicy {
 
 export type TargetCheck = { ok: true; url: URL } | { ok: false; status: 400 | 422 | 503; error: string };
 
-const LOCAL_TESTING = 'for local testing only, set RELAY_ALLOW_PRIVATE_TARGETS=1 and list the host in RELAY_TARGET_HOSTS';
 
 /**
  * One RELAY_TARGET_HOSTS entry: `host`, `*.domain`, `host:port`, `host:*` (any port), or an IPv6
@@ -69,28 +68,37 @@ function allowed(host: string, port: string, list: string[]): boolean {
   });
 }
 
+/** What the checked URL is called in errors: a subscription's `target_url`, or an account's alert `url`. */
+export interface TargetNames {
+  field: string;
+  hostsVar: string;
+}
+const TARGET_URL: TargetNames = { field: 'target_url', hostsVar: 'RELAY_TARGET_HOSTS' };
+
 /** Checks a subscription's target URL against the contract (https, no credentials, allowlisted host and port, no private address literal). */
-export function checkTarget(raw: unknown, policy: TargetPolicy): TargetCheck {
+export function checkTarget(raw: unknown, policy: TargetPolicy, names: TargetNames = TARGET_URL): TargetCheck {
+  const { field, hostsVar } = names;
+  const localTesting = `for local testing only, set RELAY_ALLOW_PRIVATE_TARGETS=1 and list the host in ${hostsVar}`;
   if (typeof raw !== 'string' || raw.length === 0 || raw.length > 2048) {
-    return { ok: false, status: 400, error: 'target_url must be a URL string of at most 2048 characters' };
+    return { ok: false, status: 400, error: `${field} must be a URL string of at most 2048 characters` };
   }
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    return { ok: false, status: 400, error: 'target_url is not a valid URL' };
+    return { ok: false, status: 400, error: `${field} is not a valid URL` };
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return { ok: false, status: 400, error: 'target_url must be an https URL' };
-  if (url.protocol === 'http:' && !policy.allowPrivateTargets) return { ok: false, status: 422, error: `target_url must use https (plain http: ${LOCAL_TESTING})` };
-  if (url.username || url.password) return { ok: false, status: 422, error: 'target_url must not carry credentials (user:pass@)' };
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return { ok: false, status: 400, error: `${field} must be an https URL` };
+  if (url.protocol === 'http:' && !policy.allowPrivateTargets) return { ok: false, status: 422, error: `${field} must use https (plain http: ${localTesting})` };
+  if (url.username || url.password) return { ok: false, status: 422, error: `${field} must not carry credentials (user:pass@)` };
   const host = url.hostname.toLowerCase().replace(/^\[|\]$/g, '');
   if (!allowed(host, url.port, policy.targetHosts)) {
     const where = url.port ? `${host} on port ${url.port}` : host;
     const hint = url.port ? ` (a non-default port must be listed as ${host}:${url.port})` : '';
-    return { ok: false, status: 422, error: `target ${where} is not on this relay's allowlist, RELAY_TARGET_HOSTS${hint}` };
+    return { ok: false, status: 422, error: `${field === 'target_url' ? 'target' : field} ${where} is not on this relay's allowlist, ${hostsVar}${hint}` };
   }
   if (!policy.allowPrivateTargets && (isPrivateAddress(host) || host === 'localhost' || host.endsWith('.localhost'))) {
-    return { ok: false, status: 422, error: `target_url points at a private, loopback or link-local address (${LOCAL_TESTING})` };
+    return { ok: false, status: 422, error: `${field} points at a private, loopback or link-local address (${localTesting})` };
   }
   return { ok: true, url };
 }
@@ -104,8 +112,8 @@ const systemResolve: Resolve = (host) => dnsPromises.lookup(host, { all: true, v
  * being accepted and failing quietly on every event. Delivery checks again at connect time
  * (DNS answers change).
  */
-export async function resolveTarget(raw: unknown, policy: TargetPolicy, resolve: Resolve = systemResolve): Promise<TargetCheck> {
-  const checked = checkTarget(raw, policy);
+export async function resolveTarget(raw: unknown, policy: TargetPolicy, resolve: Resolve = systemResolve, names: TargetNames = TARGET_URL): Promise<TargetCheck> {
+  const checked = checkTarget(raw, policy, names);
   if (!checked.ok) return checked;
   const host = checked.url.hostname.replace(/^\[|\]$/g, '');
   let addresses: LookupAddress[];
@@ -119,7 +127,7 @@ export async function resolveTarget(raw: unknown, policy: TargetPolicy, resolve:
   if (addresses.length === 0) return { ok: false, status: 422, error: `target host ${host} does not resolve` };
   const bad = addresses.find((a) => isPrivateAddress(a.address));
   if (bad && !policy.allowPrivateTargets) {
-    return { ok: false, status: 422, error: `target host ${host} resolves to a private, loopback or link-local address (${bad.address}); ${LOCAL_TESTING}` };
+    return { ok: false, status: 422, error: `target host ${host} resolves to a private, loopback or link-local address (${bad.address}); for local testing only, set RELAY_ALLOW_PRIVATE_TARGETS=1 and list the host in ${names.hostsVar}` };
   }
   return checked;
 }

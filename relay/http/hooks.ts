@@ -12,7 +12,9 @@ import type { ByteBudget } from './limits.js';
 import { errors, Hook, idParam, InboundUrls, plausibleId, relayEvent } from './schemas.js';
 import { HttpError } from './util.js';
 
-const Me = z.object({ account_id: z.string(), name: z.string(), inbound: InboundUrls }).meta({ id: 'Me' });
+const Me = z
+  .object({ account_id: z.string(), name: z.string(), inbound: InboundUrls, alert_url: z.string().nullable().describe('where alerts go (PUT /v1/me/alerts), or null') })
+  .meta({ id: 'Me' });
 
 const Subscribe = z.object(
   {
@@ -34,6 +36,7 @@ export const hooksPlugin: FastifyPluginAsync<{ deps: HttpDeps; budget: ByteBudge
       account_id: request.account.id,
       name: request.account.name,
       inbound: deps.inboundUrls(await store.inboundTokens(request.account.id)),
+      alert_url: await deps.operator.alertUrl(request.account.id),
     }),
   );
 

@@ -4,7 +4,7 @@
  * and disabling. The console and `demohooks-relay` use the same queries (relay/operator.ts).
  */
 import { createHash } from 'node:crypto';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { PROVIDER_KEYS, type ProviderKey } from '../../lib/providers/index.js';
 import { isProvider, UnknownCursor, UnknownFilter } from '../operator.js';
@@ -16,6 +16,7 @@ import {
   DeliveryRow,
   deliveryStatus,
   errors,
+  eventDeliveryStatus,
   EventDetail,
   EventRow,
   HookHealth,
@@ -28,11 +29,24 @@ import {
   plausibleId,
   providerName,
   relayEvent,
+  StatsHour,
   unlessEmpty,
 } from './schemas.js';
-import { HttpError } from './util.js';
+import { HttpError, nextLink } from './util.js';
+import { resolveTarget } from '../targets.js';
+import { ALERT_URL } from '../alerts.js';
 
 const IdParams = z.object({ id: idParam });
+
+/**
+ * A page of a list asked for one row more than `limit`: the page, with `Link: <…>; rel="next"`
+ * when there is more, so no list is ever cut short silently.
+ */
+function page<T extends { id: string }>(url: string, reply: FastifyReply, limit: number, rows: T[]): T[] {
+  const out = rows.slice(0, limit);
+  if (rows.length > limit) reply.header('Link', nextLink(url, out[out.length - 1].id));
+  return out;
+}
 
 /** A cursor that names no row of this account is the client's mistake (400), said as such. */
 async function paged<T>(work: () => Promise<T>): Promise<T> {
@@ -54,8 +68,74 @@ export const operatorPlugin: FastifyPluginAsync<{ deps: HttpDeps; budget: ByteBu
 
   app.get(
     '/v1/hooks',
-    { schema: { summary: "The account's subscriptions and their health", tags, security: BEARER, response: { 200: z.array(HookHealth), ...errors(401, 429) } } },
-    async (request) => operator.hooks(request.account.id),
+    {
+      schema: {
+        summary: "The account's subscriptions and their health, newest first",
+        description: 'Next page: `before={last id}`, also given in `Link: <…>; rel="next"` while there is more.',
+        tags,
+        security: BEARER,
+        querystring: z.object({ limit: limit(100, 500), before: optionalText('before', 200) }),
+        response: { 200: z.array(HookHealth), ...errors(400, 401, 429) },
+      },
+    },
+    async (request, reply) => {
+      const q = request.query;
+      return page(request.url, reply, q.limit, await paged(() => operator.hooks(request.account.id, { limit: q.limit + 1, before: q.before })));
+    },
+  );
+
+  app.get(
+    '/v1/stats/deliveries',
+    {
+      schema: {
+        summary: 'Per hour, oldest first: deliveries delivered, failed attempts, deliveries given up, events received',
+        description: 'One row per hour of the last `hours` (the current one included), zeros included: what the console draws.',
+        tags,
+        security: BEARER,
+        querystring: z.object({
+          hours: z
+            .preprocess(
+              (v) => (v === undefined || v === '' ? 24 : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v),
+              z.number({ error: 'hours must be an integer from 1 to 168' }).int({ error: 'hours must be an integer from 1 to 168' }).min(1, { error: 'hours must be an integer from 1 to 168' }).max(168, { error: 'hours must be an integer from 1 to 168' }),
+            )
+            .default(24)
+            .describe('1 to 168, default 24'),
+        }),
+        response: { 200: z.array(StatsHour), ...errors(400, 401, 429) },
+      },
+    },
+    async (request) => operator.stats(request.account.id, request.query.hours),
+  );
+
+  app.put(
+    '/v1/me/alerts',
+    {
+      schema: {
+        summary: 'Where the relay tells the account about failing subscriptions (a Slack incoming-webhook URL works as is)',
+        description: 'The URL passes the target rule with its own allowlist, RELAY_ALERT_HOSTS (default hooks.slack.com).',
+        tags,
+        security: BEARER,
+        body: z.object({ url: z.string({ error: 'url must be a URL string of at most 2048 characters' }) }, { error: 'body must be a JSON object with url' }),
+        response: { 200: z.object({ url: z.string() }), ...errors(400, 401, 422, 429) },
+      },
+    },
+    async (request) => {
+      const checked = await resolveTarget(request.body.url, { targetHosts: cfg.alertHosts, allowPrivateTargets: cfg.allowPrivateTargets }, undefined, ALERT_URL);
+      if (!checked.ok) throw new HttpError(checked.status, checked.error);
+      await operator.setAlertUrl(request.account.id, request.body.url);
+      log('info', 'alert URL set', { account_id: request.account.id, alert_host: checked.url.host });
+      return { url: request.body.url };
+    },
+  );
+
+  app.delete(
+    '/v1/me/alerts',
+    { schema: { summary: 'No more alerts', tags, security: BEARER, response: { 204: z.undefined().describe('removed'), ...errors(401, 429) } } },
+    async (request, reply) => {
+      await operator.setAlertUrl(request.account.id, null);
+      log('info', 'alert URL removed', { account_id: request.account.id });
+      return reply.code(204).send();
+    },
   );
 
   app.get(
@@ -72,17 +152,28 @@ export const operatorPlugin: FastifyPluginAsync<{ deps: HttpDeps; budget: ByteBu
           since: optionalTime('since'),
           until: optionalTime('until'),
           q: optionalText('q', 200),
+          delivery_status: unlessEmpty(eventDeliveryStatus),
           limit: limit(3, 100),
           before: optionalText('before', 200),
         }),
         response: { 200: z.array(EventRow), ...errors(400, 401, 429) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const f = request.query;
-      return paged(() =>
-        operator.events(request.account.id, { event: f.event, provider: f.provider as ProviderKey | undefined, sinceMs: f.since, untilMs: f.until, q: f.q, limit: f.limit, before: f.before }),
+      const rows = await paged(() =>
+        operator.events(request.account.id, {
+          event: f.event,
+          provider: f.provider as ProviderKey | undefined,
+          sinceMs: f.since,
+          untilMs: f.until,
+          q: f.q,
+          deliveryStatus: f.delivery_status,
+          limit: f.limit + 1,
+          before: f.before,
+        }),
       );
+      return page(request.url, reply, f.limit, rows);
     },
   );
 
@@ -140,9 +231,9 @@ export const operatorPlugin: FastifyPluginAsync<{ deps: HttpDeps; budget: ByteBu
         response: { 200: z.array(DeliveryRow), ...errors(400, 401, 404, 429) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const f = request.query;
-      return paged(() => operator.deliveries(request.account.id, { status: f.status, hookId: f.hook_id, limit: f.limit, before: f.before }));
+      return page(request.url, reply, f.limit, await paged(() => operator.deliveries(request.account.id, { status: f.status, hookId: f.hook_id, limit: f.limit + 1, before: f.before })));
     },
   );
 

@@ -6,8 +6,7 @@
  */
 import { z } from 'zod';
 import { DEMO_ACTIVITY, PROVIDER_KEYS, PROVIDERS, type ProviderKey } from '../../lib/providers/index.js';
-import { isProvider } from '../operator.js';
-import { DELIVERY_STATUSES } from '../store.js';
+import { API_DELIVERY_STATUSES, EVENT_DELIVERY_STATUSES, isProvider } from '../operator.js';
 
 /** Every error answer: `{error}`, one sentence saying what was wrong and what to do. */
 export const ErrorBody = z.object({ error: z.string() }).meta({ id: 'Error' });
@@ -85,9 +84,15 @@ export const providerName = z
 
 export const deliveryStatus = z
   .string()
-  .refine((s) => (DELIVERY_STATUSES as readonly string[]).includes(s), { error: (iss) => `unknown status "${String(iss.input).slice(0, 40)}": one of ${DELIVERY_STATUSES.join(', ')}` })
-  .transform((s) => s as (typeof DELIVERY_STATUSES)[number])
-  .describe(DELIVERY_STATUSES.join(' | '));
+  .refine((s) => (API_DELIVERY_STATUSES as readonly string[]).includes(s), { error: (iss) => `unknown status "${String(iss.input).slice(0, 40)}": one of ${API_DELIVERY_STATUSES.join(', ')}` })
+  .transform((s) => s as (typeof API_DELIVERY_STATUSES)[number])
+  .describe(`${API_DELIVERY_STATUSES.join(' | ')} (retrying: pending after a failed attempt)`);
+
+export const eventDeliveryStatus = z
+  .string()
+  .refine((s) => (EVENT_DELIVERY_STATUSES as readonly string[]).includes(s), { error: (iss) => `unknown delivery_status "${String(iss.input).slice(0, 40)}": one of ${EVENT_DELIVERY_STATUSES.join(', ')}` })
+  .transform((s) => s as (typeof EVENT_DELIVERY_STATUSES)[number])
+  .describe(EVENT_DELIVERY_STATUSES.join(' | '));
 
 const isoOut = z.string().describe('ISO 8601 time');
 const isoOrNull = isoOut.nullable();
@@ -102,7 +107,15 @@ export const HookHealth = Hook.extend({
   last_success_at: isoOrNull,
   last_failure_at: isoOrNull,
   last_error: z.string().nullable(),
+  health: z.enum(['healthy', 'failing']).describe('failing from the first failed attempt after a success (or none), until the next success'),
+  failing_since: isoOrNull,
+  consecutive_failures: z.number().int(),
+  success_rate_24h: z.number().nullable().describe('delivered attempts of all attempts in the last 24 hours, 0 to 1; null when none was made'),
 }).meta({ id: 'HookHealth' });
+
+export const StatsHour = z
+  .object({ hour: isoOut, delivered: z.number().int(), failed_attempts: z.number().int(), given_up: z.number().int(), inbound: z.number().int() })
+  .meta({ id: 'StatsHour' });
 
 export const StoredEvent = z
   .object({
@@ -119,7 +132,7 @@ export const ActivityEvent = StoredEvent.extend({
 }).meta({ id: 'ActivityEvent' });
 
 export const EventRow = StoredEvent.extend({
-  delivery_status: z.enum(['no_subscription', 'pending', 'failed', 'delivered', 'cancelled']),
+  delivery_status: z.enum(EVENT_DELIVERY_STATUSES),
 }).meta({ id: 'EventRow' });
 
 export const Attempt = z.object({
@@ -137,7 +150,9 @@ export const EventDetail = StoredEvent.extend({
       id: z.string(),
       hook_id: z.string().nullable(),
       target_url: z.string(),
-      status: z.enum(DELIVERY_STATUSES),
+      status: z.enum(API_DELIVERY_STATUSES),
+      origin: z.enum(['vendor', 'replay']).describe('replay: made by an operator\'s replay'),
+      manual_retries: z.number().int().describe('how often an operator retried it by hand'),
       attempts: z.array(Attempt),
       next_attempt_at: isoOrNull,
     }),
@@ -151,7 +166,9 @@ export const DeliveryRow = z
     event: z.string(),
     hook_id: z.string().nullable(),
     target_url: z.string(),
-    status: z.enum(DELIVERY_STATUSES),
+    status: z.enum(API_DELIVERY_STATUSES),
+    origin: z.enum(['vendor', 'replay']),
+    manual_retries: z.number().int(),
     attempt_count: z.number().int(),
     last_status_code: z.number().int().nullable(),
     last_error: z.string().nullable(),

@@ -140,7 +140,7 @@ describe.each(STORES)('operator API on %s', (_name, dbUrl) => {
     expect(page.map((d: any) => d.id)).toStrictEqual([failed[1].id]);
     const unknown = await call(relay.url, 'GET', '/v1/deliveries?status=lost', { key });
     expect(unknown.status).toBe(400);
-    expect(unknown.json.error).toContain('one of pending, delivered, failed, given_up, cancelled');
+    expect(unknown.json.error).toContain('one of pending, retrying, delivered, failed, given_up, cancelled');
   });
 
   it("retries one delivery, refuses delivered, cancelled and other accounts' ones", async () => {

@@ -83,6 +83,9 @@ describe('the OpenAPI document', () => {
         'POST /v1/me/rotate-key',
         'POST /v1/me/rotate-inbound',
         'POST /v1/me/disable',
+        'PUT /v1/me/alerts',
+        'DELETE /v1/me/alerts',
+        'GET /v1/stats/deliveries',
         'GET /v1/activity',
       ].sort(),
     );
