@@ -183,7 +183,7 @@ export class Operator {
     const [{ now }] = await this.db.query<{ now: number | string }>(`SELECT ${this.now} AS now`);
     const H = 3_600_000;
     const first = Math.floor(Number(now) / H) * H - (hours - 1) * H;
-    const bucket = (col: string) => (this.db.dialect === 'postgres' ? `((${col} - $2) / ${H})::bigint` : `((${col} - $2) / ${H})`);
+    const bucket = (col: string) => (this.db.dialect === 'postgres' ? `((${col} - $2) / ${H})::bigint` : `CAST((${col} - $2) / ${H} AS INTEGER)`);
     const failedAttempt = '(a.status_code IS NULL OR a.status_code < 200 OR a.status_code >= 300)';
     const [attempts, givenUp, inbound] = await Promise.all([
       this.db.query<any>(
