@@ -7,7 +7,12 @@ import { demoSessionSample } from '../../lib/providers/walnut.js';
 import { call, freshSqliteUrl, RELAY_BIN, startSink, startTestRelay, until } from './harness.js';
 
 const run = (dbUrl: string, ...args: string[]) => {
-  const r = spawnSync(process.execPath, [RELAY_BIN, ...args], { env: { ...process.env, RELAY_DATABASE_URL: dbUrl }, encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync(process.execPath, [RELAY_BIN, ...args], {
+    // The CLI's own environment names no port or public URL: what it prints must come from the running relay.
+    env: { ...process.env, RELAY_DATABASE_URL: dbUrl, RELAY_ALERT_HOSTS: '127.0.0.1:*', RELAY_ALLOW_PRIVATE_TARGETS: '1', PORT: '', RELAY_PUBLIC_URL: '' },
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
   return { code: r.status, out: r.stdout, err: r.stderr, json: () => JSON.parse(r.stdout) };
 };
 
@@ -27,7 +32,7 @@ describe('demohooks-relay operator commands', () => {
       const hooks = run(dbUrl, 'hooks', 'list', '--json');
       expect(hooks.code).toBe(0);
       expect(hooks.json()).toMatchObject([{ event: 'walnut.*', failed: 1, pending: 0 }]);
-      expect(run(dbUrl, 'hooks', 'list').out).toMatch(/^ID\s+EVENT\s+PENDING\s+FAILED/);
+      expect(run(dbUrl, 'hooks', 'list').out).toMatch(/^ID\s+EVENT\s+TARGET\s+HEALTH\s+PENDING\s+FAILED/);
       expect(run(dbUrl, 'events', 'list', '--json').json().map((e: any) => [e.id, e.delivery_status])).toStrictEqual([[ack.json.id, 'failed']]);
       const failed = run(dbUrl, 'deliveries', 'list', '--status', 'failed', '--json').json();
       expect(failed).toHaveLength(1);
@@ -58,6 +63,86 @@ describe('demohooks-relay operator commands', () => {
       expect(disabled.json()).toStrictEqual({ account_id: account.id, disabled: true, changed: true });
       expect((await call(relay.url, 'POST', `/v1/inbound/walnut/${tokens.walnut}`, { body })).status).toBe(404);
       expect((await call(relay.url, 'GET', '/v1/me', { key: rotated.api_key })).status).toBe(401);
+    } finally {
+      await relay.close();
+      await sink.close();
+    }
+  });
+
+  it('has every console action, with target columns, paging, the URLs the running relay serves, and exit 2 on every refusal', async () => {
+    const dbUrl = freshSqliteUrl();
+    const relay = await startTestRelay(dbUrl, { giveUpMs: 300, retryBaseMs: 40, retryMaxMs: 80 });
+    const sink = await startSink((r) => (r.path === '/bad' ? 400 : 200));
+    try {
+      // account create prints the inbound URLs and console of the relay on this database, not of the CLI's environment.
+      const created = run(dbUrl, 'account', 'create', '--name', 'ops', '--json');
+      expect(created.code).toBe(0);
+      const acct = created.json();
+      expect(acct.inbound.walnut.startsWith(`${relay.publicUrl}/v1/inbound/walnut/`)).toBe(true);
+      expect(run(dbUrl, 'account', 'create', '--name', 'ops2').out).toContain(`Console (sign in with the API key above): ${relay.publicUrl}/`);
+      const A = ['--account', acct.account_id];
+      const key = acct.api_key;
+      const bad = (await call(relay.url, 'POST', '/v1/hooks', { key, body: { target_url: `${sink.url}/bad`, event: 'walnut.*' } })).json;
+      await call(relay.url, 'POST', '/v1/hooks', { key, body: { target_url: `${sink.url}/ok`, event: 'walnut.*' } });
+      const body = JSON.stringify(demoSessionSample);
+      const ack = await call('', 'POST', acct.inbound.walnut, { body });
+      await until('settled', async () => (await relay.store.deliveriesOf(ack.json.id)).map((d) => d.status).sort().join() === 'delivered,failed');
+
+      // Lists: target columns, health, paging that says how to go on.
+      const hooksText = run(dbUrl, 'hooks', 'list', ...A).out;
+      expect(hooksText).toMatch(/^ID\s+EVENT\s+TARGET\s+HEALTH\s+PENDING\s+FAILED/);
+      expect(hooksText).toContain(`${sink.url}/bad`);
+      expect(hooksText).toMatch(/FAILING since \S+ \(1 failed\)/);
+      const page1 = run(dbUrl, 'deliveries', 'list', ...A, '--limit', '1');
+      expect(page1.out).toMatch(/^ID\s+EVENT ID\s+TARGET\s+STATUS/);
+      const more = /More: (demohooks-relay deliveries list .* --before (\S+))$/m.exec(page1.out);
+      expect(more).not.toBeNull();
+      const page2 = run(dbUrl, 'deliveries', 'list', ...A, '--limit', '1', '--before', more![2], '--json').json();
+      expect(page2).toHaveLength(1);
+      expect(run(dbUrl, 'deliveries', 'list', ...A, '--limit', '1', '--before', page2[0].id).out.trim()).toBe('No deliveries match.');
+      expect(run(dbUrl, 'events', 'list', ...A, '--delivery-status', 'failed', '--json').json().map((e: any) => e.id)).toStrictEqual([ack.json.id]);
+
+      // Refusals exit 2 and say what was wrong, as the API would.
+      const unknownEvent = run(dbUrl, 'events', 'list', ...A, '--event', 'walnut.nope');
+      expect([unknownEvent.code, unknownEvent.err]).toStrictEqual([2, expect.stringContaining('unknown event "walnut.nope"')]);
+      expect(run(dbUrl, 'events', 'list', ...A, '--delivery-status', 'lost').code).toBe(2);
+      expect(run(dbUrl, 'hooks', 'retry-failed', 'hook_nope', ...A).code).toBe(2);
+      expect(run(dbUrl, 'hooks', 'retry-failed', bad.id, '--since', 'yesterday', ...A).code).toBe(2);
+      expect(run(dbUrl, 'events', 'replay', 'evt_nope', ...A).code).toBe(2);
+      expect(run(dbUrl, 'account', 'rotate-inbound', '--provider', 'hubspot', ...A).code).toBe(2);
+      const refusedAlert = run(dbUrl, 'alerts', 'set', 'https://example.com/x', ...A);
+      expect([refusedAlert.code, refusedAlert.err]).toStrictEqual([2, expect.stringContaining('RELAY_ALERT_HOSTS')]);
+
+      // The actions.
+      const retried = run(dbUrl, 'hooks', 'retry-failed', bad.id, ...A, '--json');
+      expect([retried.code, retried.json()]).toStrictEqual([0, { queued: 1 }]);
+      await until('failed again', async () => (await relay.store.deliveriesOf(ack.json.id)).find((d) => d.hook_id === bad.id)?.attempts === 2);
+      const replayed = run(dbUrl, 'events', 'replay', ack.json.id, ...A, '--json');
+      expect([replayed.code, replayed.json()]).toStrictEqual([0, { deliveries: 2 }]);
+      const replays = run(dbUrl, 'deliveries', 'list', ...A);
+      expect(replays.out).toContain('replay');
+      expect(replays.out).toContain('retried by hand ×1');
+      const rotated = run(dbUrl, 'account', 'rotate-inbound', '--provider', 'walnut', '--overlap-hours', '1', ...A, '--json').json();
+      expect(rotated.inbound.walnut.startsWith(`${relay.publicUrl}/v1/inbound/walnut/`)).toBe(true);
+      expect(rotated.inbound.walnut).not.toBe(acct.inbound.walnut);
+      expect(run(dbUrl, 'alerts', 'set', `${sink.url}/alerts`, ...A).code).toBe(0);
+      expect((await call(relay.url, 'GET', '/v1/me', { key })).json.alert_url).toBe(`${sink.url}/alerts`);
+      expect(run(dbUrl, 'alerts', 'remove', ...A).code).toBe(0);
+      expect((await call(relay.url, 'GET', '/v1/me', { key })).json.alert_url).toBeNull();
+
+      const deleted = run(dbUrl, 'hooks', 'delete', bad.id, ...A, '--json');
+      expect([deleted.code, deleted.json()]).toStrictEqual([0, { id: bad.id, deleted: true }]);
+      expect(run(dbUrl, 'hooks', 'delete', bad.id, ...A).code).toBe(2);
+
+      expect(run(dbUrl, 'account', 'disable', ...A).code).toBe(0);
+      expect((await call(relay.url, 'GET', '/v1/me', { key })).status).toBe(401);
+      const enabled = run(dbUrl, 'account', 'enable', ...A, '--json');
+      expect([enabled.code, enabled.json()]).toStrictEqual([0, { account_id: acct.account_id, enabled: true, changed: true }]);
+      await until('the key works again', async () => (await call(relay.url, 'GET', '/v1/me', { key })).status === 200);
+
+      // The usage text names every command and --before.
+      const usage = run(dbUrl, '--help').out;
+      for (const c of ['hooks delete', 'hooks retry-failed', 'events replay', 'account enable', 'account rotate-inbound', 'alerts set', 'alerts remove', '--before']) expect(usage).toContain(c);
     } finally {
       await relay.close();
       await sink.close();
