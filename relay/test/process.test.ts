@@ -1,7 +1,10 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { demoSessionSample } from '../../lib/providers/walnut.js';
 import { signBody } from '../../lib/signature.js';
-import { call, freshPgUrl, freshSqliteUrl, pgAvailable, RELAY_BIN, reportPgSkip, sleep, spawnRelay, startSink } from './harness.js';
+import { call, freshPgUrl, freshSqliteUrl, pgAvailable, RELAY_BIN, reportPgSkip, sleep, spawnRelay, startSink, until } from './harness.js';
 
 reportPgSkip();
 
@@ -136,4 +139,33 @@ describe('graceful shutdown', () => {
     expect(jsonLines.length).toBeGreaterThan(0);
     for (const l of jsonLines) expect(l).not.toContain(key!);
   });
+
+  it('npm start stops on SIGTERM to the npm process itself (the relay is not left running)', async () => {
+    const root = path.resolve(__dirname, '..', '..', '..');
+    // The real start script, minus its compile step (which would rewrite dist/ under the other
+    // test files): run by npm from a folder that links to this build.
+    const script = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).scripts.start as string;
+    expect(script).toMatch(/^tsc -p \. && exec node bin\/demohooks-relay\.js serve$/);
+    const dir = mkdtempSync(path.join(tmpdir(), 'demohooks-npm-start-'));
+    writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'npm-start-test', private: true, scripts: { start: script.replace(/^tsc -p \. && /, '') } }));
+    for (const d of ['bin', 'dist', 'node_modules']) symlinkSync(path.join(root, d), path.join(dir, d));
+    const npm = spawn('npm', ['start'], {
+      cwd: dir,
+      env: { ...process.env, PATH: `${path.join(root, 'node_modules', '.bin')}${path.delimiter}${process.env.PATH}`, HOST: '127.0.0.1', PORT: '0', RELAY_DATABASE_URL: freshSqliteUrl() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    npm.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    npm.stderr!.resume();
+    const exited = new Promise<number | null>((resolve) => npm.once('exit', (code) => resolve(code)));
+    await until('listening', () => /"msg":"relay listening"/.test(out), 80_000);
+    const url = JSON.parse(out.split('\n').find((l) => l.includes('"relay listening"'))!).url as string;
+    // Positive control: it answers.
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    npm.kill('SIGTERM');
+    await exited;
+    await until('the relay has stopped answering', async () => fetch(`${url}/healthz`).then(() => false, () => true), 10_000);
+    expect(out).toContain('"relay stopped"');
+    rmSync(dir, { recursive: true, force: true });
+  }, 120_000);
 });
