@@ -5,7 +5,8 @@
  * scoped to one account. Ingest and delivery themselves stay in store.ts.
  */
 import { randomBytes } from 'node:crypto';
-import { PROVIDER_KEYS, PROVIDERS, type ProviderKey } from '../lib/providers/index.js';
+import { processDelivery } from '../lib/pipeline.js';
+import { isProviderKey, PROVIDER_KEYS, PROVIDERS, type ProviderKey } from '../lib/providers/index.js';
 import type { Db } from './db.js';
 import { DELIVERY_STATUSES, PAUSED, PAUSED_UNTIL, sha256, type DeliveryStatus, type Store } from './store.js';
 
@@ -74,6 +75,19 @@ export interface EventRow {
   headers: Record<string, string>;
   body: string;
   delivery_status: EventDeliveryStatus;
+  /** What happened, in words, as the vendor module reads the body (unverified: the relay holds no secrets); null when it cannot. */
+  summary: string | null;
+}
+
+/** An event in one sentence (who did what with which demo), by its vendor module; null when the body does not read as one. */
+export function describeEvent(provider: string, body: string): string | null {
+  if (!isProviderKey(provider)) return null;
+  try {
+    const out = processDelivery(PROVIDERS[provider], { rawBody: body, signature: undefined }, [], { want: '*', includeTest: true });
+    return out.kind === 'record' ? out.record.summary_text : null;
+  } catch {
+    return null;
+  }
 }
 
 export interface AttemptRow {
@@ -240,16 +254,24 @@ export class Operator {
               ELSE 'cancelled' END`;
     if (f.deliveryStatus) where.push(`(${state}) = ${p(f.deliveryStatus)}`);
     const rows = await this.db.query<any>(
-      `SELECT e.id, e.event, e.received_at, e.headers, e.body, ${state} AS delivery_status
+      `SELECT e.id, e.provider, e.event, e.received_at, e.headers, e.body, ${state} AS delivery_status
        FROM events e WHERE ${where.join(' AND ')} ORDER BY e.seq DESC LIMIT ${p(f.limit)}`,
       params,
     );
-    return rows.map((r) => ({ id: r.id, event: r.event, received_at: iso(r.received_at)!, headers: JSON.parse(r.headers), body: r.body, delivery_status: r.delivery_status }));
+    return rows.map((r) => ({
+      id: r.id,
+      event: r.event,
+      received_at: iso(r.received_at)!,
+      headers: JSON.parse(r.headers),
+      body: r.body,
+      delivery_status: r.delivery_status,
+      summary: describeEvent(r.provider, r.body),
+    }));
   }
 
   /** One event with every delivery and every attempt; null when it is not this account's. */
   async event(accountId: string, id: string) {
-    const [e] = await this.db.query<any>('SELECT id, event, received_at, headers, body FROM events WHERE id = $1 AND account_id = $2', [id, accountId]);
+    const [e] = await this.db.query<any>('SELECT id, provider, event, received_at, headers, body FROM events WHERE id = $1 AND account_id = $2', [id, accountId]);
     if (!e) return null;
     const deliveries = await this.db.query<any>('SELECT id, hook_id, target_url, status, attempts, origin, manual_retries, next_at FROM deliveries WHERE event_id = $1 ORDER BY created_at, id', [id]);
     const attempts = await this.db.query<any>(
@@ -263,6 +285,7 @@ export class Operator {
       received_at: iso(e.received_at)!,
       headers: JSON.parse(e.headers) as Record<string, string>,
       body: e.body as string,
+      summary: describeEvent(e.provider, e.body),
       deliveries: deliveries.map((d) => ({
         id: d.id,
         hook_id: d.hook_id,

@@ -34,21 +34,41 @@ async function main(): Promise<void> {
         await fetch(`${relay.url}/v1/inbound/${p.key}/${tokens[p.key]}`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...signRequest(p.scheme, body, 'demo') }, body });
       }
     }
-    await new Promise((r) => setTimeout(r, 1500));
+    // Wait for the state pictured: every event's deliveries attempted (the Pendo Zap's refused).
+    const settled = async () => Number((await relay.store.db.query<{ n: number }>("SELECT COUNT(*) AS n FROM deliveries WHERE status = 'pending' AND attempts = 0"))[0].n) === 0;
+    for (let i = 0; i < 200 && !(await settled()); i++) await new Promise((r) => setTimeout(r, 50));
     mkdirSync(OUT, { recursive: true });
-    const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+    const shots: string[] = [];
+    const shoot = async (page: import('playwright-core').Page, name: string, full = false) => {
+      await page.screenshot({ path: path.join(OUT, name), fullPage: full });
+      shots.push(name);
+    };
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     await page.goto(`${relay.url}/`);
     await page.fill('#apikey', apiKey);
     await page.press('#apikey', 'Enter');
     await page.waitForSelector('#hooks');
-    await page.screenshot({ path: path.join(OUT, 'console-overview.png') });
+    await page.waitForSelector('#chart canvas');
+    await shoot(page, 'console-overview.png', true);
     await page.goto(`${relay.url}/#/events?live=0`);
     await page.waitForSelector('#events tbody tr');
-    await page.screenshot({ path: path.join(OUT, 'console-events.png') });
+    await shoot(page, 'console-events.png');
     await page.click('#events tbody tr a');
     await page.waitForSelector('#body');
-    await page.screenshot({ path: path.join(OUT, 'console-event.png') });
-    process.stdout.write(`wrote ${['console-overview.png', 'console-events.png', 'console-event.png'].map((f) => path.join('docs', f)).join(', ')}\n`);
+    await shoot(page, 'console-event.png');
+    await page.goto(`${relay.url}/#/failed`);
+    await page.waitForSelector('#problems-failed');
+    await shoot(page, 'console-problems.png');
+    await page.goto(`${relay.url}/#/settings`);
+    await page.waitForSelector('#rotate-inbound');
+    await shoot(page, 'console-settings.png');
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1 });
+    await phone.goto(`${relay.url}/`);
+    await phone.fill('#apikey', apiKey);
+    await phone.press('#apikey', 'Enter');
+    await phone.waitForSelector('#chart canvas');
+    await shoot(phone, 'console-phone.png');
+    process.stdout.write(`wrote ${shots.map((f) => path.join('docs', f)).join(', ')}\n`);
   } finally {
     await browser.close();
     await relay.close();

@@ -1,12 +1,14 @@
 // The demohooks relay console. Plain browser JavaScript, no build step. Every string that
 // comes from the API (payloads, headers, errors, names) reaches the page as a text node,
-// never as HTML, and the page runs under a strict Content-Security-Policy.
+// never as HTML, and the page runs under a strict Content-Security-Policy. The chart is
+// uPlot, served by the relay itself (/vendor/uplot.min.js).
 'use strict';
 
 const KEY = 'demohooks.apiKey';
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
 let liveTimer = null;
+let chart = null;
 
 // The vendors the relay knows, served by the relay from its vendor modules (/vendors.js).
 const VENDORS = window.DEMOHOOKS_VENDORS || [];
@@ -28,10 +30,16 @@ function h(tag, attrs, ...children) {
   return el;
 }
 
-const when = (iso) => (iso ? new Date(iso).toLocaleString() : '—');
+/** A time in the viewer's own zone, saying which zone it is. */
+const TIME = { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short' };
+const when = (iso) => (iso ? new Date(iso).toLocaleString(undefined, TIME) : '—');
 const short = (s, n = 80) => (s && s.length > n ? `${s.slice(0, n)}…` : s || '');
+const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
 
-async function api(method, path, body) {
+class ApiError extends Error {}
+
+/** Calls the operator API; the answer's data, and the next page's path when the list has more (Link: rel="next"). */
+async function call(method, path, body) {
   const key = sessionStorage.getItem(KEY);
   const res = await fetch(path, {
     method,
@@ -41,21 +49,62 @@ async function api(method, path, body) {
   if (res.status === 401) {
     sessionStorage.removeItem(KEY);
     signIn('That API key was not accepted (it is wrong, was rotated, or the account was disabled).');
-    throw new Error('signed out');
+    throw new ApiError('signed out');
   }
   const text = await res.text();
-  const data = text ? JSON.parse(text) : null;
-  if (!res.ok) throw new Error((data && data.error) || `HTTP ${res.status}`);
-  return data;
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!res.ok) throw new ApiError((data && data.error) || `The relay answered HTTP ${res.status}.`);
+  const link = /<([^>]+)>;\s*rel="next"/.exec(res.headers.get('Link') || '');
+  return { data, next: link ? link[1] : null };
 }
+const api = async (method, path, body) => (await call(method, path, body)).data;
 
 function show(...nodes) {
+  if (chart) {
+    chart.destroy();
+    chart = null;
+  }
   main.replaceChildren(...nodes.flat(2).filter((n) => n !== null && n !== undefined && n !== false));
 }
 
-function notice(text, kind = 'info') {
-  return h('p', { class: `notice ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, text);
+/** A notice that stays until dismissed (errors are announced as alerts). */
+function notice(text, kind = 'info', dismissible = true) {
+  const p = h('div', { class: `notice ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, h('span', {}, text));
+  if (dismissible) p.append(h('button', { type: 'button', class: 'dismiss', 'aria-label': 'Dismiss this message', onclick: () => p.remove() }, '×'));
+  return p;
 }
+
+/** Where an action's outcome is said: right by the action. */
+const statusArea = (id) => h('div', { class: 'action-status', id, 'aria-live': 'polite' });
+
+/**
+ * Runs an action from a button: asks first when `ask` says what it will do, disables the
+ * button meanwhile, and says what came of it in `area` (the error the API gave, if any).
+ */
+async function act(button, area, { ask, work, done }) {
+  if (ask && !window.confirm(ask)) return;
+  button.disabled = true;
+  try {
+    const result = await work();
+    const msg = typeof done === 'function' ? done(result) : done;
+    if (msg) area.replaceChildren(notice(msg));
+    return result;
+  } catch (err) {
+    if (err.message !== 'signed out') area.replaceChildren(notice(err.message, 'error'));
+    return undefined;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+/** A table that scrolls sideways on a narrow screen, reachable by keyboard. */
+const scroller = (label, table) => h('div', { class: 'scroll', role: 'region', 'aria-label': label, tabindex: '0' }, table);
+const th = (text, hidden) => h('th', { scope: 'col' }, hidden ? h('span', { class: 'visually-hidden' }, text) : text);
 
 function signIn(message) {
   nav.hidden = true;
@@ -77,7 +126,7 @@ function signIn(message) {
   );
   show(
     h('h2', {}, 'Sign in'),
-    message ? notice(message, 'error') : null,
+    message ? notice(message, 'error', false) : null,
     h('p', {}, 'Use the API key of your relay account (printed by ', h('code', {}, 'demohooks-relay account create'), '). It stays in this tab only.'),
     form,
   );
@@ -92,10 +141,11 @@ function stopLive() {
   liveTimer = null;
 }
 
-function copyButton(text) {
+function copyButton(text, what) {
   return h('button', {
     type: 'button',
     class: 'copy',
+    'aria-label': `Copy ${what}`,
     onclick: async (e) => {
       try {
         await navigator.clipboard.writeText(text);
@@ -107,64 +157,141 @@ function copyButton(text) {
   }, 'Copy');
 }
 
-function statusBadge(status) {
-  return h('span', { class: `badge ${status}` }, status.replace('_', ' '));
+const STATUS_WORDS = { given_up: 'given up', no_subscription: 'no subscription' };
+const statusBadge = (status) => h('span', { class: `badge ${status}` }, STATUS_WORDS[status] || status);
+
+/** Replays and manual retries, said on the delivery. */
+const marks = (d) => [d.origin === 'replay' ? h('span', { class: 'badge mark' }, 'replay') : null, d.manual_retries ? h('span', { class: 'badge mark' }, `retried by hand ×${d.manual_retries}`) : null].filter(Boolean);
+
+// Overview: the last 24 hours, subscriptions and their health, inbound URLs -----------------------
+
+const SERIES = [
+  { key: 'delivered', label: 'Delivered', stroke: '#1f7a3f' },
+  { key: 'failed_attempts', label: 'Failed attempts', stroke: '#b42318' },
+  { key: 'given_up', label: 'Given up', stroke: '#6b0f0a', dash: [6, 4] },
+  { key: 'inbound', label: 'Events received', stroke: '#2f5bd3' },
+];
+
+function drawChart(holder, stats) {
+  const data = [stats.map((r) => Date.parse(r.hour) / 1000), ...SERIES.map((s) => stats.map((r) => r[s.key]))];
+  const width = Math.max(260, (holder.clientWidth || 600) - 16);
+  chart = new window.uPlot(
+    {
+      width,
+      height: 220,
+      series: [{}, ...SERIES.map((s) => ({ label: s.label, stroke: s.stroke, width: 2, dash: s.dash, points: { show: false } }))],
+      axes: [{}, { label: 'per hour', size: 60 }],
+      scales: { y: { range: (_u, _min, max) => [0, Math.max(4, max)] } },
+    },
+    data,
+    holder,
+  );
 }
 
-// Overview: inbound URLs and subscriptions ------------------------------------------------
+function healthCell(k) {
+  if (k.health === 'failing') {
+    return h('td', { class: 'bad' }, h('span', { class: 'badge failing' }, 'failing'), ` since ${when(k.failing_since)} · ${plural(k.consecutive_failures, 'failed attempt', 'failed attempts')} in a row`);
+  }
+  return h('td', {}, h('span', { class: 'badge healthy' }, 'healthy'));
+}
+
+const rate = (r) => (r === null ? 'no attempts' : `${Math.round(r * 1000) / 10} %`);
 
 async function overview() {
-  const [me, hooks] = await Promise.all([api('GET', '/v1/me'), api('GET', '/v1/hooks')]);
+  const [me, first, stats] = await Promise.all([api('GET', '/v1/me'), call('GET', '/v1/hooks?limit=50'), api('GET', '/v1/stats/deliveries?hours=24')]);
+  const totals = Object.fromEntries(SERIES.map((s) => [s.key, stats.reduce((n, r) => n + r[s.key], 0)]));
+  const holder = h('div', { id: 'chart', role: 'img', 'aria-label': `Per hour over the last 24 hours: ${SERIES.map((s) => `${s.label.toLowerCase()} ${totals[s.key]}`).join(', ')} in total.` });
   const urls = h(
     'table',
     { id: 'inbound' },
-    h('thead', {}, h('tr', {}, h('th', {}, 'Vendor'), h('th', {}, 'Webhook URL'), h('th', {}, 'Where to paste it'))),
-    h('tbody', {}, Object.entries(me.inbound).map(([p, url]) => h('tr', {}, h('td', {}, p), h('td', {}, h('code', {}, url), ' ', copyButton(url)), h('td', {}, WHERE[p] || '')))),
+    h('thead', {}, h('tr', {}, th('Vendor'), th('Webhook URL'), th('Where to paste it'))),
+    h('tbody', {}, Object.entries(me.inbound).map(([p, url]) => h('tr', {}, h('td', {}, p), h('td', {}, h('code', {}, url), ' ', copyButton(url, `the ${p} webhook URL`)), h('td', {}, WHERE[p] || '')))),
   );
-  const subs = hooks.length
-    ? h(
-        'table',
-        { id: 'hooks' },
-        h('thead', {}, h('tr', {}, ['Event', 'Zap hook URL', 'Created', 'Last success', 'Pending', 'Failed', 'Last error', ''].map((t) => h('th', {}, t)))),
+  const body = h('tbody', {});
+  const more = h('button', { type: 'button', id: 'more-hooks', hidden: true }, 'More subscriptions');
+  let next = first.next;
+  const add = (hooks) =>
+    body.append(
+      ...hooks.map((k) =>
         h(
-          'tbody',
-          {},
-          hooks.map((k) =>
-            h(
-              'tr',
-              {},
-              h('td', {}, k.event),
-              h('td', {}, h('code', {}, short(k.target_url, 60))),
-              h('td', {}, when(k.created_at)),
-              h('td', {}, when(k.last_success_at)),
-              h('td', {}, String(k.pending)),
-              h('td', { class: k.failed ? 'bad' : '' }, String(k.failed)),
-              h('td', {}, short(k.last_error, 60)),
-              h('td', {}, k.failed ? h('a', { href: `#/failed?hook=${encodeURIComponent(k.id)}` }, 'See failures') : ''),
-            ),
+          'tr',
+          { 'data-id': k.id, class: k.health === 'failing' ? 'failing' : '' },
+          h('td', {}, k.event),
+          h('td', {}, h('code', {}, short(k.target_url, 60))),
+          healthCell(k),
+          h('td', {}, rate(k.success_rate_24h)),
+          h('td', {}, String(k.pending)),
+          h('td', { class: k.failed ? 'bad' : '' }, String(k.failed)),
+          h('td', {}, when(k.last_success_at)),
+          h('td', {}, short(k.last_error, 60)),
+          h('td', {}, k.failed || k.health === 'failing' || k.pending ? h('a', { href: `#/failed?hook=${encodeURIComponent(k.id)}` }, 'See problems') : ''),
+        ),
+      ),
+    );
+  add(first.data);
+  more.hidden = !next;
+  more.addEventListener('click', async () => {
+    const page = await call('GET', next);
+    add(page.data);
+    next = page.next;
+    more.hidden = !next;
+  });
+  const failing = first.data.filter((k) => k.health === 'failing').length;
+  const subs = first.data.length
+    ? [
+        failing ? notice(`${plural(failing, 'subscription is', 'subscriptions are')} failing: its Zap is not receiving events. Open its problems to see why.`, 'error', false) : null,
+        scroller(
+          'Subscriptions',
+          h(
+            'table',
+            { id: 'hooks' },
+            h('thead', {}, h('tr', {}, th('Event'), th('Zap hook URL'), th('Health'), th('Success, 24 h'), th('Pending'), th('Failed'), th('Last success'), th('Last error'), th('Actions', true))),
+            body,
           ),
         ),
-      )
-    : notice('No subscriptions yet. Turn on a Zap that uses a demohooks trigger: it subscribes here by itself.');
-  show(h('h2', {}, 'Webhook URLs'), h('p', {}, 'Paste each into the vendor once; every Zap on this account is served from it.'), urls, h('h2', {}, 'Subscriptions (Zaps)'), subs);
+        more,
+      ]
+    : notice('No subscriptions yet. Turn on a Zap that uses a demohooks trigger: it subscribes here by itself.', 'info', false);
+  show(
+    h('h2', {}, 'Last 24 hours'),
+    holder,
+    h('p', { class: 'legend-note' }, `Totals: ${SERIES.map((s) => `${s.label.toLowerCase()} ${totals[s.key]}`).join(' · ')}.`),
+    h('h2', {}, 'Subscriptions (Zaps)'),
+    subs,
+    h('h2', {}, 'Webhook URLs'),
+    h('p', {}, 'Paste each into the vendor once; every Zap on this account is served from it.'),
+    scroller('Webhook URLs', urls),
+  );
+  if (window.uPlot) drawChart(holder, stats);
 }
 
 // The event log ------------------------------------------------------------------------------
 
+const EVENT_STATES = ['retrying', 'pending', 'failed', 'delivered', 'cancelled', 'no_subscription'];
+
 async function events(params) {
-  const filters = { provider: params.get('provider') || '', q: params.get('q') || '', since: params.get('since') || '', until: params.get('until') || '' };
+  const filters = {
+    provider: params.get('provider') || '',
+    event: params.get('event') || '',
+    delivery_status: params.get('delivery_status') || '',
+    q: params.get('q') || '',
+    since: params.get('since') || '',
+    until: params.get('until') || '',
+  };
   const list = h('tbody', {});
   const more = h('button', { type: 'button', id: 'older', hidden: true }, 'Older events');
+  const count = h('p', { id: 'event-count', class: 'muted' });
   const live = h('input', { type: 'checkbox', id: 'live', checked: params.get('live') !== '0' });
-  const empty = notice('No events match. Once a vendor sends to your webhook URL, its events appear here (press the vendor’s Test button to send one).');
+  const status = statusArea('events-status');
+  const empty = notice('No events match. Once a vendor sends to your webhook URL, its events appear here (press the vendor’s Test button to send one).', 'info', false);
   empty.hidden = true;
   let newest = null;
-  let oldest = null;
+  let next = null;
+  let shown = 0;
 
-  const query = (extra) => {
+  const query = () => {
     const q = new URLSearchParams({ limit: '50' });
     for (const [k, v] of Object.entries(filters)) if (v) q.set(k, k === 'since' || k === 'until' ? new Date(v).toISOString() : v);
-    for (const [k, v] of Object.entries(extra || {})) q.set(k, v);
     return `/v1/events?${q}`;
   };
   const row = (e) =>
@@ -173,22 +300,33 @@ async function events(params) {
       { 'data-id': e.id },
       h('td', {}, when(e.received_at)),
       h('td', {}, h('a', { href: `#/events/${encodeURIComponent(e.id)}` }, e.event)),
+      h('td', { class: e.summary ? 'summary' : 'preview' }, e.summary || short(e.body, 120)),
       h('td', {}, statusBadge(e.delivery_status)),
-      h('td', { class: 'preview' }, short(e.body, 120)),
     );
+  const counted = () => {
+    count.textContent = `Showing ${plural(shown, 'event', 'events')}${next ? ' (there are older ones)' : ''}.`;
+  };
   const load = async () => {
-    const rows = await api('GET', query());
-    list.replaceChildren(...rows.map(row));
-    newest = rows[0] ? rows[0].id : null;
-    oldest = rows.length ? rows[rows.length - 1].id : null;
-    more.hidden = rows.length < 50;
-    empty.hidden = rows.length > 0;
+    const page = await call('GET', query());
+    list.replaceChildren(...page.data.map(row));
+    newest = page.data[0] ? page.data[0].id : null;
+    next = page.next;
+    shown = page.data.length;
+    more.hidden = !next;
+    empty.hidden = page.data.length > 0;
+    counted();
   };
   more.addEventListener('click', async () => {
-    const rows = await api('GET', query({ before: oldest }));
-    list.append(...rows.map(row));
-    if (rows.length) oldest = rows[rows.length - 1].id;
-    more.hidden = rows.length < 50;
+    try {
+      const page = await call('GET', next);
+      list.append(...page.data.map(row));
+      next = page.next;
+      shown += page.data.length;
+      more.hidden = !next;
+      counted();
+    } catch (err) {
+      status.replaceChildren(notice(err.message, 'error'));
+    }
   });
   const refresh = async () => {
     // Live view: fetch the newest page and put what is new on top (statuses refresh too).
@@ -198,15 +336,18 @@ async function events(params) {
       const seen = new Set([...list.children].map((r) => r.dataset.id));
       const fresh = rows.filter((r) => !seen.has(r.id));
       list.prepend(...fresh.map(row));
+      shown += fresh.length;
       newest = rows[0].id;
       empty.hidden = true;
+      counted();
     }
     for (const r of rows) {
       const tr = list.querySelector(`tr[data-id="${CSS.escape(r.id)}"]`);
-      if (tr) tr.children[2].replaceChildren(statusBadge(r.delivery_status));
+      if (tr) tr.children[3].replaceChildren(statusBadge(r.delivery_status));
     }
   };
   const field = (name, label, attrs) => h('label', {}, label, h('input', { name, value: filters[name], ...attrs }));
+  const choice = (name, label, options) => h('label', {}, label, h('select', { name }, options.map(([v, text]) => h('option', { value: v, selected: v === filters[name] }, text))));
   const form = h(
     'form',
     {
@@ -220,12 +361,29 @@ async function events(params) {
         location.hash = `#/events?${q}`;
       },
     },
-    h('label', {}, 'Vendor', h('select', { name: 'provider' }, ['', ...VENDORS.map((v) => v.key)].map((p) => h('option', { value: p, selected: p === filters.provider }, p || 'any')))),
+    choice('provider', 'Vendor', [['', 'any'], ...VENDORS.map((v) => [v.key, v.label])]),
+    choice('event', 'Event type', [['', 'any'], ...VENDORS.flatMap((v) => (v.events || []).map((e) => [e, e]))]),
+    choice('delivery_status', 'Delivery', [['', 'any'], ...EVENT_STATES.map((s) => [s, STATUS_WORDS[s] || s])]),
     field('q', 'Text in body', { type: 'search' }),
-    field('since', 'Since', { type: 'datetime-local' }),
-    field('until', 'Until', { type: 'datetime-local' }),
+    field('since', 'Since (your time)', { type: 'datetime-local' }),
+    field('until', 'Until (your time)', { type: 'datetime-local' }),
     h('button', { type: 'submit' }, 'Filter'),
     h('label', { class: 'inline' }, live, ' Live'),
+  );
+  const findInput = h('input', { id: 'find-id', name: 'id', placeholder: 'evt_…', required: true });
+  const find = h(
+    'form',
+    {
+      id: 'find',
+      onsubmit: (e) => {
+        e.preventDefault();
+        const id = findInput.value.trim();
+        if (id) location.hash = `#/events/${encodeURIComponent(id)}`;
+      },
+    },
+    h('label', { for: 'find-id' }, 'Find an event by id'),
+    findInput,
+    h('button', { type: 'submit' }, 'Open'),
   );
   live.addEventListener('change', () => {
     stopLive();
@@ -233,12 +391,20 @@ async function events(params) {
   });
   show(
     h('h2', {}, 'Events'),
+    find,
     form,
-    h('table', { id: 'events' }, h('thead', {}, h('tr', {}, ['Received', 'Event', 'Delivery', 'Body'].map((t) => h('th', {}, t)))), list),
+    status,
+    count,
+    scroller('Events', h('table', { id: 'events' }, h('thead', {}, h('tr', {}, th('Received'), th('Event'), th('What happened'), th('Delivery'))), list)),
     empty,
     more,
   );
-  await load();
+  try {
+    await load();
+  } catch (err) {
+    if (err.message !== 'signed out') status.replaceChildren(notice(err.message, 'error'));
+    return;
+  }
   if (live.checked) liveTimer = setInterval(() => refresh().catch(() => undefined), 2000);
 }
 
@@ -256,56 +422,82 @@ function prettyBody(body) {
   }
 }
 
-async function eventDetail(id) {
-  const e = await api('GET', `/v1/events/${encodeURIComponent(id)}`);
-  const status = h('div', { id: 'action-status' });
-  const act = async (label, work) => {
-    try {
-      status.replaceChildren(notice(`${label}…`));
-      const msg = await work();
-      await eventDetail(id);
-      document.getElementById('action-status').replaceChildren(notice(msg));
-    } catch (err) {
-      status.replaceChildren(notice(err.message, 'error'));
-    }
-  };
+async function eventDetail(id, message) {
+  let e;
+  try {
+    e = await api('GET', `/v1/events/${encodeURIComponent(id)}`);
+  } catch (err) {
+    if (err.message === 'signed out') return;
+    show(h('p', {}, h('a', { href: '#/events' }, '← Events')), notice(`No event ${id} in this account (${err.message}).`, 'error', false));
+    return;
+  }
+  const status = statusArea('action-status');
+  if (message) status.append(notice(message));
+  const refreshWith = (msg) => eventDetail(id, msg);
   const deliveries = e.deliveries.length
-    ? e.deliveries.map((d) =>
-        h(
+    ? e.deliveries.map((d) => {
+        const area = statusArea(`status-${d.id}`);
+        const retry =
+          d.status === 'failed' || d.status === 'given_up'
+            ? h('button', {
+                type: 'button',
+                class: 'retry',
+                onclick: async (ev) => {
+                  const ok = await act(ev.target, area, { work: () => api('POST', `/v1/deliveries/${encodeURIComponent(d.id)}/retry`), done: null });
+                  if (ok) await refreshWith('Queued again; the new attempt appears below when it is made.');
+                },
+              }, 'Retry now')
+            : null;
+        return h(
           'section',
           { class: 'delivery', 'data-id': d.id },
-          h('h3', {}, statusBadge(d.status), ' ', h('code', {}, short(d.target_url, 70))),
+          h('h3', {}, statusBadge(d.status), ' ', ...marks(d), ' ', h('code', {}, short(d.target_url, 70))),
           d.next_attempt_at ? h('p', {}, `Next attempt: ${when(d.next_attempt_at)}`) : null,
-          d.status === 'failed' || d.status === 'given_up'
-            ? h('button', { type: 'button', class: 'retry', onclick: () => act('Retrying', async () => (await api('POST', `/v1/deliveries/${encodeURIComponent(d.id)}/retry`), 'Queued again; the new attempt appears below when it is made.')) }, 'Retry now')
-            : null,
+          retry,
+          area,
           d.attempts.length
-            ? h(
-                'table',
-                { class: 'attempts' },
-                h('thead', {}, h('tr', {}, ['#', 'Started', 'Took', 'Answer', 'Response'].map((t) => h('th', {}, t)))),
-                h('tbody', {}, d.attempts.map((a) => h('tr', {}, h('td', {}, String(a.n)), h('td', {}, when(a.started_at)), h('td', {}, `${a.duration_ms} ms`), h('td', {}, a.status_code !== null ? `HTTP ${a.status_code}` : a.error || '—'), h('td', {}, h('code', {}, short(a.response_snippet, 200)))))),
+            ? scroller(
+                'Attempts',
+                h(
+                  'table',
+                  { class: 'attempts' },
+                  h('thead', {}, h('tr', {}, th('#'), th('Started'), th('Took'), th('Answer'), th('Response'))),
+                  h('tbody', {}, d.attempts.map((a) => h('tr', {}, h('td', {}, String(a.n)), h('td', {}, when(a.started_at)), h('td', {}, `${a.duration_ms} ms`), h('td', {}, a.status_code !== null ? `HTTP ${a.status_code}` : a.error || '—'), h('td', {}, h('code', {}, short(a.response_snippet, 200)))))),
+                ),
               )
             : h('p', {}, 'Not attempted yet.'),
-        ),
-      )
-    : [notice('No subscription took this event (no Zap was on for it when it arrived). Replay sends it to the Zaps on now.')];
+        );
+      })
+    : [notice('No subscription took this event (no Zap was on for it when it arrived). Replay sends it to the Zaps on now.', 'info', false)];
+  const replay = h('button', {
+    type: 'button',
+    id: 'replay',
+    onclick: async (ev) => {
+      const r = await act(ev.target, status, {
+        ask: 'Send this event again to every subscription on now? Each gets a new delivery, marked as a replay; a Zap that already has it drops the copy.',
+        work: () => api('POST', `/v1/events/${encodeURIComponent(id)}/replay`),
+        done: null,
+      });
+      if (r) await refreshWith(`Replayed to ${plural(r.deliveries, 'subscription', 'subscriptions')}.`);
+    },
+  }, 'Replay to current subscriptions');
   show(
     h('p', {}, h('a', { href: '#/events' }, '← Events')),
     h('h2', {}, e.event),
+    e.summary ? h('p', { id: 'summary' }, e.summary) : null,
     h('p', {}, `Received ${when(e.received_at)} · `, h('code', {}, e.id)),
-    h('button', { type: 'button', id: 'replay', onclick: () => act('Replaying', async () => `Replayed to ${(await api('POST', `/v1/events/${encodeURIComponent(id)}/replay`)).deliveries} subscription(s).`) }, 'Replay to current subscriptions'),
+    replay,
     status,
-    h('h3', {}, 'Headers'),
-    h('pre', { id: 'headers' }, JSON.stringify(e.headers, null, 2)),
-    h('h3', {}, 'Body'),
-    h('pre', { id: 'body' }, prettyBody(e.body)),
     h('h3', {}, 'Deliveries'),
     ...deliveries,
+    h('h3', {}, 'Headers'),
+    h('pre', { id: 'headers', tabindex: '0' }, JSON.stringify(e.headers, null, 2)),
+    h('h3', {}, 'Body'),
+    h('pre', { id: 'body', tabindex: '0' }, prettyBody(e.body)),
   );
   // While a delivery is still pending (just retried or replayed, or being retried), keep the
   // view current so its new attempts show up.
-  const pending = e.deliveries.filter((d) => d.status === 'pending');
+  const pending = e.deliveries.filter((d) => d.status === 'pending' || d.status === 'retrying');
   if (pending.length) {
     // Soon-due attempts are watched every second; a retry an hour away every ten.
     const soon = pending.some((d) => !d.next_attempt_at || Date.parse(d.next_attempt_at) - Date.now() < 15_000);
@@ -316,111 +508,202 @@ async function eventDetail(id) {
   }
 }
 
-// Failed deliveries ------------------------------------------------------------------------
+// Problems: deliveries being retried, failed and given up ------------------------------------------
 
-async function failed(params) {
+const PROBLEMS = [
+  { status: 'retrying', title: 'Being retried', empty: 'Nothing is being retried.' },
+  { status: 'failed', title: 'Failed (refused by the Zap, not retried)', empty: 'Nothing failed.' },
+  { status: 'given_up', title: 'Given up (after 24 hours of retries)', empty: 'Nothing was given up.' },
+];
+
+async function failed(params, message) {
   const hook = params.get('hook') || '';
-  const q = (status) => `/v1/deliveries?status=${status}&limit=100${hook ? `&hook_id=${encodeURIComponent(hook)}` : ''}`;
-  const [f, g] = await Promise.all([api('GET', q('failed')), api('GET', q('given_up'))]);
-  const rows = [...f, ...g].sort((a, b) => (a.updated_at < b.updated_at ? 1 : -1));
-  const status = h('div', { id: 'action-status' });
-  const hooks = [...new Set(rows.map((r) => r.hook_id).filter(Boolean))];
-  show(
-    h('h2', {}, 'Failed deliveries'),
-    status,
-    hooks.map((id) =>
+  const status = statusArea('action-status');
+  if (message) status.append(notice(message));
+  const path = (s) => `/v1/deliveries?status=${s}&limit=50${hook ? `&hook_id=${encodeURIComponent(hook)}` : ''}`;
+  const pages = await Promise.all(PROBLEMS.map((p) => call('GET', path(p.status))));
+  const sections = PROBLEMS.map((p, i) => {
+    const body = h('tbody', {});
+    let next = pages[i].next;
+    let shown = 0;
+    const count = h('p', { class: 'muted' });
+    const counted = () => (count.textContent = `${plural(shown, 'delivery', 'deliveries')}${next ? ' shown; there are more' : ''}.`);
+    const add = (rows) => {
+      shown += rows.length;
+      body.append(
+        ...rows.map((d) => {
+          const area = statusArea(`status-${d.id}`);
+          const cells = [
+            h('td', {}, when(d.updated_at)),
+            h('td', {}, h('a', { href: `#/events/${encodeURIComponent(d.event_id)}` }, d.event), ' ', ...marks(d)),
+            h('td', {}, h('code', {}, short(d.target_url, 40))),
+            h('td', {}, statusBadge(d.status)),
+            h('td', {}, String(d.attempt_count)),
+            h('td', {}, d.last_status_code !== null ? `HTTP ${d.last_status_code}` : short(d.last_error, 60)),
+            h('td', {}, d.status === 'retrying' ? `next ${when(d.next_attempt_at)}` : ''),
+          ];
+          if (d.status !== 'retrying') {
+            cells[6].append(
+              h('button', {
+                type: 'button',
+                class: 'retry',
+                onclick: async (ev) => {
+                  const ok = await act(ev.target, area, { work: () => api('POST', `/v1/deliveries/${encodeURIComponent(d.id)}/retry`), done: null });
+                  if (ok) await failed(params, 'Queued again: it is retried now.');
+                },
+              }, 'Retry'),
+              area,
+            );
+          }
+          return h('tr', { 'data-id': d.id }, ...cells);
+        }),
+      );
+      counted();
+    };
+    add(pages[i].data);
+    const more = h('button', { type: 'button', class: 'more', hidden: !next }, `More: ${p.title.split(' (')[0].toLowerCase()}`);
+    more.addEventListener('click', async () => {
+      try {
+        const page = await call('GET', next);
+        next = page.next;
+        more.hidden = !next;
+        add(page.data);
+      } catch (err) {
+        status.replaceChildren(notice(err.message, 'error'));
+      }
+    });
+    return h(
+      'section',
+      { id: `problems-${p.status}` },
+      h('h3', {}, p.title),
+      shown ? count : null,
+      shown
+        ? scroller(
+            p.title,
+            h('table', { class: 'problems' }, h('thead', {}, h('tr', {}, th('Updated'), th('Event'), th('Zap hook URL'), th('Status'), th('Attempts'), th('Last answer'), th('Actions', true))), body),
+          )
+        : h('p', { class: 'muted' }, p.empty),
+      more,
+    );
+  });
+  // "Retry all" per subscription that has failed or given-up deliveries.
+  const failedRows = [...pages[1].data, ...pages[2].data];
+  const hooks = [...new Map(failedRows.filter((r) => r.hook_id).map((r) => [r.hook_id, r.target_url])).entries()];
+  const bulk = hooks.map(([id, target]) => {
+    const area = statusArea(`bulk-${id}`);
+    return h(
+      'div',
+      { class: 'bulk' },
       h('button', {
         type: 'button',
         class: 'retry-all',
-        onclick: async () => {
-          const since = new Date(Date.now() - 30 * 86_400_000).toISOString();
-          const r = await api('POST', `/v1/hooks/${encodeURIComponent(id)}/retry-failed`, { since });
-          await failed(params);
-          document.getElementById('action-status').replaceChildren(notice(`${r.queued} deliveries queued again.`));
+        onclick: async (ev) => {
+          const r = await act(ev.target, area, {
+            ask: `Retry every failed and given-up delivery of the subscription ${short(target, 60)}? Each is sent again now, with a fresh 24-hour window.`,
+            work: () => api('POST', `/v1/hooks/${encodeURIComponent(id)}/retry-failed`, {}),
+            done: null,
+          });
+          if (r) await failed(params, `${plural(r.queued, 'delivery', 'deliveries')} queued again.`);
         },
-      }, `Retry all failed for subscription ${short(rows.find((r) => r.hook_id === id).target_url, 50)}`),
-    ),
-    rows.length
-      ? h(
-          'table',
-          { id: 'failed' },
-          h('thead', {}, h('tr', {}, ['Updated', 'Event', 'Status', 'Attempts', 'Last answer', ''].map((t) => h('th', {}, t)))),
-          h(
-            'tbody',
-            {},
-            rows.map((d) =>
-              h(
-                'tr',
-                { 'data-id': d.id },
-                h('td', {}, when(d.updated_at)),
-                h('td', {}, h('a', { href: `#/events/${encodeURIComponent(d.event_id)}` }, d.event)),
-                h('td', {}, statusBadge(d.status)),
-                h('td', {}, String(d.attempt_count)),
-                h('td', {}, d.last_status_code !== null ? `HTTP ${d.last_status_code}` : short(d.last_error, 60)),
-                h('td', {}, h('button', {
-                  type: 'button',
-                  class: 'retry',
-                  onclick: async () => {
-                    await api('POST', `/v1/deliveries/${encodeURIComponent(d.id)}/retry`);
-                    await failed(params);
-                    document.getElementById('action-status').replaceChildren(notice('Queued again.'));
-                  },
-                }, 'Retry')),
-              ),
-            ),
-          ),
-        )
-      : notice('Nothing has failed. Deliveries that a Zap refuses, or that keep failing for 24 hours, show up here to retry.'),
-  );
+      }, `Retry all failed for ${short(target, 50)}`),
+      area,
+    );
+  });
+  show(h('h2', {}, hook ? 'Problems of one subscription' : 'Problems'), hook ? h('p', {}, h('a', { href: '#/failed' }, 'Show every subscription')) : null, status, bulk, sections);
 }
 
-// Keys and URLs ------------------------------------------------------------------------------
+// Keys, URLs and alerts ------------------------------------------------------------------------------
 
 async function settings() {
   const me = await api('GET', '/v1/me');
-  const out = h('div', { id: 'action-status' });
+  const keyArea = statusArea('key-status');
+  const urlArea = statusArea('url-status');
+  const alertArea = statusArea('alert-status');
+  const disableArea = statusArea('disable-status');
   const provider = h('select', { id: 'rotate-provider' }, Object.keys(me.inbound).map((p) => h('option', { value: p }, p)));
-  const overlap = h('input', { id: 'overlap', type: 'number', min: '0', max: '720', value: '24' });
+  const overlap = h('input', { id: 'overlap', type: 'number', min: '0', max: '720', step: '1', value: '24', required: true });
+  const alertUrl = h('input', { id: 'alert-url', type: 'url', value: me.alert_url || '', placeholder: 'https://hooks.slack.com/services/…' });
   show(
-    h('h2', {}, 'Keys and URLs'),
-    out,
+    h('h2', {}, 'Keys, URLs and alerts'),
     h('h3', {}, 'API key'),
     h('p', {}, 'A new key works at once; the current one stops working (every Zap connection must be updated with the new key).'),
     h('button', {
       type: 'button',
       id: 'rotate-key',
-      onclick: async () => {
-        if (!confirm('Replace the API key? Zap connections using the old one will need the new one.')) return;
-        const r = await api('POST', '/v1/me/rotate-key');
+      onclick: async (ev) => {
+        const r = await act(ev.target, keyArea, {
+          ask: 'Replace the API key now? The current key stops working at once: every Zap connection and script using it must get the new one.',
+          work: () => api('POST', '/v1/me/rotate-key'),
+          done: null,
+        });
+        if (!r) return;
         sessionStorage.setItem(KEY, r.api_key);
-        out.replaceChildren(notice('New API key (shown once):'), h('p', {}, h('code', { id: 'new-key' }, r.api_key), ' ', copyButton(r.api_key)));
+        keyArea.replaceChildren(notice('New API key (shown once; copy it now):'), h('p', {}, h('code', { id: 'new-key' }, r.api_key), ' ', copyButton(r.api_key, 'the new API key')));
       },
     }, 'Rotate API key'),
+    keyArea,
     h('h3', {}, 'Webhook URL'),
     h('p', {}, 'A new URL for one vendor; the old one keeps working for the overlap, so you can paste the new one into the vendor without losing an event.'),
-    h('label', {}, 'Vendor ', provider),
-    h('label', {}, ' Overlap (hours) ', overlap),
-    ' ',
+    h('div', { class: 'row' }, h('label', { for: 'rotate-provider' }, 'Vendor'), provider, h('label', { for: 'overlap' }, 'Old URL keeps working for (hours, 0–720)'), overlap),
     h('button', {
       type: 'button',
       id: 'rotate-inbound',
-      onclick: async () => {
-        const r = await api('POST', '/v1/me/rotate-inbound', { provider: provider.value, overlap_hours: Number(overlap.value) });
-        out.replaceChildren(notice(`New ${provider.value} URL; the old one works until ${when(r.old_url_valid_until)}.`), h('p', {}, h('code', {}, r.inbound[provider.value]), ' ', copyButton(r.inbound[provider.value])));
+      onclick: async (ev) => {
+        const raw = overlap.value.trim();
+        const hours = Number(raw);
+        if (raw === '' || !Number.isFinite(hours) || hours < 0 || hours > 720) {
+          urlArea.replaceChildren(notice('Say how long the old URL keeps working: a number of hours from 0 to 720 (24 is the default). Nothing was changed.', 'error'));
+          overlap.focus();
+          return;
+        }
+        const p = provider.value;
+        const ends = hours === 0 ? 'at once: events the vendor sends to it from now on are refused (404) and lost until you paste the new URL' : `at ${when(new Date(Date.now() + hours * 3_600_000).toISOString())}`;
+        const r = await act(ev.target, urlArea, {
+          ask: `Make a new ${p} webhook URL? The current one stops working ${ends}.`,
+          work: () => api('POST', '/v1/me/rotate-inbound', { provider: p, overlap_hours: hours }),
+          done: null,
+        });
+        if (!r) return;
+        urlArea.replaceChildren(notice(`New ${p} URL; paste it into the vendor now. The old one works until ${when(r.old_url_valid_until)}.`), h('p', {}, h('code', { id: 'new-url' }, r.inbound[p]), ' ', copyButton(r.inbound[p], `the new ${p} webhook URL`)));
       },
     }, 'Rotate URL'),
+    urlArea,
+    h('h3', {}, 'Alerts'),
+    h('p', {}, 'Where the relay says so when a subscription starts failing, recovers, or gives deliveries up. A Slack incoming-webhook URL works as it is.'),
+    h('div', { class: 'row' }, h('label', { for: 'alert-url' }, 'Alert URL'), alertUrl),
+    h('button', {
+      type: 'button',
+      id: 'save-alerts',
+      onclick: (ev) => act(ev.target, alertArea, { work: () => api('PUT', '/v1/me/alerts', { url: alertUrl.value.trim() }), done: 'Saved: alerts go there from now on.' }),
+    }, 'Save alert URL'),
+    ' ',
+    h('button', {
+      type: 'button',
+      id: 'remove-alerts',
+      onclick: async (ev) => {
+        const r = await act(ev.target, alertArea, { ask: 'Stop sending alerts? Failing subscriptions will show only here.', work: () => api('DELETE', '/v1/me/alerts'), done: 'Removed: no more alerts.' });
+        if (r !== undefined) alertUrl.value = '';
+      },
+    }, 'Remove'),
+    alertArea,
     h('h3', {}, 'Disable the account'),
-    h('p', {}, 'Its webhook URLs stop accepting events and its API key stops working, at once.'),
+    h('p', {}, 'Its webhook URLs stop accepting events and its API key stops working, at once. Queued deliveries pause (they are kept) until the operator runs ', h('code', {}, 'demohooks-relay account enable'), '.'),
     h('button', {
       type: 'button',
       class: 'danger',
-      onclick: async () => {
-        if (!confirm('Disable this account now?')) return;
-        await api('POST', '/v1/me/disable');
+      id: 'disable',
+      onclick: async (ev) => {
+        const r = await act(ev.target, disableArea, {
+          ask: `Disable the account "${me.name}" now? Vendors' events to its webhook URLs are refused (404) and lost, this console signs out, and queued deliveries pause until \`demohooks-relay account enable\`.`,
+          work: () => api('POST', '/v1/me/disable'),
+          done: null,
+        });
+        if (r !== null) return; // declined, or refused (the reason is shown by the button)
         sessionStorage.removeItem(KEY);
-        signIn('The account is disabled.');
+        signIn('The account is disabled. The operator can turn it back on with demohooks-relay account enable.');
       },
     }, 'Disable account'),
+    disableArea,
   );
 }
 
@@ -432,6 +715,10 @@ async function route() {
   nav.hidden = false;
   const [path, qs] = (location.hash.slice(1) || '/').split('?');
   const params = new URLSearchParams(qs || '');
+  for (const a of nav.querySelectorAll('a')) {
+    if (a.getAttribute('href') === `#${path === '/' ? '/' : `/${path.split('/')[1]}`}`) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
   try {
     const me = await api('GET', '/v1/me');
     document.getElementById('account').textContent = me.name;
@@ -441,7 +728,7 @@ async function route() {
     else if (path === '/settings') await settings();
     else await overview();
   } catch (err) {
-    if (err.message !== 'signed out') show(notice(err.message, 'error'));
+    if (err.message !== 'signed out') show(notice(err.message, 'error', false));
   }
 }
 
@@ -450,4 +737,7 @@ document.getElementById('signout').addEventListener('click', () => {
   signIn();
 });
 window.addEventListener('hashchange', route);
+window.addEventListener('resize', () => {
+  if (chart) chart.setSize({ width: Math.max(260, document.getElementById('chart').clientWidth - 16), height: 220 });
+});
 route();

@@ -12,10 +12,15 @@ import { PROVIDERS } from '../../lib/providers/index.js';
 // dist/relay/http → the project root → relay/console (static files are not compiled).
 const DIR = path.resolve(__dirname, '..', '..', '..', 'relay', 'console');
 
+// uPlot, the chart library (MIT, no dependencies): served from this origin, never a CDN.
+const UPLOT = path.dirname(require.resolve('uplot'));
+
 const FILES: Record<string, { file: string; type: string }> = {
-  '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
-  '/console.js': { file: 'console.js', type: 'text/javascript; charset=utf-8' },
-  '/console.css': { file: 'console.css', type: 'text/css; charset=utf-8' },
+  '/': { file: path.join(DIR, 'index.html'), type: 'text/html; charset=utf-8' },
+  '/console.js': { file: path.join(DIR, 'console.js'), type: 'text/javascript; charset=utf-8' },
+  '/console.css': { file: path.join(DIR, 'console.css'), type: 'text/css; charset=utf-8' },
+  '/vendor/uplot.min.js': { file: path.join(UPLOT, 'uPlot.iife.min.js'), type: 'text/javascript; charset=utf-8' },
+  '/vendor/uplot.min.css': { file: path.join(UPLOT, 'uPlot.min.css'), type: 'text/css; charset=utf-8' },
 };
 
 export const CONSOLE_CSP =
@@ -23,12 +28,12 @@ export const CONSOLE_CSP =
 
 /** The vendors for the console's lists and help, from the vendor modules: a script, as the CSP allows only this origin's. */
 const vendorsScript = () =>
-  `window.DEMOHOOKS_VENDORS = ${JSON.stringify(Object.values(PROVIDERS).map((p) => ({ key: p.key, label: p.label, where: p.consoleHelp })))};\n`;
+  `window.DEMOHOOKS_VENDORS = ${JSON.stringify(Object.values(PROVIDERS).map((p) => ({ key: p.key, label: p.label, where: p.consoleHelp, events: [...p.events.map((e) => `${p.key}.${e.event}`), `${p.key}.*`] })))};\n`;
 
 /** The console's static files (and the vendor list), read once, each with the strict headers above. */
 export const consolePlugin: FastifyPluginAsync = async (fastify) => {
   const files: Record<string, { type: string; body: Buffer }> = {
-    ...Object.fromEntries(Object.entries(FILES).map(([route, e]) => [route, { type: e.type, body: readFileSync(path.join(DIR, e.file)) }])),
+    ...Object.fromEntries(Object.entries(FILES).map(([route, e]) => [route, { type: e.type, body: readFileSync(e.file) }])),
     '/vendors.js': { type: 'text/javascript; charset=utf-8', body: Buffer.from(vendorsScript()) },
   };
   for (const [route, { type, body }] of Object.entries(files)) {

@@ -131,8 +131,11 @@ export const ActivityEvent = StoredEvent.extend({
   occurred_at: isoOut.describe('when the viewing happened (the payload says so; its arrival when it does not)'),
 }).meta({ id: 'ActivityEvent' });
 
+const summary = z.string().nullable().describe('what happened, in words, as the vendor module reads the body (not verified: the relay holds no secrets); null when it cannot');
+
 export const EventRow = StoredEvent.extend({
   delivery_status: z.enum(EVENT_DELIVERY_STATUSES),
+  summary,
 }).meta({ id: 'EventRow' });
 
 export const Attempt = z.object({
@@ -145,6 +148,7 @@ export const Attempt = z.object({
 });
 
 export const EventDetail = StoredEvent.extend({
+  summary,
   deliveries: z.array(
     z.object({
       id: z.string(),
