@@ -9,8 +9,12 @@ import { PROVIDERS } from '../../lib/providers/index.js';
 import { demoSessionSample } from '../../lib/providers/walnut.js';
 import { signBody } from '../../lib/signature.js';
 import { CONSOLE_CSP } from '../http/console.js';
+import { readFileSync } from 'node:fs';
 import { CHROMIUM, launchChromium } from './browser.js';
 import { call, freshSqliteUrl, startSink, startTestRelay, until } from './harness.js';
+
+/** axe-core, the accessibility engine, run in the page by the tests. */
+const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
 if (!CHROMIUM) {
   // eslint-disable-next-line no-console
@@ -37,7 +41,7 @@ if (!CHROMIUM) {
   beforeEach(async () => {
     refuse = true;
     relay = await startTestRelay(freshSqliteUrl(), { retryBaseMs: 50, retryMaxMs: 100 });
-    sink = await startSink((r) => (r.path === '/zap-refuses' && refuse ? 400 : 200));
+    sink = await startSink((r) => (r.path === '/zap-down' ? 503 : r.path === '/zap-refuses' && refuse ? 400 : 200));
     const created = await relay.store.createAccount('Acme RevOps');
     key = created.apiKey;
     inbound = (await call(relay.url, 'GET', '/v1/me', { key })).json.inbound;
@@ -61,6 +65,15 @@ if (!CHROMIUM) {
     expect(r.status).toBe(200);
     return r.json.id as string;
   };
+
+  /** The text of the next confirmation the page asks, answered with `accept`. */
+  const nextDialog = (accept = true) =>
+    new Promise<string>((resolve) =>
+      page.once('dialog', async (d) => {
+        resolve(d.message());
+        await (accept ? d.accept() : d.dismiss());
+      }),
+    );
 
   /** Signs in with the keyboard only: Tab to the field, type, Enter. */
   const signIn = async () => {
@@ -104,9 +117,9 @@ if (!CHROMIUM) {
     await until('failed', async () => (await relay.store.deliveriesOf(id))[0]?.status === 'failed');
     await signIn();
     await page.click('nav a[href="#/failed"]');
-    await page.waitForSelector('#failed tbody tr');
-    expect(await page.locator('#failed tbody tr').count()).toBe(1);
-    await page.click(`#failed a[href="#/events/${id}"]`);
+    await page.waitForSelector('#problems-failed tbody tr');
+    expect(await page.locator('#problems-failed tbody tr').count()).toBe(1);
+    await page.click(`#problems-failed a[href="#/events/${id}"]`);
     await page.waitForSelector('section.delivery .badge.failed');
     expect(await page.locator('section.delivery table.attempts tbody tr').count()).toBe(1);
     refuse = false; // the Zap is fixed
@@ -125,9 +138,12 @@ if (!CHROMIUM) {
     await until('both failed', async () => (await Promise.all(ids.map((i) => relay.store.deliveriesOf(i)))).every((d) => d[0]?.status === 'failed'));
     await signIn();
     await page.click('nav a[href="#/failed"]');
-    await page.waitForSelector('#failed tbody tr');
+    await page.waitForSelector('#problems-failed tbody tr');
     refuse = false;
+    // It asks first, saying what it will do.
+    const asked = nextDialog();
     await page.click('button.retry-all');
+    expect(await asked).toContain('Retry every failed and given-up delivery of the subscription');
     await page.waitForSelector('text=2 deliveries queued again.');
     await until('both delivered', async () => (await Promise.all(ids.map((i) => relay.store.deliveriesOf(i)))).every((d) => d[0]?.status === 'delivered'));
   });
@@ -138,7 +154,7 @@ if (!CHROMIUM) {
     await signIn();
     await page.click('nav a[href="#/events"]');
     await page.waitForSelector(`#events tr[data-id="${id}"]`);
-    expect(await page.textContent(`#events tr[data-id="${id}"] td.preview`)).toContain('<script>window.__pwned');
+    expect(await page.textContent(`#events tr[data-id="${id}"] td:nth-child(3)`)).toContain('<script>window.__pwned');
     await page.click(`#events tr[data-id="${id}"] a`);
     await page.waitForSelector('#body');
     // Positive control: the text is on the page, character for character.
@@ -165,5 +181,170 @@ if (!CHROMIUM) {
     await page.waitForSelector('.notice.error');
     expect(await page.textContent('.notice.error')).toContain('That API key was not accepted');
     expect(await page.isVisible('nav a[href="#/events"]')).toBe(false);
+  });
+
+  /** axe-core's serious and critical findings on the page as it is now (CDP evaluation: the page's CSP does not apply). */
+  const axeFindings = async (): Promise<string[]> => {
+    await page.evaluate(AXE_SOURCE);
+    const result = await page.evaluate(async () => (globalThis as any).axe.run((globalThis as any).document, { resultTypes: ['violations'] }));
+    return (result.violations as Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }>)
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.impact} ${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  };
+
+  it('overview: the 24-hour chart, and a subscription red from its first failed attempt (not from the give-up), with its problems a click away', async () => {
+    refuse = false;
+    const ok = (await call(relay.url, 'POST', '/v1/hooks', { key, body: { target_url: `${sink.url}/zap`, event: 'walnut.*' } })).json;
+    const down = (await call(relay.url, 'POST', '/v1/hooks', { key, body: { target_url: `${sink.url}/zap-down`, event: 'walnut.*' } })).json;
+    const id = await post({ ...demoSessionSample, data: { ...demoSessionSample.data, session_id: 'down-1' } });
+    await until('one failed attempt recorded, still retrying', async () => {
+      const d = (await relay.store.deliveriesOf(id)).find((x) => x.hook_id === down.id);
+      return d !== undefined && d.attempts >= 1 && d.status === 'pending';
+    });
+    await until('the other delivered', async () => (await relay.store.deliveriesOf(id)).find((x) => x.hook_id === ok.id)?.status === 'delivered');
+    await signIn();
+    await page.waitForSelector('#chart canvas');
+    expect(await page.getAttribute('#chart', 'aria-label')).toMatch(/events received 1 in total/);
+    // Positive control: the healthy one reads healthy; the failing one is red, saying since when.
+    expect(await page.textContent(`#hooks tr[data-id="${ok.id}"]`)).toContain('healthy');
+    const failing = page.locator(`#hooks tr[data-id="${down.id}"]`);
+    expect(await failing.getAttribute('class')).toBe('failing');
+    expect(await failing.textContent()).toMatch(/failing since .+ failed attempts? in a row/);
+    expect(await page.textContent('main')).toContain('1 subscription is failing');
+    await failing.locator('a', { hasText: 'See problems' }).click();
+    await page.waitForSelector('#problems-retrying tbody tr');
+    expect(await page.textContent('#problems-retrying')).toContain('retrying');
+    expect(await axeFindings()).toStrictEqual([]);
+    expect(errors).toStrictEqual([]);
+  });
+
+  it('events: every page reachable with a count, filters by type and delivery, finds by id, says what happened with the time zone', async () => {
+    refuse = false;
+    await call(relay.url, 'POST', '/v1/hooks', { key, body: { target_url: `${sink.url}/zap`, event: 'walnut.demo_session_finished' } });
+    const ids: string[] = [];
+    for (let i = 0; i < 55; i++) ids.push(await post({ ...demoSessionSample, data: { ...demoSessionSample.data, session_id: `page-${i}` } }));
+    const supademo = JSON.stringify(PROVIDERS.supademo.events[0].sample);
+    const other = (await call('', 'POST', inbound.supademo, { body: supademo })).json.id as string;
+    await until('delivered', async () => (await relay.store.deliveriesOf(ids[54]))[0]?.status === 'delivered');
+    await signIn();
+    await page.goto(`${relay.url}/#/events?live=0`);
+    await page.waitForSelector('#events tbody tr');
+    expect(await page.locator('#events tbody tr').count()).toBe(50);
+    expect(await page.textContent('#event-count')).toBe('Showing 50 events (there are older ones).');
+    await page.click('#older');
+    await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('#events tbody tr').length === 56);
+    expect(await page.textContent('#event-count')).toBe('Showing 56 events.');
+    expect(await page.isVisible('#older')).toBe(false);
+    // In words, with the zone of the time.
+    const row = page.locator(`#events tr[data-id="${ids[54]}"]`);
+    expect(await row.locator('td').nth(2).textContent()).toContain('someone-awesome@walnut.io');
+    expect(await row.locator('td').nth(0).textContent()).toMatch(/UTC|GMT/);
+    // Filters: by event type, by delivery status.
+    await page.selectOption('select[name=event]', 'supademo.lead.captured');
+    await page.click('#filters button[type=submit]');
+    await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('#events tbody tr').length === 1);
+    expect(await page.getAttribute('#events tbody tr', 'data-id')).toBe(other);
+    await page.goto(`${relay.url}/#/events?live=0&delivery_status=no_subscription`);
+    await page.waitForFunction((id) => (globalThis as any).document.querySelectorAll("#events tbody tr").length === 1 && (globalThis as any).document.querySelector('#events tbody tr')!.getAttribute('data-id') === id, other);
+    // Find by id.
+    await page.fill('#find-id', ids[3]);
+    await page.click('#find button');
+    await page.waitForSelector('#body');
+    expect(await page.textContent('#body')).toContain('"session_id": "page-3"');
+    expect(await axeFindings()).toStrictEqual([]);
+    await page.goto(`${relay.url}/#/events?live=0`);
+    await page.waitForSelector('#events tbody tr');
+    expect(await axeFindings()).toStrictEqual([]);
+    expect(errors).toStrictEqual([]);
+  });
+
+  it('safe actions: rotation asks first and says when the old URL ends; a cleared overlap or a refused action is said by the button, and nothing changes', async () => {
+    await signIn();
+    await page.click('nav a[href="#/settings"]');
+    await page.waitForSelector('#rotate-inbound');
+    expect(await page.inputValue('#overlap')).toBe('24');
+    // A cleared overlap: refused on the page, nothing rotated.
+    await page.fill('#overlap', '');
+    await page.click('#rotate-inbound');
+    await page.waitForSelector('#url-status .notice.error');
+    expect(await page.textContent('#url-status')).toContain('Nothing was changed');
+    expect((await call(relay.url, 'GET', '/v1/me', { key })).json.inbound.walnut).toBe(inbound.walnut);
+    // Declined: nothing changes.
+    await page.fill('#overlap', '24');
+    let asked = nextDialog(false);
+    await page.click('#rotate-inbound');
+    expect(await asked).toMatch(/The current one stops working at .+(UTC|GMT)/);
+    expect((await call(relay.url, 'GET', '/v1/me', { key })).json.inbound.walnut).toBe(inbound.walnut);
+    // Accepted: a new URL, the old one still working until the time said.
+    asked = nextDialog(true);
+    await page.click('#rotate-inbound');
+    await asked;
+    await page.waitForSelector('#new-url');
+    const fresh = await page.textContent('#new-url');
+    expect(fresh).not.toBe(inbound.walnut);
+    expect((await call('', 'POST', inbound.walnut, { body: JSON.stringify(demoSessionSample) })).status).toBe(200);
+    // Notices stay until dismissed.
+    expect(await page.isVisible('#url-status .notice')).toBe(true);
+    await page.click('#url-status .notice .dismiss');
+    expect(await page.locator('#url-status .notice').count()).toBe(0);
+    // Alerts: a refused URL says why where it was typed; an allowed one is saved.
+    await page.fill('#alert-url', 'https://example.com/not-slack');
+    await page.click('#save-alerts');
+    await page.waitForSelector('#alert-status .notice.error');
+    expect(await page.textContent('#alert-status')).toContain('RELAY_ALERT_HOSTS');
+    expect((await call(relay.url, 'GET', '/v1/me', { key })).json.alert_url).toBeNull();
+    expect(await axeFindings()).toStrictEqual([]);
+    // Disable asks first, saying what it does; declined, the account stays.
+    asked = nextDialog(false);
+    await page.click('#disable');
+    expect(await asked).toContain('queued deliveries pause until `demohooks-relay account enable`');
+    expect((await call(relay.url, 'GET', '/v1/me', { key })).status).toBe(200);
+    // The browser logs the refused save (422) itself; nothing else went wrong.
+    expect(errors.filter((e) => !e.includes('status of 422'))).toStrictEqual([]);
+  });
+
+  it('a retry the relay refuses is said where it was clicked; replays and manual retries are marked', async () => {
+    const hook = (await call(relay.url, 'POST', '/v1/hooks', { key, body: { target_url: `${sink.url}/zap-refuses`, event: 'walnut.*' } })).json;
+    const id = await post(demoSessionSample);
+    await until('failed', async () => (await relay.store.deliveriesOf(id))[0]?.status === 'failed');
+    await signIn();
+    await page.goto(`${relay.url}/#/failed`);
+    await page.waitForSelector('#problems-failed tbody tr');
+    expect(await axeFindings()).toStrictEqual([]);
+    // The Zap is turned off meanwhile: its subscription is gone.
+    expect((await call(relay.url, 'DELETE', `/v1/hooks/${hook.id}`, { key })).status).toBe(204);
+    await page.click('#problems-failed button.retry');
+    await page.waitForSelector('#problems-failed .notice.error');
+    expect(await page.textContent('#problems-failed .notice.error')).toContain('its subscription no longer exists');
+    // Replay to a new subscription: marked as a replay on the event.
+    refuse = false;
+    await call(relay.url, 'POST', '/v1/hooks', { key, body: { target_url: `${sink.url}/zap`, event: 'walnut.*' } });
+    await page.goto(`${relay.url}/#/events/${id}`);
+    await page.waitForSelector('#replay');
+    const asked = nextDialog(true);
+    await page.click('#replay');
+    expect(await asked).toContain('marked as a replay');
+    await page.waitForSelector('text=Replayed to 1 subscription.');
+    await page.waitForSelector('section.delivery .badge.mark:has-text("replay")');
+    expect(errors.filter((e) => !e.includes('409'))).toStrictEqual([]);
+  });
+
+  it('at 390 px the page is no wider than the screen, and every page passes axe-core', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await call(relay.url, 'POST', '/v1/hooks', { key, body: { target_url: `${sink.url}/zap-refuses`, event: 'walnut.*' } });
+    const id = await post(demoSessionSample);
+    await until('failed', async () => (await relay.store.deliveriesOf(id))[0]?.status === 'failed');
+    await page.goto(`${relay.url}/`);
+    await page.waitForSelector('#apikey');
+    expect(await axeFindings()).toStrictEqual([]);
+    await signIn();
+    for (const [hash, ready] of [['#/', '#chart canvas'], ['#/events?live=0', '#events tbody tr'], [`#/events/${id}`, '#body'], ['#/failed', '#problems-failed tbody tr'], ['#/settings', '#rotate-inbound']]) {
+      await page.goto(`${relay.url}/${hash}`);
+      await page.waitForSelector(ready);
+      const width = await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth);
+      expect([hash, width]).toStrictEqual([hash, 390]);
+      expect([hash, await axeFindings()]).toStrictEqual([hash, []]);
+    }
+    expect(errors).toStrictEqual([]);
   });
 });
