@@ -14,6 +14,9 @@ const PUBLIC = 'dist/relay/test/public.test.js';
 const SIGNALS = 'dist/relay/test/signals.test.js';
 const SIGNALS_NX = 'dist/relay/test/signals-nx.test.js';
 const SIGNALS_UNIT = 'dist/test/signals.test.js';
+const HEALTH = 'dist/relay/test/health.test.js';
+const CLI = 'dist/relay/test/cli.test.js';
+const CONSOLE = 'dist/relay/test/console.test.js';
 
 const MUTATIONS = [
   {
@@ -158,7 +161,53 @@ const MUTATIONS = [
     to: 'return out;',
     tests: [SIGNALS],
   },
+  {
+    name: 'health not moved by outcomes (issue 17)',
+    file: 'relay/store.ts',
+    from: /await this\.recordHealth\([^)]*\);/g,
+    to: '',
+    tests: [HEALTH],
+  },
+  {
+    name: 'given-up alerts not limited to one an hour (issue 17)',
+    file: 'relay/alerts.ts',
+    from: ' AND (h.given_up_alert_at IS NULL OR h.given_up_alert_at <= ${db.nowSql} - ${HOUR})',
+    to: '',
+    tests: [HEALTH],
+  },
+  {
+    name: 'a list cut short without a Link header (issue 17)',
+    file: 'relay/http/operator.ts',
+    from: "if (rows.length > limit) reply.header('Link', nextLink(url, out[out.length - 1].id));",
+    to: '',
+    tests: [HEALTH],
+  },
+  {
+    name: 'the CLI prints URLs from its own environment (issue 17)',
+    file: 'relay/cli.ts',
+    from: "return (await store.setting('public_url')) ?? publicBase(cfg);",
+    to: 'return publicBase(cfg);',
+    tests: [CLI],
+  },
+  {
+    name: 'muted text too faint to read (issue 17: axe-core)',
+    file: 'relay/console/console.css',
+    from: '--muted: #5b6475;',
+    to: '--muted: #aab0ba;',
+    tests: [CONSOLE],
+  },
+  {
+    name: 'rotation without asking first (issue 17)',
+    file: 'relay/console/console.js',
+    from: 'ask: `Make a new ${p} webhook URL? The current one stops working ${ends}.`,',
+    to: '',
+    tests: [CONSOLE],
+  },
 ];
+
+// `npm run mutate -- --only=17` runs the mutations whose name mentions that issue.
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
+if (only) MUTATIONS.splice(0, MUTATIONS.length, ...MUTATIONS.filter((m) => m.name.includes(`(issue ${only}`)));
 
 const work = mkdtempSync(path.join(tmpdir(), 'demohooks-mutate-'));
 const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' }).split('\n').filter(Boolean);
