@@ -828,7 +828,11 @@ export class Store {
       //    transaction): the lease is guarded again where it is taken, rows another worker holds
       //    are skipped, and an unsubscribe's cancel (or a disable's pause) takes the same row
       //    locks, so it either goes first (the row is no longer due, and this skips it) or waits
-      //    for this statement and then sees the lease, and waits for the attempt.
+      //    for this statement and then sees the lease, and waits for the attempt. The account row
+      //    is share-locked too: a delivery stored by an ingest that raced the disable (and so was
+      //    not paused) is either claimed before the disable takes the account row (which then
+      //    waits for the attempt) or seen with the account disabled (its newest version is read
+      //    once locked), never claimed by a statement that read the account before the disable.
       const picked = pick(await this.db.query<{ id: string; account_id: string; hook_id: string }>(candidatesSql, [2 * Math.min(limit, share)]));
       if (picked.length === 0) return [];
       const rows = await this.db.query<any>(
@@ -837,7 +841,7 @@ export class Store {
            WHERE id IN (
              SELECT d.id FROM deliveries d JOIN hooks h ON h.id = d.hook_id JOIN accounts a ON a.id = h.account_id
              WHERE d.id = ANY($3::text[]) AND a.disabled_at IS NULL AND d.status = 'pending' AND (d.locked_until IS NULL OR d.locked_until < ${now})
-             FOR UPDATE OF d SKIP LOCKED)
+             FOR UPDATE OF d SKIP LOCKED FOR SHARE OF a SKIP LOCKED)
            RETURNING id, account_id, event_id, hook_id, target_url, attempts)
          SELECT l.*, e.headers, e.body, e.received_at FROM leased l JOIN events e ON e.id = l.event_id`,
         [worker, leaseMs, picked],
