@@ -10,7 +10,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { RelayConfig } from './config.js';
 import type { Logger } from './log.js';
-import { backoffMs } from './deliver.js';
+import { backoffMs, hostOf } from './deliver.js';
 import { queueAlert, type AlertType, type Store } from './store.js';
 import { checkTarget, guardedLookup, type TargetNames } from './targets.js';
 
@@ -188,11 +188,3 @@ export class Alerter {
     });
   }
 }
-
-const hostOf = (url: string) => {
-  try {
-    return new URL(url).host;
-  } catch {
-    return null;
-  }
-};

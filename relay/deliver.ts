@@ -20,7 +20,8 @@ export interface DeliveryMetrics {
   countDelivery(outcome: string): void;
 }
 
-const hostOf = (url: string) => {
+/** A URL's host, for logs (a URL may carry a secret path: a Slack webhook's, a Zap's). */
+export const hostOf = (url: string) => {
   try {
     return new URL(url).host;
   } catch {
