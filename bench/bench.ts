@@ -3,7 +3,7 @@
  * same run on the same machine (these machines are shared and noisy), plus the absolute
  * numbers for context. `--quick` runs smaller sizes.
  */
-import { execFileSync } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -130,6 +130,8 @@ interface Running {
   url: string;
   inbound: string;
   key: string;
+  /** Its processes: paused (SIGSTOP) while another row is measured, so an idle relay's polling costs that row nothing. */
+  procs?: ChildProcess[];
   stop: () => void;
 }
 
@@ -140,7 +142,7 @@ async function relayOn(databaseUrl: string, env: Record<string, string> = {}): P
   // The per-URL inbound limit (1,000/s by default) would cap the load itself: set past reach, so
   // the limiter still does its bookkeeping on every request but never refuses one.
   const r = await spawnRelay({ RELAY_DATABASE_URL: databaseUrl, RELAY_DELIVERY_CONCURRENCY: '32', ...UNLIMITED, ...env }, false);
-  return { url: r.url, inbound: `${r.url}${new URL(acct.inbound.walnut).pathname}`, key: acct.api_key, stop: () => r.proc.kill('SIGTERM') };
+  return { url: r.url, inbound: `${r.url}${new URL(acct.inbound.walnut).pathname}`, key: acct.api_key, procs: [r.proc], stop: () => r.proc.kill('SIGTERM') };
 }
 
 async function subscribe(r: Running, target: string, count: number): Promise<void> {
@@ -170,12 +172,12 @@ async function ingest(): Promise<void> {
   const bare = await spawnBareServer();
   // The baseline gets the same load as the relays: a fresh event signed per request (the
   // generator's signing cost is then in every row alike).
-  const targets: Array<{ name: string; load: (i: number) => Promise<{ status: number; ms: number }>; stop: () => void }> = [
-    { name: 'bare Node HTTP (baseline)', load: (i) => { const e = walnutEvent(`bare-${seq++}-${i}`); return post(bare.url, e.body, e.headers); }, stop: () => bare.proc.kill() },
+  const targets: Array<{ name: string; load: (i: number) => Promise<{ status: number; ms: number }>; stop: () => void; procs: ChildProcess[] }> = [
+    { name: 'bare Node HTTP (baseline)', load: (i) => { const e = walnutEvent(`bare-${seq++}-${i}`); return post(bare.url, e.body, e.headers); }, stop: () => bare.proc.kill(), procs: [bare.proc] },
   ];
   for (const [name, url] of stores()) {
     const r = await relayOn(url());
-    targets.push({ name: `relay, ${name}`, load: send(r), stop: r.stop });
+    targets.push({ name: `relay, ${name}`, load: send(r), stop: r.stop, procs: r.procs ?? [] });
   }
   if (pgAvailable.ok) {
     // Scale-out: two relay processes on one PostgreSQL database, the load split between them.
@@ -190,14 +192,39 @@ async function ingest(): Promise<void> {
         first.stop();
         second.proc.kill('SIGTERM');
       },
+      procs: [...(first.procs ?? []), second.proc],
     });
   }
   try {
-    for (const t of targets) await closedLoop(500, concurrency, t.load);
+    // One server alive at a time: the others are stopped (SIGSTOP), so their polling does not
+    // load the row being measured; each is resumed for its turn.
+    // A resumed relay has seen its pause as event-loop lag (its overload guard answers 503 until
+    // the next sample) and its idle keep-alive sockets have timed out: it is given a moment and
+    // a short warm-up, not counted, before it is measured.
+    const only = async (t: (typeof targets)[number]) => {
+      for (const o of targets) for (const p of o.procs) p.kill(o === t ? 'SIGCONT' : 'SIGSTOP');
+      await new Promise((r) => setTimeout(r, 1500));
+      await closedLoop(300, concurrency, t.load);
+    };
+    // Warm-up until steady: batches of 2,000 until two in a row agree within 10 % (at most 8).
+    const warmups: string[] = [];
+    for (const t of targets) {
+      await only(t);
+      let last = 0;
+      let batches = 0;
+      for (; batches < 8; batches++) {
+        const w = await closedLoop(quick ? 500 : 2000, concurrency, t.load);
+        if (last && Math.abs(w.rate - last) / last < 0.1) break;
+        last = w.rate;
+      }
+      warmups.push(`${t.name.split(' (')[0]}: ${batches + 1}`);
+    }
+    say(`warm-up batches until steady: ${warmups.join(', ')}`);
     // Rounds alternate between the servers so drift in the machine's load hits all alike.
     const results = targets.map(() => ({ rate: [] as number[], p50: [] as number[], p99: [] as number[], fp50: [] as number[], fp99: [] as number[], errors: 0 }));
     for (let round = 0; round < rounds; round++) {
       for (const [i, t] of targets.entries()) {
+        await only(t);
         const x = await closedLoop(n, concurrency, t.load);
         const f = await openLoop(1000, quick ? 1 : 2, t.load);
         results[i].rate.push(x.rate);
@@ -218,6 +245,8 @@ async function ingest(): Promise<void> {
     say(`${rounds} alternating rounds, medians; closed loop: ${n} requests, ${concurrency} in flight; fixed rate: 1,000 events/s for ${quick ? 1 : 2} s`);
     say(table(['server', 'acks/s', 'ratio', 'p50 ms', 'p99 ms', 'p50 ms @1k/s', 'p99 ms @1k/s', '≥ 0.5× and p99 < 25 ms'], rows));
   } finally {
+    // A stopped process would not act on SIGTERM until continued.
+    for (const t of targets) for (const p of t.procs) p.kill('SIGCONT');
     for (const t of targets) t.stop();
   }
   say();
