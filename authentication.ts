@@ -42,7 +42,9 @@ const test = async (z: ZObject, bundle: Bundle) => {
     if (!data || typeof data.name !== 'string') {
       throw new z.errors.Error('The Relay URL answered, but not as a demohooks relay. Check the address.', 'relay_bad_response', 502);
     }
-    return data;
+    // What the connection shows and labels itself with, nothing more: the account's alert URL,
+    // which carries a secret path (a Slack webhook's), stays out of Zapier's records.
+    return { account_id: data.account_id, name: data.name, inbound: data.inbound };
   }
   const anySecret = Object.values(PROVIDERS).some((p) => (bundle.authData[p.secretKeys[0]] ?? '').trim() !== '');
   if (!anySecret) {

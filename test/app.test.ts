@@ -104,6 +104,14 @@ describe('authentication', () => {
     expect(nock.isDone()).toBe(true);
   });
 
+  it("keeps the account's alert URL (a Slack webhook's secret path) out of the connection test's result", async () => {
+    const me = { account_id: 'acc_1', name: 'Acme RevOps', inbound: { walnut: 'w' }, alert_url: 'https://hooks.slack.com/services/T0/B0/s3cr3t' };
+    nock(RELAY).get('/v1/me').reply(200, me);
+    const out = await appTester(auth.test, { authData: authData() } as any);
+    expect(out).toMatchObject({ name: 'Acme RevOps', inbound: { walnut: 'w' } });
+    expect(JSON.stringify(out)).not.toContain('s3cr3t');
+  });
+
   it('keeps every secret in password fields with help on where the vendor shows it', () => {
     const fields = new Map<string, any>(auth.fields.map((f: any) => [f.key, f]));
     for (const k of ['api_key', ...Object.values(PROVIDERS).flatMap((p) => p.secretKeys)]) {
