@@ -12,7 +12,7 @@ import type { RelayConfig } from './config.js';
 import type { Logger } from './log.js';
 import { backoffMs, hostOf } from './deliver.js';
 import { queueAlert, type AlertType, type Store } from './store.js';
-import { checkTarget, guardedLookup, type TargetNames } from './targets.js';
+import { checkTarget, guardedLookup, guardedPost, type TargetNames } from './targets.js';
 
 export const ALERT_URL: TargetNames = { field: 'url', hostsVar: 'RELAY_ALERT_HOSTS' };
 const HOUR = 3_600_000;
@@ -165,15 +165,12 @@ export class Alerter {
     return new Promise((resolve) => {
       const rule = checkTarget(raw, { targetHosts: this.cfg.alertHosts, allowPrivateTargets: this.cfg.allowPrivateTargets }, ALERT_URL);
       if (!rule.ok) return resolve({ status: null, error: `alert URL refused by this relay's configuration: ${rule.error}` });
-      const url = rule.url;
-      const mod = url.protocol === 'https:' ? https : http;
-      const req = mod.request(
-        url,
+      const req = guardedPost(
+        rule.url,
         {
-          method: 'POST',
-          agent: url.protocol === 'https:' ? this.agents.https : this.agents.http,
-          lookup: this.lookup as any,
-          timeout: this.cfg.deliveryTimeoutMs,
+          agents: this.agents,
+          lookup: this.lookup,
+          timeoutMs: this.cfg.deliveryTimeoutMs,
           headers: { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)), 'User-Agent': 'demohooks-relay/1' },
         },
         (res) => {
@@ -181,9 +178,8 @@ export class Alerter {
           res.on('end', () => resolve({ status: res.statusCode ?? null, error: null }));
           res.on('error', () => resolve({ status: res.statusCode ?? null, error: null }));
         },
+        (err) => resolve({ status: null, error: `${err.code ?? 'network error'}: ${err.message}`.slice(0, 300) }),
       );
-      req.on('timeout', () => req.destroy(new Error(`timed out after ${this.cfg.deliveryTimeoutMs} ms`)));
-      req.on('error', (err: NodeJS.ErrnoException) => resolve({ status: null, error: `${err.code ?? 'network error'}: ${err.message}`.slice(0, 300) }));
       req.end(body);
     });
   }

@@ -5,7 +5,7 @@ import type { RelayConfig } from './config.js';
 import type { Logger } from './log.js';
 import type { Claimed, Completion, Outcome, Recorded, Store } from './store.js';
 import { GroupCommit } from './group-commit.js';
-import { checkTarget, guardedLookup } from './targets.js';
+import { checkTarget, guardedLookup, guardedPost } from './targets.js';
 
 const SNIPPET_BYTES = 1024;
 /** The kept start of a response, as text (a cut multi-byte character is dropped). */
@@ -195,16 +195,13 @@ export class Deliverer {
         resolve({ status: null, error: `target refused by this relay's configuration: ${rule.error}`, permanent: true, snippet: null });
         return;
       }
-      const url = rule.url;
       const body = Buffer.from(d.body, 'utf8');
-      const mod = url.protocol === 'https:' ? https : http;
-      const req = mod.request(
-        url,
+      const req = guardedPost(
+        rule.url,
         {
-          method: 'POST',
-          agent: url.protocol === 'https:' ? this.agents.https : this.agents.http,
-          lookup: this.lookup as any,
-          timeout: this.cfg.deliveryTimeoutMs,
+          agents: this.agents,
+          lookup: this.lookup,
+          timeoutMs: this.cfg.deliveryTimeoutMs,
           headers: {
             ...d.headers,
             'Content-Type': 'application/json',
@@ -231,15 +228,11 @@ export class Deliverer {
           res.on('end', done);
           res.on('error', done);
         },
+        (err) => {
+          if (err.code === 'ETARGETPRIVATE') resolve({ status: null, error: err.message, permanent: true, snippet: null });
+          else resolve({ status: null, error: `${err.code ?? 'network error'}: ${err.message}`.slice(0, 300), snippet: null });
+        },
       );
-      const timer = setTimeout(() => req.destroy(new Error(`timed out after ${this.cfg.deliveryTimeoutMs} ms`)), this.cfg.deliveryTimeoutMs);
-      req.on('timeout', () => req.destroy(new Error(`timed out after ${this.cfg.deliveryTimeoutMs} ms`)));
-      req.on('error', (err: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
-        if (err.code === 'ETARGETPRIVATE') resolve({ status: null, error: err.message, permanent: true, snippet: null });
-        else resolve({ status: null, error: `${err.code ?? 'network error'}: ${err.message}`.slice(0, 300), snippet: null });
-      });
-      req.on('close', () => clearTimeout(timer));
       req.end(body);
     });
   }

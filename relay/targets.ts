@@ -1,4 +1,6 @@
 import { lookup as dnsLookup, promises as dnsPromises, type LookupAddress } from 'node:dns';
+import http from 'node:http';
+import https from 'node:https';
 import { BlockList, isIP } from 'node:net';
 
 /**
@@ -153,4 +155,33 @@ export function guardedLookup(allowPrivate: boolean) {
       return callback(null, first.address, first.family);
     });
   };
+}
+
+/**
+ * A POST to a URL that passed `checkTarget`, as deliveries and alerts send one: redirects not
+ * followed, the connection made through `lookup` (guardedLookup, so the address is checked at
+ * connect), cut off after `timeoutMs` whether the peer is silent or drips. `onError` gets the
+ * network error (or the timeout); `onResponse` the answer.
+ */
+export function guardedPost(
+  url: URL,
+  opts: { agents: { http: http.Agent; https: https.Agent }; lookup: unknown; timeoutMs: number; headers: Record<string, string> },
+  onResponse: (res: http.IncomingMessage) => void,
+  onError: (err: NodeJS.ErrnoException) => void,
+): http.ClientRequest {
+  const secure = url.protocol === 'https:';
+  const req = (secure ? https : http).request(
+    url,
+    { method: 'POST', agent: secure ? opts.agents.https : opts.agents.http, lookup: opts.lookup as never, timeout: opts.timeoutMs, headers: opts.headers },
+    onResponse,
+  );
+  const timedOut = () => req.destroy(new Error(`timed out after ${opts.timeoutMs} ms`));
+  const timer = setTimeout(timedOut, opts.timeoutMs);
+  req.on('timeout', timedOut);
+  req.on('error', (err: NodeJS.ErrnoException) => {
+    clearTimeout(timer);
+    onError(err);
+  });
+  req.on('close', () => clearTimeout(timer));
+  return req;
 }
