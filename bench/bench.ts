@@ -368,18 +368,22 @@ const prefill = (databaseUrl: string, count: number) =>
   seeded(databaseUrl, 'prefill', async (db, accountId, body, now) => {
     if (db.dialect === 'postgres') {
       await db.query(
-        `INSERT INTO events (id, account_id, provider, event, identity, dedup_key, received_at, headers, body)
+        `INSERT INTO events (id, account_id, provider, event, identity, dkey, received_at, headers, body)
          SELECT 'pre_' || g, $1, 'walnut', 'walnut.demo_session_finished', 'walnut:pre:' || g,
-                encode(sha256(convert_to('walnut:pre:' || g || E'\n' || $5::text, 'UTF8')), 'hex'), $2::bigint - g, '{}', $3
+                substring(sha256(convert_to(length($1) || ':' || $1 || E'\n' || length('walnut:pre:' || g) || ':walnut:pre:' || g || E'\n' || $3, 'UTF8')) from 1 for 16), $2::bigint - g, '{}', $3
          FROM generate_series(1, $4::int) g`,
-        [accountId, now, body, count, sha256(body)],
+        [accountId, now, body, count],
       );
     } else {
       await sqliteRows(db, count, (q, g) =>
-        q.query(`INSERT INTO events (id, account_id, provider, event, identity, dedup_key, received_at, headers, body) VALUES ($1, $2, 'walnut', 'walnut.demo_session_finished', $3, $4, $5, '{}', $6)`, [`pre_${g}`, accountId, `walnut:pre:${g}`, dedupKey(`walnut:pre:${g}`, body), now - g, body]),
+        q.query(`INSERT INTO events (id, account_id, provider, event, identity, dkey, received_at, headers, body) VALUES ($1, $2, 'walnut', 'walnut.demo_session_finished', $3, $4, $5, '{}', $6)`, [`pre_${g}`, accountId, `walnut:pre:${g}`, dedupKey(accountId, `walnut:pre:${g}`, body), now - g, body]),
       );
     }
+    await derived(db);
   });
+
+/** Rows written here are the past: the relay's derive cursor starts after them (activity, where wanted, is written directly). */
+const derived = (db: Db) => db.query('UPDATE derive_cursor SET seq = (SELECT MAX(seq) FROM events) WHERE id = 1');
 
 async function growthStored(): Promise<void> {
   const sizes = quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000];
@@ -417,8 +421,8 @@ const prefillActivity = (databaseUrl: string, count: number) =>
     const companies = Math.max(1, Math.floor(count / 10));
     if (db.dialect === 'postgres') {
       await db.query(
-        `INSERT INTO events (id, account_id, provider, event, identity, dedup_key, received_at, headers, body)
-         SELECT 'act_' || g, $1, 'walnut', 'walnut.demo_session_finished', 'walnut:act:' || g, md5(g::text) || md5('x' || g), $2::bigint - g, '{}', $3
+        `INSERT INTO events (id, account_id, provider, event, identity, dkey, received_at, headers, body)
+         SELECT 'act_' || g, $1, 'walnut', 'walnut.demo_session_finished', 'walnut:act:' || g, decode(md5('act:' || g), 'hex'), $2::bigint - g, '{}', $3
          FROM generate_series(1, $4::int) g`,
         [accountId, now, body, count],
       );
@@ -431,10 +435,11 @@ const prefillActivity = (databaseUrl: string, count: number) =>
       );
     } else {
       await sqliteRows(db, count, async (q, g) => {
-        await q.query(`INSERT INTO events (id, account_id, provider, event, identity, dedup_key, received_at, headers, body) VALUES ($1, $2, 'walnut', 'walnut.demo_session_finished', $3, $4, $5, '{}', $6)`, [`act_${g}`, accountId, `walnut:act:${g}`, `k${g}`, now - g, body]);
+        await q.query(`INSERT INTO events (id, account_id, provider, event, identity, dkey, received_at, headers, body) VALUES ($1, $2, 'walnut', 'walnut.demo_session_finished', $3, $4, $5, '{}', $6)`, [`act_${g}`, accountId, `walnut:act:${g}`, dedupKey(accountId, `walnut:act:${g}`, body), now - g, body]);
         await q.query(`INSERT INTO activity (event_id, account_id, domain, email, is_test, received_at, person, demo, occurred_at) VALUES ($1, $2, $3, $4, 0, $5, $4, 'demo-1', $5)`, [`act_${g}`, accountId, `co${g % companies}.example`, `p${g}@co${g % companies}.example`, now - g]);
       });
     }
+    await derived(db);
   });
 
 async function growthActivity(): Promise<void> {

@@ -104,6 +104,9 @@ export class WalSync {
 /** Statements that change nothing need no sync. */
 const READ_ONLY = /^\s*(SELECT|PRAGMA)\b/i;
 
+/** The statement queue of each SQLite file open in this process (see openSqlite). */
+const QUEUES = new Map<string | symbol, { chain: Promise<unknown>; users: number }>();
+
 export async function openSqlite(file: string): Promise<Db> {
   quietSqliteWarning();
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -114,8 +117,9 @@ export async function openSqlite(file: string): Promise<Db> {
   // WAL lets readers run beside the writer. Durability is WalSync's: COMMIT writes the log
   // (NORMAL) and every write's promise waits for the log's fdatasync, so a SIGKILL or a power
   // cut loses nothing acked, and the event loop never waits on the disk. busy_timeout covers
-  // a second process (the CLI) touching the same file.
-  db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${memory ? 'OFF' : 'NORMAL'}; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536;`);
+  // a second process (the CLI) touching the same file. temp_store=MEMORY: a statement's
+  // journal (kept by a multi-row insert that may fail halfway) stays off the disk.
+  db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${memory ? 'OFF' : 'NORMAL'}; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;`);
   const wal = memory ? null : new WalSync(`${path.resolve(file)}-wal`);
   const durable = <T>(out: T): Promise<T> | T => (wal ? wal.sync().then(() => out) : out);
   const cache = new Map<string, ReturnType<typeof db.prepare>>();
@@ -140,10 +144,16 @@ export async function openSqlite(file: string): Promise<Db> {
   // turn. A statement issued while a transaction is open would otherwise run inside it and be
   // rolled back with it, after its caller was told it had succeeded. The wait for the disk is
   // outside the queue: the next transaction runs while the last one's log is being synced.
-  let chain: Promise<unknown> = Promise.resolve();
+  // Connections of one process to one file share the queue: SQLite's busy wait is synchronous,
+  // so a second connection waiting for the first's write lock would block the very thread
+  // that has to finish the first's transaction (two relays in one process, as tests run them).
+  const key = memory ? Symbol('memory') : path.resolve(file);
+  const queue = QUEUES.get(key) ?? { chain: Promise.resolve() as Promise<unknown>, users: 0 };
+  QUEUES.set(key, queue);
+  queue.users++;
   const enqueue = <T>(work: () => Promise<T>): Promise<T> => {
-    const run = chain.then(work);
-    chain = run.catch(() => undefined);
+    const run = queue.chain.then(work);
+    queue.chain = run.catch(() => undefined);
     return run;
   };
   return {
@@ -168,7 +178,8 @@ export async function openSqlite(file: string): Promise<Db> {
       }).then(durable);
     },
     async close() {
-      await chain;
+      await queue.chain;
+      if (--queue.users === 0) QUEUES.delete(key);
       await wal?.close();
       db.close();
     },

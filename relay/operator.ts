@@ -194,6 +194,7 @@ export class Operator {
    * deliveries delivered, failed attempts, deliveries given up, and events received.
    */
   async stats(accountId: string, hours: number): Promise<StatsHour[]> {
+    await this.store.settle(); // what follows from events already acked (activity, deliveries) is read too
     const [{ now }] = await this.db.query<{ now: number | string }>(`SELECT ${this.now} AS now`);
     const H = 3_600_000;
     const first = Math.floor(Number(now) / H) * H - (hours - 1) * H;
@@ -218,6 +219,7 @@ export class Operator {
 
   /** The event log, newest first by arrival; `before` pages on. */
   async events(accountId: string, f: EventFilter): Promise<EventRow[]> {
+    await this.store.settle(); // what follows from events already acked (activity, deliveries) is read too
     const where = ['e.account_id = $1'];
     const params: unknown[] = [accountId];
     const p = (v: unknown) => {
@@ -271,6 +273,7 @@ export class Operator {
 
   /** One event with every delivery and every attempt; null when it is not this account's. */
   async event(accountId: string, id: string) {
+    await this.store.settle(); // what follows from events already acked (activity, deliveries) is read too
     const [e] = await this.db.query<any>('SELECT id, provider, event, received_at, headers, body FROM events WHERE id = $1 AND account_id = $2', [id, accountId]);
     if (!e) return null;
     const deliveries = await this.db.query<any>('SELECT id, hook_id, target_url, status, attempts, origin, manual_retries, next_at FROM deliveries WHERE event_id = $1 ORDER BY created_at, id', [id]);
@@ -308,6 +311,7 @@ export class Operator {
 
   /** Deliveries, newest first; `before` (a delivery id) pages on. */
   async deliveries(accountId: string, f: { status?: ApiDeliveryStatus; hookId?: string; limit: number; before?: string }): Promise<DeliveryRow[]> {
+    await this.store.settle(); // what follows from events already acked (activity, deliveries) is read too
     const where = ['e.account_id = $1'];
     const params: unknown[] = [accountId];
     const p = (v: unknown) => {

@@ -9,6 +9,7 @@ import { Alerter } from './alerts.js';
 import { publicBase, type RelayConfig } from './config.js';
 import { openDb } from './db.js';
 import { Deliverer } from './deliver.js';
+import { Deriver } from './derive.js';
 import { GroupCommit } from './group-commit.js';
 import { buildHttp } from './http/app.js';
 import { InboundTokens } from './http/inbound.js';
@@ -41,9 +42,12 @@ export async function startRelay(cfg: RelayConfig, log: Logger, options: { deliv
   const operator = new Operator(store);
   const metrics = createMetrics(operator);
   const deliverer = new Deliverer(store, cfg, log, metrics);
+  // What follows from stored events (the activity index, the fan-out) is built behind the ack;
+  // the deliverer is woken only when that queued deliveries.
+  const deriver = new Deriver(store, log, cfg.pollMs, () => deliverer.kick());
   // Inbound events that arrive together are stored in one transaction (group commit), so each
   // ack is durable without one disk sync per request.
-  const batcher = new GroupCommit<InboundItem, IngestResult>((items) => store.ingest(items), 500, () => deliverer.kick());
+  const batcher = new GroupCommit<InboundItem, IngestResult>((items) => store.ingest(items), 500, () => deriver.kick());
   let base = publicBase(cfg);
 
   const app = await buildHttp({
@@ -65,6 +69,8 @@ export async function startRelay(cfg: RelayConfig, log: Logger, options: { deliv
   // The CLI prints the URLs this relay serves, not ones built from its own environment.
   await store.setSetting('public_url', base);
   const alerter = new Alerter(store, cfg, log, (hookId) => `${base}/#/failed?hook=${encodeURIComponent(hookId)}`);
+  // At start it also catches up with events stored but not derived before a crash.
+  deriver.start();
   if (options.deliver !== false) {
     deliverer.start();
     alerter.start();
@@ -104,6 +110,7 @@ export async function startRelay(cfg: RelayConfig, log: Logger, options: { deliv
         const cut = setTimeout(() => server.closeAllConnections(), cfg.shutdownTimeoutMs);
         await app.close();
         clearTimeout(cut);
+        await deriver.stop();
         await deliverer.stop();
         await alerter.stop();
         await store.close();

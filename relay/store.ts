@@ -67,6 +67,35 @@ export const activityIndex = (act: DemoActivity): ActivityIndex => ({
   isTest: act.isTest,
 });
 
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/**
+ * What the activity index keeps of an event's payload: a company's demo view (not free-mail,
+ * not disposable, not the vendor's own people), with a person and demo free of control
+ * characters; undefined for anything else. The HTTP layer derives it at ingest; the derive
+ * step derives it again from the stored bytes for an event it was not handed.
+ */
+export function activityOfPayload(provider: ProviderKey, eventType: string, payload: Record<string, unknown>): ActivityIndex | undefined {
+  const act = demoActivityOf(PROVIDERS[provider], eventType, payload);
+  if (!act || CONTROL.test(act.person) || CONTROL.test(act.demo ?? '')) return undefined;
+  return activityIndex(act);
+}
+
+/** The same, from a stored event's relay name and bytes. */
+export function activityOfStored(provider: ProviderKey, event: string, body: string): ActivityIndex | null {
+  if (!PROVIDERS[provider]) return null;
+  try {
+    const payload = JSON.parse(body);
+    if (!payload || typeof payload !== 'object' || Array.isArray(payload)) return null;
+    return activityOfPayload(provider, event.slice(provider.length + 1), payload) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** The advisory lock every PostgreSQL ingest holds shared, and `derive` takes alone for a moment. */
+const INGEST_LOCK = 7201543;
+
 /** A company's stored demo activity, as GET /v1/activity serves it. */
 export interface ActivityEvent extends StoredEvent {
   occurred_at: string;
@@ -145,34 +174,61 @@ export type Recorded = { recorded: false } | { recorded: true; status: DeliveryS
 
 export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 /**
- * `evt_…`, `dlv_…`, `att_…`: 48 bits of the clock in milliseconds, then 48 random bits. Ids
- * made later sort later, so each new row goes at the right-hand end of its id index instead of
- * on a random page: one disk page less written per event and per delivery.
+ * `evt_…`, `dlv_…`, `att_…`: 48 bits of the clock in milliseconds, then 48 bits that start
+ * random each millisecond and count up within it, in 16 characters of [A-Za-z0-9_-] whose
+ * byte order is their numeric order. Ids made later sort later (within one
+ * process, strictly: rows made in one batch list in the order they were made), so each new row
+ * goes at the right-hand end of its id index instead of on a random page: one disk page less
+ * written per event and per delivery.
  */
 const ID_POOL = 6 * 512;
 let idPool = Buffer.alloc(0);
 let idPoolAt = ID_POOL;
+let idMs = 0;
+let idTail = 0;
 const newId = (prefix: string) => {
-  // Random bits are drawn 3 KiB at a time (one call into the OS for 512 ids, not one each).
-  if (idPoolAt >= ID_POOL) {
-    idPool = randomBytes(ID_POOL);
-    idPoolAt = 0;
+  const now = Date.now();
+  if (now > idMs) {
+    // Random bits are drawn 3 KiB at a time (one call into the OS for 512 ids, not one each).
+    if (idPoolAt >= ID_POOL) {
+      idPool = randomBytes(ID_POOL);
+      idPoolAt = 0;
+    }
+    idMs = now;
+    idTail = Math.floor(idPool.readUIntBE(idPoolAt, 6) / 2); // 47 random bits: room to count up
+    idPoolAt += 6;
+  } else {
+    idTail += 1; // the same millisecond (or a clock stepped back): the next id after the last
   }
   const b = Buffer.allocUnsafe(12);
-  b.writeUIntBE(Date.now(), 0, 6);
-  idPool.copy(b, 6, idPoolAt, idPoolAt + 6);
-  idPoolAt += 6;
-  return `${prefix}_${b.toString('base64url')}`;
+  b.writeUIntBE(idMs, 0, 6);
+  b.writeUIntBE(idTail % 2 ** 48, 6, 6);
+  // base64url's alphabet is not in byte order (digits sort before letters): each character is
+  // mapped to the one of the same rank in the sorted alphabet, so later ids also compare greater.
+  const raw = b.toString('base64url');
+  let out = '';
+  for (let i = 0; i < raw.length; i++) out += SORTED_B64[B64_RANK[raw.charCodeAt(i)]];
+  return `${prefix}_${out}`;
 };
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+const SORTED_B64 = [...B64].sort().join('');
+const B64_RANK = (() => {
+  const rank = new Array<number>(128).fill(0);
+  for (let i = 0; i < B64.length; i++) rank[B64.charCodeAt(i)] = i;
+  return rank;
+})();
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
  * What makes a stored event a duplicate: its identity *and* its exact bytes. A vendor's retry
  * resends the same bytes; a forged body that borrows a real event's identity is a different
  * event, stored and delivered on its own (the trigger refuses it), so it can never shadow the
- * genuine one. A hash keeps the unique index small whatever the identity's length.
+ * genuine one. The account is hashed in too, so the key is unique on its own: 16 bytes (128 bits
+ * of SHA-256) keep the unique index small whatever the identity's length.
  */
-export const dedupKey = (identity: string, body: string) => sha256(`${identity}\n${sha256(body)}`);
+export const dedupKey = (accountId: string, identity: string, body: string): Buffer =>
+  // Lengths first, so no two (account, identity, body) triples hash the same text.
+  createHash('sha256').update(`${accountId.length}:${accountId}\n${identity.length}:${identity}\n`).update(body).digest().subarray(0, 16);
 
 /** Schema changes, applied in order once each; `schema_migrations` records which ran. */
 const MIGRATIONS: Array<{ version: number; why: string; up: (q: Queryable, dialect: Db['dialect']) => Promise<void> }> = [
@@ -215,7 +271,7 @@ const MIGRATIONS: Array<{ version: number; why: string; up: (q: Queryable, diale
       for (;;) {
         const rows = await q.query<{ id: string; identity: string; body: string }>('SELECT id, identity, body FROM events WHERE dedup_key IS NULL OR dedup_key = id LIMIT 500');
         if (rows.length === 0) break;
-        for (const r of rows) await q.query('UPDATE events SET dedup_key = $1 WHERE id = $2', [dedupKey(r.identity, r.body), r.id]);
+        for (const r of rows) await q.query('UPDATE events SET dedup_key = $1 WHERE id = $2', [sha256(`${r.identity}\n${sha256(r.body)}`), r.id]); // version 8 replaces it
       }
       if (dialect === 'postgres') await q.query('ALTER TABLE events ALTER COLUMN dedup_key SET NOT NULL');
       await q.query('CREATE UNIQUE INDEX events_dedup ON events (account_id, dedup_key)');
@@ -329,6 +385,43 @@ const MIGRATIONS: Array<{ version: number; why: string; up: (q: Queryable, diale
          updated_at BIGINT NOT NULL)`);
       await q.query('CREATE INDEX alerts_due ON alerts (status, next_at)');
       await q.query('CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+    },
+  },
+  {
+    version: 8,
+    why: 'the ack writes the event and a 16-byte dedup key only; the activity index and the fan-out follow from the event log by sequence number (a cursor), once per event and subscription',
+    async up(q, dialect) {
+      // The event log is read by sequence: SQLite's seq is the rowid, PostgreSQL's needs an index.
+      if (dialect === 'postgres') await q.query('CREATE INDEX events_by_seq ON events (seq)');
+      // The dedup key: 16 bytes of SHA-256 over account, identity and body, unique on its own
+      // (a 64-character hex key beside the account id made the largest index of the ack).
+      await q.query(`ALTER TABLE events ADD COLUMN dkey ${dialect === 'postgres' ? 'BYTEA' : 'BLOB'}`);
+      for (let after = -1; ; ) {
+        const rows = await q.query<{ seq: number | string; account_id: string; identity: string; body: string }>(
+          'SELECT seq, account_id, identity, body FROM events WHERE seq > $1 ORDER BY seq LIMIT 500',
+          [after],
+        );
+        if (rows.length === 0) break;
+        for (const r of rows) await q.query('UPDATE events SET dkey = $1 WHERE seq = $2', [dedupKey(r.account_id, r.identity, r.body), r.seq]);
+        after = Number(rows[rows.length - 1].seq);
+      }
+      if (dialect === 'postgres') await q.query('ALTER TABLE events ALTER COLUMN dkey SET NOT NULL');
+      await q.query('DROP INDEX events_dedup');
+      await q.query('ALTER TABLE events DROP COLUMN dedup_key');
+      await q.query('CREATE UNIQUE INDEX events_by_dkey ON events (dkey)');
+      // Once per event and subscription: a fan-out row has replay 0, each replay the next number.
+      await q.query('ALTER TABLE deliveries ADD COLUMN replay INTEGER NOT NULL DEFAULT 0');
+      // (Rows from before replays were marked may repeat an event and subscription: numbered too.)
+      await q.query(
+        `UPDATE deliveries SET replay = x.n FROM (
+           SELECT id, row_number() OVER (PARTITION BY event_id, hook_id ORDER BY origin IS NOT NULL, created_at, id) - 1 AS n FROM deliveries) x
+         WHERE deliveries.id = x.id AND x.n > 0`,
+      );
+      await q.query('DROP INDEX deliveries_by_event');
+      await q.query('CREATE UNIQUE INDEX deliveries_by_event ON deliveries (event_id, hook_id, replay)');
+      // Every event stored so far was indexed and fanned out when it was stored.
+      await q.query('CREATE TABLE derive_cursor (id INTEGER PRIMARY KEY, seq BIGINT NOT NULL)');
+      await q.query('INSERT INTO derive_cursor (id, seq) SELECT 1, COALESCE(MAX(seq), 0) FROM events');
     },
   },
 ];
@@ -536,10 +629,11 @@ export class Store {
   // Events -----------------------------------------------------------------------------
 
   /**
-   * Stores a batch of inbound events in one transaction (group commit) and fans each new one
-   * out to the matching subscriptions. A vendor retry (same identity, same bytes) is reported
-   * duplicate and fans out nothing. When this resolves, every event in the batch is durable;
-   * when it throws, none is (the caller retries the members one by one).
+   * Stores a batch of inbound events in one transaction (group commit): the event rows and
+   * their dedup keys, nothing else, so the ack waits for as little as it can. A vendor retry
+   * (same identity, same bytes) is reported duplicate. When this resolves, every event in the
+   * batch is durable; when it throws, none is (the caller retries the members one by one). The
+   * activity index and the fan-out follow from the stored events (`derive`).
    */
   async ingest(all: InboundItem[]): Promise<IngestResult[]> {
     if (all.length === 0) return [];
@@ -572,19 +666,21 @@ export class Store {
   }
 
   /**
-   * PostgreSQL: the whole of `ingest` (token check, insert, activity index, fan-out) as one
-   * statement, so a batch costs one round trip and one commit instead of six round trips in a
-   * transaction. The same rules as the SQLite path, which the relay tests run on both stores:
-   * a statement is atomic and sees one snapshot, so an ack still covers every delivery.
+   * PostgreSQL: the whole of `ingest` (token check, insert, duplicates found) as one statement:
+   * a batch costs one round trip and one commit. The same rules as the SQLite path, which the
+   * relay tests run on both stores.
    */
   private async ingestOneStatement(all: InboundItem[], now: number): Promise<IngestResult[]> {
-    const keys = all.map((item) => dedupKey(item.identity, item.body));
+    const keys = all.map((item) => dedupKey(item.accountId, item.identity, item.body));
     const ids = all.map(() => newId('evt'));
     const col = <T>(f: (item: InboundItem) => T) => all.map(f);
     const rows = await this.db.query<{ valid: boolean; inserted: boolean; existing: string | null }>(
       `WITH input AS (
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::int[], $13::bool[], $15::text[], $16::text[], $17::bigint[])
-           WITH ORDINALITY AS x(id, account_id, provider, event, identity, dedup_key, headers, body, token, act_domain, act_email, act_test, any_of_provider, act_person, act_demo, act_occurred, ord)
+         -- The ingest lock, shared, taken per row before any sequence number is: \`derive\` takes
+         -- it alone to know which numbers are settled (see there).
+         SELECT x.* FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::text[], $8::text[], $9::text[])
+           WITH ORDINALITY AS x(id, account_id, provider, event, identity, dkey, headers, body, token, ord)
+           CROSS JOIN LATERAL (SELECT pg_advisory_xact_lock_shared(${INGEST_LOCK} + 0 * x.ord)) l
        ), valid AS (
          SELECT i.* FROM input i
          WHERE i.token IS NULL
@@ -592,35 +688,14 @@ export class Store {
             OR EXISTS (SELECT 1 FROM retired_tokens r JOIN accounts a ON a.id = r.account_id
                        WHERE r.token = i.token AND r.valid_until > ${this.db.nowSql} AND a.disabled_at IS NULL)
        ), ins AS (
-         INSERT INTO events (id, account_id, provider, event, identity, dedup_key, received_at, headers, body)
-         SELECT id, account_id, provider, event, identity, dedup_key, $14, headers, body FROM valid ORDER BY ord
-         ON CONFLICT (account_id, dedup_key) DO NOTHING
+         INSERT INTO events (id, account_id, provider, event, identity, dkey, received_at, headers, body)
+         SELECT id, account_id, provider, event, identity, dkey, $10, headers, body FROM valid ORDER BY ord
+         ON CONFLICT (dkey) DO NOTHING
          RETURNING id
-       ), fresh AS (
-         SELECT v.* FROM valid v JOIN ins ON ins.id = v.id
-       ), act AS (
-         INSERT INTO activity (event_id, account_id, domain, email, is_test, received_at, person, demo, occurred_at)
-         SELECT id, account_id, act_domain, act_email, act_test, $14, act_person, act_demo, coalesce(act_occurred, $14) FROM fresh WHERE act_domain IS NOT NULL
-       ), hk AS (
-         -- Locked (key share) until commit: an unsubscribe waits for this statement, then
-         -- cancels the deliveries it queued.
-         SELECT h.id, h.account_id, h.event, h.target_url FROM hooks h
-         WHERE h.account_id IN (SELECT DISTINCT account_id FROM valid)
-         FOR KEY SHARE
-       ), fan AS (
-         INSERT INTO deliveries (id, event_id, hook_id, target_url, account_id, status, attempts, next_at, window_start, created_at, updated_at)
-         SELECT 'dlv_' || translate(encode(substr(uuid_send(gen_random_uuid()), 1, 12), 'base64'), '+/', '-_'),
-                f.id, h.id, h.target_url, f.account_id, 'pending', 0, t.now, t.now, t.now, t.now
-         FROM fresh f
-         JOIN hk h ON h.account_id = f.account_id AND (
-           CASE WHEN h.event = '${DEMO_ACTIVITY}' THEN f.act_domain IS NOT NULL
-                ELSE h.event LIKE f.provider || '.%' AND (f.any_of_provider OR h.event = f.event OR h.event = f.provider || '.*') END)
-         CROSS JOIN (SELECT ${this.db.nowSql} AS now) t
-         ORDER BY f.ord
        )
        SELECT v.id IS NOT NULL AS valid, EXISTS (SELECT 1 FROM ins WHERE ins.id = i.id) AS inserted,
               -- Per input row, so it is an index lookup whatever the planner thinks of the table's size.
-              (SELECT e.id FROM events e WHERE e.account_id = i.account_id AND e.dedup_key = i.dedup_key) AS existing
+              (SELECT e.id FROM events e WHERE e.dkey = i.dkey) AS existing
        FROM input i
        LEFT JOIN valid v ON v.id = i.id
        ORDER BY i.ord`,
@@ -634,15 +709,7 @@ export class Store {
         col((i) => JSON.stringify(i.headers)),
         col((i) => i.body),
         col((i) => i.token ?? null),
-        col((i) => i.activity?.domain ?? null),
-        col((i) => i.activity?.email ?? null),
-        col((i) => (i.activity?.isTest ? 1 : 0)),
-        // The same matching rule as fanOut (matchingPatterns): a test event type reaches every trigger of its vendor.
-        col((i) => matchingPatterns(i.provider, i.event).anyOfProvider),
         now,
-        col((i) => i.activity?.person ?? null),
-        col((i) => i.activity?.demo ?? null),
-        col((i) => i.activity?.occurredAt ?? null),
       ],
     );
     // A statement does not see its own inserts: a repeat within the batch is a duplicate of the
@@ -650,9 +717,10 @@ export class Store {
     const firstInBatch = new Map<string, string>();
     return rows.map((r, i) => {
       if (!r.valid) return { id: '', duplicate: false, gone: true as const };
-      const k = `${all[i].accountId}|${keys[i]}`;
+      const k = keys[i].toString('hex');
       if (r.inserted) {
         firstInBatch.set(k, ids[i]);
+        this.handOff(ids[i], all[i].activity);
         return { id: ids[i], duplicate: false };
       }
       return { id: r.existing ?? firstInBatch.get(k) ?? '', duplicate: true };
@@ -661,68 +729,164 @@ export class Store {
 
   private async ingestValid(q: Queryable, items: InboundItem[], now: number): Promise<IngestResult[]> {
     if (items.length === 0) return [];
-    const keys = items.map((item) => dedupKey(item.identity, item.body));
-    {
-      // 1. Every event of the batch in one statement; vendor retries (same key) are skipped.
-      //    Rows go in arrival order, so the sequence orders events within a batch too.
-      const ids = items.map(() => newId('evt'));
-      const inserted = new Map<string, string>(); // account|key → new event id
-      const rows = items.map((item, i) => ({ item, id: ids[i], key: keys[i] }));
-      for (const chunk of chunks(rows, 400)) {
-        const got = await q.query<{ id: string; account_id: string; dedup_key: string }>(
-          `INSERT INTO events (id, account_id, provider, event, identity, dedup_key, received_at, headers, body)
-           VALUES ${values(chunk.length, 9)}
-           ON CONFLICT (account_id, dedup_key) DO NOTHING RETURNING id, account_id, dedup_key`,
-          chunk.flatMap(({ item, id, key }) => [id, item.accountId, item.provider, item.event, item.identity, key, now, JSON.stringify(item.headers), item.body]),
-        );
-        for (const r of got) inserted.set(`${r.account_id}|${r.dedup_key}`, r.id);
+    const keys = items.map((item) => dedupKey(item.accountId, item.identity, item.body));
+    // 1. Every event of the batch in one statement; vendor retries (same key) are skipped.
+    //    Rows go in arrival order, so the sequence orders events within a batch too. That is
+    //    all the ack writes: the activity index and the fan-out follow (`derive`).
+    const ids = items.map(() => newId('evt'));
+    const inserted = new Map<string, string>(); // key (hex) → new event id
+    const rows = items.map((item, i) => ({ item, id: ids[i], key: keys[i] }));
+    for (const chunk of chunks(rows, 400)) {
+      const got = await q.query<{ id: string; dkey: Uint8Array }>(
+        `INSERT INTO events (id, account_id, provider, event, identity, dkey, received_at, headers, body)
+         VALUES ${values(chunk.length, 9)}
+         ON CONFLICT (dkey) DO NOTHING RETURNING id, dkey`,
+        chunk.flatMap(({ item, id, key }) => [id, item.accountId, item.provider, item.event, item.identity, key, now, JSON.stringify(item.headers), item.body]),
+      );
+      for (const r of got) inserted.set(Buffer.from(r.dkey).toString('hex'), r.id);
+    }
+    // 2. Which are duplicates, and of which stored event.
+    const results: Array<{ id: string; duplicate: boolean }> = [];
+    const missing: Buffer[] = [];
+    items.forEach((item, i) => {
+      const id = inserted.get(keys[i].toString('hex'));
+      if (id === ids[i]) {
+        results.push({ id, duplicate: false });
+        this.handOff(id, item.activity);
+      } else {
+        results.push({ id: id ?? '', duplicate: true });
+        if (!id) missing.push(keys[i]);
       }
-      // 2. Which are duplicates, and of which stored event.
-      const results: Array<{ id: string; duplicate: boolean }> = [];
-      const fresh: Array<{ item: InboundItem; id: string }> = [];
-      const missing: Array<{ accountId: string; key: string }> = [];
-      items.forEach((item, i) => {
-        const id = inserted.get(`${item.accountId}|${keys[i]}`);
-        if (id === ids[i]) {
-          results.push({ id, duplicate: false });
-          fresh.push({ item, id });
-        } else {
-          results.push({ id: id ?? '', duplicate: true });
-          if (!id) missing.push({ accountId: item.accountId, key: keys[i] });
-        }
+    });
+    if (missing.length > 0) {
+      const existing = new Map<string, string>();
+      for (const chunk of chunks(missing, 400)) {
+        const got = await q.query<{ id: string; dkey: Uint8Array }>(`SELECT id, dkey FROM events WHERE dkey IN (${chunk.map((_, i) => `$${i + 1}`).join(', ')})`, chunk);
+        for (const r of got) existing.set(Buffer.from(r.dkey).toString('hex'), r.id);
+      }
+      items.forEach((_, i) => {
+        if (results[i].id === '') results[i].id = existing.get(keys[i].toString('hex')) ?? '';
       });
-      if (missing.length > 0) {
-        const existing = new Map<string, string>();
-        for (const chunk of chunks(missing, 400)) {
-          const got = await q.query<{ id: string; account_id: string; dedup_key: string }>(
-            `SELECT id, account_id, dedup_key FROM events WHERE (account_id, dedup_key) IN (VALUES ${values(chunk.length, 2)})`,
-            chunk.flatMap((m) => [m.accountId, m.key]),
-          );
-          for (const r of got) existing.set(`${r.account_id}|${r.dedup_key}`, r.id);
-        }
-        items.forEach((item, i) => {
-          if (results[i].id === '') results[i].id = existing.get(`${item.accountId}|${keys[i]}`) ?? '';
-        });
+    }
+    return results;
+  }
+
+  /**
+   * What the HTTP layer already derived of a fresh event (its demo activity), kept in memory
+   * for `derive` so it need not parse the body again. Only a shortcut: the store is the truth,
+   * and an event not found here (another process's, or stored before a restart) is derived
+   * from its stored bytes.
+   */
+  private readonly handoff = new Map<string, ActivityIndex | null>();
+  private handOff(id: string, activity: ActivityIndex | undefined): void {
+    if (this.handoff.size < 100_000) this.handoff.set(id, activity ?? null);
+  }
+
+  /**
+   * Builds what follows from stored events, behind the ack: the activity index and the fan-out
+   * to the subscriptions that existed when the event arrived, for the events after the cursor,
+   * in sequence order, up to `limit` of them, in one transaction that also moves the cursor.
+   * The cursor moves with the rows it covers, so a crash anywhere leaves each event either
+   * derived or not, and the next call (any process's) takes up from there; a unique index on
+   * (event, subscription) makes a second fan-out of one event impossible besides. An
+   * unsubscribe stays final: a deleted subscription is no longer there to match.
+   */
+  async derive(limit = 1000): Promise<{ events: number; deliveries: number }> {
+    const pg = this.db.dialect === 'postgres';
+    // Nothing stored past the cursor: one read, no lock taken (a poll of an idle relay).
+    if (!(await this.behind())) return { events: 0, deliveries: 0 };
+    // PostgreSQL: a sequence number is taken before its transaction commits, so a later number
+    // can be visible while an earlier one is not yet. Every ingest holds a shared lock from
+    // before it takes numbers until it commits; taking the lock exclusively for a moment
+    // waits those out, and every number handed out until then is settled (stored or never).
+    let upTo = Number.MAX_SAFE_INTEGER;
+    if (pg) {
+      upTo = await this.db.tx(async (q) => {
+        await q.query(`SELECT pg_advisory_xact_lock(${INGEST_LOCK})`);
+        const [r] = await q.query<{ last_value: number | string; is_called: boolean }>(`SELECT last_value, is_called FROM ${await this.seqName()}`);
+        return r.is_called ? Number(r.last_value) : 0;
+      });
+    }
+    return this.db.tx(async (q) => {
+      // FOR UPDATE: one deriver at a time across processes (SQLite has one writer anyway).
+      const [c] = await q.query<{ seq: number | string }>(`SELECT seq FROM derive_cursor WHERE id = 1${pg ? ' FOR UPDATE' : ''}`);
+      const from = Number(c.seq);
+      if (from >= upTo) return { events: 0, deliveries: 0 };
+      const rows = await q.query<{ seq: number | string; id: string; account_id: string; provider: ProviderKey; event: string; received_at: number | string }>(
+        `SELECT seq, id, account_id, provider, event, received_at FROM events WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3`,
+        [from, upTo, limit],
+      );
+      if (rows.length === 0) return { events: 0, deliveries: 0 };
+      // Demo activity: handed off by this process, or derived again from the stored bytes.
+      const unknown = rows.filter((r) => !this.handoff.has(r.id)).map((r) => r.id);
+      const derived = new Map<string, ActivityIndex | null>();
+      for (const chunk of chunks(unknown, 200)) {
+        const got = await q.query<{ id: string; provider: ProviderKey; event: string; body: string }>(
+          `SELECT id, provider, event, body FROM events WHERE id IN (${chunk.map((_, i) => `$${i + 1}`).join(', ')})`,
+          chunk,
+        );
+        for (const e of got) derived.set(e.id, activityOfStored(e.provider, e.event, e.body));
       }
-      if (fresh.length === 0) return results;
+      const fresh = rows.map((r) => {
+        const activity = this.handoff.has(r.id) ? this.handoff.get(r.id)! : (derived.get(r.id) ?? null);
+        return { id: r.id, receivedAt: Number(r.received_at), item: { accountId: r.account_id, provider: r.provider, event: r.event, activity } };
+      });
       const active = fresh.filter((f) => f.item.activity);
       for (const chunk of chunks(active, 400)) {
         await q.query(
-          `INSERT INTO activity (event_id, account_id, domain, email, is_test, received_at, person, demo, occurred_at) VALUES ${values(chunk.length, 9)}`,
-          chunk.flatMap(({ item, id }) => {
+          `INSERT INTO activity (event_id, account_id, domain, email, is_test, received_at, person, demo, occurred_at) VALUES ${values(chunk.length, 9)}
+           ON CONFLICT (event_id) DO NOTHING`,
+          chunk.flatMap(({ item, id, receivedAt }) => {
             const a = item.activity!;
-            return [id, item.accountId, a.domain, a.email, a.isTest ? 1 : 0, now, a.person, a.demo, a.occurredAt ?? now];
+            return [id, item.accountId, a.domain, a.email, a.isTest ? 1 : 0, receivedAt, a.person, a.demo, a.occurredAt ?? receivedAt];
           }),
         );
       }
-      await this.fanOut(q, fresh);
-      return results;
-    }
+      const deliveries = await this.fanOut(q, fresh);
+      const last = Number(rows[rows.length - 1].seq);
+      const moved = await q.query('UPDATE derive_cursor SET seq = $1 WHERE id = 1 AND seq = $2 RETURNING seq', [last, from]);
+      if (moved.length !== 1) throw new Error('the derive cursor moved under a running derive');
+      for (const r of rows) this.handoff.delete(r.id);
+      return { events: rows.length, deliveries };
+    });
   }
 
-  /** Queues one delivery per matching subscription for each event (in the caller's transaction). */
-  /** `activity`: anything truthy when the event is demo activity (it then reaches `demo.activity` subscriptions). */
-  private async fanOut(q: Queryable, fresh: Array<{ item: Pick<InboundItem, 'accountId' | 'provider' | 'event'> & { activity?: unknown }; id: string }>, origin: 'replay' | null = null): Promise<number> {
+  /**
+   * Derives whatever is stored but not yet derived, so a read that follows an ack (the
+   * activity index, an event's deliveries) sees what the ack stored. One cheap read when
+   * nothing is behind.
+   */
+  async settle(): Promise<void> {
+    for (let i = 0; i < 100; i++) if ((await this.derive()).events === 0) return;
+  }
+
+  /** Whether an event is stored past the derive cursor. */
+  private async behind(): Promise<boolean> {
+    const [r] = await this.db.query<{ c: number | string; m: number | string | null }>('SELECT (SELECT seq FROM derive_cursor WHERE id = 1) AS c, (SELECT MAX(seq) FROM events) AS m');
+    return r.m !== null && Number(r.m) > Number(r.c);
+  }
+
+  private seqNameCache: string | null = null;
+  private async seqName(): Promise<string> {
+    if (!this.seqNameCache) {
+      const [r] = await this.db.query<{ name: string }>(`SELECT pg_get_serial_sequence('events', 'seq') AS name`);
+      this.seqNameCache = r.name;
+    }
+    return this.seqNameCache;
+  }
+
+  /**
+   * Queues one delivery per matching subscription for each event (in the caller's transaction).
+   * `activity`: anything truthy when the event is demo activity (it then reaches `demo.activity`
+   * subscriptions). With `receivedAt` (the derive step), only subscriptions that existed when the
+   * event arrived, and at most once per event and subscription (a repeat is skipped); a replay
+   * adds a numbered delivery of its own.
+   */
+  private async fanOut(
+    q: Queryable,
+    fresh: Array<{ item: Pick<InboundItem, 'accountId' | 'provider' | 'event'> & { activity?: unknown }; id: string; receivedAt?: number }>,
+    origin: 'replay' | null = null,
+  ): Promise<number> {
     if (fresh.length === 0) return 0;
     // The subscriptions of the accounts and providers involved (and of demo activity), matched here.
     const pairs = [...new Set(fresh.map((f) => `${f.item.accountId}|${f.item.provider}`))].map((p) => p.split('|'));
@@ -730,37 +894,43 @@ export class Store {
     const params = [...pairs.flatMap(([account, provider]) => [account, `${provider}.%`]), ...activityAccounts];
     // PostgreSQL: the hooks read are locked (key share) until commit, so an unsubscribe waits
     // for this fan-out and then cancels what it queued (SQLite runs one transaction at a time).
-    const hooks = await q.query<{ id: string; account_id: string; event: string; target_url: string }>(
-      `SELECT id, account_id, event, target_url FROM hooks WHERE ${[
+    const hooks = await q.query<{ id: string; account_id: string; event: string; target_url: string; created_at: number | string }>(
+      `SELECT id, account_id, event, target_url, created_at FROM hooks WHERE ${[
         ...pairs.map((_, i) => `(account_id = $${2 * i + 1} AND event LIKE $${2 * i + 2})`),
         ...activityAccounts.map((_, i) => `(account_id = $${2 * pairs.length + i + 1} AND event = '${DEMO_ACTIVITY}')`),
       ].join(' OR ')}${this.db.dialect === 'postgres' ? ' FOR KEY SHARE' : ''}`,
       params,
     );
     const deliveries: unknown[][] = [];
-    for (const { item, id } of fresh) {
+    for (const { item, id, receivedAt } of fresh) {
       const m = matchingPatterns(item.provider, item.event);
       for (const h of hooks) {
         if (h.account_id !== item.accountId) continue;
+        if (receivedAt !== undefined && Number(h.created_at) > receivedAt) continue; // subscribed after the event arrived
         if (h.event === DEMO_ACTIVITY ? item.activity : h.event.startsWith(`${item.provider}.`) && (m.anyOfProvider || m.exact.includes(h.event))) {
           deliveries.push([newId('dlv'), id, h.id, h.target_url, h.account_id]);
         }
       }
     }
     // The fan-out, in one statement per thousand deliveries, due now by the database clock.
+    const replay = origin ? '(SELECT COALESCE(MAX(x.replay), 0) + 1 FROM deliveries x WHERE x.event_id = v.column2 AND x.hook_id = v.column3)' : '0';
+    let queued = 0;
     for (const chunk of chunks(deliveries, 1000)) {
-      await q.query(
-        `INSERT INTO deliveries (id, event_id, hook_id, target_url, account_id, status, attempts, next_at, window_start, created_at, updated_at${origin ? ', origin' : ''})
-         SELECT v.column1, v.column2, v.column3, v.column4, v.column5, 'pending', 0, t.now, t.now, t.now, t.now${origin ? `, '${origin}'` : ''}
-         FROM (VALUES ${values(chunk.length, 5)}) AS v, (SELECT ${this.db.nowSql} AS now) AS t`,
+      const rows = await q.query(
+        `INSERT INTO deliveries (id, event_id, hook_id, target_url, account_id, status, attempts, next_at, window_start, created_at, updated_at, replay${origin ? ', origin' : ''})
+         SELECT v.column1, v.column2, v.column3, v.column4, v.column5, 'pending', 0, t.now, t.now, t.now, t.now, ${replay}${origin ? `, '${origin}'` : ''}
+         FROM (VALUES ${values(chunk.length, 5)}) AS v, (SELECT ${this.db.nowSql} AS now) AS t
+         WHERE true ON CONFLICT (event_id, hook_id, replay) DO NOTHING RETURNING id`,
         chunk.flat(),
       );
+      queued += rows.length;
     }
-    return deliveries.length;
+    return queued;
   }
 
   /** Sends a stored event again to the account's current matching subscriptions. Null: not this account's. */
   async replay(accountId: string, eventId: string): Promise<number | null> {
+    await this.settle(); // its activity index row, if it has one
     return this.db.tx(async (q) => {
       const [e] = await q.query<{ provider: ProviderKey; event: string; domain: string | null }>(
         'SELECT e.provider, e.event, a.domain FROM events e LEFT JOIN activity a ON a.event_id = e.id WHERE e.id = $1 AND e.account_id = $2',
@@ -1039,6 +1209,7 @@ export class Store {
     domain: string,
     f: { sinceMs?: number; untilMs?: number; limit: number; before?: string },
   ): Promise<ActivityEvent[] | null> {
+    await this.settle();
     const where = ['a.account_id = $1', 'a.domain = $2'];
     const params: unknown[] = [accountId, domain];
     if (f.sinceMs !== undefined) (params.push(f.sinceMs), where.push(`a.occurred_at >= $${params.length}`));
@@ -1096,6 +1267,7 @@ export class Store {
 
   /** Delivery rows of an event, for inspection and tests. */
   async deliveriesOf(eventId: string): Promise<Array<{ id: string; hook_id: string | null; status: DeliveryStatus; attempts: number; last_status: number | null; last_error: string | null }>> {
+    await this.settle();
     const rows = await this.db.query<any>('SELECT id, hook_id, status, attempts, last_status, last_error FROM deliveries WHERE event_id = $1 ORDER BY created_at, id', [eventId]);
     return rows.map((r) => ({ ...r, attempts: Number(r.attempts), last_status: r.last_status === null ? null : Number(r.last_status) }));
   }

@@ -8,11 +8,10 @@
 import { createHash } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { demoActivityOf } from '../../lib/activity.js';
 import { eventFieldOf, isProviderKey, PROVIDERS, relayEventName, type ProviderKey } from '../../lib/providers/index.js';
 import { findHeader, schemeHeaders } from '../../lib/signature.js';
 import type { GroupCommit } from '../group-commit.js';
-import { activityIndex, MAX_IDENTITY_CHARS, type Account, type InboundItem, type IngestResult, type Store } from '../store.js';
+import { activityOfPayload, MAX_IDENTITY_CHARS, type Account, type InboundItem, type IngestResult, type Store } from '../store.js';
 import type { App, HttpDeps } from './app.js';
 import type { ByteBudget } from './limits.js';
 import { errors } from './schemas.js';
@@ -190,13 +189,8 @@ function parseInbound(provider: ProviderKey, raw: Buffer, headers: Record<string
   }
   // Demo activity of a company (not free-mail, not disposable, not the vendor's own people) is
   // indexed for the signals: company, person, demo and when the viewing happened.
-  let activity: InboundItem['activity'];
-  const act = demoActivityOf(spec, ev, body);
-  if (act && !CONTROL.test(act.person) && !CONTROL.test(act.demo ?? '')) {
-    activity = activityIndex(act);
-  }
   return {
-    activity,
+    activity: activityOfPayload(provider, ev, body),
     provider,
     event: relayEventName(provider, ev),
     identity,

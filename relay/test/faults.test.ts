@@ -170,6 +170,7 @@ describe.each(STORES)('relay faults on %s', (_name, dbUrl) => {
       const { account } = await store.createAccount('race');
       const hook = await store.createHook(account.id, 'walnut.*', `${sink.url}/zap`);
       const [stored] = await store.ingest([{ accountId: account.id, provider: 'walnut', event: 'walnut.demo_session_finished', identity: 'race-1', headers: {}, body: session('race-1') }]);
+      await store.settle(); // the fan-out follows the ack
       const [claimed] = await store.claim('w1', 10, 5000);
       expect(claimed.id).toBeDefined();
       // The attempt failed (500): its outcome is being recorded when the Zap is turned off.
@@ -200,6 +201,7 @@ describe.each(STORES)('relay faults on %s', (_name, dbUrl) => {
     ] as const) {
       const hook = await store.createHook(account.id, 'walnut.*', `${sink.url}/zap`);
       const [stored] = await store.ingest([{ accountId: account.id, provider: 'walnut', event: 'walnut.demo_session_finished', identity: `flight-${n}`, headers: {}, body: session(`flight-${n}`) }]);
+      await store.settle(); // the fan-out follows the ack
       const [claimed] = await store.claim('w1', 10, 5000);
       expect(claimed.event_id).toBe(stored.id);
       expect(await store.deleteHook(account.id, hook.id)).toBe(true);
@@ -216,6 +218,7 @@ describe.each(STORES)('relay faults on %s', (_name, dbUrl) => {
     const keep = await store.createHook(account.id, 'walnut.*', `${sink.url}/keep`);
     const gone = await store.createHook(account.id, 'walnut.*', `${sink.url}/gone`);
     const [stored] = await store.ingest([{ accountId: account.id, provider: 'walnut', event: 'walnut.demo_session_finished', identity: 'batch-1', headers: {}, body: session('batch-1') }]);
+    await store.settle(); // the fan-out follows the ack
     const claimed = await store.claim('w1', 10, 5000);
     const byHook = new Map(claimed.map((c) => [c.hook_id, c]));
     expect(await store.deleteHook(account.id, gone.id)).toBe(true);
@@ -240,6 +243,7 @@ describe.each(STORES)('relay faults on %s', (_name, dbUrl) => {
     const { account } = await store.createAccount('clock');
     await store.createHook(account.id, 'walnut.*', `${sink.url}/zap`);
     await store.ingest([{ accountId: account.id, provider: 'walnut', event: 'walnut.demo_session_finished', identity: 'clock-1', headers: {}, body: session('clock-1') }]);
+    await store.settle(); // the fan-out follows the ack
     expect(await store.claim('w1', 10, 60_000)).toHaveLength(1);
     const real = Date.now;
     const spy = jest.spyOn(Date, 'now').mockImplementation(() => real() + 3_600_000);
@@ -518,7 +522,7 @@ describe.each(STORES)('schema migration on %s', (_name, dbUrl) => {
       await store.migrate();
       await store.migrate(); // a second start changes nothing
       const rows = await db.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
-      expect(rows.map((r) => Number(r.version))).toStrictEqual([1, 2, 3, 4, 5, 6, 7]);
+      expect(rows.map((r) => Number(r.version))).toStrictEqual([1, 2, 3, 4, 5, 6, 7, 8]);
       expect((await store.deliveriesOf('evt_old')).map((d) => [d.id, d.status])).toStrictEqual([['d1', 'delivered'], ['d2', 'cancelled'], ['d3', 'cancelled'], ['d4', 'pending']]);
       // The pending delivery knows its account now, so the fair claim still finds it.
       expect((await store.claim('w_migrated', 10, 1000)).map((d) => [d.id, d.account_id])).toStrictEqual([['d4', 'acc_old']]);

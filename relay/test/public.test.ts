@@ -209,6 +209,7 @@ describe.each(STORES)('an unsubscribe and an attempt in flight, on %s', (_name, 
       const acct = await relay.store.createAccount('inflight');
       const hook = (await call(relay.url, 'POST', '/v1/hooks', { key: acct.apiKey, body: { target_url: 'http://127.0.0.1:9/inflight', event: 'walnut.*' } })).json;
       const ev = (await call(relay.url, 'POST', `/v1/inbound/walnut/${acct.tokens.walnut}`, { body: session('inflight') })).json.id;
+      await relay.store.settle(); // the fan-out follows the ack
       const [claimed] = await relay.store.claim('w_test', 10, 30_000);
       expect([claimed.event_id, claimed.hook_id]).toStrictEqual([ev, hook.id]);
       let answered = false;
@@ -474,6 +475,7 @@ describe('tenant fairness', () => {
       const a = await relay.store.createAccount('share');
       await relay.store.createHook(a.account.id, 'walnut.*', 'http://127.0.0.1:9/share');
       for (let i = 0; i < 5; i++) await relay.store.ingest([{ accountId: a.account.id, provider: 'walnut', event: 'walnut.demo_session_finished', identity: `share-${i}`, headers: {}, body: session(`share-${i}`) }]);
+      await relay.store.settle(); // the fan-out follows the ack
       // 2 slots free; the account holds 5 of its share of 14: it gets both.
       expect(await relay.store.claim('w_share', 2, 30_000, { perAccount: 14, inflight: new Map([[a.account.id, 5]]) })).toHaveLength(2);
       // At its share it gets none, whatever is free.
