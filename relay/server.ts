@@ -27,6 +27,8 @@ export interface Relay {
   publicUrl: string;
   store: Store;
   deliverer: Deliverer;
+  /** Builds the activity index and the fan-out behind the ack. */
+  deriver: Deriver;
   alerter: Alerter;
   server: http.Server;
   /** Runs the retention purge now (it also runs at start and hourly when RELAY_RETENTION_DAYS is set); the events deleted. */
@@ -99,6 +101,7 @@ export async function startRelay(cfg: RelayConfig, log: Logger, options: { deliv
     publicUrl: base,
     store,
     deliverer,
+    deriver,
     alerter,
     server,
     purge,

@@ -17,6 +17,7 @@ const SIGNALS_UNIT = 'dist/test/signals.test.js';
 const HEALTH = 'dist/relay/test/health.test.js';
 const CLI = 'dist/relay/test/cli.test.js';
 const CONSOLE = 'dist/relay/test/console.test.js';
+const DERIVE = 'dist/relay/test/derive.test.js';
 
 const MUTATIONS = [
   {
@@ -36,8 +37,8 @@ const MUTATIONS = [
   {
     name: 'de-duplicate on identity only (fault 1)',
     file: 'relay/store.ts',
-    from: 'sha256(`${identity}\\n${sha256(body)}`)',
-    to: 'sha256(identity)',
+    from: '.update(body).digest().subarray(0, 16)',
+    to: '.digest().subarray(0, 16)',
     tests: [FAULTS],
   },
   {
@@ -202,6 +203,41 @@ const MUTATIONS = [
     from: 'ask: `Make a new ${p} webhook URL? The current one stops working ${ends}.`,',
     to: '',
     tests: [CONSOLE],
+  },
+  {
+    name: 'derive only what this process was handed, not the stored bytes (issue 19)',
+    file: 'relay/store.ts',
+    from: ': (derived.get(r.id) ?? null);',
+    to: ': null;',
+    tests: [DERIVE],
+  },
+  {
+    name: 'no catch-up at start (issue 19)',
+    file: 'relay/server.ts',
+    from: /\n  deriver\.start\(\);/,
+    to: '',
+    tests: [DERIVE],
+  },
+  {
+    name: 'a subscription made after the event arrived gets it (issue 19)',
+    file: 'relay/store.ts',
+    from: 'if (receivedAt !== undefined && Number(h.created_at) > receivedAt) continue;',
+    to: '',
+    tests: [DERIVE],
+  },
+  {
+    name: 'the cursor moved in its own transaction, after the fan-out (issue 19)',
+    file: 'relay/store.ts',
+    from: "const moved = await q.query('UPDATE derive_cursor SET seq = $1 WHERE id = 1 AND seq = $2 RETURNING seq', [last, from]);",
+    to: "const moved = [1]; setTimeout(() => void this.db.query('UPDATE derive_cursor SET seq = $1 WHERE id = 1 AND seq = $2', [last, from]), 50);",
+    tests: [DERIVE],
+  },
+  {
+    name: 'ids in base64url order (issue 19)',
+    file: 'relay/store.ts',
+    from: 'out += SORTED_B64[B64_RANK[raw.charCodeAt(i)]];',
+    to: 'out += raw[i];',
+    tests: [DERIVE],
   },
 ];
 
