@@ -93,7 +93,10 @@ export function activityOfStored(provider: ProviderKey, event: string, body: str
   }
 }
 
-/** The advisory lock every PostgreSQL ingest holds shared, and `derive` takes alone for a moment. */
+/**
+ * The advisory lock every PostgreSQL ingest holds shared, and `derive` takes alone for a moment;
+ * the second key is the schema's (advisory locks are per database, relays per schema).
+ */
 const INGEST_LOCK = 7201543;
 
 /** A company's stored demo activity, as GET /v1/activity serves it. */
@@ -680,7 +683,7 @@ export class Store {
          -- it alone to know which numbers are settled (see there).
          SELECT x.* FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::text[], $8::text[], $9::text[])
            WITH ORDINALITY AS x(id, account_id, provider, event, identity, dkey, headers, body, token, ord)
-           CROSS JOIN LATERAL (SELECT pg_advisory_xact_lock_shared(${INGEST_LOCK} + 0 * x.ord)) l
+           CROSS JOIN LATERAL (SELECT pg_advisory_xact_lock_shared(${INGEST_LOCK}, hashtext(current_schema()) + 0 * x.ord::int)) l
        ), valid AS (
          SELECT i.* FROM input i
          WHERE i.token IS NULL
@@ -802,7 +805,10 @@ export class Store {
     let upTo = Number.MAX_SAFE_INTEGER;
     if (pg) {
       upTo = await this.db.tx(async (q) => {
-        await q.query(`SELECT pg_advisory_xact_lock(${INGEST_LOCK})`);
+        // A process that stalls here (a pause, a stop) must not hold every ingest up: the
+        // database ends such a session after 5 s, and the lock with it.
+        await q.query(`SET LOCAL idle_in_transaction_session_timeout = '5s'`);
+        await q.query(`SELECT pg_advisory_xact_lock(${INGEST_LOCK}, hashtext(current_schema()))`);
         const [r] = await q.query<{ last_value: number | string; is_called: boolean }>(`SELECT last_value, is_called FROM ${await this.seqName()}`);
         return r.is_called ? Number(r.last_value) : 0;
       });
