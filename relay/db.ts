@@ -227,16 +227,26 @@ function openPostgresPool(pool: import('pg').Pool, url: URL, schema: string | nu
     },
     async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
       const client = await pool.connect();
+      // A connection the server ends while it is checked out (a restart, a session timeout)
+      // reports it here as well as to the query waiting on it: without a listener the process
+      // would crash. The broken connection is released as such, not reused.
+      let lost: Error | undefined;
+      const onError = (err: Error & { code?: string }) => {
+        lost = err;
+        log('error', 'PostgreSQL connection lost in a transaction', { error: err.message, code: err.code });
+      };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const out = await fn({ query: async <R>(sql: string, params: unknown[] = []) => (await client.query(sql, params)).rows as R[] });
         await client.query('COMMIT');
         return out;
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        if (!lost) await client.query('ROLLBACK').catch(() => undefined);
         throw err;
       } finally {
-        client.release();
+        client.off('error', onError);
+        client.release(lost);
       }
     },
     async close() {

@@ -169,3 +169,27 @@ describe.each(STORES)('the work behind the ack, on %s', (_name, dbUrl) => {
     }
   }, 120_000);
 });
+
+(STORES.length > 1 ? describe : describe.skip)('a PostgreSQL connection ended by the server inside a transaction', () => {
+  it('fails that transaction only: the process lives on and the next one works', async () => {
+    const db = await openDb(STORES[1][1]());
+    const other = await openDb(STORES[1][1]());
+    try {
+      // Positive control: a transaction on a healthy connection commits.
+      expect(await db.tx(async (q) => (await q.query<{ ok: number }>('SELECT 1 AS ok'))[0].ok)).toBe(1);
+      // As the 5 s idle-in-transaction limit does to a stalled derive: the server ends the session.
+      const failed = db.tx(async (q) => {
+        const [{ pid }] = await q.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+        await other.query('SELECT pg_terminate_backend($1)', [pid]);
+        await sleep(200); // the connection's 'error' arrives while it is checked out
+        return q.query('SELECT 1 AS ok');
+      });
+      await expect(failed).rejects.toThrow();
+      expect((await db.query<{ ok: number }>('SELECT 1 AS ok'))[0].ok).toBe(1);
+      expect(await db.tx(async (q) => (await q.query<{ ok: number }>('SELECT 2 AS ok'))[0].ok)).toBe(2);
+    } finally {
+      await db.close();
+      await other.close();
+    }
+  });
+});
