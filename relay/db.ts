@@ -3,6 +3,7 @@
  * query are written once: `$1`-style parameters, `query` and `tx`. SQLite is Node's own
  * `node:sqlite` (no native build, nothing downloaded); PostgreSQL is `pg`.
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
@@ -10,7 +11,12 @@ import path from 'node:path';
 export type Row = Record<string, unknown>;
 
 export interface Queryable {
-  query<T = Row>(sql: string, params?: unknown[]): Promise<T[]>;
+  /**
+   * `prepare`: a hot statement of fixed text. PostgreSQL prepares it once per connection (by a
+   * name made from its text) and skips parsing and planning it again; SQLite keeps every
+   * statement prepared anyway.
+   */
+  query<T = Row>(sql: string, params?: unknown[], prepare?: boolean): Promise<T[]>;
 }
 
 export interface Db extends Queryable {
@@ -212,6 +218,17 @@ export async function openPostgres(url: string, log: DbLog = () => undefined): P
   return openPostgresPool(pool, parsed, schema, log);
 }
 
+/** A prepared statement's name: its text's hash (the same text, the same name, on every connection). */
+const NAMES = new Map<string, string>();
+function named(text: string, values: unknown[]): { name: string; text: string; values: unknown[] } {
+  let name = NAMES.get(text);
+  if (!name) {
+    name = `dh_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+    NAMES.set(text, name);
+  }
+  return { name, text, values };
+}
+
 function openPostgresPool(pool: import('pg').Pool, url: URL, schema: string | null, log: DbLog): Db {
   // An idle pooled connection that dies (server restart, network cut) is reported here; the
   // pool replaces it on next use. Without a listener it would crash the process; without a log
@@ -222,8 +239,8 @@ function openPostgresPool(pool: import('pg').Pool, url: URL, schema: string | nu
     dialect: 'postgres',
     nowSql: '(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT',
     describe,
-    async query<T>(sql: string, params: unknown[] = []) {
-      return (await pool.query(sql, params)).rows as T[];
+    async query<T>(sql: string, params: unknown[] = [], prepare = false) {
+      return (await pool.query(prepare ? named(sql, params) : { text: sql, values: params })).rows as T[];
     },
     async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
       const client = await pool.connect();
@@ -238,7 +255,7 @@ function openPostgresPool(pool: import('pg').Pool, url: URL, schema: string | nu
       client.on('error', onError);
       try {
         await client.query('BEGIN');
-        const out = await fn({ query: async <R>(sql: string, params: unknown[] = []) => (await client.query(sql, params)).rows as R[] });
+        const out = await fn({ query: async <R>(sql: string, params: unknown[] = [], prepare = false) => (await client.query(prepare ? named(sql, params) : { text: sql, values: params })).rows as R[] });
         await client.query('COMMIT');
         return out;
       } catch (err) {

@@ -714,6 +714,7 @@ export class Store {
         col((i) => i.token ?? null),
         now,
       ],
+      true,
     );
     // A statement does not see its own inserts: a repeat within the batch is a duplicate of the
     // batch's first copy, found here rather than in the table.
@@ -821,6 +822,7 @@ export class Store {
       const rows = await q.query<{ seq: number | string; id: string; account_id: string; provider: ProviderKey; event: string; received_at: number | string }>(
         `SELECT seq, id, account_id, provider, event, received_at FROM events WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3`,
         [from, upTo, limit],
+        true,
       );
       if (rows.length === 0) return { events: 0, deliveries: 0 };
       // Demo activity: handed off by this process, or derived again from the stored bytes.
@@ -868,7 +870,7 @@ export class Store {
 
   /** Whether an event is stored past the derive cursor. */
   private async behind(): Promise<boolean> {
-    const [r] = await this.db.query<{ c: number | string; m: number | string | null }>('SELECT (SELECT seq FROM derive_cursor WHERE id = 1) AS c, (SELECT MAX(seq) FROM events) AS m');
+    const [r] = await this.db.query<{ c: number | string; m: number | string | null }>('SELECT (SELECT seq FROM derive_cursor WHERE id = 1) AS c, (SELECT MAX(seq) FROM events) AS m', [], true);
     return r.m !== null && Number(r.m) > Number(r.c);
   }
 
@@ -1009,7 +1011,7 @@ export class Store {
       //    not paused) is either claimed before the disable takes the account row (which then
       //    waits for the attempt) or seen with the account disabled (its newest version is read
       //    once locked), never claimed by a statement that read the account before the disable.
-      const picked = pick(await this.db.query<{ id: string; account_id: string; hook_id: string }>(candidatesSql, [2 * Math.min(limit, share)]));
+      const picked = pick(await this.db.query<{ id: string; account_id: string; hook_id: string }>(candidatesSql, [2 * Math.min(limit, share)], true));
       if (picked.length === 0) return [];
       const rows = await this.db.query<any>(
         `WITH leased AS (
@@ -1021,6 +1023,7 @@ export class Store {
            RETURNING id, account_id, event_id, hook_id, target_url, attempts)
          SELECT l.*, e.headers, e.body, e.received_at FROM leased l JOIN events e ON e.id = l.event_id`,
         [worker, leaseMs, picked],
+        true,
       );
       return toClaimed(rows, new Map());
     }
@@ -1168,6 +1171,7 @@ export class Store {
         cols.map(({ c }) => c.attempt?.error ?? null),
         cols.map(({ c }) => c.attempt?.responseSnippet ?? null),
       ],
+      true,
     );
     return rows.map((r) => (r.recorded ? { recorded: true, status: r.status!, attempts: Number(r.attempts) } : { recorded: false }));
   }
