@@ -5,6 +5,7 @@ import type { RelayConfig } from './config.js';
 import type { Logger } from './log.js';
 import type { Claimed, Completion, Outcome, Recorded, Store } from './store.js';
 import { GroupCommit } from './group-commit.js';
+import { KickLoop } from './kick-loop.js';
 import { checkTarget, guardedLookup, guardedPost } from './targets.js';
 
 const SNIPPET_BYTES = 1024;
@@ -51,16 +52,11 @@ export function classify(status: number | null, error: string | null, previousAt
   return { kind: 'retry', status, error: why, delayMs: backoffMs(previousAttempts, cfg.retryBaseMs, cfg.retryMaxMs) };
 }
 
-export class Deliverer {
+export class Deliverer extends KickLoop {
   readonly worker = `w_${process.pid}_${randomBytes(4).toString('hex')}`;
-  private running = false;
   private inflight = new Set<Promise<void>>();
   /** Attempts in flight per account: an account holds at most RELAY_ACCOUNT_CONCURRENCY of them. */
   private readonly perAccount = new Map<string, number>();
-  private wake: (() => void) | null = null;
-  /** New work stored while the loop was not waiting (mid-claim): the loop looks again at once. */
-  private kicked = false;
-  private loopDone: Promise<void> = Promise.resolve();
   private readonly agents: { http: http.Agent; https: https.Agent };
   private readonly lookup;
   /** Outcomes finished together are recorded in one transaction, each by its own guarded statement. */
@@ -72,36 +68,23 @@ export class Deliverer {
     private readonly log: Logger,
     private readonly metrics?: DeliveryMetrics,
   ) {
+    super();
     this.agents = { http: new http.Agent({ keepAlive: true, maxSockets: 64 }), https: new https.Agent({ keepAlive: true, maxSockets: 64 }) };
     this.lookup = guardedLookup(cfg.allowPrivateTargets);
     // SQLite has one connection (one batch at a time); PostgreSQL's pool commits several at once.
     this.completions = new GroupCommit((items) => store.completeMany(items), 200, undefined, store.db.dialect === 'postgres' ? 8 : 1);
   }
 
-  start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loopDone = this.loop();
-  }
-
-  /** New work was stored: look now instead of at the next poll. */
-  kick(): void {
-    this.kicked = true;
-    this.wake?.();
-  }
-
   /** Stops claiming, finishes in-flight attempts, and hands back leases not yet used. */
   async stop(): Promise<void> {
-    this.running = false;
-    this.kick();
-    await this.loopDone;
+    await this.stopLoop();
     await Promise.allSettled([...this.inflight]);
     await this.store.release(this.worker).catch(() => undefined);
     this.agents.http.destroy();
     this.agents.https.destroy();
   }
 
-  private async loop(): Promise<void> {
+  protected async loop(): Promise<void> {
     while (this.running) {
       this.kicked = false;
       let claimed: Claimed[] = [];
@@ -122,21 +105,14 @@ export class Deliverer {
           const n = (this.perAccount.get(d.account_id) ?? 1) - 1;
           if (n > 0) this.perAccount.set(d.account_id, n);
           else this.perAccount.delete(d.account_id);
-          this.wake?.(); // a slot is free: a waiting loop looks again
+          this.nudge(); // a slot is free: a waiting loop looks again
         });
         this.inflight.add(p);
       }
       // New work stored while claiming would otherwise wait for the next poll.
       const lookAgain = this.kicked && !failed && this.inflight.size < this.cfg.deliveryConcurrency;
       if (!lookAgain && (claimed.length === 0 || this.inflight.size >= this.cfg.deliveryConcurrency)) {
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, this.cfg.pollMs);
-          this.wake = () => {
-            clearTimeout(t);
-            resolve();
-          };
-        });
-        this.wake = null;
+        await this.sleep(this.cfg.pollMs);
       }
     }
   }

@@ -6,15 +6,11 @@
  * crash. When a round queues deliveries, the deliverer is woken; when it queues none (no
  * subscription matched), the deliverer is left asleep.
  */
+import { KickLoop } from './kick-loop.js';
 import type { Logger } from './log.js';
 import type { Store } from './store.js';
 
-export class Deriver {
-  private running = false;
-  private kicked = false;
-  private wake: (() => void) | null = null;
-  private loopDone: Promise<void> = Promise.resolve();
-
+export class Deriver extends KickLoop {
   constructor(
     private readonly store: Store,
     private readonly log: Logger,
@@ -22,28 +18,16 @@ export class Deriver {
     /** Deliveries were queued. */
     private readonly onQueued: () => void,
     private readonly batch = 2000,
-  ) {}
-
-  start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loopDone = this.loop();
-  }
-
-  /** New events were stored: derive them now instead of at the next poll. */
-  kick(): void {
-    this.kicked = true;
-    this.wake?.();
+  ) {
+    super();
   }
 
   /** Finishes the round under way; what is left is derived at the next start (by any process). */
-  async stop(): Promise<void> {
-    this.running = false;
-    this.wake?.();
-    await this.loopDone;
+  stop(): Promise<void> {
+    return this.stopLoop();
   }
 
-  private async loop(): Promise<void> {
+  protected async loop(): Promise<void> {
     let failures = 0;
     while (this.running) {
       this.kicked = false;
@@ -57,15 +41,8 @@ export class Deriver {
         failures++;
         this.log('error', 'deriving stored events failed; tried again', { error: (err as Error).message, failures });
       }
-      if (full || (this.kicked && failures === 0)) continue;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, failures > 0 ? Math.min(30_000, this.pollMs * 2 ** failures) : this.pollMs);
-        this.wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-      this.wake = null;
+      if (this.running && (full || (this.kicked && failures === 0))) continue;
+      if (this.running) await this.sleep(failures > 0 ? Math.min(30_000, this.pollMs * 2 ** failures) : this.pollMs);
     }
   }
 }

@@ -815,7 +815,9 @@ export class Store {
       });
     }
     return this.db.tx(async (q) => {
-      // FOR UPDATE: one deriver at a time across processes (SQLite has one writer anyway).
+      // FOR UPDATE: one deriver at a time across processes (SQLite has one writer anyway); one
+      // that stalls holding it is ended by the database after 5 s, so the others take over.
+      if (pg) await q.query(`SET LOCAL idle_in_transaction_session_timeout = '5s'`);
       const [c] = await q.query<{ seq: number | string }>(`SELECT seq FROM derive_cursor WHERE id = 1${pg ? ' FOR UPDATE' : ''}`);
       const from = Number(c.seq);
       if (from >= upTo) return { events: 0, deliveries: 0 };
