@@ -783,7 +783,9 @@ export class Store {
    */
   private readonly handoff = new Map<string, ActivityIndex | null>();
   private handOff(id: string, activity: ActivityIndex | undefined): void {
-    if (this.handoff.size < 100_000) this.handoff.set(id, activity ?? null);
+    // Bounded: entries another process derived first are never taken here; the oldest go.
+    if (this.handoff.size >= 20_000) this.handoff.delete(this.handoff.keys().next().value!);
+    this.handoff.set(id, activity ?? null);
   }
 
   /**
@@ -867,13 +869,25 @@ export class Store {
    * nothing is behind.
    */
   async settle(): Promise<void> {
-    for (let i = 0; i < 100; i++) if ((await this.derive()).events === 0) return;
+    // Up to what was stored when the read began: under a steady inflow it does not chase new events.
+    const { cursor, last } = await this.logEnds();
+    if (last <= cursor) return;
+    for (;;) {
+      if ((await this.derive()).events === 0) return;
+      if ((await this.logEnds()).cursor >= last) return;
+    }
   }
 
   /** Whether an event is stored past the derive cursor. */
   private async behind(): Promise<boolean> {
+    const { cursor, last } = await this.logEnds();
+    return last > cursor;
+  }
+
+  /** The derive cursor and the last sequence number stored. */
+  private async logEnds(): Promise<{ cursor: number; last: number }> {
     const [r] = await this.db.query<{ c: number | string; m: number | string | null }>('SELECT (SELECT seq FROM derive_cursor WHERE id = 1) AS c, (SELECT MAX(seq) FROM events) AS m', [], true);
-    return r.m !== null && Number(r.m) > Number(r.c);
+    return { cursor: Number(r.c), last: r.m === null ? 0 : Number(r.m) };
   }
 
   private seqNameCache: string | null = null;
