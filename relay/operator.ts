@@ -151,7 +151,7 @@ export class Operator {
       const [c] = await this.db.query<any>('SELECT created_at, id FROM hooks WHERE id = $1 AND account_id = $2', [page.before, accountId]);
       if (!c) throw new UnknownCursor(`before: no subscription ${page.before} in this account`);
       params.push(c.created_at, c.id);
-      after = ' AND (h.created_at < $2 OR (h.created_at = $2 AND h.id > $3))';
+      after = ' AND (h.created_at < $2 OR (h.created_at = $2 AND h.id < $3))';
     }
     params.push(page.limit);
     const now = this.now;
@@ -169,7 +169,7 @@ export class Operator {
             WHERE d.hook_id = h.id AND a.started_at >= ${now} - 86400000) AS attempts_24h,
          (SELECT COUNT(*) FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
             WHERE d.hook_id = h.id AND a.started_at >= ${now} - 86400000 AND NOT ${failedAttempt}) AS ok_24h
-       FROM hooks h WHERE h.account_id = $1${after} ORDER BY h.created_at DESC, h.id LIMIT $${params.length}`,
+       FROM hooks h WHERE h.account_id = $1${after} ORDER BY h.created_at DESC, h.id DESC LIMIT $${params.length}`, // ids made later sort later: newest first within a millisecond too
       params,
     );
     return rows.map((r) => ({
