@@ -236,6 +236,34 @@ describe.each(STORES)('relay faults on %s', (_name, dbUrl) => {
     const attempts = await store.db.query<{ delivery_id: string }>('SELECT delivery_id FROM delivery_attempts WHERE delivery_id IN ($1, $2)', [byHook.get(keep.id)!.id, byHook.get(gone.id)!.id]);
     expect(attempts).toHaveLength(2);
   });
+  it('outcomes of distinct deliveries in one batch keep each guard: a lease taken by another worker or a cancel wins, given up past the window, every attempt row kept', async () => {
+    const store = relay.store;
+    await relay.deliverer.stop();
+    const { account } = await store.createAccount('batch-distinct');
+    const hooks = await Promise.all(['a', 'b', 'c', 'd'].map((p) => store.createHook(account.id, 'walnut.*', `${sink.url}/${p}`)));
+    const [stored] = await store.ingest([{ accountId: account.id, provider: 'walnut', event: 'walnut.demo_session_finished', identity: 'batch-2', headers: {}, body: session('batch-2') }]);
+    await store.settle(); // the fan-out follows the ack
+    const claimed = await store.claim('w1', 10, 5000);
+    const [ok, lost, cancelled, late] = hooks.map((h) => claimed.find((c) => c.hook_id === h.id)!);
+    expect(await store.deleteHook(account.id, hooks[2].id)).toBe(true);
+    const attempt = (status: number) => ({ n: 1, startedAt: Date.now(), durationMs: 3, statusCode: status, error: null, responseSnippet: 'x' });
+    const recorded = await store.completeMany([
+      { id: ok.id, worker: 'w1', outcome: { kind: 'delivered', status: 200 }, giveUpMs: 60_000, attempt: attempt(200) },
+      { id: lost.id, worker: 'someone-else', outcome: { kind: 'delivered', status: 200 }, giveUpMs: 60_000, attempt: attempt(200) },
+      { id: cancelled.id, worker: 'w1', outcome: { kind: 'retry', status: 503, error: 'HTTP 503', delayMs: 0 }, giveUpMs: 60_000, attempt: attempt(503) },
+      { id: late.id, worker: 'w1', outcome: { kind: 'retry', status: 503, error: 'HTTP 503', delayMs: 10_000 }, giveUpMs: 1_000, attempt: attempt(503) },
+    ]);
+    // Positive control first: the delivered one is recorded delivered.
+    expect(recorded).toStrictEqual([{ recorded: true, status: 'delivered', attempts: 1 }, { recorded: false }, { recorded: false }, { recorded: true, status: 'given_up', attempts: 1 }]);
+    const after = new Map((await store.deliveriesOf(stored.id)).map((d) => [d.hook_id, d]));
+    expect(after.get(hooks[0].id)).toMatchObject({ status: 'delivered', attempts: 1, last_status: 200 });
+    expect(after.get(hooks[1].id)).toMatchObject({ status: 'pending', attempts: 0 }); // still w1's lease, not overwritten
+    expect(after.get(hooks[2].id)).toMatchObject({ status: 'cancelled', attempts: 0 });
+    expect(after.get(hooks[3].id)).toMatchObject({ status: 'given_up', attempts: 1, last_error: 'HTTP 503' });
+    const attempts = await store.db.query<{ delivery_id: string }>('SELECT delivery_id FROM delivery_attempts WHERE delivery_id IN ($1, $2, $3, $4)', [ok.id, lost.id, cancelled.id, late.id]);
+    expect(attempts).toHaveLength(4);
+  });
+
 
   it('fault 3: lease and due times come from the database clock, not a process clock running ahead', async () => {
     const store = relay.store;
