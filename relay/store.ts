@@ -405,7 +405,12 @@ const MIGRATIONS: Array<{ version: number; why: string; up: (q: Queryable, diale
           [after],
         );
         if (rows.length === 0) break;
-        for (const r of rows) await q.query('UPDATE events SET dkey = $1 WHERE seq = $2', [dedupKey(r.account_id, r.identity, r.body), r.seq]);
+        // One statement per 500 events (one each took PostgreSQL about 2 minutes per million).
+        const cast = (n: number, type: string) => (dialect === 'postgres' ? `$${n}::${type}` : `$${n}`);
+        await q.query(
+          `UPDATE events SET dkey = v.column2 FROM (VALUES ${rows.map((_, i) => `(${cast(2 * i + 1, 'bigint')}, ${cast(2 * i + 2, 'bytea')})`).join(', ')}) AS v WHERE events.seq = v.column1`,
+          rows.flatMap((r) => [Number(r.seq), dedupKey(r.account_id, r.identity, r.body)]),
+        );
         after = Number(rows[rows.length - 1].seq);
       }
       if (dialect === 'postgres') await q.query('ALTER TABLE events ALTER COLUMN dkey SET NOT NULL');
