@@ -345,15 +345,9 @@ const MIGRATIONS: Array<{ version: number; why: string; up: (q: Queryable, diale
         'SELECT a.event_id, e.provider, e.event, e.body, a.received_at FROM activity a JOIN events e ON e.id = a.event_id',
       );
       for (const r of rows) {
-        const spec = PROVIDERS[r.provider as ProviderKey];
-        let act: ReturnType<typeof demoActivityOf> = null;
-        try {
-          act = spec ? demoActivityOf(spec, r.event.slice(r.event.indexOf('.') + 1), JSON.parse(r.body)) : null;
-        } catch {
-          act = null;
-        }
+        const act = activityOfStored(r.provider as ProviderKey, r.event, r.body);
         if (!act) await q.query('DELETE FROM activity WHERE event_id = $1', [r.event_id]);
-        else await q.query('UPDATE activity SET domain = $1, person = $2, demo = $3, occurred_at = $4 WHERE event_id = $5', [act.company, act.person, act.demo, act.occurredAt ?? Number(r.received_at), r.event_id]);
+        else await q.query('UPDATE activity SET domain = $1, person = $2, demo = $3, occurred_at = $4 WHERE event_id = $5', [act.domain, act.person, act.demo, act.occurredAt ?? Number(r.received_at), r.event_id]);
       }
       await q.query('DROP INDEX activity_by_domain');
       await q.query('CREATE INDEX activity_by_company ON activity (account_id, domain, occurred_at, event_id)');
