@@ -3,7 +3,7 @@ import https from 'node:https';
 import { randomBytes } from 'node:crypto';
 import type { RelayConfig } from './config.js';
 import type { Logger } from './log.js';
-import type { Claimed, Completion, Outcome, Recorded, Store } from './store.js';
+import type { Claimed, Completion, LeaseOffer, Outcome, Recorded, Store } from './store.js';
 import { GroupCommit } from './group-commit.js';
 import { KickLoop } from './kick-loop.js';
 import { checkTarget, guardedLookup, guardedPost } from './targets.js';
@@ -52,11 +52,17 @@ export function classify(status: number | null, error: string | null, previousAt
   return { kind: 'retry', status, error: why, delayMs: backoffMs(previousAttempts, cfg.retryBaseMs, cfg.retryMaxMs) };
 }
 
-export class Deliverer extends KickLoop {
+export class Deliverer extends KickLoop implements LeaseOffer {
   readonly worker = `w_${process.pid}_${randomBytes(4).toString('hex')}`;
   private inflight = new Set<Promise<void>>();
   /** Attempts in flight per account: an account holds at most RELAY_ACCOUNT_CONCURRENCY of them. */
   private readonly perAccount = new Map<string, number>();
+  /** Claimed deliveries waiting for a slot, with when their claim began (their lease is at least that old). */
+  private readonly ready: Array<{ d: Claimed; at: number }> = [];
+  /** Deliveries held per account, queued or in flight: an account holds at most twice its share. */
+  private readonly held = new Map<string, number>();
+  /** Places taken by a derive under way for deliveries it is storing leased (see LeaseOffer). */
+  private taken = 0;
   private readonly agents: { http: http.Agent; https: https.Agent };
   private readonly lookup;
   /** Outcomes finished together are recorded in one transaction, each by its own guarded statement. */
@@ -75,9 +81,49 @@ export class Deliverer extends KickLoop {
     this.completions = new GroupCommit((items) => store.completeMany(items), 200, undefined, store.db.dialect === 'postgres' ? 8 : 1);
   }
 
+  get leaseMs(): number {
+    return this.cfg.leaseMs;
+  }
+
+  /** Starts delivering, and takes fresh deliveries from this process's derive step as they are stored. */
+  override start(): void {
+    super.start();
+    this.store.offerLeases(this);
+  }
+
+  /** Room for a fresh delivery of `account`: the ready queue as deep as the slots, an account within twice its share. */
+  take(account: string): boolean {
+    if (!this.running) return false;
+    if (this.inflight.size + this.ready.length + this.taken >= 2 * this.cfg.deliveryConcurrency) return false;
+    if ((this.held.get(account) ?? 0) >= 2 * this.cfg.accountConcurrency) return false;
+    this.taken++;
+    this.held.set(account, (this.held.get(account) ?? 0) + 1);
+    return true;
+  }
+
+  untake(accounts: string[]): void {
+    for (const a of accounts) {
+      this.taken--;
+      this.drop(a);
+    }
+  }
+
+  give(claimed: Claimed[], leasedAt: number): void {
+    this.taken -= claimed.length;
+    if (!this.running) {
+      // Stopping: not attempted here; stop() hands the leases back.
+      for (const d of claimed) this.drop(d.account_id);
+      return;
+    }
+    for (const d of claimed) this.ready.push({ d, at: leasedAt });
+    this.startReady();
+  }
+
   /** Stops claiming, finishes in-flight attempts, and hands back leases not yet used. */
   async stop(): Promise<void> {
+    this.store.offerLeases(null);
     await this.stopLoop();
+    this.ready.length = 0; // not attempted: their leases are handed back below
     await Promise.allSettled([...this.inflight]);
     await this.store.release(this.worker).catch(() => undefined);
     this.agents.http.destroy();
@@ -85,36 +131,83 @@ export class Deliverer extends KickLoop {
   }
 
   protected async loop(): Promise<void> {
+    // Whether a claim may find due work: at start, when kicked (work stored), at each poll
+    // (retries come due, other processes' leases run out), and after a claim that found some.
+    let mayFind = true;
+    let lastClaim = 0;
     while (this.running) {
+      if (this.kicked || performance.now() - lastClaim >= this.cfg.pollMs) mayFind = true;
       this.kicked = false;
+      this.startReady();
       let claimed: Claimed[] = [];
       let failed = false;
-      const room = this.cfg.deliveryConcurrency - this.inflight.size;
-      if (room > 0) {
+      // Claims fill the free slots and a ready queue as deep as the slots, and run again only
+      // once the queue is down to half: one claim serves many attempts, instead of one claim
+      // (an index walk over the due work) for each slot that comes free.
+      const want = 2 * this.cfg.deliveryConcurrency - this.inflight.size - this.ready.length - this.taken;
+      if (mayFind && this.ready.length <= this.cfg.deliveryConcurrency / 2 && want > 0) {
+        const claimedAt = (lastClaim = performance.now());
         try {
-          claimed = await this.store.claim(this.worker, room, this.cfg.leaseMs, { perAccount: this.cfg.accountConcurrency, inflight: this.perAccount });
+          claimed = await this.store.claim(this.worker, want, this.cfg.leaseMs, { perAccount: 2 * this.cfg.accountConcurrency, inflight: this.held });
         } catch (err) {
           this.log('error', 'claim failed', { error: (err as Error).message });
           failed = true;
         }
-      }
-      for (const d of claimed) {
-        this.perAccount.set(d.account_id, (this.perAccount.get(d.account_id) ?? 0) + 1);
-        const p = this.attempt(d).finally(() => {
-          this.inflight.delete(p);
-          const n = (this.perAccount.get(d.account_id) ?? 1) - 1;
-          if (n > 0) this.perAccount.set(d.account_id, n);
-          else this.perAccount.delete(d.account_id);
-          this.nudge(); // a slot is free: a waiting loop looks again
-        });
-        this.inflight.add(p);
+        for (const d of claimed) {
+          this.held.set(d.account_id, (this.held.get(d.account_id) ?? 0) + 1);
+          this.ready.push({ d, at: claimedAt });
+        }
+        mayFind = claimed.length > 0;
+        this.startReady();
       }
       // New work stored while claiming would otherwise wait for the next poll.
-      const lookAgain = this.kicked && !failed && this.inflight.size < this.cfg.deliveryConcurrency;
-      if (!lookAgain && (claimed.length === 0 || this.inflight.size >= this.cfg.deliveryConcurrency)) {
-        await this.sleep(this.cfg.pollMs);
-      }
+      if (this.kicked && !failed) continue;
+      await this.sleep(Math.max(1, lastClaim + this.cfg.pollMs - performance.now()));
     }
+  }
+
+  /**
+   * Starts queued deliveries on free slots, oldest first, each account within its share of the
+   * slots. A delivery queued so long that its lease could run out during the attempt is handed
+   * back instead (due again at once, for any process), so it is never sent twice.
+   */
+  private startReady(): void {
+    // The configuration keeps the lease at least 500 ms past the delivery timeout; half of that
+    // margin is kept for the attempt's own start and the clock readings.
+    const latest = this.cfg.leaseMs - this.cfg.deliveryTimeoutMs - 250;
+    for (let i = 0; i < this.ready.length && this.inflight.size < this.cfg.deliveryConcurrency; ) {
+      const { d, at } = this.ready[i];
+      if (performance.now() - at > latest) {
+        this.ready.splice(i, 1);
+        this.drop(d.account_id);
+        void this.store
+          .releaseOne(d.id, this.worker)
+          .then(() => this.kick()) // due again: claimed at once, by this process or another
+          .catch((err) => this.log('error', 'could not hand back a delivery lease', { delivery_id: d.id, error: (err as Error).message }));
+        continue;
+      }
+      if ((this.perAccount.get(d.account_id) ?? 0) >= this.cfg.accountConcurrency) {
+        i++;
+        continue;
+      }
+      this.ready.splice(i, 1);
+      this.perAccount.set(d.account_id, (this.perAccount.get(d.account_id) ?? 0) + 1);
+      const p = this.attempt(d).finally(() => {
+        this.inflight.delete(p);
+        const n = (this.perAccount.get(d.account_id) ?? 1) - 1;
+        if (n > 0) this.perAccount.set(d.account_id, n);
+        else this.perAccount.delete(d.account_id);
+        this.drop(d.account_id);
+        this.nudge(); // a slot is free: a waiting loop starts what is queued
+      });
+      this.inflight.add(p);
+    }
+  }
+
+  private drop(account: string): void {
+    const n = (this.held.get(account) ?? 1) - 1;
+    if (n > 0) this.held.set(account, n);
+    else this.held.delete(account);
   }
 
   private async attempt(d: Claimed): Promise<void> {

@@ -3,8 +3,8 @@
  * event log by `Store.derive` in batches. Kicked after each stored batch, and on a poll for
  * events another relay process stored (whichever process gets there first derives them; the
  * cursor is shared). At start it catches up with whatever was stored but not derived before a
- * crash. When a round queues deliveries, the deliverer is woken; when it queues none (no
- * subscription matched), the deliverer is left asleep.
+ * crash. The deliveries a round stores go to this process's deliverer leased, as far as it has
+ * room (see LeaseOffer); only when some are left over is the deliverer woken to claim them.
  */
 import { KickLoop } from './kick-loop.js';
 import type { Logger } from './log.js';
@@ -34,7 +34,8 @@ export class Deriver extends KickLoop {
       let full = false;
       try {
         const r = await this.store.derive(this.batch);
-        if (r.deliveries > 0) this.onQueued();
+        // Deliveries the deliverer had no room for (the rest it was handed, leased) wait for a claim.
+        if (r.deliveries > r.handed) this.onQueued();
         full = r.events >= this.batch;
         failures = 0;
       } catch (err) {

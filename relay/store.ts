@@ -161,6 +161,23 @@ export type Outcome =
   | { kind: 'retry'; status: number | null; error: string; delayMs: number }
   | { kind: 'failed'; status: number | null; error: string };
 
+/**
+ * A deliverer's standing offer to take fresh deliveries as they are queued: the derive step
+ * stores each one it has room for already leased to `worker` and hands it over from memory
+ * once committed, so no claim has to find it again. The store stays the truth: after a crash
+ * the lease runs out and any process claims the delivery.
+ */
+export interface LeaseOffer {
+  readonly worker: string;
+  readonly leaseMs: number;
+  /** Takes a place for a fresh delivery of `account` if there is room; false leaves it to a claim. */
+  take(account: string): boolean;
+  /** Gives back places taken for deliveries that were not stored (the derive failed, or they were there already). */
+  untake(accounts: string[]): void;
+  /** The deliveries stored leased, committed: `leasedAt` is a performance.now() from before their lease began. */
+  give(claimed: Claimed[], leasedAt: number): void;
+}
+
 /** One attempt's outcome, to record while `worker` holds the delivery's lease. */
 export interface Completion {
   id: string;
@@ -796,10 +813,32 @@ export class Store {
    * (event, subscription) makes a second fan-out of one event impossible besides. An
    * unsubscribe stays final: a deleted subscription is no longer there to match.
    */
-  async derive(limit = 1000): Promise<{ events: number; deliveries: number }> {
-    const pg = this.db.dialect === 'postgres';
+  async derive(limit = 1000): Promise<{ events: number; deliveries: number; handed: number }> {
     // Nothing stored past the cursor: one read, no lock taken (a poll of an idle relay).
-    if (!(await this.behind())) return { events: 0, deliveries: 0 };
+    if (!(await this.behind())) return { events: 0, deliveries: 0, handed: 0 };
+    const offer = this.leaseOffer;
+    const leasedAt = performance.now();
+    const taken: string[] = [];
+    let r: { events: number; deliveries: number; handed: Claimed[] };
+    try {
+      r = await this.deriveIn(limit, offer ? { offer, taken } : null);
+    } catch (err) {
+      offer?.untake(taken);
+      throw err;
+    }
+    if (offer && r.handed.length) offer.give(r.handed, leasedAt);
+    return { events: r.events, deliveries: r.deliveries, handed: r.handed.length };
+  }
+
+  /** The deliverer that takes fresh deliveries leased at insert (see LeaseOffer); null: none in this process. */
+  private leaseOffer: LeaseOffer | null = null;
+  offerLeases(offer: LeaseOffer | null): void {
+    this.leaseOffer = offer;
+  }
+
+  private async deriveIn(limit: number, lease: { offer: LeaseOffer; taken: string[] } | null): Promise<{ events: number; deliveries: number; handed: Claimed[] }> {
+    const pg = this.db.dialect === 'postgres';
+    const none = { events: 0, deliveries: 0, handed: [] };
     // PostgreSQL: a sequence number is taken before its transaction commits, so a later number
     // can be visible while an earlier one is not yet. Every ingest holds a shared lock from
     // before it takes numbers until it commits; taking the lock exclusively for a moment
@@ -821,13 +860,13 @@ export class Store {
       if (pg) await q.query(`SET LOCAL idle_in_transaction_session_timeout = '5s'`);
       const [c] = await q.query<{ seq: number | string }>(`SELECT seq FROM derive_cursor WHERE id = 1${pg ? ' FOR UPDATE' : ''}`);
       const from = Number(c.seq);
-      if (from >= upTo) return { events: 0, deliveries: 0 };
+      if (from >= upTo) return none;
       const rows = await q.query<{ seq: number | string; id: string; account_id: string; provider: ProviderKey; event: string; received_at: number | string }>(
         `SELECT seq, id, account_id, provider, event, received_at FROM events WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3`,
         [from, upTo, limit],
         true,
       );
-      if (rows.length === 0) return { events: 0, deliveries: 0 };
+      if (rows.length === 0) return none;
       // Demo activity: handed off by this process, or derived again from the stored bytes.
       const unknown = rows.filter((r) => !this.handoff.has(r.id)).map((r) => r.id);
       const derived = new Map<string, ActivityIndex | null>();
@@ -853,12 +892,19 @@ export class Store {
           }),
         );
       }
-      const deliveries = await this.fanOut(q, fresh);
+      const { queued, leased } = await this.fanOut(q, fresh, null, lease);
       const last = Number(rows[rows.length - 1].seq);
       const moved = await q.query('UPDATE derive_cursor SET seq = $1 WHERE id = 1 AND seq = $2 RETURNING seq', [last, from]);
       if (moved.length !== 1) throw new Error('the derive cursor moved under a running derive');
       for (const r of rows) this.handoff.delete(r.id);
-      return { events: rows.length, deliveries };
+      if (leased.length === 0) return { events: rows.length, deliveries: queued, handed: [] };
+      // The bytes of the events handed over with their leases (at most the deliverer's room).
+      const events = await eventsById(q, [...new Set(leased.map((d) => d.event_id))]);
+      const handed = leased.map((d) => {
+        const e = events.get(d.event_id)!;
+        return { ...d, attempts: 0, headers: e.headers, body: e.body, received_at: e.received_at };
+      });
+      return { events: rows.length, deliveries: queued, handed };
     });
   }
 
@@ -909,19 +955,23 @@ export class Store {
     q: Queryable,
     fresh: Array<{ item: Pick<InboundItem, 'accountId' | 'provider' | 'event'> & { activity?: unknown }; id: string; receivedAt?: number }>,
     origin: 'replay' | null = null,
-  ): Promise<number> {
-    if (fresh.length === 0) return 0;
+    lease: { offer: LeaseOffer; taken: string[] } | null = null,
+  ): Promise<{ queued: number; leased: Array<Omit<Claimed, 'attempts' | 'headers' | 'body' | 'received_at'>> }> {
+    if (fresh.length === 0) return { queued: 0, leased: [] };
+    const pg = this.db.dialect === 'postgres';
     // The subscriptions of the accounts and providers involved (and of demo activity), matched here.
     const pairs = [...new Set(fresh.map((f) => `${f.item.accountId}|${f.item.provider}`))].map((p) => p.split('|'));
     const activityAccounts = [...new Set(fresh.filter((f) => f.item.activity).map((f) => f.item.accountId))];
     const params = [...pairs.flatMap(([account, provider]) => [account, `${provider}.%`]), ...activityAccounts];
     // PostgreSQL: the hooks read are locked (key share) until commit, so an unsubscribe waits
     // for this fan-out and then cancels what it queued (SQLite runs one transaction at a time).
-    const hooks = await q.query<{ id: string; account_id: string; event: string; target_url: string; created_at: number | string }>(
-      `SELECT id, account_id, event, target_url, created_at FROM hooks WHERE ${[
-        ...pairs.map((_, i) => `(account_id = $${2 * i + 1} AND event LIKE $${2 * i + 2})`),
-        ...activityAccounts.map((_, i) => `(account_id = $${2 * pairs.length + i + 1} AND event = '${DEMO_ACTIVITY}')`),
-      ].join(' OR ')}${this.db.dialect === 'postgres' ? ' FOR KEY SHARE' : ''}`,
+    // Their accounts are share-locked too, as a claim locks them: a disable waits for this
+    // fan-out, and then sees (and waits for) the deliveries it leased.
+    const hooks = await q.query<{ id: string; account_id: string; event: string; target_url: string; created_at: number | string; live: boolean | number }>(
+      `SELECT h.id, h.account_id, h.event, h.target_url, h.created_at, a.disabled_at IS NULL AS live FROM hooks h JOIN accounts a ON a.id = h.account_id WHERE ${[
+        ...pairs.map((_, i) => `(h.account_id = $${2 * i + 1} AND h.event LIKE $${2 * i + 2})`),
+        ...activityAccounts.map((_, i) => `(h.account_id = $${2 * pairs.length + i + 1} AND h.event = '${DEMO_ACTIVITY}')`),
+      ].join(' OR ')}${pg ? ' FOR KEY SHARE OF h FOR SHARE OF a' : ''}`,
       params,
     );
     const deliveries: unknown[][] = [];
@@ -931,24 +981,45 @@ export class Store {
         if (h.account_id !== item.accountId) continue;
         if (receivedAt !== undefined && Number(h.created_at) > receivedAt) continue; // subscribed after the event arrived
         if (h.event === DEMO_ACTIVITY ? item.activity : h.event.startsWith(`${item.provider}.`) && (m.anyOfProvider || m.exact.includes(h.event))) {
-          deliveries.push([newId('dlv'), id, h.id, h.target_url, h.account_id]);
+          // Leased at insert to the deliverer that has room (never for a disabled account).
+          const leased = lease !== null && Boolean(h.live) && lease.offer.take(h.account_id);
+          if (leased) lease.taken.push(h.account_id);
+          deliveries.push([newId('dlv'), id, h.id, h.target_url, h.account_id, leased ? lease.offer.worker : null]);
         }
       }
     }
     // The fan-out, in one statement per thousand deliveries, due now by the database clock.
     const replay = origin ? '(SELECT COALESCE(MAX(x.replay), 0) + 1 FROM deliveries x WHERE x.event_id = v.column2 AND x.hook_id = v.column3)' : '0';
+    const leaseMs = lease ? lease.offer.leaseMs : 0;
     let queued = 0;
+    const leased: Array<Omit<Claimed, 'attempts' | 'headers' | 'body' | 'received_at'>> = [];
     for (const chunk of chunks(deliveries, 1000)) {
-      const rows = await q.query(
-        `INSERT INTO deliveries (id, event_id, hook_id, target_url, account_id, status, attempts, next_at, window_start, created_at, updated_at, replay${origin ? ', origin' : ''})
-         SELECT v.column1, v.column2, v.column3, v.column4, v.column5, 'pending', 0, t.now, t.now, t.now, t.now, ${replay}${origin ? `, '${origin}'` : ''}
-         FROM (VALUES ${values(chunk.length, 5)}) AS v, (SELECT ${this.db.nowSql} AS now) AS t
-         WHERE true ON CONFLICT (event_id, hook_id, replay) DO NOTHING RETURNING id`,
+      const rows = await q.query<{ id: string; event_id: string; hook_id: string; target_url: string; account_id: string; locked_by: string | null }>(
+        `INSERT INTO deliveries (id, event_id, hook_id, target_url, account_id, status, attempts, next_at, window_start, created_at, updated_at, replay, locked_by, locked_until${origin ? ', origin' : ''})
+         SELECT v.column1, v.column2, v.column3, v.column4, v.column5, 'pending', 0, t.now, t.now, t.now, t.now, ${replay}, v.column6,
+                CASE WHEN v.column6 IS NULL THEN NULL ELSE t.now + ${Math.trunc(leaseMs)} END${origin ? `, '${origin}'` : ''}
+         FROM (VALUES ${values(chunk.length, 6)}) AS v, (SELECT ${this.db.nowSql} AS now) AS t
+         WHERE true ON CONFLICT (event_id, hook_id, replay) DO NOTHING RETURNING id, event_id, hook_id, target_url, account_id, locked_by`,
         chunk.flat(),
       );
       queued += rows.length;
+      for (const r of rows) if (r.locked_by !== null) leased.push({ id: r.id, event_id: r.event_id, hook_id: r.hook_id, target_url: r.target_url, account_id: r.account_id });
     }
-    return queued;
+    if (lease && leased.length < lease.taken.length) {
+      // Taken for deliveries that were there already (a second derive of an event): given back.
+      const stored = new Map<string, number>();
+      for (const d of leased) stored.set(d.account_id, (stored.get(d.account_id) ?? 0) + 1);
+      const back: string[] = [];
+      for (const a of lease.taken) {
+        const n = stored.get(a) ?? 0;
+        if (n > 0) stored.set(a, n - 1);
+        else back.push(a);
+      }
+      lease.offer.untake(back);
+      lease.taken.length = 0;
+      lease.taken.push(...leased.map((d) => d.account_id));
+    }
+    return { queued, leased };
   }
 
   /** Sends a stored event again to the account's current matching subscriptions. Null: not this account's. */
@@ -961,7 +1032,7 @@ export class Store {
       );
       if (!e) return null;
       // Demo activity if the index holds it (its company).
-      return this.fanOut(q, [{ item: { accountId, provider: e.provider, event: e.event, activity: e.domain }, id: eventId }], 'replay');
+      return (await this.fanOut(q, [{ item: { accountId, provider: e.provider, event: e.event, activity: e.domain }, id: eventId }], 'replay')).queued;
     });
   }
 
@@ -1253,6 +1324,11 @@ export class Store {
       params,
     );
     return rows.map((r) => ({ id: r.id, event: r.event, received_at: iso(Number(r.received_at)), occurred_at: iso(Number(r.occurred_at)), headers: JSON.parse(r.headers), body: r.body }));
+  }
+
+  /** Hands back one delivery this worker leased and did not attempt, so it is due again at once. */
+  async releaseOne(id: string, worker: string): Promise<void> {
+    await this.db.query('UPDATE deliveries SET locked_by = NULL, locked_until = NULL WHERE id = $1 AND locked_by = $2 AND status = $3', [id, worker, 'pending']);
   }
 
   /** Releases this worker's leases (graceful shutdown) so they are due at once elsewhere. */

@@ -233,6 +233,27 @@ const MUTATIONS = [
     tests: [DERIVE],
   },
   {
+    name: 'no hand-off: every fresh delivery waits for a claim (issue 19)',
+    file: 'relay/store.ts',
+    from: 'const leased = lease !== null && Boolean(h.live) && lease.offer.take(h.account_id);',
+    to: "const leased = lease !== null && h.account_id === 'no account' && lease.offer.take(h.account_id);",
+    tests: [DERIVE],
+  },
+  {
+    name: "a disabled account's fresh delivery handed over leased (issue 19)",
+    file: 'relay/store.ts',
+    from: 'const leased = lease !== null && Boolean(h.live) && lease.offer.take(h.account_id);',
+    to: 'const leased = lease !== null && lease.offer.take(h.account_id);',
+    tests: [DERIVE],
+  },
+  {
+    name: 'the hand-off ignores the deliverer\'s room (issue 19)',
+    file: 'relay/deliver.ts',
+    from: /if \(this\.inflight\.size \+ this\.ready\.length \+ this\.taken >= [^\n]*\n[^\n]*return false;/,
+    to: '',
+    tests: [DERIVE],
+  },
+  {
     name: 'ids in base64url order (issue 19)',
     file: 'relay/store.ts',
     from: 'out += SORTED_B64[B64_RANK[raw.charCodeAt(i)]];',

@@ -4,10 +4,14 @@
  * subscription, and a relay killed between the two catches up at its next start.
  */
 import { execFileSync } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { demoSessionSample } from '../../lib/providers/walnut.js';
 import { openDb, type Db } from '../db.js';
 import { startRelay } from '../server.js';
 import { silentLogger } from '../log.js';
+import { Operator } from '../operator.js';
+import type { Claimed } from '../store.js';
 import { call, RELAY_BIN, reportPgSkip, sleep, spawnRelay, startSink, STORES, testConfig, until, type SpawnedRelay } from './harness.js';
 
 reportPgSkip();
@@ -70,17 +74,17 @@ describe.each(STORES)('the work behind the ack, on %s', (_name, dbUrl) => {
       expect(await store.deleteHook(account.id, gone.id)).toBe(true);
       await sleep(5);
       const late = await store.createHook(account.id, 'walnut.*', 'http://127.0.0.1:9/late');
-      expect(await store.derive()).toStrictEqual({ events: 1, deliveries: 2 });
+      expect(await store.derive()).toStrictEqual({ events: 1, deliveries: 2, handed: 0 });
       const rows = await db.query<{ hook_id: string }>('SELECT hook_id FROM deliveries WHERE event_id = $1', [a.id]);
       expect(rows.map((r) => r.hook_id).sort()).toStrictEqual([hook.id, activityHook.id].sort());
       expect(await count(db, 'SELECT COUNT(*) AS n FROM activity WHERE event_id = $1', [a.id])).toBe(1);
       expect((await store.activity(account.id, 'tyrell.com', { limit: 10 }))!.map((e) => e.id)).toStrictEqual([a.id]);
       // Nothing left: a second derive does nothing.
-      expect(await store.derive()).toStrictEqual({ events: 0, deliveries: 0 });
+      expect(await store.derive()).toStrictEqual({ events: 0, deliveries: 0, handed: 0 });
       // Were the cursor ever lost, the same events would not be fanned out twice: one row per
       // event and subscription (the unique index), the index row kept once.
       await db.query('UPDATE derive_cursor SET seq = 0 WHERE id = 1');
-      expect(await store.derive()).toStrictEqual({ events: 1, deliveries: 0 });
+      expect(await store.derive()).toStrictEqual({ events: 1, deliveries: 0, handed: 0 });
       expect(await count(db, 'SELECT COUNT(*) AS n FROM deliveries WHERE event_id = $1', [a.id])).toBe(2);
       expect(await count(db, 'SELECT COUNT(*) AS n FROM activity WHERE event_id = $1', [a.id])).toBe(1);
       // A replay is a delivery of its own, as before, the late subscription included.
@@ -91,6 +95,86 @@ describe.each(STORES)('the work behind the ack, on %s', (_name, dbUrl) => {
       await relay.close();
     }
   });
+
+  it('fresh deliveries go to the deliverer leased at insert, as far as it has room; the rest wait for a claim, in order; none for a disabled account', async () => {
+    // A target that holds its answers until let go, so the deliverer's room is known.
+    const got: string[] = [];
+    let held: Array<() => void> = [];
+    let holding = true;
+    const target = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        got.push(String(req.headers['x-relay-event-id']));
+        const answer = () => res.writeHead(200).end('{}');
+        if (holding) held.push(answer);
+        else answer();
+      });
+    });
+    await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
+    const targetUrl = `http://127.0.0.1:${(target.address() as AddressInfo).port}/zap`;
+    // One slot, and a ready queue as deep: the deliverer takes two fresh deliveries at most.
+    const relay = await startRelay(testConfig(dbUrl(), { deliveryConcurrency: 1, accountConcurrency: 1, deliveryTimeoutMs: 5000, leaseMs: 10_000 }), silentLogger);
+    const { store } = relay;
+    // Every row a claim found (the hand-off is what leaves claims nothing to find).
+    let claimed = 0;
+    const claim = store.claim.bind(store);
+    store.claim = async (...args: Parameters<typeof store.claim>): Promise<Claimed[]> => {
+      const rows = await claim(...args);
+      claimed += rows.length;
+      return rows;
+    };
+    const statusOf = async (eventId: string) => (await store.db.query<{ status: string }>('SELECT status FROM deliveries WHERE event_id = $1', [eventId]))[0]?.status;
+    try {
+      const { account } = await store.createAccount('handoff');
+      await store.createHook(account.id, 'walnut.*', targetUrl);
+      holding = false;
+      const [first] = await store.ingest([item(account.id, 'h-0')]);
+      relay.deriver.kick();
+      await until('the first delivery recorded delivered', async () => (await statusOf(first.id)) === 'delivered', 10_000);
+      // Positive: it was attempted and its attempt kept; no claim found it (it came leased).
+      expect(got).toStrictEqual([first.id]);
+      expect(await count(store.db, 'SELECT COUNT(*) AS n FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE d.event_id = $1', [first.id])).toBe(1);
+      expect(claimed).toBe(0);
+
+      // Five at once while the target holds its answers: two are handed over (one attempted,
+      // one queued), three are left for claims, and all five arrive in the order they came.
+      holding = true;
+      const five = await store.ingest(Array.from({ length: 5 }, (_, i) => item(account.id, `h-${i + 1}`)));
+      relay.deriver.kick();
+      await until('the first of the five at the target', () => got.length === 2, 10_000);
+      const leased = await store.db.query<{ event_id: string; locked_by: string | null }>(
+        `SELECT event_id, locked_by FROM deliveries WHERE event_id IN (${five.map((_, i) => `$${i + 1}`).join(', ')})`,
+        five.map((e) => e.id),
+      );
+      const byEvent = new Map(leased.map((r) => [r.event_id, r.locked_by]));
+      expect(five.map((e) => byEvent.get(e.id))).toStrictEqual([relay.deliverer.worker, relay.deliverer.worker, null, null, null]);
+      holding = false;
+      held.splice(0).forEach((a) => a());
+      await until('all five recorded delivered', async () => (await Promise.all(five.map((e) => statusOf(e.id)))).every((s) => s === 'delivered'), 15_000);
+      expect(got).toStrictEqual([first.id, ...five.map((e) => e.id)]);
+      expect(claimed).toBe(3);
+
+      // A disabled account's delivery is stored, not leased and not sent; enabled, it goes.
+      const operator = new Operator(store);
+      expect(await operator.disable(account.id, 0)).toBe(true);
+      const [late] = await store.ingest([item(account.id, 'h-late')]);
+      await store.settle();
+      const [row] = await store.db.query<{ status: string; locked_by: string | null }>('SELECT status, locked_by FROM deliveries WHERE event_id = $1', [late.id]);
+      expect({ ...row }).toStrictEqual({ status: 'pending', locked_by: null });
+      await sleep(200);
+      expect(got).not.toContain(late.id);
+      expect(await operator.enable(account.id)).toBe(true);
+      relay.deliverer.kick();
+      await until('delivered once enabled', async () => (await statusOf(late.id)) === 'delivered', 10_000);
+      expect(got.at(-1)).toBe(late.id);
+    } finally {
+      holding = false;
+      held.splice(0).forEach((a) => a());
+      held = [];
+      await relay.close();
+      await new Promise<void>((r) => target.close(() => r()));
+    }
+  }, 60_000);
 
   it('a relay killed by SIGKILL between the ack and the derived work, again and again under load: nothing lost, nothing fanned out twice, the index complete', async () => {
     const url = dbUrl();
