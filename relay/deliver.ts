@@ -63,6 +63,10 @@ export class Deliverer extends KickLoop implements LeaseOffer {
   private readonly held = new Map<string, number>();
   /** Places taken by a derive under way for deliveries it is storing leased (see LeaseOffer). */
   private taken = 0;
+  /** Whether a claim may find due work: at start, when kicked (work stored), at each poll (retries come due, other processes' leases run out), after a claim that found some. */
+  private mayFind = true;
+  /** Accounts whose due work the last claim left behind because they held their share. */
+  private capped = new Set<string>();
   private readonly agents: { http: http.Agent; https: https.Agent };
   private readonly lookup;
   /** Outcomes finished together are recorded in one transaction, each by its own guarded statement. */
@@ -131,24 +135,24 @@ export class Deliverer extends KickLoop implements LeaseOffer {
   }
 
   protected async loop(): Promise<void> {
-    // Whether a claim may find due work: at start, when kicked (work stored), at each poll
-    // (retries come due, other processes' leases run out), and after a claim that found some.
-    let mayFind = true;
     let lastClaim = 0;
     while (this.running) {
-      if (this.kicked || performance.now() - lastClaim >= this.cfg.pollMs) mayFind = true;
+      if (this.kicked || performance.now() - lastClaim >= this.cfg.pollMs) this.mayFind = true;
       this.kicked = false;
       this.startReady();
       let claimed: Claimed[] = [];
       let failed = false;
-      // Claims fill the free slots and a ready queue as deep as the slots, and run again only
-      // once the queue is down to half: one claim serves many attempts, instead of one claim
-      // (an index walk over the due work) for each slot that comes free.
+      // Claims fill the free slots and a ready queue as deep as the slots, and run again when
+      // the queue is down to half or a slot is free that nothing queued may take (its account
+      // holds its share): one claim serves many attempts, instead of one claim (an index walk
+      // over the due work) for each slot that comes free.
       const want = 2 * this.cfg.deliveryConcurrency - this.inflight.size - this.ready.length - this.taken;
-      if (mayFind && this.ready.length <= this.cfg.deliveryConcurrency / 2 && want > 0) {
+      const slotFree = this.inflight.size < this.cfg.deliveryConcurrency; // after startReady: nothing queued fits it
+      if (this.mayFind && want > 0 && (slotFree || this.ready.length <= this.cfg.deliveryConcurrency / 2)) {
         const claimedAt = (lastClaim = performance.now());
+        const capped = new Set<string>();
         try {
-          claimed = await this.store.claim(this.worker, want, this.cfg.leaseMs, { perAccount: 2 * this.cfg.accountConcurrency, inflight: this.held });
+          claimed = await this.store.claim(this.worker, want, this.cfg.leaseMs, { perAccount: 2 * this.cfg.accountConcurrency, inflight: this.held, capped });
         } catch (err) {
           this.log('error', 'claim failed', { error: (err as Error).message });
           failed = true;
@@ -157,7 +161,11 @@ export class Deliverer extends KickLoop implements LeaseOffer {
           this.held.set(d.account_id, (this.held.get(d.account_id) ?? 0) + 1);
           this.ready.push({ d, at: claimedAt });
         }
-        mayFind = claimed.length > 0;
+        // Found nothing more: look again at a kick or the poll, or once an account whose work
+        // was left behind for its share holds a quarter of its allowance less (so the next
+        // claim takes a batch, not one).
+        this.mayFind = claimed.length > 0;
+        this.capped = capped;
         this.startReady();
       }
       // New work stored while claiming would otherwise wait for the next poll.
@@ -208,6 +216,10 @@ export class Deliverer extends KickLoop implements LeaseOffer {
     const n = (this.held.get(account) ?? 1) - 1;
     if (n > 0) this.held.set(account, n);
     else this.held.delete(account);
+    if (this.capped.has(account) && n <= 1.5 * this.cfg.accountConcurrency) {
+      this.capped.delete(account);
+      this.mayFind = true;
+    }
   }
 
   private async attempt(d: Claimed): Promise<void> {

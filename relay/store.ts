@@ -1050,7 +1050,12 @@ export class Store {
    * locks (key share) the subscriptions claimed for until commit, so an unsubscribe running at
    * the same time either goes first (nothing claimed) or waits and sees the lease.
    */
-  async claim(worker: string, limit: number, leaseMs: number, fair: { perAccount?: number; inflight?: Map<string, number> } = {}): Promise<Claimed[]> {
+  async claim(
+    worker: string,
+    limit: number,
+    leaseMs: number,
+    fair: { perAccount?: number; inflight?: Map<string, number>; capped?: Set<string> } = {},
+  ): Promise<Claimed[]> {
     const pg = this.db.dialect === 'postgres';
     // An account's share of this worker's slots (what it may hold in flight), not of this claim.
     const share = Math.max(1, fair.perAccount ?? limit);
@@ -1072,8 +1077,23 @@ export class Store {
          ${pg ? `CROSS JOIN LATERAL (${oldest}) y` : `JOIN deliveries y ON y.id IN (SELECT id FROM (${oldest}))`}`;
     // 2. The round-robin: turns across accounts, and within an account across its
     //    subscriptions (oldest first within each); no account past its share of the slots.
-    const pick = (candidates: Array<{ id: string; account_id: string; hook_id: string }>) =>
-      roundRobin(candidates, limit, (account) => share - (fair.inflight?.get(account) ?? 0));
+    const allowance = (account: string) => share - (fair.inflight?.get(account) ?? 0);
+    const pick = (candidates: Array<{ id: string; account_id: string; hook_id: string }>) => {
+      const picked = roundRobin(candidates, limit, allowance);
+      if (fair.capped) {
+        // `capped`: the accounts that had due work left behind only because they hold their
+        // share already (the caller looks again once one of them holds less).
+        const chosen = new Set(picked);
+        const left = new Map<string, number>();
+        const took = new Map<string, number>();
+        for (const c of candidates) {
+          const m = chosen.has(c.id) ? took : left;
+          m.set(c.account_id, (m.get(c.account_id) ?? 0) + 1);
+        }
+        for (const [account] of left) if ((took.get(account) ?? 0) >= allowance(account)) fair.capped.add(account);
+      }
+      return picked;
+    };
     const now = this.db.nowSql;
     const toClaimed = (rows: any[], events: Map<string, { headers: Record<string, string>; body: string; received_at: number }>): Claimed[] =>
       rows.map((r) => ({

@@ -254,6 +254,13 @@ const MUTATIONS = [
     tests: [DERIVE],
   },
   {
+    name: 'a backlog left for its account\'s share waits for the poll (issue 19)',
+    file: 'relay/deliver.ts',
+    from: 'this.capped = capped;',
+    to: '',
+    tests: [DERIVE],
+  },
+  {
     name: 'ids in base64url order (issue 19)',
     file: 'relay/store.ts',
     from: 'out += SORTED_B64[B64_RANK[raw.charCodeAt(i)]];',
