@@ -95,6 +95,11 @@ export class Deliverer extends KickLoop implements LeaseOffer {
     this.store.offerLeases(this);
   }
 
+  /** Deliveries this deliverer holds now: in flight, queued, or being stored leased to it. */
+  holds(): number {
+    return this.inflight.size + this.ready.length + this.taken;
+  }
+
   /** Room for a fresh delivery of `account`: the ready queue as deep as the slots, an account within twice its share. */
   take(account: string): boolean {
     if (!this.running) return false;

@@ -30,6 +30,36 @@ const item = (accountId: string, tag: string) => ({
   activity: { domain: 'tyrell.com', person: `viewer-${tag}@tyrell.com`, email: `viewer-${tag}@tyrell.com`, demo: 'demo-1', occurredAt: null, isTest: false },
 });
 
+/** A target that holds its answers while told to (so the deliverer's room is known), recording each event id it gets. */
+async function holdingTarget() {
+  const got: string[] = [];
+  const held: Array<() => void> = [];
+  let holding = true;
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      got.push(String(req.headers['x-relay-event-id']));
+      const answer = () => res.writeHead(200).end('{}');
+      if (holding) held.push(answer);
+      else answer();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/zap`,
+    got,
+    hold: () => {
+      holding = true;
+    },
+    /** Answers what is held and everything after. */
+    release: () => {
+      holding = false;
+      held.splice(0).forEach((a) => a());
+    },
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
 const count = async (db: Db, sql: string, params: unknown[] = []) => Number((await db.query<{ n: number | string }>(sql, params))[0].n);
 
 describe('ids', () => {
@@ -98,20 +128,8 @@ describe.each(STORES)('the work behind the ack, on %s', (_name, dbUrl) => {
 
   it('fresh deliveries go to the deliverer leased at insert, as far as it has room; the rest wait for a claim; none for a disabled account', async () => {
     // A target that holds its answers until let go, so the deliverer's room is known.
-    const got: string[] = [];
-    let held: Array<() => void> = [];
-    let holding = true;
-    const target = http.createServer((req, res) => {
-      req.resume();
-      req.on('end', () => {
-        got.push(String(req.headers['x-relay-event-id']));
-        const answer = () => res.writeHead(200).end('{}');
-        if (holding) held.push(answer);
-        else answer();
-      });
-    });
-    await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
-    const targetUrl = `http://127.0.0.1:${(target.address() as AddressInfo).port}/zap`;
+    const target = await holdingTarget();
+    const { got } = target;
     // One slot, and a ready queue as deep: the deliverer takes two fresh deliveries at most.
     const relay = await startRelay(testConfig(dbUrl(), { deliveryConcurrency: 1, accountConcurrency: 1, deliveryTimeoutMs: 5000, leaseMs: 10_000 }), silentLogger);
     const { store } = relay;
@@ -126,8 +144,8 @@ describe.each(STORES)('the work behind the ack, on %s', (_name, dbUrl) => {
     const statusOf = async (eventId: string) => (await store.db.query<{ status: string }>('SELECT status FROM deliveries WHERE event_id = $1', [eventId]))[0]?.status;
     try {
       const { account } = await store.createAccount('handoff');
-      await store.createHook(account.id, 'walnut.*', targetUrl);
-      holding = false;
+      await store.createHook(account.id, 'walnut.*', target.url);
+      target.release();
       const [first] = await store.ingest([item(account.id, 'h-0')]);
       relay.deriver.kick();
       await until('the first delivery recorded delivered', async () => (await statusOf(first.id)) === 'delivered', 10_000);
@@ -135,10 +153,12 @@ describe.each(STORES)('the work behind the ack, on %s', (_name, dbUrl) => {
       expect(got).toStrictEqual([first.id]);
       expect(await count(store.db, 'SELECT COUNT(*) AS n FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE d.event_id = $1', [first.id])).toBe(1);
       expect(claimed).toBe(0);
+      // Recorded is not yet let go: the attempt's slot frees just after its outcome commits.
+      await until('the deliverer holds nothing', () => relay.deliverer.holds() === 0, 10_000);
 
       // Five at once while the target holds its answers: two are handed over (one attempted,
       // one queued), three are left for claims, and all five arrive, each once.
-      holding = true;
+      target.hold();
       const five = await store.ingest(Array.from({ length: 5 }, (_, i) => item(account.id, `h-${i + 1}`)));
       relay.deriver.kick();
       await until('the first of the five at the target', () => got.length === 2, 10_000);
@@ -148,8 +168,7 @@ describe.each(STORES)('the work behind the ack, on %s', (_name, dbUrl) => {
       );
       const byEvent = new Map(leased.map((r) => [r.event_id, r.locked_by]));
       expect(five.map((e) => byEvent.get(e.id))).toStrictEqual([relay.deliverer.worker, relay.deliverer.worker, null, null, null]);
-      holding = false;
-      held.splice(0).forEach((a) => a());
+      target.release();
       await until('all five recorded delivered', async () => (await Promise.all(five.map((e) => statusOf(e.id)))).every((s) => s === 'delivered'), 15_000);
       // The two handed over went first, in the order they came; the three claimed after them
       // (one stored batch shares one due time, and ties have no order).
@@ -171,41 +190,27 @@ describe.each(STORES)('the work behind the ack, on %s', (_name, dbUrl) => {
       await until('delivered once enabled', async () => (await statusOf(late.id)) === 'delivered', 10_000);
       expect(got.at(-1)).toBe(late.id);
     } finally {
-      holding = false;
-      held.splice(0).forEach((a) => a());
-      held = [];
+      target.release();
       await relay.close();
-      await new Promise<void>((r) => target.close(() => r()));
+      await target.close();
     }
   }, 60_000);
 
   it("one account's backlog drains without waiting for the poll: a claim left work behind for its share, so a finished attempt looks again", async () => {
-    const got: string[] = [];
-    let held: Array<() => void> = [];
-    let holding = true;
-    const target = http.createServer((req, res) => {
-      req.resume();
-      req.on('end', () => {
-        got.push(String(req.headers['x-relay-event-id']));
-        const answer = () => res.writeHead(200).end('{}');
-        if (holding) held.push(answer);
-        else answer();
-      });
-    });
-    await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
+    const target = await holdingTarget();
+    const { got } = target;
     // A poll far longer than the test: only the deliverer's own bookkeeping can move the backlog.
     const relay = await startRelay(testConfig(dbUrl(), { deliveryConcurrency: 2, accountConcurrency: 1, pollMs: 60_000, deliveryTimeoutMs: 5000, leaseMs: 10_000 }), silentLogger);
     const { store } = relay;
     try {
       const { account } = await store.createAccount('backlog');
-      await store.createHook(account.id, 'walnut.*', `http://127.0.0.1:${(target.address() as AddressInfo).port}/zap`);
+      await store.createHook(account.id, 'walnut.*', target.url);
       const ten = await store.ingest(Array.from({ length: 10 }, (_, i) => item(account.id, `b-${i}`)));
       relay.deriver.kick();
       // The account's share in flight (one), one more handed over and queued; eight left stored.
       await until('the first at the target', () => got.length === 1, 10_000);
       await until('the rest stored unleased', async () => (await count(store.db, 'SELECT COUNT(*) AS n FROM deliveries WHERE locked_by IS NULL')) === 8, 10_000);
-      holding = false;
-      held.splice(0).forEach((a) => a());
+      target.release();
       await until(
         'all ten recorded delivered',
         async () => (await count(store.db, `SELECT COUNT(*) AS n FROM deliveries WHERE status = 'delivered'`)) === 10,
@@ -214,11 +219,9 @@ describe.each(STORES)('the work behind the ack, on %s', (_name, dbUrl) => {
       // Each once (one stored batch shares one due time: ties have no order).
       expect([...got].sort()).toStrictEqual(ten.map((e) => e.id).sort());
     } finally {
-      holding = false;
-      held.splice(0).forEach((a) => a());
-      held = [];
+      target.release();
       await relay.close();
-      await new Promise<void>((r) => target.close(() => r()));
+      await target.close();
     }
   }, 60_000);
 
