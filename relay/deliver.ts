@@ -52,6 +52,14 @@ export function classify(status: number | null, error: string | null, previousAt
   return { kind: 'retry', status, error: why, delayMs: backoffMs(previousAttempts, cfg.retryBaseMs, cfg.retryMaxMs) };
 }
 
+/** Moves an account's count by `by`; a count that reaches zero is removed. The new count. */
+function tally(counts: Map<string, number>, account: string, by: number): number {
+  const n = (counts.get(account) ?? 0) + by;
+  if (n > 0) counts.set(account, n);
+  else counts.delete(account);
+  return Math.max(0, n);
+}
+
 export class Deliverer extends KickLoop implements LeaseOffer {
   readonly worker = `w_${process.pid}_${randomBytes(4).toString('hex')}`;
   private inflight = new Set<Promise<void>>();
@@ -106,7 +114,7 @@ export class Deliverer extends KickLoop implements LeaseOffer {
     if (this.inflight.size + this.ready.length + this.taken >= 2 * this.cfg.deliveryConcurrency) return false;
     if ((this.held.get(account) ?? 0) >= 2 * this.cfg.accountConcurrency) return false;
     this.taken++;
-    this.held.set(account, (this.held.get(account) ?? 0) + 1);
+    tally(this.held, account, 1);
     return true;
   }
 
@@ -163,7 +171,7 @@ export class Deliverer extends KickLoop implements LeaseOffer {
           failed = true;
         }
         for (const d of claimed) {
-          this.held.set(d.account_id, (this.held.get(d.account_id) ?? 0) + 1);
+          tally(this.held, d.account_id, 1);
           this.ready.push({ d, at: claimedAt });
         }
         // Found nothing more: look again at a kick or the poll, or once an account whose work
@@ -204,12 +212,10 @@ export class Deliverer extends KickLoop implements LeaseOffer {
         continue;
       }
       this.ready.splice(i, 1);
-      this.perAccount.set(d.account_id, (this.perAccount.get(d.account_id) ?? 0) + 1);
+      tally(this.perAccount, d.account_id, 1);
       const p = this.attempt(d).finally(() => {
         this.inflight.delete(p);
-        const n = (this.perAccount.get(d.account_id) ?? 1) - 1;
-        if (n > 0) this.perAccount.set(d.account_id, n);
-        else this.perAccount.delete(d.account_id);
+        tally(this.perAccount, d.account_id, -1);
         this.drop(d.account_id);
         this.nudge(); // a slot is free: a waiting loop starts what is queued
       });
@@ -218,9 +224,7 @@ export class Deliverer extends KickLoop implements LeaseOffer {
   }
 
   private drop(account: string): void {
-    const n = (this.held.get(account) ?? 1) - 1;
-    if (n > 0) this.held.set(account, n);
-    else this.held.delete(account);
+    const n = tally(this.held, account, -1);
     if (this.capped.has(account) && n <= 1.5 * this.cfg.accountConcurrency) {
       this.capped.delete(account);
       this.mayFind = true;
