@@ -13,8 +13,10 @@ import { PROVIDERS } from '../lib/providers/index.js';
 import { demoSessionSample } from '../lib/providers/walnut.js';
 import { ACTIVITY_PAGE } from '../lib/signal-trigger.js';
 import { asZapierHookHeaders, signRequest } from '../lib/signature.js';
-import { openDb, type Db, type Queryable } from '../relay/db.js';
-import { activityIndex, dedupKey, sha256, Store } from '../relay/store.js';
+import { openDb, type Db, type Queryable } from '../relay/store/db.js';
+import { activityIndex } from '../relay/domain/activity.js';
+import { dedupKey, sha256 } from '../relay/domain/identity.js';
+import { Store } from '../relay/store/index.js';
 import { demoActivityOf } from '../lib/activity.js';
 import { dropStores, freshPgUrl, freshSqliteUrl, pgAvailable, RELAY_BIN, spawnRelay } from '../relay/test/harness.js';
 import { closedLoop, fmt, median, openLoop, percentile, post, spawnBareForwarder, spawnBareServer, startTimingSink, table, waitFor, walnutEvent } from './lib.js';
@@ -343,9 +345,9 @@ async function seeded(databaseUrl: string, name: string, fill: (db: Db, accountI
   try {
     const store = new Store(db);
     await store.migrate();
-    const { account, apiKey } = await store.createAccount(name);
+    const { account, apiKey } = await store.accounts.create(name);
     await fill(db, account.id, walnutEvent(name).body, Date.now());
-    if (db.dialect === 'postgres') {
+    if (db.dialect.name === 'postgres') {
       await db.query('VACUUM ANALYZE events, activity');
       await db.query('CHECKPOINT');
     }
@@ -366,7 +368,7 @@ async function sqliteRows(db: Db, count: number, row: (q: Queryable, g: number) 
 
 const prefill = (databaseUrl: string, count: number) =>
   seeded(databaseUrl, 'prefill', async (db, accountId, body, now) => {
-    if (db.dialect === 'postgres') {
+    if (db.dialect.name === 'postgres') {
       await db.query(
         `INSERT INTO events (id, account_id, provider, event, identity, dkey, received_at, headers, body)
          SELECT 'pre_' || g, $1, 'walnut', 'walnut.demo_session_finished', 'walnut:pre:' || g,
@@ -419,7 +421,7 @@ async function growthStored(): Promise<void> {
 const prefillActivity = (databaseUrl: string, count: number) =>
   seeded(databaseUrl, 'activity', async (db, accountId, body, now) => {
     const companies = Math.max(1, Math.floor(count / 10));
-    if (db.dialect === 'postgres') {
+    if (db.dialect.name === 'postgres') {
       await db.query(
         `INSERT INTO events (id, account_id, provider, event, identity, dkey, received_at, headers, body)
          SELECT 'act_' || g, $1, 'walnut', 'walnut.demo_session_finished', 'walnut:act:' || g, decode(md5('act:' || g), 'hex'), $2::bigint - g, '{}', $3
@@ -496,7 +498,7 @@ async function bigCompany(): Promise<void> {
     const db = await openDb(dbUrl);
     const store = new Store(db);
     await store.migrate();
-    const { account, apiKey } = await store.createAccount('busy');
+    const { account, apiKey } = await store.accounts.create('busy');
     const now = Date.now();
     // Real signed Walnut sessions, two people taking turns, a minute apart, within the last week.
     for (const size of sizes) {
@@ -520,9 +522,9 @@ async function bigCompany(): Promise<void> {
           activity: activityIndex(demoActivityOf(PROVIDERS.walnut, payload.event, payload)!),
         };
       });
-      for (let i = 0; i < items.length; i += 500) await store.ingest(items.slice(i, i + 500));
+      for (let i = 0; i < items.length; i += 500) await store.events.ingest(items.slice(i, i + 500));
     }
-    if (db.dialect === 'postgres') await db.query('VACUUM ANALYZE events, activity');
+    if (db.dialect.name === 'postgres') await db.query('VACUUM ANALYZE events, activity');
     await db.close();
     const relay = await spawnRelay({ RELAY_DATABASE_URL: dbUrl, RELAY_API_RATE_PER_MINUTE: '0' }, false);
     try {

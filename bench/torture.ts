@@ -17,7 +17,7 @@ import { processDelivery } from '../lib/pipeline.js';
 import { PROVIDER_KEYS, PROVIDERS, type ProviderKey, type ProviderSpec } from '../lib/providers/index.js';
 import { signBody, signRequest, zapierHookHeaderName } from '../lib/signature.js';
 import { silentLogger } from '../relay/log.js';
-import { startRelay } from '../relay/server.js';
+import { startRelay } from '../relay/main.js';
 import { dropStores, freshPgUrl, freshSqliteUrl, pgAvailable, RELAY_BIN, spawnRelay, startSink, testConfig } from '../relay/test/harness.js';
 import { post, table } from './lib.js';
 
@@ -194,7 +194,7 @@ async function fuzzThroughZapier(): Promise<void> {
 async function fuzzInbound(): Promise<void> {
   const relay = await startRelay(testConfig(freshSqliteUrl()), silentLogger);
   try {
-    const { tokens } = await relay.store.createAccount('fuzz');
+    const { tokens } = await relay.store.accounts.create('fuzz');
     const n = short ? 300 : 3000;
     const statuses = new Map<number, number>();
     let bad = 0;
@@ -284,7 +284,7 @@ async function catalogue(): Promise<void> {
     { name: 'Supademo webhook.test without viewer', body: '{"event":"webhook.test"}', provider: 'supademo', want: ['record', 200] },
   ];
   try {
-    const { tokens } = await relay.store.createAccount('catalogue');
+    const { tokens } = await relay.store.accounts.create('catalogue');
     const rows: Array<Array<string | number>> = [];
     let crashes = 0;
     let unexpected = 0;
@@ -347,9 +347,9 @@ async function attacks(): Promise<void> {
     const relay = await startRelay(testConfig(makeUrl()), silentLogger);
     const sink = await startSink();
     try {
-      const victim = await relay.store.createAccount('victim');
-      const doomed = await relay.store.createAccount('doomed');
-      await relay.store.createHook(victim.account.id, 'walnut.*', `${sink.url}/zap`);
+      const victim = await relay.store.accounts.create('victim');
+      const doomed = await relay.store.accounts.create('doomed');
+      await relay.store.hooks.create(victim.account.id, 'walnut.*', `${sink.url}/zap`);
       const url = (tokens: Record<string, string>) => `${relay.url}/v1/inbound/walnut/${tokens.walnut}`;
       const send = async (tokens: Record<string, string>, b: string, secret = SECRET) => {
         const r = await post(url(tokens), b, { 'X-Walnut-Signature': signBody(b, secret) });

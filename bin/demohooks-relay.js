@@ -12,7 +12,7 @@ if (major < 22) {
 }
 let cli;
 try {
-  cli = require('../dist/relay/cli.js');
+  cli = require('../dist/relay/cli/index.js');
 } catch (err) {
   if (err && err.code === 'MODULE_NOT_FOUND') {
     process.stderr.write('demohooks-relay is not built yet: run `npm run build` (or `npm start`) in the project first.\n');

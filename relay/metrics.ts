@@ -5,8 +5,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { PROVIDER_KEYS } from '../lib/providers/index.js';
-import type { DeliveryMetrics } from './deliver.js';
-import type { Operator } from './operator.js';
+import type { DeliveryMetrics } from './delivery/recorder.js';
 
 export interface RelayMetrics extends DeliveryMetrics {
   registry: Registry;
@@ -14,7 +13,7 @@ export interface RelayMetrics extends DeliveryMetrics {
   countInbound(provider: string, outcome: string): void;
 }
 
-export function createMetrics(operator: Operator): RelayMetrics {
+export function createMetrics(queue: { pendingStats(): Promise<{ pending: number; oldestAgeSeconds: number }> }): RelayMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const inbound = new Counter({
@@ -37,7 +36,7 @@ export function createMetrics(operator: Operator): RelayMetrics {
   });
   let stats: Promise<{ pending: number; oldestAgeSeconds: number }> | null = null;
   // Both gauges read one query per scrape.
-  const read = () => (stats ??= operator.pendingStats().finally(() => setTimeout(() => (stats = null), 0)));
+  const read = () => (stats ??= queue.pendingStats().finally(() => setTimeout(() => (stats = null), 0)));
   new Gauge({
     name: 'demohooks_relay_pending_deliveries',
     help: 'Deliveries waiting to be sent or retried, across this relay database.',

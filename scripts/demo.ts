@@ -21,7 +21,7 @@ import { PROVIDERS, type ProviderKey } from '../lib/providers/index.js';
 import { asZapierHookHeaders, signRequest } from '../lib/signature.js';
 import { loadConfig } from '../relay/config.js';
 import { silentLogger } from '../relay/log.js';
-import { startRelay } from '../relay/server.js';
+import { startRelay } from '../relay/main.js';
 
 const full = process.argv.includes('--json');
 const keep = process.argv.includes('--keep');
@@ -37,7 +37,7 @@ async function main(): Promise<void> {
     { ...loadConfig({}), port: keep && process.env.PORT ? loadConfig({ PORT: process.env.PORT }).port : 0, databaseUrl: `sqlite:${path.join(dir, 'relay.db')}`, targetHosts: ['127.0.0.1:*'], allowPrivateTargets: true, retentionDays: 0, pollMs: 20 },
     silentLogger,
   );
-  const { apiKey, tokens } = await relay.store.createAccount('demo');
+  const { apiKey, tokens } = await relay.store.accounts.create('demo');
   const authData: Record<string, string> = { relay_url: relay.url, api_key: apiKey };
   for (const p of Object.values(PROVIDERS)) authData[p.secretKeys[0]] = SECRETS[p.key];
 

@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { PROVIDERS } from '../lib/providers/index.js';
 import { signRequest } from '../lib/signature.js';
 import { silentLogger } from '../relay/log.js';
-import { startRelay } from '../relay/server.js';
+import { startRelay } from '../relay/main.js';
 import { launchChromium } from '../relay/test/browser.js';
 import { dropStores, freshSqliteUrl, testConfig } from '../relay/test/harness.js';
 
@@ -26,8 +26,8 @@ async function main(): Promise<void> {
   const relay = await startRelay(testConfig(freshSqliteUrl(), { retentionDays: 0 }), silentLogger);
   const browser = await launchChromium();
   try {
-    const { apiKey, tokens, account } = await relay.store.createAccount('Acme RevOps');
-    for (const p of Object.values(PROVIDERS)) await relay.store.createHook(account.id, `${p.key}.*`, `${zapUrl}/hooks/${p.key}`);
+    const { apiKey, tokens, account } = await relay.store.accounts.create('Acme RevOps');
+    for (const p of Object.values(PROVIDERS)) await relay.store.hooks.create(account.id, `${p.key}.*`, `${zapUrl}/hooks/${p.key}`);
     for (const p of Object.values(PROVIDERS)) {
       for (const e of p.events) {
         const body = JSON.stringify(e.sample);

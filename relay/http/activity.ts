@@ -5,15 +5,14 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import type { App, HttpDeps } from './app.js';
+import type { App, PluginOptions } from './deps.js';
 import { BEARER, bearerApi } from './auth.js';
-import type { ByteBudget } from './limits.js';
 import { ActivityEvent, errors, limit, optionalText, optionalTime } from './schemas.js';
 import { HttpError, nextLink } from './util.js';
 
 const DOMAIN_ERROR = 'domain must be a company domain, e.g. acme.co.uk';
 
-export const activityPlugin: FastifyPluginAsync<{ deps: HttpDeps; budget: ByteBudget }> = async (fastify, { deps, budget }) => {
+export const activityPlugin: FastifyPluginAsync<PluginOptions> = async (fastify, { deps, budget }) => {
   const app = fastify as unknown as App;
   bearerApi(app, deps, budget);
   app.get(
@@ -40,7 +39,7 @@ export const activityPlugin: FastifyPluginAsync<{ deps: HttpDeps; budget: ByteBu
     async (request, reply) => {
       const q = request.query;
       // One row more than asked says whether there is a next page.
-      const rows = await deps.store.activity(request.account.id, q.domain, { sinceMs: q.since, untilMs: q.until, limit: q.limit + 1, before: q.before });
+      const rows = await deps.services.reads.activity(request.account.id, q.domain, { sinceMs: q.since, untilMs: q.until, limit: q.limit + 1, before: q.before });
       if (rows === null) throw new HttpError(400, `before: no demo activity ${q.before} of ${q.domain} in this account`);
       const page = rows.slice(0, q.limit);
       if (rows.length > q.limit) reply.header('Link', nextLink(request.url, page[page.length - 1].id));

@@ -1,89 +1,34 @@
 /**
  * The relay's HTTP layer: a Fastify server that reads as its list of plugins. What is ours is in
- * the route plugins beside this file; time limits, connection and body caps, rate limits,
- * overload answers, validation and the OpenAPI document are Fastify's and its plugins'.
+ * the route plugins beside this file, each of which validates, calls one service and shapes the
+ * answer; time limits, connection and body caps, rate limits, overload answers, validation and
+ * the OpenAPI document are Fastify's and its plugins'.
  */
-import http from 'node:http';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import underPressure from '@fastify/under-pressure';
-import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import Fastify, { LogController } from 'fastify';
+import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { RelayConfig } from '../config.js';
 import type { Logger } from '../log.js';
-import type { RelayMetrics } from '../metrics.js';
-import type { Operator } from '../operator.js';
-import type { Store } from '../store.js';
 import { activityPlugin } from './activity.js';
-import { apiLimiter, type ApiLimiter } from './auth.js';
+import { apiLimiter } from './auth.js';
 import { consolePlugin } from './console.js';
+import type { App, HttpDeps } from './deps.js';
+import { installErrorHandling, JSON_API_BODY_BYTES, notFound, sendError } from './errors.js';
 import { healthPlugin } from './health.js';
 import { hooksPlugin } from './hooks.js';
-import { inboundPlugin, type InboundDeps } from './inbound.js';
+import { inboundPlugin } from './inbound.js';
 import { ByteBudget } from './limits.js';
 import { metricsPlugin } from './metrics.js';
 import { operatorPlugin } from './operator.js';
-import { HttpError, notJson, safeUrlForLog } from './util.js';
+import { HttpError } from './util.js';
 
-export type App = FastifyInstance<http.Server, http.IncomingMessage, http.ServerResponse, FastifyInstance['log'], ZodTypeProvider>;
+export type { App, HttpDeps } from './deps.js';
+export { sendError } from './errors.js';
 
-/** What the routes work with: the store and the operator queries below them, and a few of the server's own. */
-export interface HttpDeps extends InboundDeps {
-  cfg: RelayConfig;
-  store: Store;
-  operator: Operator;
-  log: Logger;
-  metrics: RelayMetrics;
-  /** The inbound URLs of an account's tokens, on this relay's public base. */
-  inboundUrls(tokens: Record<string, string>): Record<string, string>;
-  /** New work is due: look now. */
-  kick(): void;
-  /** The per-API-key rate limit, shared by every bearer route group (set by buildHttp). */
-  apiLimit?: ApiLimiter | null;
-}
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** Set on a response that must end its connection (413, unknown inbound URL): the rest of the body is never read. */
-    closeConnection?: boolean;
-  }
-}
-
-const JSON_API_BODY_BYTES = 64 * 1024;
-const CLOSE_LINGER_MS = 500;
-
-/** `{error}` with the status, and `Retry-After` when the client should come back. */
-export function sendError(reply: FastifyReply, status: number, message: string, retryAfterS?: number) {
-  if (retryAfterS !== undefined) reply.header('Retry-After', String(retryAfterS));
-  return reply.code(status).type('application/json').send(JSON.stringify({ error: message }));
-}
-
-/**
- * 404 for a path this relay does not serve (or cannot parse). Anything under an inbound path is
- * an unknown inbound URL: answered, and the connection closed without reading the rest of what
- * a scanner sends.
- */
-function notFound(request: FastifyRequest, reply: FastifyReply) {
-  if (!request.url.toLowerCase().includes('inbound')) return sendError(reply, 404, 'not found');
-  request.closeConnection = true;
-  return sendError(reply, 404, 'unknown inbound URL');
-}
-
-/** A request as logs name it: its route's pattern, or the path with any token cut out. */
-const routeForLog = (request: FastifyRequest) => request.routeOptions.url ?? safeUrlForLog(request.url);
-
-/** The message of a failed schema check: the schemas' own messages name their field; others get it prefixed. */
-function validationMessage(err: FastifyError): string {
-  const first = err.validation![0];
-  const field = first.instancePath.replace(/^\//, '').replace(/\//g, '.') || 'body';
-  const message = first.message ?? 'is invalid';
-  return message.startsWith(field.split('.')[0]) || message.startsWith('body') ? message : `${field}: ${message}`;
-}
-
-export async function buildHttp(input: HttpDeps): Promise<App> {
-  let deps = input;
-  const { cfg, log } = deps;
-  const budget = new ByteBudget(cfg.maxBufferedBytes);
+/** The server with its time limits and caps: a slow client is cut off in seconds, not minutes. */
+function createServer(cfg: RelayConfig, log: Logger): App {
   const app = Fastify({
     loggerInstance: log.pino,
     // One debug line per request is written below, with tokens taken out of the URL.
@@ -105,56 +50,11 @@ export async function buildHttp(input: HttpDeps): Promise<App> {
   app.server.maxConnections = cfg.maxConnections;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  return app;
+}
 
-  app.setErrorHandler((err: FastifyError, request, reply) => {
-    if (err instanceof HttpError) return sendError(reply, err.status, err.message, err.retryAfterS);
-    if (hasZodFastifySchemaValidationErrors(err)) {
-      if (err.validationContext === 'params') return sendError(reply, 404, 'not found');
-      return sendError(reply, 400, validationMessage(err));
-    }
-    switch (err.code) {
-      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': {
-        const e = notJson(request.headers['content-type']);
-        return sendError(reply, e.status, e.message);
-      }
-      case 'FST_ERR_CTP_BODY_TOO_LARGE':
-        request.closeConnection = true;
-        return sendError(reply, 413, `body larger than ${request.routeOptions.bodyLimit ?? JSON_API_BODY_BYTES} bytes`);
-      case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-        request.closeConnection = true;
-        return sendError(reply, 400, 'the body does not match its Content-Length');
-      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      case 'FST_ERR_CTP_INVALID_JSON_BODY':
-        return sendError(reply, 400, 'body is not valid JSON');
-    }
-    if (err instanceof SyntaxError || err.statusCode === 400) return sendError(reply, 400, 'body is not valid JSON');
-    if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) return sendError(reply, err.statusCode, err.message);
-    log('error', 'request failed', { method: request.method, route: routeForLog(request), error: err.message });
-    return sendError(reply, 503, 'temporarily unavailable; retry');
-  });
-
-  app.setNotFoundHandler(notFound);
-
-  // A response that must end its connection (413, unknown inbound URL, no room for its body)
-  // says `Connection: close` and ends it: the answer, a FIN so the client stops sending, and
-  // the socket destroyed after a short linger. Node would destroy it as soon as the answer is
-  // written (`destroySoon`), resetting a connection the client is still sending on, and the
-  // client might never read the answer that says what was wrong; the linger lets it.
-  app.addHook('onSend', async (request, reply) => {
-    const socket = request.raw.socket as (typeof request.raw.socket & { destroySoon?: () => void }) | null;
-    if (!request.closeConnection || !socket) return;
-    reply.header('Connection', 'close');
-    socket.destroySoon = () => {
-      socket.end();
-      setTimeout(() => socket.destroy(), CLOSE_LINGER_MS).unref();
-    };
-  });
-  app.addHook('onResponse', async (request, reply) => {
-    if (log.pino.isLevelEnabled('debug')) {
-      log('debug', 'request', { method: request.method, route: routeForLog(request), status: reply.statusCode, ms: Math.round(reply.elapsedTime) });
-    }
-  });
-
+/** Overload answers, rate limits and the OpenAPI document. */
+async function registerPlugins(app: App, cfg: RelayConfig, log: Logger): Promise<void> {
   // Overload: 503 + Retry-After while the event loop lags or the heap is past its mark.
   await app.register(underPressure, {
     maxEventLoopDelay: cfg.maxEventLoopDelayMs,
@@ -184,8 +84,15 @@ export async function buildHttp(input: HttpDeps): Promise<App> {
     transform: jsonSchemaTransform,
     transformObject: jsonSchemaTransformObject,
   });
+}
 
-  deps = { ...deps, apiLimit: apiLimiter(app, cfg.apiRatePerMinute) };
+export async function buildHttp(input: HttpDeps): Promise<App> {
+  const { cfg, log } = input;
+  const app = createServer(cfg, log);
+  installErrorHandling(app, log);
+  await registerPlugins(app, cfg, log);
+  const deps: HttpDeps = { ...input, apiLimit: apiLimiter(app, cfg.apiRatePerMinute) };
+  const budget = new ByteBudget(cfg.maxBufferedBytes);
   await app.register(healthPlugin, { deps });
   await app.register(inboundPlugin, { deps, budget });
   await app.register(hooksPlugin, { deps, budget });
@@ -196,6 +103,3 @@ export async function buildHttp(input: HttpDeps): Promise<App> {
   app.get('/openapi.json', { schema: { hide: true } }, async (_request, reply) => reply.type('application/json').send(JSON.stringify(app.swagger())));
   return app;
 }
-
-/** The bearer key of a request, for rate limits (hashed there; never logged). */
-export const bearerOf = (request: FastifyRequest): string | null => /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1] ?? null;

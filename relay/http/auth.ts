@@ -5,10 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import type { Account } from '../store.js';
-import { bearerOf, type App, type HttpDeps } from './app.js';
+import type { Account } from '../store/accounts.js';
+import type { ApiLimiter, App, HttpDeps } from './deps.js';
 import type { ByteBudget } from './limits.js';
-import { HttpError } from './util.js';
+import { bearerOf, HttpError } from './util.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -18,9 +18,6 @@ declare module 'fastify' {
 
 /** Security requirement for the OpenAPI document. */
 export const BEARER = [{ bearer: [] }];
-
-/** The per-key limiter every route group shares (one count per key across them). */
-export type ApiLimiter = (request: FastifyRequest) => Promise<{ isAllowed: boolean; isExceeded: boolean; max: number; ttlInSeconds: number }>;
 
 export function apiLimiter(app: App, perMinute: number): ApiLimiter | null {
   if (perMinute <= 0) return null;
@@ -48,7 +45,7 @@ export function bearerApi(app: App, deps: HttpDeps, budget: ByteBudget): void {
   }
   app.addHook('onRequest', async (request) => {
     const key = bearerOf(request);
-    const account = key ? await deps.store.accountByApiKey(key) : null;
+    const account = key ? await deps.services.accounts.byApiKey(key) : null;
     if (!account) throw new HttpError(401, key ? 'unknown API key' : 'missing Authorization: Bearer <api_key>');
     request.account = account;
   });

@@ -1,7 +1,7 @@
 /** `GET /healthz`: 200 while the store answers, 503 otherwise (and while overloaded). */
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import type { App, HttpDeps } from './app.js';
+import type { App, HttpDeps } from './deps.js';
 
 export const healthPlugin: FastifyPluginAsync<{ deps: HttpDeps }> = async (fastify, { deps }) => {
   const app = fastify as unknown as App;
@@ -16,7 +16,7 @@ export const healthPlugin: FastifyPluginAsync<{ deps: HttpDeps }> = async (fasti
     },
     async (_request, reply) => {
       try {
-        await deps.store.ping();
+        await deps.services.reads.ping();
         return { ok: true as const };
       } catch {
         return reply.code(503).send({ ok: false as const, error: 'store unavailable' });

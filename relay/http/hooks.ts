@@ -4,11 +4,8 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { HookLimit } from '../store.js';
-import { resolveTarget } from '../targets.js';
-import type { App, HttpDeps } from './app.js';
+import type { App, PluginOptions } from './deps.js';
 import { BEARER, bearerApi } from './auth.js';
-import type { ByteBudget } from './limits.js';
 import { errors, Hook, idParam, InboundUrls, plausibleId, relayEvent } from './schemas.js';
 import { HttpError } from './util.js';
 
@@ -24,20 +21,18 @@ const Subscribe = z.object(
   { error: 'body must be a JSON object' },
 );
 
-export const hooksPlugin: FastifyPluginAsync<{ deps: HttpDeps; budget: ByteBudget }> = async (fastify, { deps, budget }) => {
+export const hooksPlugin: FastifyPluginAsync<PluginOptions> = async (fastify, { deps, budget }) => {
   const app = fastify as unknown as App;
-  const { store, log, cfg } = deps;
+  const { services, log } = deps;
   bearerApi(app, deps, budget);
 
   app.get(
     '/v1/me',
     { schema: { summary: 'The account behind the key, and the inbound URL to paste into each vendor', tags: ['hooks'], security: BEARER, response: { 200: Me, ...errors(401, 429) } } },
-    async (request) => ({
-      account_id: request.account.id,
-      name: request.account.name,
-      inbound: deps.inboundUrls(await store.inboundTokens(request.account.id)),
-      alert_url: await deps.operator.alertUrl(request.account.id),
-    }),
+    async (request) => {
+      const me = await services.accounts.me(request.account.id);
+      return { account_id: request.account.id, name: request.account.name, inbound: deps.inboundUrls(me.tokens), alert_url: me.alertUrl };
+    },
   );
 
   app.post(
@@ -53,17 +48,10 @@ export const hooksPlugin: FastifyPluginAsync<{ deps: HttpDeps; budget: ByteBudge
     },
     async (request, reply) => {
       const { event, target_url } = request.body;
-      const target = await resolveTarget(target_url, cfg);
-      if (!target.ok) throw new HttpError(target.status, target.error);
-      let hook;
-      try {
-        hook = await store.createHook(request.account.id, event, target.url.toString(), cfg.maxHooksPerAccount);
-      } catch (err) {
-        if (err instanceof HookLimit) throw new HttpError(422, err.message);
-        throw err;
-      }
-      log('info', 'subscription created', { account_id: request.account.id, hook_id: hook.id, event, target_host: target.url.host });
-      return reply.code(201).send(hook);
+      const r = await services.subscriptions.subscribe(request.account.id, event, target_url);
+      if (!r.ok) throw new HttpError(r.status, r.error);
+      log('info', 'subscription created', { account_id: request.account.id, hook_id: r.hook.id, event, target_host: new URL(r.hook.target_url).host });
+      return reply.code(201).send(r.hook);
     },
   );
 
@@ -81,7 +69,7 @@ export const hooksPlugin: FastifyPluginAsync<{ deps: HttpDeps; budget: ByteBudge
     },
     async (request, reply) => {
       const { id } = request.params;
-      if (!plausibleId(id) || !(await store.deleteHook(request.account.id, id, cfg.leaseMs))) throw new HttpError(404, 'no such subscription');
+      if (!plausibleId(id) || !(await services.subscriptions.unsubscribe(request.account.id, id))) throw new HttpError(404, 'no such subscription');
       log('info', 'subscription deleted', { account_id: request.account.id, hook_id: id });
       return reply.code(204).send();
     },

@@ -1,9 +1,8 @@
 /** `GET /metrics`: Prometheus text; open unless RELAY_METRICS_TOKEN is set (then that bearer). */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
-import type { App, HttpDeps } from './app.js';
-import { bearerOf } from './app.js';
-import { HttpError } from './util.js';
+import type { App, HttpDeps } from './deps.js';
+import { bearerOf, HttpError } from './util.js';
 
 /** Compared in constant time (both sides hashed to one length first). */
 const same = (a: string, b: string) => timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());

@@ -1,17 +1,15 @@
 /**
  * The operator API (bearer auth, scoped to the key's account): subscriptions and their health,
  * the event log, an event's deliveries and attempts, manual and bulk retry, replay, rotation
- * and disabling. The console and `demohooks-relay` use the same queries (relay/operator.ts).
+ * and disabling. The console and `demohooks-relay` call the same services (relay/services/).
  */
 import { createHash } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { PROVIDER_KEYS, type ProviderKey } from '../../lib/providers/index.js';
-import { isProvider, UnknownCursor, UnknownFilter } from '../operator.js';
-import type { App, HttpDeps } from './app.js';
-import { bearerOf } from './app.js';
+import { isProviderKey as isProvider, PROVIDER_KEYS, type ProviderKey } from '../../lib/providers/index.js';
+import { UnknownCursor, UnknownFilter } from '../domain/errors.js';
+import type { App, PluginOptions } from './deps.js';
 import { BEARER, bearerApi } from './auth.js';
-import type { ByteBudget } from './limits.js';
 import {
   DeliveryRow,
   deliveryStatus,
@@ -33,8 +31,6 @@ import {
   unlessEmpty,
 } from './schemas.js';
 import { HttpError, nextLink } from './util.js';
-import { resolveTarget } from '../targets.js';
-import { ALERT_URL } from '../alerts.js';
 
 const IdParams = z.object({ id: idParam });
 
@@ -59,9 +55,11 @@ async function paged<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-export const operatorPlugin: FastifyPluginAsync<{ deps: HttpDeps; budget: ByteBudget }> = async (fastify, { deps, budget }) => {
+export const operatorPlugin: FastifyPluginAsync<PluginOptions> = async (fastify, { deps, budget }) => {
   const app = fastify as unknown as App;
-  const { operator, store, log, tokens, cfg } = deps;
+  const { services, log, cfg } = deps;
+  const { reads, accounts, deliveries } = services;
+  const tokens = deps.intake.tokens;
   bearerApi(app, deps, budget);
   const tags = ['operator'];
   const replays = app.createRateLimit({ max: cfg.replaysPerMinute, timeWindow: 60_000, keyGenerator: (request) => `replay:${request.account.id}` });
@@ -80,7 +78,7 @@ export const operatorPlugin: FastifyPluginAsync<{ deps: HttpDeps; budget: ByteBu
     },
     async (request, reply) => {
       const q = request.query;
-      return page(request.url, reply, q.limit, await paged(() => operator.hooks(request.account.id, { limit: q.limit + 1, before: q.before })));
+      return page(request.url, reply, q.limit, await paged(() => reads.hooks(request.account.id, { limit: q.limit + 1, before: q.before })));
     },
   );
 
@@ -104,7 +102,7 @@ export const operatorPlugin: FastifyPluginAsync<{ deps: HttpDeps; budget: ByteBu
         response: { 200: z.array(StatsHour), ...errors(400, 401, 429) },
       },
     },
-    async (request) => operator.stats(request.account.id, request.query.hours),
+    async (request) => reads.stats(request.account.id, request.query.hours),
   );
 
   app.put(
@@ -120,9 +118,8 @@ export const operatorPlugin: FastifyPluginAsync<{ deps: HttpDeps; budget: ByteBu
       },
     },
     async (request) => {
-      const checked = await resolveTarget(request.body.url, { targetHosts: cfg.alertHosts, allowPrivateTargets: cfg.allowPrivateTargets }, undefined, ALERT_URL);
+      const checked = await accounts.setAlertUrl(request.account.id, request.body.url);
       if (!checked.ok) throw new HttpError(checked.status, checked.error);
-      await operator.setAlertUrl(request.account.id, request.body.url);
       log('info', 'alert URL set', { account_id: request.account.id, alert_host: checked.url.host });
       return { url: request.body.url };
     },
@@ -132,7 +129,7 @@ export const operatorPlugin: FastifyPluginAsync<{ deps: HttpDeps; budget: ByteBu
     '/v1/me/alerts',
     { schema: { summary: 'No more alerts', tags, security: BEARER, response: { 204: z.undefined().describe('removed'), ...errors(401, 429) } } },
     async (request, reply) => {
-      await operator.setAlertUrl(request.account.id, null);
+      await accounts.removeAlertUrl(request.account.id);
       log('info', 'alert URL removed', { account_id: request.account.id });
       return reply.code(204).send();
     },
@@ -162,7 +159,7 @@ export const operatorPlugin: FastifyPluginAsync<{ deps: HttpDeps; budget: ByteBu
     async (request, reply) => {
       const f = request.query;
       const rows = await paged(() =>
-        operator.events(request.account.id, {
+        reads.events(request.account.id, {
           event: f.event,
           provider: f.provider as ProviderKey | undefined,
           sinceMs: f.since,
@@ -181,7 +178,7 @@ export const operatorPlugin: FastifyPluginAsync<{ deps: HttpDeps; budget: ByteBu
     '/v1/events/:id',
     { schema: { summary: 'One event with every delivery and every attempt', tags, security: BEARER, params: IdParams, response: { 200: EventDetail, ...errors(401, 404, 429) } } },
     async (request) => {
-      const detail = plausibleId(request.params.id) ? await operator.event(request.account.id, request.params.id) : null;
+      const detail = plausibleId(request.params.id) ? await reads.event(request.account.id, request.params.id) : null;
       if (!detail) throw new HttpError(404, 'no such event');
       return detail;
     },
@@ -207,10 +204,9 @@ export const operatorPlugin: FastifyPluginAsync<{ deps: HttpDeps; budget: ByteBu
     },
     async (request, reply) => {
       const { id } = request.params;
-      const n = plausibleId(id) ? await store.replay(request.account.id, id) : null;
+      const n = plausibleId(id) ? await deliveries.replay(request.account.id, id) : null;
       if (n === null) throw new HttpError(404, 'no such event');
       log('info', 'event replayed by operator', { account_id: request.account.id, event_id: id, deliveries: n });
-      deps.kick();
       return reply.code(202).send({ deliveries: n });
     },
   );
@@ -233,7 +229,7 @@ export const operatorPlugin: FastifyPluginAsync<{ deps: HttpDeps; budget: ByteBu
     },
     async (request, reply) => {
       const f = request.query;
-      return page(request.url, reply, f.limit, await paged(() => operator.deliveries(request.account.id, { status: f.status, hookId: f.hook_id, limit: f.limit + 1, before: f.before })));
+      return page(request.url, reply, f.limit, await paged(() => reads.deliveries(request.account.id, { status: f.status, hookId: f.hook_id, limit: f.limit + 1, before: f.before })));
     },
   );
 
@@ -250,10 +246,9 @@ export const operatorPlugin: FastifyPluginAsync<{ deps: HttpDeps; budget: ByteBu
     },
     async (request, reply) => {
       const { id } = request.params;
-      const r = plausibleId(id) ? await operator.retryDelivery(request.account.id, id) : ({ ok: false, why: 'not_found' } as const);
+      const r = plausibleId(id) ? await deliveries.retry(request.account.id, id) : ({ ok: false, why: 'not_found' } as const);
       if (!r.ok) throw r.why === 'not_found' ? new HttpError(404, 'no such delivery') : new HttpError(409, r.message);
       log('info', 'delivery retried by operator', { account_id: request.account.id, delivery_id: id });
-      deps.kick();
       return reply.code(202).send({ id, status: 'pending' as const });
     },
   );
@@ -273,10 +268,9 @@ export const operatorPlugin: FastifyPluginAsync<{ deps: HttpDeps; budget: ByteBu
     },
     async (request, reply) => {
       const hookId = request.params.id;
-      const n = plausibleId(hookId) ? await operator.retryFailed(request.account.id, hookId, request.body.since) : null;
+      const n = plausibleId(hookId) ? await deliveries.retryFailed(request.account.id, hookId, request.body.since) : null;
       if (n === null) throw new HttpError(404, 'no such subscription');
       log('info', 'failed deliveries retried by operator', { account_id: request.account.id, hook_id: hookId, queued: n });
-      deps.kick();
       return reply.code(202).send({ queued: n });
     },
   );
@@ -285,7 +279,7 @@ export const operatorPlugin: FastifyPluginAsync<{ deps: HttpDeps; budget: ByteBu
     '/v1/me/rotate-key',
     { schema: { summary: 'A new API key; the old one answers 401 from now on', tags, security: BEARER, response: { 200: z.object({ api_key: z.string() }), ...errors(401, 429) } } },
     async (request) => {
-      const apiKey = await operator.rotateKey(request.account.id);
+      const apiKey = await accounts.rotateKey(request.account.id);
       log('warn', 'API key rotated', { account_id: request.account.id });
       return { api_key: apiKey };
     },
@@ -314,7 +308,7 @@ export const operatorPlugin: FastifyPluginAsync<{ deps: HttpDeps; budget: ByteBu
     },
     async (request) => {
       const { provider, overlap_hours } = request.body;
-      const r = await operator.rotateInbound(request.account.id, provider, Math.round(overlap_hours * 3_600_000));
+      const r = await accounts.rotateInbound(request.account.id, provider, Math.round(overlap_hours * 3_600_000));
       tokens.forgetAccount(request.account.id);
       log('warn', 'inbound URL rotated', { account_id: request.account.id, provider, old_url_valid_until: r.oldValidUntil });
       return { inbound: deps.inboundUrls(r.tokens), old_url_valid_until: r.oldValidUntil };
@@ -332,7 +326,7 @@ export const operatorPlugin: FastifyPluginAsync<{ deps: HttpDeps; budget: ByteBu
       },
     },
     async (request, reply) => {
-      await operator.disable(request.account.id, cfg.leaseMs);
+      await accounts.disable(request.account.id, cfg.leaseMs);
       tokens.forgetAccount(request.account.id);
       log('warn', 'account disabled', { account_id: request.account.id });
       return reply.code(204).send();

@@ -6,7 +6,8 @@
  */
 import { z } from 'zod';
 import { DEMO_ACTIVITY, PROVIDER_KEYS, PROVIDERS, type ProviderKey } from '../../lib/providers/index.js';
-import { API_DELIVERY_STATUSES, EVENT_DELIVERY_STATUSES, isProvider } from '../operator.js';
+import { isProviderKey as isProvider } from '../../lib/providers/index.js';
+import { API_DELIVERY_STATUSES, EVENT_DELIVERY_STATUSES } from '../domain/statuses.js';
 
 /** Every error answer: `{error}`, one sentence saying what was wrong and what to do. */
 export const ErrorBody = z.object({ error: z.string() }).meta({ id: 'Error' });

@@ -1,14 +1,7 @@
+import { Refused } from '../domain/errors.js';
+
 /** The relay's HTTP errors: a status and one sentence that says what was wrong and what to do. */
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    /** Seconds for a `Retry-After` header (429, 503). */
-    readonly retryAfterS?: number,
-  ) {
-    super(message);
-  }
-}
+export { Refused as HttpError };
 
 /** `application/json` or any `application/…+json`, parameters ignored. */
 export const isJsonType = (ct: string | undefined) => {
@@ -17,7 +10,7 @@ export const isJsonType = (ct: string | undefined) => {
 };
 
 /** The 415 for a body that is not JSON, naming the type that came. */
-export const notJson = (contentType: string | undefined) => new HttpError(415, `Content-Type must be application/json (got ${JSON.stringify(contentType ?? null)})`);
+export const notJson = (contentType: string | undefined) => new Refused(415, `Content-Type must be application/json (got ${JSON.stringify(contentType ?? null)})`);
 
 /**
  * A URL with its capability tokens taken out, for logs: everything after an `inbound` segment
@@ -45,3 +38,6 @@ export function nextLink(requestUrl: string, lastId: string): string {
   u.searchParams.set('before', lastId);
   return `<${u.pathname}${u.search}>; rel="next"`;
 }
+
+/** The bearer key of a request, for authentication and rate limits (hashed there; never logged). */
+export const bearerOf = (request: { headers: { authorization?: string } }): string | null => /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1] ?? null;

@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { demoSessionSample } from '../../lib/providers/walnut.js';
 import { call, freshSqliteUrl, RELAY_BIN, startSink, startTestRelay, until } from './harness.js';
+import { deliveriesOf } from './fixtures.js';
 
 const run = (dbUrl: string, ...args: string[]) => {
   const r = spawnSync(process.execPath, [RELAY_BIN, ...args], {
@@ -22,12 +23,12 @@ describe('demohooks-relay operator commands', () => {
     const relay = await startTestRelay(dbUrl);
     const sink = await startSink((r) => (r.path === '/bad' ? 400 : 200));
     try {
-      const { apiKey, tokens, account } = await relay.store.createAccount('cli');
+      const { apiKey, tokens, account } = await relay.store.accounts.create('cli');
       await call(relay.url, 'POST', '/v1/hooks', { key: apiKey, body: { target_url: `${sink.url}/bad`, event: 'walnut.*' } });
       const body = JSON.stringify(demoSessionSample);
       const ack = await call(relay.url, 'POST', `/v1/inbound/walnut/${tokens.walnut}`, { body });
       expect(ack.status).toBe(200);
-      await until('failed', async () => (await relay.store.deliveriesOf(ack.json.id))[0]?.status === 'failed');
+      await until('failed', async () => (await deliveriesOf(relay, ack.json.id))[0]?.status === 'failed');
 
       const hooks = run(dbUrl, 'hooks', 'list', '--json');
       expect(hooks.code).toBe(0);
@@ -40,7 +41,7 @@ describe('demohooks-relay operator commands', () => {
 
       const retried = run(dbUrl, 'deliveries', 'retry', failed[0].id, '--json');
       expect([retried.code, retried.json()]).toStrictEqual([0, { id: failed[0].id, status: 'pending' }]);
-      await until('retried by the running relay', async () => (await relay.store.deliveriesOf(ack.json.id))[0].attempts === 2);
+      await until('retried by the running relay', async () => (await deliveriesOf(relay, ack.json.id))[0].attempts === 2);
       const again = run(dbUrl, 'deliveries', 'retry', 'dlv_nope');
       expect([again.code, again.err.trim()]).toStrictEqual([2, `demohooks-relay: no delivery dlv_nope in account ${account.id}`]);
       expect(run(dbUrl, 'deliveries', 'list', '--status', 'lost').code).toBe(2);
@@ -54,7 +55,7 @@ describe('demohooks-relay operator commands', () => {
       expect((await call(relay.url, 'GET', '/v1/me', { key: rotated.api_key })).status).toBe(200);
 
       // Two accounts: the command asks which.
-      await relay.store.createAccount('second');
+      await relay.store.accounts.create('second');
       const ambiguous = run(dbUrl, 'hooks', 'list');
       expect([ambiguous.code, ambiguous.err]).toStrictEqual([2, expect.stringContaining('this relay has 2 accounts: name one with --account ID')]);
       expect(run(dbUrl, 'account', 'list', '--json').json().map((a: any) => a.name)).toStrictEqual(['cli', 'second']);
@@ -86,7 +87,7 @@ describe('demohooks-relay operator commands', () => {
       await call(relay.url, 'POST', '/v1/hooks', { key, body: { target_url: `${sink.url}/ok`, event: 'walnut.*' } });
       const body = JSON.stringify(demoSessionSample);
       const ack = await call('', 'POST', acct.inbound.walnut, { body });
-      await until('settled', async () => (await relay.store.deliveriesOf(ack.json.id)).map((d) => d.status).sort().join() === 'delivered,failed');
+      await until('settled', async () => (await deliveriesOf(relay, ack.json.id)).map((d) => d.status).sort().join() === 'delivered,failed');
 
       // Lists: target columns, health, paging that says how to go on.
       const hooksText = run(dbUrl, 'hooks', 'list', ...A).out;
@@ -116,7 +117,7 @@ describe('demohooks-relay operator commands', () => {
       // The actions.
       const retried = run(dbUrl, 'hooks', 'retry-failed', bad.id, ...A, '--json');
       expect([retried.code, retried.json()]).toStrictEqual([0, { queued: 1 }]);
-      await until('failed again', async () => (await relay.store.deliveriesOf(ack.json.id)).find((d) => d.hook_id === bad.id)?.attempts === 2);
+      await until('failed again', async () => (await deliveriesOf(relay, ack.json.id)).find((d) => d.hook_id === bad.id)?.attempts === 2);
       const replayed = run(dbUrl, 'events', 'replay', ack.json.id, ...A, '--json');
       expect([replayed.code, replayed.json()]).toStrictEqual([0, { deliveries: 2 }]);
       const replays = run(dbUrl, 'deliveries', 'list', ...A);

@@ -12,6 +12,7 @@ import { CONSOLE_CSP } from '../http/console.js';
 import { readFileSync } from 'node:fs';
 import { CHROMIUM, launchChromium } from './browser.js';
 import { call, freshSqliteUrl, startSink, startTestRelay, until } from './harness.js';
+import { deliveriesOf } from './fixtures.js';
 
 /** axe-core, the accessibility engine, run in the page by the tests. */
 const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
@@ -42,7 +43,7 @@ if (!CHROMIUM) {
     refuse = true;
     relay = await startTestRelay(freshSqliteUrl(), { retryBaseMs: 50, retryMaxMs: 100 });
     sink = await startSink((r) => (r.path === '/zap-down' ? 503 : r.path === '/zap-refuses' && refuse ? 400 : 200));
-    const created = await relay.store.createAccount('Acme RevOps');
+    const created = await relay.store.accounts.create('Acme RevOps');
     key = created.apiKey;
     inbound = (await call(relay.url, 'GET', '/v1/me', { key })).json.inbound;
     page = await browser.newPage();
@@ -114,7 +115,7 @@ if (!CHROMIUM) {
   it('retries a failed delivery and shows the new attempt', async () => {
     await call(relay.url, 'POST', '/v1/hooks', { key, body: { target_url: `${sink.url}/zap-refuses`, event: 'walnut.*' } });
     const id = await post(demoSessionSample);
-    await until('failed', async () => (await relay.store.deliveriesOf(id))[0]?.status === 'failed');
+    await until('failed', async () => (await deliveriesOf(relay, id))[0]?.status === 'failed');
     await signIn();
     await page.click('nav a[href="#/failed"]');
     await page.waitForSelector('#problems-failed tbody tr');
@@ -135,7 +136,7 @@ if (!CHROMIUM) {
   it('retries every failed delivery of a subscription from the failed list', async () => {
     await call(relay.url, 'POST', '/v1/hooks', { key, body: { target_url: `${sink.url}/zap-refuses`, event: 'walnut.*' } });
     const ids = [await post({ ...demoSessionSample, data: { ...demoSessionSample.data, session_id: 'a' } }), await post({ ...demoSessionSample, data: { ...demoSessionSample.data, session_id: 'b' } })];
-    await until('both failed', async () => (await Promise.all(ids.map((i) => relay.store.deliveriesOf(i)))).every((d) => d[0]?.status === 'failed'));
+    await until('both failed', async () => (await Promise.all(ids.map((i) => deliveriesOf(relay, i)))).every((d) => d[0]?.status === 'failed'));
     await signIn();
     await page.click('nav a[href="#/failed"]');
     await page.waitForSelector('#problems-failed tbody tr');
@@ -145,7 +146,7 @@ if (!CHROMIUM) {
     await page.click('button.retry-all');
     expect(await asked).toContain('Retry every failed and given-up delivery of the subscription');
     await page.waitForSelector('text=2 deliveries queued again.');
-    await until('both delivered', async () => (await Promise.all(ids.map((i) => relay.store.deliveriesOf(i)))).every((d) => d[0]?.status === 'delivered'));
+    await until('both delivered', async () => (await Promise.all(ids.map((i) => deliveriesOf(relay, i)))).every((d) => d[0]?.status === 'delivered'));
   });
 
   it('shows a payload carrying <script> as text, never running it', async () => {
@@ -198,10 +199,10 @@ if (!CHROMIUM) {
     const down = (await call(relay.url, 'POST', '/v1/hooks', { key, body: { target_url: `${sink.url}/zap-down`, event: 'walnut.*' } })).json;
     const id = await post({ ...demoSessionSample, data: { ...demoSessionSample.data, session_id: 'down-1' } });
     await until('one failed attempt recorded, still retrying', async () => {
-      const d = (await relay.store.deliveriesOf(id)).find((x) => x.hook_id === down.id);
+      const d = (await deliveriesOf(relay, id)).find((x) => x.hook_id === down.id);
       return d !== undefined && d.attempts >= 1 && d.status === 'pending';
     });
-    await until('the other delivered', async () => (await relay.store.deliveriesOf(id)).find((x) => x.hook_id === ok.id)?.status === 'delivered');
+    await until('the other delivered', async () => (await deliveriesOf(relay, id)).find((x) => x.hook_id === ok.id)?.status === 'delivered');
     await signIn();
     await page.waitForSelector('#chart canvas');
     expect(await page.getAttribute('#chart', 'aria-label')).toMatch(/events received 1 in total/);
@@ -225,7 +226,7 @@ if (!CHROMIUM) {
     for (let i = 0; i < 55; i++) ids.push(await post({ ...demoSessionSample, data: { ...demoSessionSample.data, session_id: `page-${i}` } }));
     const supademo = JSON.stringify(PROVIDERS.supademo.events[0].sample);
     const other = (await call('', 'POST', inbound.supademo, { body: supademo })).json.id as string;
-    await until('delivered', async () => (await relay.store.deliveriesOf(ids[54]))[0]?.status === 'delivered');
+    await until('delivered', async () => (await deliveriesOf(relay, ids[54]))[0]?.status === 'delivered');
     await signIn();
     await page.goto(`${relay.url}/#/events?live=0`);
     await page.waitForSelector('#events tbody tr');
@@ -306,7 +307,7 @@ if (!CHROMIUM) {
   it('a retry the relay refuses is said where it was clicked; replays and manual retries are marked', async () => {
     const hook = (await call(relay.url, 'POST', '/v1/hooks', { key, body: { target_url: `${sink.url}/zap-refuses`, event: 'walnut.*' } })).json;
     const id = await post(demoSessionSample);
-    await until('failed', async () => (await relay.store.deliveriesOf(id))[0]?.status === 'failed');
+    await until('failed', async () => (await deliveriesOf(relay, id))[0]?.status === 'failed');
     await signIn();
     await page.goto(`${relay.url}/#/failed`);
     await page.waitForSelector('#problems-failed tbody tr');
@@ -333,7 +334,7 @@ if (!CHROMIUM) {
     await page.setViewportSize({ width: 390, height: 844 });
     await call(relay.url, 'POST', '/v1/hooks', { key, body: { target_url: `${sink.url}/zap-refuses`, event: 'walnut.*' } });
     const id = await post(demoSessionSample);
-    await until('failed', async () => (await relay.store.deliveriesOf(id))[0]?.status === 'failed');
+    await until('failed', async () => (await deliveriesOf(relay, id))[0]?.status === 'failed');
     await page.goto(`${relay.url}/`);
     await page.waitForSelector('#apikey');
     expect(await axeFindings()).toStrictEqual([]);

@@ -7,12 +7,12 @@ import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { demoSessionSample } from '../../lib/providers/walnut.js';
-import { openDb, type Db } from '../db.js';
-import { startRelay } from '../server.js';
+import { openDb, type Db } from '../store/db.js';
+import { startRelay } from '../main.js';
 import { silentLogger } from '../log.js';
-import { Operator } from '../operator.js';
-import type { Claimed } from '../store.js';
+import type { ClaimRequest, ClaimResult } from '../store/deliveries/claim.js';
 import { call, RELAY_BIN, reportPgSkip, sleep, spawnRelay, startSink, STORES, testConfig, until, type SpawnedRelay } from './harness.js';
+import { claim, deriveOnce, servicesOf, settle, unsubscribe } from './fixtures.js';
 
 reportPgSkip();
 
@@ -66,8 +66,8 @@ describe('ids', () => {
   it('made later sort later, byte for byte, also within one millisecond', async () => {
     const relay = await startRelay(testConfig(STORES[0][1]()), silentLogger, { deliver: false });
     try {
-      const { account } = await relay.store.createAccount('ids');
-      const stored = await relay.store.ingest(Array.from({ length: 1000 }, (_, i) => item(account.id, `id-${i}`)));
+      const { account } = await relay.store.accounts.create('ids');
+      const stored = await relay.store.events.ingest(Array.from({ length: 1000 }, (_, i) => item(account.id, `id-${i}`)));
       const ids = stored.map((s) => s.id);
       expect(new Set(ids).size).toBe(1000);
       // Positive control: the ids came out in the order they were made…
@@ -87,38 +87,38 @@ describe.each(STORES)('the work behind the ack, on %s', (_name, dbUrl) => {
     try {
       await relay.deliverer.stop();
       const { store } = relay;
-      const { account } = await store.createAccount('derive');
-      const hook = await store.createHook(account.id, 'walnut.*', 'http://127.0.0.1:9/zap');
-      const activityHook = await store.createHook(account.id, 'demo.activity', 'http://127.0.0.1:9/signals');
-      const gone = await store.createHook(account.id, 'walnut.*', 'http://127.0.0.1:9/gone');
+      const { account } = await store.accounts.create('derive');
+      const hook = await store.hooks.create(account.id, 'walnut.*', 'http://127.0.0.1:9/zap');
+      const activityHook = await store.hooks.create(account.id, 'demo.activity', 'http://127.0.0.1:9/signals');
+      const gone = await store.hooks.create(account.id, 'walnut.*', 'http://127.0.0.1:9/gone');
       // The relay's own deriver would race this test's look at the table between ack and derive:
       // stop it (what it would do, the test does by hand).
       await relay.deriver.stop();
-      const [a] = await store.ingest([item(account.id, 'd-1')]);
+      const [a] = await store.events.ingest([item(account.id, 'd-1')]);
       const db = store.db;
       // Acked: the event row is there; nothing derived yet.
       expect(await count(db, 'SELECT COUNT(*) AS n FROM events WHERE id = $1', [a.id])).toBe(1);
       expect(await count(db, 'SELECT COUNT(*) AS n FROM deliveries WHERE event_id = $1', [a.id])).toBe(0);
       expect(await count(db, 'SELECT COUNT(*) AS n FROM activity WHERE event_id = $1', [a.id])).toBe(0);
       // An unsubscribe before the derive is final; a subscription made after the event arrived does not get it.
-      expect(await store.deleteHook(account.id, gone.id)).toBe(true);
+      expect(await unsubscribe(store, account.id, gone.id)).toBe(true);
       await sleep(5);
-      const late = await store.createHook(account.id, 'walnut.*', 'http://127.0.0.1:9/late');
-      expect(await store.derive()).toStrictEqual({ events: 1, deliveries: 2, handed: 0 });
+      const late = await store.hooks.create(account.id, 'walnut.*', 'http://127.0.0.1:9/late');
+      expect(await deriveOnce(store)).toStrictEqual({ events: 1, deliveries: 2, handed: 0 });
       const rows = await db.query<{ hook_id: string }>('SELECT hook_id FROM deliveries WHERE event_id = $1', [a.id]);
       expect(rows.map((r) => r.hook_id).sort()).toStrictEqual([hook.id, activityHook.id].sort());
       expect(await count(db, 'SELECT COUNT(*) AS n FROM activity WHERE event_id = $1', [a.id])).toBe(1);
-      expect((await store.activity(account.id, 'tyrell.com', { limit: 10 }))!.map((e) => e.id)).toStrictEqual([a.id]);
+      expect((await servicesOf(store).reads.activity(account.id, 'tyrell.com', { limit: 10 }))!.map((e) => e.id)).toStrictEqual([a.id]);
       // Nothing left: a second derive does nothing.
-      expect(await store.derive()).toStrictEqual({ events: 0, deliveries: 0, handed: 0 });
+      expect(await deriveOnce(store)).toStrictEqual({ events: 0, deliveries: 0, handed: 0 });
       // Were the cursor ever lost, the same events would not be fanned out twice: one row per
       // event and subscription (the unique index), the index row kept once.
       await db.query('UPDATE derive_cursor SET seq = 0 WHERE id = 1');
-      expect(await store.derive()).toStrictEqual({ events: 1, deliveries: 0, handed: 0 });
+      expect(await deriveOnce(store)).toStrictEqual({ events: 1, deliveries: 0, handed: 0 });
       expect(await count(db, 'SELECT COUNT(*) AS n FROM deliveries WHERE event_id = $1', [a.id])).toBe(2);
       expect(await count(db, 'SELECT COUNT(*) AS n FROM activity WHERE event_id = $1', [a.id])).toBe(1);
       // A replay is a delivery of its own, as before, the late subscription included.
-      expect(await store.replay(account.id, a.id)).toBe(3);
+      expect(await servicesOf(store).deliveries.replay(account.id, a.id)).toBe(3);
       expect(await count(db, 'SELECT COUNT(*) AS n FROM deliveries WHERE event_id = $1', [a.id])).toBe(5);
       expect(late.id).toBeDefined();
     } finally {
@@ -135,18 +135,18 @@ describe.each(STORES)('the work behind the ack, on %s', (_name, dbUrl) => {
     const { store } = relay;
     // Every row a claim found (the hand-off is what leaves claims nothing to find).
     let claimed = 0;
-    const claim = store.claim.bind(store);
-    store.claim = async (...args: Parameters<typeof store.claim>): Promise<Claimed[]> => {
-      const rows = await claim(...args);
-      claimed += rows.length;
-      return rows;
+    const claim = store.claims.claim.bind(store.claims);
+    store.claims.claim = async (r: ClaimRequest): Promise<ClaimResult> => {
+      const got = await claim(r);
+      claimed += got.claimed.length;
+      return got;
     };
     const statusOf = async (eventId: string) => (await store.db.query<{ status: string }>('SELECT status FROM deliveries WHERE event_id = $1', [eventId]))[0]?.status;
     try {
-      const { account } = await store.createAccount('handoff');
-      await store.createHook(account.id, 'walnut.*', target.url);
+      const { account } = await store.accounts.create('handoff');
+      await store.hooks.create(account.id, 'walnut.*', target.url);
       target.release();
-      const [first] = await store.ingest([item(account.id, 'h-0')]);
+      const [first] = await store.events.ingest([item(account.id, 'h-0')]);
       relay.deriver.kick();
       await until('the first delivery recorded delivered', async () => (await statusOf(first.id)) === 'delivered', 10_000);
       // Positive: it was attempted and its attempt kept; no claim found it (it came leased).
@@ -159,7 +159,7 @@ describe.each(STORES)('the work behind the ack, on %s', (_name, dbUrl) => {
       // Five at once while the target holds its answers: two are handed over (one attempted,
       // one queued), three are left for claims, and all five arrive, each once.
       target.hold();
-      const five = await store.ingest(Array.from({ length: 5 }, (_, i) => item(account.id, `h-${i + 1}`)));
+      const five = await store.events.ingest(Array.from({ length: 5 }, (_, i) => item(account.id, `h-${i + 1}`)));
       relay.deriver.kick();
       await until('the first of the five at the target', () => got.length === 2, 10_000);
       const leased = await store.db.query<{ event_id: string; locked_by: string | null }>(
@@ -177,10 +177,10 @@ describe.each(STORES)('the work behind the ack, on %s', (_name, dbUrl) => {
       expect(claimed).toBe(3);
 
       // A disabled account's delivery is stored, not leased and not sent; enabled, it goes.
-      const operator = new Operator(store);
+      const operator = relay.services.accounts;
       expect(await operator.disable(account.id, 0)).toBe(true);
-      const [late] = await store.ingest([item(account.id, 'h-late')]);
-      await store.settle();
+      const [late] = await store.events.ingest([item(account.id, 'h-late')]);
+      await settle(store);
       const [row] = await store.db.query<{ status: string; locked_by: string | null }>('SELECT status, locked_by FROM deliveries WHERE event_id = $1', [late.id]);
       expect({ ...row }).toStrictEqual({ status: 'pending', locked_by: null });
       await sleep(200);
@@ -203,9 +203,9 @@ describe.each(STORES)('the work behind the ack, on %s', (_name, dbUrl) => {
     const relay = await startRelay(testConfig(dbUrl(), { deliveryConcurrency: 2, accountConcurrency: 1, pollMs: 60_000, deliveryTimeoutMs: 5000, leaseMs: 10_000 }), silentLogger);
     const { store } = relay;
     try {
-      const { account } = await store.createAccount('backlog');
-      await store.createHook(account.id, 'walnut.*', target.url);
-      const ten = await store.ingest(Array.from({ length: 10 }, (_, i) => item(account.id, `b-${i}`)));
+      const { account } = await store.accounts.create('backlog');
+      await store.hooks.create(account.id, 'walnut.*', target.url);
+      const ten = await store.events.ingest(Array.from({ length: 10 }, (_, i) => item(account.id, `b-${i}`)));
       relay.deriver.kick();
       // The account's share in flight (one), one more handed over and queued; eight left stored.
       await until('the first at the target', () => got.length === 1, 10_000);

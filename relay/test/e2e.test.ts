@@ -27,7 +27,7 @@ describe('end to end: vendor → relay → Zapier trigger', () => {
   beforeAll(async () => {
     relay = await startTestRelay(freshSqliteUrl());
     sink = await startSink();
-    const { apiKey } = await relay.store.createAccount('e2e');
+    const { apiKey } = await relay.store.accounts.create('e2e');
     authData = { ...directAuth(), relay_url: relay.url, api_key: apiKey };
     inbound = (await call(relay.url, 'GET', '/v1/me', { key: apiKey })).json.inbound;
   });

@@ -8,11 +8,12 @@ import { processDelivery } from '../../lib/pipeline.js';
 import { PROVIDERS } from '../../lib/providers/index.js';
 import { signBody } from '../../lib/signature.js';
 import { ConfigError, loadConfig } from '../config.js';
-import { openDb, type Db, type Queryable } from '../db.js';
-import { Operator } from '../operator.js';
-import { SCHEMA_V1, Store } from '../store.js';
-import { isPrivateAddress, resolveTarget } from '../targets.js';
+import { openDb, type Db, type Queryable } from '../store/db.js';
+import { SCHEMA_V1 } from '../store/migrations/index.js';
+import { Store } from '../store/index.js';
+import { isPrivateAddress, resolveTarget } from '../delivery/targets.js';
 import { call, freshSqliteUrl, PG_URL, pgAvailable, RELAY_BIN, reportPgSkip, sleep, spawnRelay, startSink, startTestRelay, STORES, until } from './harness.js';
+import { claim, complete, deliveriesOf, servicesOf, settle, unsubscribe } from './fixtures.js';
 
 reportPgSkip();
 
@@ -69,7 +70,7 @@ describe.each(STORES)('relay faults on %s', (_name, dbUrl) => {
 
   beforeEach(async () => {
     relay = await startTestRelay(dbUrl());
-    const created = await relay.store.createAccount('faults');
+    const created = await relay.store.accounts.create('faults');
     key = created.apiKey;
     inbound = (await call(relay.url, 'GET', '/v1/me', { key })).json.inbound;
     sink = await startSink();
@@ -122,7 +123,7 @@ describe.each(STORES)('relay faults on %s', (_name, dbUrl) => {
   });
 
   it('fault 2: an account deleted while its inbound token is remembered gets 404 and poisons no other account\'s batch', async () => {
-    const other = await relay.store.createAccount('other');
+    const other = await relay.store.accounts.create('other');
     const otherInbound = (await call(relay.url, 'GET', '/v1/me', { key: other.apiKey })).json.inbound;
     // Both tokens are remembered after one event each.
     expect((await postWalnut(inbound.walnut, session('warm-a'))).status).toBe(200);
@@ -141,9 +142,9 @@ describe.each(STORES)('relay faults on %s', (_name, dbUrl) => {
   it('fault 2: a group commit that fails for any reason is retried member by member; only the bad member fails', async () => {
     // A storage failure tied to one event (here injected: the store refuses any batch holding it).
     // A slow commit (50 ms), so the posts queue up behind it and share the next group commit.
-    const real = relay.store.ingest.bind(relay.store);
+    const real = relay.store.events.ingest.bind(relay.store.events);
     const sizes: number[] = [];
-    relay.store.ingest = async (items) => {
+    relay.store.events.ingest = async (items) => {
       sizes.push(items.length);
       await sleep(50);
       if (items.some((i) => i.body.includes('poison'))) throw new Error('row rejected by the database');
@@ -156,7 +157,7 @@ describe.each(STORES)('relay faults on %s', (_name, dbUrl) => {
       expect(answers[20]).toStrictEqual({ status: 503, json: { error: 'temporarily unavailable; retry' } });
       expect(Math.max(...sizes)).toBeGreaterThan(1); // the poison really shared a batch with good events
     } finally {
-      relay.store.ingest = real;
+      relay.store.events.ingest = real;
     }
     expect((await call(relay.url, 'GET', '/v1/events?event=walnut.*&limit=100', { key })).json).toHaveLength(20);
   });
@@ -167,24 +168,24 @@ describe.each(STORES)('relay faults on %s', (_name, dbUrl) => {
     const store = new Store(gated.db);
     try {
       await store.migrate();
-      const { account } = await store.createAccount('race');
-      const hook = await store.createHook(account.id, 'walnut.*', `${sink.url}/zap`);
-      const [stored] = await store.ingest([{ accountId: account.id, provider: 'walnut', event: 'walnut.demo_session_finished', identity: 'race-1', headers: {}, body: session('race-1') }]);
-      await store.settle(); // the fan-out follows the ack
-      const [claimed] = await store.claim('w1', 10, 5000);
+      const { account } = await store.accounts.create('race');
+      const hook = await store.hooks.create(account.id, 'walnut.*', `${sink.url}/zap`);
+      const [stored] = await store.events.ingest([{ accountId: account.id, provider: 'walnut', event: 'walnut.demo_session_finished', identity: 'race-1', headers: {}, body: session('race-1') }]);
+      await settle(store); // the fan-out follows the ack
+      const [claimed] = await claim(store, 'w1', 10, 5000);
       expect(claimed.id).toBeDefined();
       // The attempt failed (500): its outcome is being recorded when the Zap is turned off.
       const gate = gated.arm();
-      const completing = store.complete(claimed.id, 'w1', { kind: 'retry', status: 500, error: 'HTTP 500', delayMs: 0 }, 60_000);
+      const completing = complete(store, claimed.id, 'w1', { kind: 'retry', status: 500, error: 'HTTP 500', delayMs: 0 }, 60_000);
       await gate.reached;
-      const deleting = new Store(db).deleteHook(account.id, hook.id);
+      const deleting = unsubscribe(new Store(db), account.id, hook.id);
       await Promise.race([deleting, sleep(300)]);
       gate.release();
       expect(await deleting).toBe(true);
       await completing;
-      const [d] = await store.deliveriesOf(stored.id);
+      const [d] = await deliveriesOf(store, stored.id);
       expect(d.status).toBe('cancelled');
-      expect(await store.claim('w2', 10, 5000)).toStrictEqual([]);
+      expect(await claim(store, 'w2', 10, 5000)).toStrictEqual([]);
     } finally {
       await db.close();
     }
@@ -193,44 +194,44 @@ describe.each(STORES)('relay faults on %s', (_name, dbUrl) => {
   it('fault 3: a delivery cancelled while its attempt is in flight stays cancelled when the answer is recorded', async () => {
     const store = relay.store;
     await relay.deliverer.stop();
-    const { account } = await store.createAccount('in-flight');
+    const { account } = await store.accounts.create('in-flight');
     for (const [n, outcome] of [
       ['retry', { kind: 'retry', status: 503, error: 'HTTP 503', delayMs: 0 }],
       ['failed', { kind: 'failed', status: 400, error: 'HTTP 400' }],
       ['delivered', { kind: 'delivered', status: 200 }],
     ] as const) {
-      const hook = await store.createHook(account.id, 'walnut.*', `${sink.url}/zap`);
-      const [stored] = await store.ingest([{ accountId: account.id, provider: 'walnut', event: 'walnut.demo_session_finished', identity: `flight-${n}`, headers: {}, body: session(`flight-${n}`) }]);
-      await store.settle(); // the fan-out follows the ack
-      const [claimed] = await store.claim('w1', 10, 5000);
+      const hook = await store.hooks.create(account.id, 'walnut.*', `${sink.url}/zap`);
+      const [stored] = await store.events.ingest([{ accountId: account.id, provider: 'walnut', event: 'walnut.demo_session_finished', identity: `flight-${n}`, headers: {}, body: session(`flight-${n}`) }]);
+      await settle(store); // the fan-out follows the ack
+      const [claimed] = await claim(store, 'w1', 10, 5000);
       expect(claimed.event_id).toBe(stored.id);
-      expect(await store.deleteHook(account.id, hook.id)).toBe(true);
-      expect(await store.complete(claimed.id, 'w1', outcome, 60_000)).toStrictEqual({ recorded: false });
-      expect((await store.deliveriesOf(stored.id))[0]).toMatchObject({ status: 'cancelled', attempts: 0 });
+      expect(await unsubscribe(store, account.id, hook.id)).toBe(true);
+      expect(await complete(store, claimed.id, 'w1', outcome, 60_000)).toStrictEqual({ recorded: false });
+      expect((await deliveriesOf(store, stored.id))[0]).toMatchObject({ status: 'cancelled', attempts: 0 });
     }
-    expect(await store.claim('w2', 10, 5000)).toStrictEqual([]);
+    expect(await claim(store, 'w2', 10, 5000)).toStrictEqual([]);
   });
 
   it('outcomes recorded in one batch keep each guard: a lost lease or a cancelled delivery is not overwritten, every attempt row is kept', async () => {
     const store = relay.store;
     await relay.deliverer.stop();
-    const { account } = await store.createAccount('batch-outcomes');
-    const keep = await store.createHook(account.id, 'walnut.*', `${sink.url}/keep`);
-    const gone = await store.createHook(account.id, 'walnut.*', `${sink.url}/gone`);
-    const [stored] = await store.ingest([{ accountId: account.id, provider: 'walnut', event: 'walnut.demo_session_finished', identity: 'batch-1', headers: {}, body: session('batch-1') }]);
-    await store.settle(); // the fan-out follows the ack
-    const claimed = await store.claim('w1', 10, 5000);
+    const { account } = await store.accounts.create('batch-outcomes');
+    const keep = await store.hooks.create(account.id, 'walnut.*', `${sink.url}/keep`);
+    const gone = await store.hooks.create(account.id, 'walnut.*', `${sink.url}/gone`);
+    const [stored] = await store.events.ingest([{ accountId: account.id, provider: 'walnut', event: 'walnut.demo_session_finished', identity: 'batch-1', headers: {}, body: session('batch-1') }]);
+    await settle(store); // the fan-out follows the ack
+    const claimed = await claim(store, 'w1', 10, 5000);
     const byHook = new Map(claimed.map((c) => [c.hook_id, c]));
-    expect(await store.deleteHook(account.id, gone.id)).toBe(true);
+    expect(await unsubscribe(store, account.id, gone.id)).toBe(true);
     const attempt = (n: number) => ({ n, startedAt: Date.now(), durationMs: 3, statusCode: 503, error: 'HTTP 503', responseSnippet: 'down' });
     const retry = { kind: 'retry', status: 503, error: 'HTTP 503', delayMs: 0 } as const;
-    const recorded = await store.completeMany([
+    const recorded = await store.outcomes.record([
       { id: byHook.get(keep.id)!.id, worker: 'w1', outcome: retry, giveUpMs: 60_000, attempt: attempt(1) },
       { id: byHook.get(keep.id)!.id, worker: 'someone-else', outcome: { kind: 'delivered', status: 200 }, giveUpMs: 60_000 },
       { id: byHook.get(gone.id)!.id, worker: 'w1', outcome: retry, giveUpMs: 60_000, attempt: attempt(1) },
     ]);
     expect(recorded).toStrictEqual([{ recorded: true, status: 'pending', attempts: 1 }, { recorded: false }, { recorded: false }]);
-    const after = new Map((await store.deliveriesOf(stored.id)).map((d) => [d.hook_id, d]));
+    const after = new Map((await deliveriesOf(store, stored.id)).map((d) => [d.hook_id, d]));
     expect(after.get(keep.id)).toMatchObject({ status: 'pending', attempts: 1, last_error: 'HTTP 503' });
     expect(after.get(gone.id)).toMatchObject({ status: 'cancelled', attempts: 0 });
     const attempts = await store.db.query<{ delivery_id: string }>('SELECT delivery_id FROM delivery_attempts WHERE delivery_id IN ($1, $2)', [byHook.get(keep.id)!.id, byHook.get(gone.id)!.id]);
@@ -239,15 +240,15 @@ describe.each(STORES)('relay faults on %s', (_name, dbUrl) => {
   it('outcomes of distinct deliveries in one batch keep each guard: a lease taken by another worker or a cancel wins, given up past the window, every attempt row kept', async () => {
     const store = relay.store;
     await relay.deliverer.stop();
-    const { account } = await store.createAccount('batch-distinct');
-    const hooks = await Promise.all(['a', 'b', 'c', 'd'].map((p) => store.createHook(account.id, 'walnut.*', `${sink.url}/${p}`)));
-    const [stored] = await store.ingest([{ accountId: account.id, provider: 'walnut', event: 'walnut.demo_session_finished', identity: 'batch-2', headers: {}, body: session('batch-2') }]);
-    await store.settle(); // the fan-out follows the ack
-    const claimed = await store.claim('w1', 10, 5000);
+    const { account } = await store.accounts.create('batch-distinct');
+    const hooks = await Promise.all(['a', 'b', 'c', 'd'].map((p) => store.hooks.create(account.id, 'walnut.*', `${sink.url}/${p}`)));
+    const [stored] = await store.events.ingest([{ accountId: account.id, provider: 'walnut', event: 'walnut.demo_session_finished', identity: 'batch-2', headers: {}, body: session('batch-2') }]);
+    await settle(store); // the fan-out follows the ack
+    const claimed = await claim(store, 'w1', 10, 5000);
     const [ok, lost, cancelled, late] = hooks.map((h) => claimed.find((c) => c.hook_id === h.id)!);
-    expect(await store.deleteHook(account.id, hooks[2].id)).toBe(true);
+    expect(await unsubscribe(store, account.id, hooks[2].id)).toBe(true);
     const attempt = (status: number) => ({ n: 1, startedAt: Date.now(), durationMs: 3, statusCode: status, error: null, responseSnippet: 'x' });
-    const recorded = await store.completeMany([
+    const recorded = await store.outcomes.record([
       { id: ok.id, worker: 'w1', outcome: { kind: 'delivered', status: 200 }, giveUpMs: 60_000, attempt: attempt(200) },
       { id: lost.id, worker: 'someone-else', outcome: { kind: 'delivered', status: 200 }, giveUpMs: 60_000, attempt: attempt(200) },
       { id: cancelled.id, worker: 'w1', outcome: { kind: 'retry', status: 503, error: 'HTTP 503', delayMs: 0 }, giveUpMs: 60_000, attempt: attempt(503) },
@@ -255,7 +256,7 @@ describe.each(STORES)('relay faults on %s', (_name, dbUrl) => {
     ]);
     // Positive control first: the delivered one is recorded delivered.
     expect(recorded).toStrictEqual([{ recorded: true, status: 'delivered', attempts: 1 }, { recorded: false }, { recorded: false }, { recorded: true, status: 'given_up', attempts: 1 }]);
-    const after = new Map((await store.deliveriesOf(stored.id)).map((d) => [d.hook_id, d]));
+    const after = new Map((await deliveriesOf(store, stored.id)).map((d) => [d.hook_id, d]));
     expect(after.get(hooks[0].id)).toMatchObject({ status: 'delivered', attempts: 1, last_status: 200 });
     expect(after.get(hooks[1].id)).toMatchObject({ status: 'pending', attempts: 0 }); // still w1's lease, not overwritten
     expect(after.get(hooks[2].id)).toMatchObject({ status: 'cancelled', attempts: 0 });
@@ -268,16 +269,16 @@ describe.each(STORES)('relay faults on %s', (_name, dbUrl) => {
   it('fault 3: lease and due times come from the database clock, not a process clock running ahead', async () => {
     const store = relay.store;
     await relay.deliverer.stop();
-    const { account } = await store.createAccount('clock');
-    await store.createHook(account.id, 'walnut.*', `${sink.url}/zap`);
-    await store.ingest([{ accountId: account.id, provider: 'walnut', event: 'walnut.demo_session_finished', identity: 'clock-1', headers: {}, body: session('clock-1') }]);
-    await store.settle(); // the fan-out follows the ack
-    expect(await store.claim('w1', 10, 60_000)).toHaveLength(1);
+    const { account } = await store.accounts.create('clock');
+    await store.hooks.create(account.id, 'walnut.*', `${sink.url}/zap`);
+    await store.events.ingest([{ accountId: account.id, provider: 'walnut', event: 'walnut.demo_session_finished', identity: 'clock-1', headers: {}, body: session('clock-1') }]);
+    await settle(store); // the fan-out follows the ack
+    expect(await claim(store, 'w1', 10, 60_000)).toHaveLength(1);
     const real = Date.now;
     const spy = jest.spyOn(Date, 'now').mockImplementation(() => real() + 3_600_000);
     try {
       // Another process whose clock is an hour ahead must not see the lease as expired.
-      expect(await store.claim('w2', 10, 60_000)).toStrictEqual([]);
+      expect(await claim(store, 'w2', 10, 60_000)).toStrictEqual([]);
     } finally {
       spy.mockRestore();
     }
@@ -285,7 +286,7 @@ describe.each(STORES)('relay faults on %s', (_name, dbUrl) => {
 
   it('fault 4: a write outside a transaction is never rolled back with one', async () => {
     const store = relay.store;
-    const { account } = await store.createAccount('rollback');
+    const { account } = await store.accounts.create('rollback');
     let release!: () => void;
     let began!: () => void;
     const held = new Promise<void>((r) => (release = r));
@@ -297,7 +298,7 @@ describe.each(STORES)('relay faults on %s', (_name, dbUrl) => {
       throw new Error('ingest failed');
     });
     await open; // the transaction is open now: the write below is issued while it is
-    const creating = store.createHook(account.id, 'walnut.*', `${sink.url}/zap`);
+    const creating = store.hooks.create(account.id, 'walnut.*', `${sink.url}/zap`);
     await sleep(100);
     release();
     await expect(failing).rejects.toThrow('ingest failed');
@@ -309,24 +310,24 @@ describe.each(STORES)('relay faults on %s', (_name, dbUrl) => {
   });
 
   it('fault 7: newest first is the order of arrival, also inside one group commit', async () => {
-    const { account } = await relay.store.createAccount('order');
+    const { account } = await relay.store.accounts.create('order');
     const items = Array.from({ length: 8 }, (_, i) => ({ accountId: account.id, provider: 'walnut' as const, event: 'walnut.demo_session_finished', identity: `o-${i}`, headers: {}, body: session(`o-${i}`) }));
-    const stored = await relay.store.ingest(items);
+    const stored = await relay.store.events.ingest(items);
     expect(stored.every((s) => !s.duplicate)).toBe(true);
-    const listed = await new Operator(relay.store).events(account.id, { event: 'walnut.*', limit: 100 });
+    const listed = await servicesOf(relay.store).reads.events(account.id, { event: 'walnut.*', limit: 100 });
     expect(listed.map((e) => JSON.parse(e.body).data.session_id)).toStrictEqual(items.map((_, i) => `o-${i}`).reverse());
   });
 
   it('a vendor retry inside the same group commit is a duplicate of the first copy, fanned out once', async () => {
-    const { account } = await relay.store.createAccount('same-batch');
-    await relay.store.createHook(account.id, 'walnut.*', `${sink.url}/zap`);
+    const { account } = await relay.store.accounts.create('same-batch');
+    await relay.store.hooks.create(account.id, 'walnut.*', `${sink.url}/zap`);
     const item = (tag: string) => ({ accountId: account.id, provider: 'walnut' as const, event: 'walnut.demo_session_finished', identity: `walnut:demo_session_finished:${tag}`, headers: {}, body: session(tag) });
-    const [first, retry, other] = await relay.store.ingest([item('b-1'), item('b-1'), item('b-2')]);
+    const [first, retry, other] = await relay.store.events.ingest([item('b-1'), item('b-1'), item('b-2')]);
     expect(first).toStrictEqual({ id: expect.stringMatching(/^evt_/), duplicate: false });
     expect(other).toStrictEqual({ id: expect.stringMatching(/^evt_/), duplicate: false });
     expect(retry).toStrictEqual({ id: first.id, duplicate: true });
-    expect((await relay.store.deliveriesOf(first.id)).map((d) => d.id)).toHaveLength(1);
-    expect((await relay.store.deliveriesOf(other.id)).map((d) => d.id)).toHaveLength(1);
+    expect((await deliveriesOf(relay, first.id)).map((d) => d.id)).toHaveLength(1);
+    expect((await deliveriesOf(relay, other.id)).map((d) => d.id)).toHaveLength(1);
   });
 
   it('fault 7: listing an unknown event is a 400, as subscribing to it is', async () => {
@@ -343,24 +344,24 @@ describe.each(STORES)('relay faults on %s', (_name, dbUrl) => {
   it('fault 8: a manually retried delivery gets a fresh give-up window, not one attempt', async () => {
     await relay.close();
     relay = await startTestRelay(dbUrl(), { giveUpMs: 250, retryBaseMs: 30, retryMaxMs: 60 });
-    const created = await relay.store.createAccount('window');
+    const created = await relay.store.accounts.create('window');
     key = created.apiKey;
     const failing = await startSink(() => 503);
     try {
       await call(relay.url, 'POST', '/v1/hooks', { key, body: { target_url: `${failing.url}/zap`, event: 'walnut.*' } });
       const me = (await call(relay.url, 'GET', '/v1/me', { key })).json;
       const ack = await postWalnut(me.inbound.walnut, session('window-1'));
-      await until('given up', async () => (await relay.store.deliveriesOf(ack.json.id))[0].status === 'given_up');
-      const [before] = await relay.store.deliveriesOf(ack.json.id);
+      await until('given up', async () => (await deliveriesOf(relay, ack.json.id))[0].status === 'given_up');
+      const [before] = await deliveriesOf(relay, ack.json.id);
       expect(before.attempts).toBeGreaterThan(1);
       expect(before.last_error).toBe('HTTP 503');
       const retried = await call(relay.url, 'POST', `/v1/deliveries/${before.id}/retry`, { key });
       expect(retried).toStrictEqual({ status: 202, json: { id: before.id, status: 'pending' } });
-      await until('given up again', async () => (await relay.store.deliveriesOf(ack.json.id))[0].status === 'given_up');
-      const [after] = await relay.store.deliveriesOf(ack.json.id);
+      await until('given up again', async () => (await deliveriesOf(relay, ack.json.id))[0].status === 'given_up');
+      const [after] = await deliveriesOf(relay, ack.json.id);
       expect(after.attempts - before.attempts).toBeGreaterThan(1);
       // Pending or delivered deliveries, and other accounts' ids, are refused.
-      const other = await relay.store.createAccount('other');
+      const other = await relay.store.accounts.create('other');
       expect((await call(relay.url, 'POST', `/v1/deliveries/${before.id}/retry`, { key: other.apiKey })).status).toBe(404);
       expect((await call(relay.url, 'POST', `/v1/deliveries/${before.id}/retry`, { key })).status).toBe(202);
       const conflict = await call(relay.url, 'POST', `/v1/deliveries/${before.id}/retry`, { key });
@@ -528,7 +529,7 @@ describe.each(STORES)('schema migration on %s', (_name, dbUrl) => {
       await store.migrate();
       const rows = await db.query<any>('SELECT event_id, person, demo, occurred_at FROM activity ORDER BY event_id');
       expect(rows.map((r) => [r.event_id, r.person, r.demo, Number(r.occurred_at)])).toStrictEqual([['evt_a', 'dana@acme.io', demoSessionSample.data.demo.id, Date.parse(demoSessionSample.data.session_started)]]);
-      expect((await store.activity('acc_v5', 'acme.io', { limit: 10 }))!.map((e) => e.id)).toStrictEqual(['evt_a']);
+      expect((await servicesOf(store).reads.activity('acc_v5', 'acme.io', { limit: 10 }))!.map((e) => e.id)).toStrictEqual(['evt_a']);
     } finally {
       await db.close();
     }
@@ -551,16 +552,16 @@ describe.each(STORES)('schema migration on %s', (_name, dbUrl) => {
       await store.migrate(); // a second start changes nothing
       const rows = await db.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
       expect(rows.map((r) => Number(r.version))).toStrictEqual([1, 2, 3, 4, 5, 6, 7, 8]);
-      expect((await store.deliveriesOf('evt_old')).map((d) => [d.id, d.status])).toStrictEqual([['d1', 'delivered'], ['d2', 'cancelled'], ['d3', 'cancelled'], ['d4', 'pending']]);
+      expect((await deliveriesOf(store, 'evt_old')).map((d) => [d.id, d.status])).toStrictEqual([['d1', 'delivered'], ['d2', 'cancelled'], ['d3', 'cancelled'], ['d4', 'pending']]);
       // The pending delivery knows its account now, so the fair claim still finds it.
-      expect((await store.claim('w_migrated', 10, 1000)).map((d) => [d.id, d.account_id])).toStrictEqual([['d4', 'acc_old']]);
+      expect((await claim(store, 'w_migrated', 10, 1000)).map((d) => [d.id, d.account_id])).toStrictEqual([['d4', 'acc_old']]);
       // The old event is still there and still de-duplicates a retry of the same bytes…
-      const again = await store.ingest([{ accountId: 'acc_old', provider: 'walnut', event: 'walnut.demo_session_finished', identity: 'walnut:demo_session_finished:old-1', headers: {}, body }]);
+      const again = await store.events.ingest([{ accountId: 'acc_old', provider: 'walnut', event: 'walnut.demo_session_finished', identity: 'walnut:demo_session_finished:old-1', headers: {}, body }]);
       expect(again).toStrictEqual([{ id: 'evt_old', duplicate: true }]);
       // …but not a different body with its identity, and the newer event lists first.
-      const [twin] = await store.ingest([{ accountId: 'acc_old', provider: 'walnut', event: 'walnut.demo_session_finished', identity: 'walnut:demo_session_finished:old-1', headers: {}, body: session('old-1', { x: 1 }) }]);
+      const [twin] = await store.events.ingest([{ accountId: 'acc_old', provider: 'walnut', event: 'walnut.demo_session_finished', identity: 'walnut:demo_session_finished:old-1', headers: {}, body: session('old-1', { x: 1 }) }]);
       expect(twin.duplicate).toBe(false);
-      expect((await new Operator(store).events('acc_old', { event: 'walnut.*', limit: 10 })).map((e) => e.id)).toStrictEqual([twin.id, 'evt_old']);
+      expect((await servicesOf(store).reads.events('acc_old', { event: 'walnut.*', limit: 10 })).map((e) => e.id)).toStrictEqual([twin.id, 'evt_old']);
     } finally {
       await db.close();
     }

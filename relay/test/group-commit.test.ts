@@ -1,4 +1,4 @@
-import { GroupCommit } from '../group-commit.js';
+import { GroupCommit } from '../loops/group-commit.js';
 
 describe('GroupCommit (ingest and delivery outcomes share it)', () => {
   it('writes items that arrive together in one batch, each caller getting its own result', async () => {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig, type RelayConfig } from '../config.js';
 import { capturingLogger, silentLogger, type Logger, type LogSink } from '../log.js';
-import { startRelay, type Relay } from '../server.js';
+import { startRelay, type Relay } from '../main.js';
 
 export const PG_URL = process.env.RELAY_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const ROOT = path.resolve(__dirname, '..', '..', '..');

@@ -7,8 +7,8 @@
  */
 import { demoSessionSample } from '../../lib/providers/walnut.js';
 import { signBody } from '../../lib/signature.js';
-import { Operator } from '../operator.js';
 import { call, reportPgSkip, startSink, startTestRelay, STORES, until } from './harness.js';
+import { deliveriesOf } from './fixtures.js';
 
 reportPgSkip();
 
@@ -32,7 +32,7 @@ describe.each(STORES)('operator health and alerts on %s', (_name, dbUrl) => {
     // Give-up after 3 s of retries: long enough that a check of `retrying` on a busy machine
     // still sees the delivery before it is given up, short enough for the outage test.
     relay = await startTestRelay(dbUrl(), { giveUpMs: 3000, retryBaseMs: 40, retryMaxMs: 80, alertHosts: ['127.0.0.1:*'] });
-    const created = await relay.store.createAccount('ops');
+    const created = await relay.store.accounts.create('ops');
     key = created.apiKey;
     accountId = created.account.id;
     inbound = (await call(relay.url, 'GET', '/v1/me', { key })).json.inbound;
@@ -61,14 +61,14 @@ describe.each(STORES)('operator health and alerts on %s', (_name, dbUrl) => {
     const sub = await subscribe();
     // Positive control: a delivered event leaves it healthy.
     const first = await post(session('h-1'));
-    await until('delivered', async () => (await relay.store.deliveriesOf(first))[0]?.status === 'delivered');
+    await until('delivered', async () => (await deliveriesOf(relay, first))[0]?.status === 'delivered');
     expect(await hook(sub.id)).toMatchObject({ health: 'healthy', failing_since: null, consecutive_failures: 0, success_rate_24h: 1 });
 
     target.status = 503;
     const second = await post(session('h-2'));
     // The state asserted: the subscription's health as the relay recorded it (on PostgreSQL just after the attempt's outcome).
     await until('failing from the first failed attempt', async () => (await hook(sub.id)).health === 'failing');
-    expect((await relay.store.deliveriesOf(second))[0].status).toBe('pending'); // not given up: failing from the first attempt
+    expect((await deliveriesOf(relay, second))[0].status).toBe('pending'); // not given up: failing from the first attempt
     const failing = await hook(sub.id);
     expect(failing).toMatchObject({ health: 'failing', failing_since: expect.any(String), pending: 1 });
     expect(failing.consecutive_failures).toBeGreaterThanOrEqual(1);
@@ -82,7 +82,7 @@ describe.each(STORES)('operator health and alerts on %s', (_name, dbUrl) => {
     target.status = 200;
     await until('recovered', async () => (await hook(sub.id)).health === 'healthy');
     expect(await hook(sub.id)).toMatchObject({ failing_since: null, consecutive_failures: 0 });
-    expect((await relay.store.deliveriesOf(second))[0].status).toBe('delivered');
+    expect((await deliveriesOf(relay, second))[0].status).toBe('delivered');
   });
 
   it('alerts: one outage sends one failing, one given-up and one recovered message to a Slack-compatible URL; a healthy subscription sends none', async () => {
@@ -97,7 +97,7 @@ describe.each(STORES)('operator health and alerts on %s', (_name, dbUrl) => {
     // Healthy: three events delivered, and after an alert round nothing was queued or sent.
     const sub = await subscribe();
     const ok = [await post(session('a-1')), await post(session('a-2')), await post(session('a-3'))];
-    await until('delivered', async () => (await Promise.all(ok.map((id) => relay.store.deliveriesOf(id)))).every((d) => d[0]?.status === 'delivered'));
+    await until('delivered', async () => (await Promise.all(ok.map((id) => deliveriesOf(relay, id)))).every((d) => d[0]?.status === 'delivered'));
     await relay.alerter.tick();
     expect(await queued()).toStrictEqual([]);
     expect(slack.received).toHaveLength(0);
@@ -105,12 +105,12 @@ describe.each(STORES)('operator health and alerts on %s', (_name, dbUrl) => {
     // The outage: an event fails until it is given up (3 s), then the target answers again.
     target.status = 503;
     const lost = await post(session('a-4'));
-    await until('given up', async () => (await relay.store.deliveriesOf(lost))[0]?.status === 'given_up');
+    await until('given up', async () => (await deliveriesOf(relay, lost))[0]?.status === 'given_up');
     await until('the failing and given-up alerts sent', async () => (await queued()).filter((q) => q.endsWith(':sent')).length === 2);
     target.status = 200;
     const back = await post(session('a-6'));
     await until('the recovered alert sent', async () => (await queued()).length === 3 && (await queued()).every((q) => q.endsWith(':sent')));
-    expect((await relay.store.deliveriesOf(back))[0].status).toBe('delivered');
+    expect((await deliveriesOf(relay, back))[0].status).toBe('delivered');
 
     expect(alerts().map((a) => a.type)).toStrictEqual(['subscription.failing', 'delivery.given_up', 'subscription.recovered']);
     const [failing, givenUp, recovered] = alerts();
@@ -148,7 +148,7 @@ describe.each(STORES)('operator health and alerts on %s', (_name, dbUrl) => {
     expect((await relay.store.db.query<{ status: string }>("SELECT status FROM alerts WHERE type = 'subscription.failing'"))[0].status).toBe('pending');
     // Meanwhile the delivery went on being attempted on its own schedule.
     target.status = 200;
-    await until('delivered despite the dead alert URL', async () => (await relay.store.deliveriesOf(id))[0]?.status === 'delivered');
+    await until('delivered despite the dead alert URL', async () => (await deliveriesOf(relay, id))[0]?.status === 'delivered');
     slackAnswer.status = 200;
     await until('the alert sent once the URL answers', async () => (await queued()).includes('subscription.failing:sent'));
     // Removing the URL: no more alerts.
@@ -159,7 +159,7 @@ describe.each(STORES)('operator health and alerts on %s', (_name, dbUrl) => {
   it('stats: one row per hour, oldest first, zeros included, counting what happened', async () => {
     await subscribe();
     const ids = [await post(session('s-1')), await post(session('s-2'))];
-    await until('delivered', async () => (await Promise.all(ids.map((id) => relay.store.deliveriesOf(id)))).every((d) => d[0]?.status === 'delivered'));
+    await until('delivered', async () => (await Promise.all(ids.map((id) => deliveriesOf(relay, id)))).every((d) => d[0]?.status === 'delivered'));
     const r = await call(relay.url, 'GET', '/v1/stats/deliveries?hours=3', { key });
     expect(r.status).toBe(200);
     expect(r.json).toHaveLength(3);
@@ -179,7 +179,7 @@ describe.each(STORES)('operator health and alerts on %s', (_name, dbUrl) => {
   it('every list pages with before= and says where the next page is in a Link header', async () => {
     const subs = [await subscribe('/a'), await subscribe('/b'), await subscribe('/c')];
     const events = [await post(session('p-1')), await post(session('p-2'))];
-    await until('delivered', async () => (await Promise.all(events.map((id) => relay.store.deliveriesOf(id)))).every((d) => d.length === 3 && d.every((x) => x.status === 'delivered')));
+    await until('delivered', async () => (await Promise.all(events.map((id) => deliveriesOf(relay, id)))).every((d) => d.length === 3 && d.every((x) => x.status === 'delivered')));
     const walk = async (first: string) => {
       const seen: string[] = [];
       let next: string | null = first;
@@ -211,14 +211,14 @@ describe.each(STORES)('operator health and alerts on %s', (_name, dbUrl) => {
     await subscribe();
     target.status = 400; // refused for good: failed at once
     const id = await post(session('m-1'));
-    await until('failed', async () => (await relay.store.deliveriesOf(id))[0]?.status === 'failed');
+    await until('failed', async () => (await deliveriesOf(relay, id))[0]?.status === 'failed');
     const [d] = (await call(relay.url, 'GET', '/v1/deliveries', { key })).json;
     expect(d).toMatchObject({ origin: 'vendor', manual_retries: 0 });
     target.status = 200;
     expect((await call(relay.url, 'POST', `/v1/deliveries/${d.id}/retry`, { key })).status).toBe(202);
-    await until('delivered', async () => (await relay.store.deliveriesOf(id))[0]?.status === 'delivered');
+    await until('delivered', async () => (await deliveriesOf(relay, id))[0]?.status === 'delivered');
     expect((await call(relay.url, 'POST', `/v1/events/${id}/replay`, { key })).status).toBe(202);
-    await until('the replay delivered', async () => (await relay.store.deliveriesOf(id)).length === 2 && (await relay.store.deliveriesOf(id)).every((x) => x.status === 'delivered'));
+    await until('the replay delivered', async () => (await deliveriesOf(relay, id)).length === 2 && (await deliveriesOf(relay, id)).every((x) => x.status === 'delivered'));
     const detail = (await call(relay.url, 'GET', `/v1/events/${id}`, { key })).json;
     expect(detail.deliveries.map((x: any) => [x.origin, x.manual_retries])).toStrictEqual([
       ['vendor', 1],
@@ -227,11 +227,11 @@ describe.each(STORES)('operator health and alerts on %s', (_name, dbUrl) => {
   });
 
   it('disable pauses queued deliveries (kept, not sent); enable resumes them', async () => {
-    const operator = new Operator(relay.store);
+    const operator = relay.services.accounts;
     await subscribe();
     target.status = 503;
     const id = await post(session('d-1'));
-    await until('retrying', async () => (await relay.store.deliveriesOf(id))[0]?.attempts >= 1);
+    await until('retrying', async () => (await deliveriesOf(relay, id))[0]?.attempts >= 1);
     expect((await call(relay.url, 'POST', '/v1/me/disable', { key })).status).toBe(204);
     target.status = 200;
     const before = zap.received.length;
@@ -243,7 +243,7 @@ describe.each(STORES)('operator health and alerts on %s', (_name, dbUrl) => {
     expect(await operator.enable(accountId)).toBe(true);
     expect(await operator.enable(accountId)).toBe(false); // already enabled
     relay.deliverer.kick();
-    await until('delivered after enable', async () => (await relay.store.deliveriesOf(id))[0]?.status === 'delivered');
+    await until('delivered after enable', async () => (await deliveriesOf(relay, id))[0]?.status === 'delivered');
     expect((await call(relay.url, 'GET', '/v1/me', { key })).status).toBe(200);
   });
 });

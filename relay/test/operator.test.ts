@@ -8,6 +8,7 @@ import { leadCapturedSample } from '../../lib/providers/supademo.js';
 import { signBody } from '../../lib/signature.js';
 import type { Level } from '../log.js';
 import { call, freshSqliteUrl, reportPgSkip, sleep, startSink, startTestRelay, STORES, until } from './harness.js';
+import { deliveriesOf } from './fixtures.js';
 
 reportPgSkip();
 
@@ -24,7 +25,7 @@ describe.each(STORES)('operator API on %s', (_name, dbUrl) => {
   beforeEach(async () => {
     logs = [];
     relay = await startTestRelay(dbUrl(), { giveUpMs: 300, retryBaseMs: 40, retryMaxMs: 80 }, (level, msg, fields = {}) => logs.push({ level, msg, fields }));
-    const created = await relay.store.createAccount('ops');
+    const created = await relay.store.accounts.create('ops');
     key = created.apiKey;
     inbound = (await call(relay.url, 'GET', '/v1/me', { key })).json.inbound;
     // /ok accepts; /bad refuses for good (400) with a long answer; /down keeps failing (503).
@@ -42,7 +43,7 @@ describe.each(STORES)('operator API on %s', (_name, dbUrl) => {
     expect(r.status).toBe(200);
     return r.json.id as string;
   };
-  const statusOf = async (eventId: string, hookId: string) => (await relay.store.deliveriesOf(eventId)).find((d) => d.hook_id === hookId)?.status;
+  const statusOf = async (eventId: string, hookId: string) => (await deliveriesOf(relay, eventId)).find((d) => d.hook_id === hookId)?.status;
 
   it('lists subscriptions with their health, and keeps every attempt with its answer', async () => {
     const ok = await subscribe('/ok');
@@ -78,7 +79,7 @@ describe.each(STORES)('operator API on %s', (_name, dbUrl) => {
     expect(logs.find((l) => l.msg === 'delivered')?.level).toBe('debug');
 
     // Purged with their event.
-    expect(await relay.store.purge(Date.now() + 1)).toBe(1);
+    expect(await relay.store.retention.purge(Date.now() + 1)).toBe(1);
     expect(await relay.store.db.query('SELECT id FROM delivery_attempts')).toHaveLength(0);
   });
 
@@ -129,7 +130,7 @@ describe.each(STORES)('operator API on %s', (_name, dbUrl) => {
     expect(failed[0]).toMatchObject({ event: 'walnut.demo_session_finished', hook_id: bad.id, status: 'failed', attempt_count: 1, last_status_code: 400, next_attempt_at: null });
     expect((await call(relay.url, 'GET', `/v1/deliveries?hook_id=${ok.id}`, { key })).json.map((d: any) => d.status)).toStrictEqual(['delivered', 'delivered']);
     // Another account's subscription, or one that never was, is not an empty list: 404.
-    const other = await relay.store.createAccount('other-filter');
+    const other = await relay.store.accounts.create('other-filter');
     const theirs = await call(relay.url, 'GET', `/v1/deliveries?hook_id=${ok.id}`, { key: other.apiKey });
     expect([theirs.status, theirs.json.error]).toStrictEqual([404, `hook_id: no subscription ${ok.id} in this account`]);
     expect((await call(relay.url, 'GET', '/v1/deliveries?hook_id=hook_never', { key })).status).toBe(404);
@@ -148,13 +149,13 @@ describe.each(STORES)('operator API on %s', (_name, dbUrl) => {
     const bad = await subscribe('/bad');
     const id = await post(session('retry-1'));
     await until('settled', async () => (await statusOf(id, bad.id)) === 'failed' && (await statusOf(id, ok.id)) === 'delivered');
-    const dels = await relay.store.deliveriesOf(id);
+    const dels = await deliveriesOf(relay, id);
     const failed = dels.find((d) => d.hook_id === bad.id)!;
     const delivered = dels.find((d) => d.hook_id === ok.id)!;
-    const other = await relay.store.createAccount('other');
+    const other = await relay.store.accounts.create('other');
     expect((await call(relay.url, 'POST', `/v1/deliveries/${failed.id}/retry`, { key: other.apiKey })).status).toBe(404);
     expect(await call(relay.url, 'POST', `/v1/deliveries/${failed.id}/retry`, { key })).toStrictEqual({ status: 202, json: { id: failed.id, status: 'pending' } });
-    await until('second attempt', async () => (await relay.store.deliveriesOf(id)).find((d) => d.id === failed.id)!.attempts === 2);
+    await until('second attempt', async () => (await deliveriesOf(relay, id)).find((d) => d.id === failed.id)!.attempts === 2);
     const conflict = await call(relay.url, 'POST', `/v1/deliveries/${delivered.id}/retry`, { key });
     expect([conflict.status, conflict.json.error]).toStrictEqual([409, 'delivery is delivered; only failed or given-up deliveries can be retried']);
     // A subscription that is gone: its failed delivery cannot be retried.
@@ -169,16 +170,16 @@ describe.each(STORES)('operator API on %s', (_name, dbUrl) => {
     const e1 = await post(session('bulk-1'));
     const e2 = await post(session('bulk-2'));
     await until('both failed', async () => (await statusOf(e1, bad.id)) === 'failed' && (await statusOf(e2, bad.id)) === 'failed');
-    const other = await relay.store.createAccount('other');
+    const other = await relay.store.accounts.create('other');
     expect((await call(relay.url, 'POST', `/v1/hooks/${bad.id}/retry-failed`, { key: other.apiKey, body: { since: '2020-01-01T00:00:00Z' } })).status).toBe(404);
     expect((await call(relay.url, 'POST', `/v1/hooks/${bad.id}/retry-failed`, { key, body: { since: 'last week' } })).status).toBe(400);
     expect(await call(relay.url, 'POST', `/v1/hooks/${bad.id}/retry-failed`, { key, body: { since: new Date(Date.now() + 60_000).toISOString() } })).toStrictEqual({ status: 202, json: { queued: 0 } });
     expect(await call(relay.url, 'POST', `/v1/hooks/${bad.id}/retry-failed`, { key, body: { since: '2020-01-01T00:00:00Z' } })).toStrictEqual({ status: 202, json: { queued: 2 } });
-    await until('retried', async () => (await relay.store.deliveriesOf(e1))[0].attempts === 2 && (await relay.store.deliveriesOf(e2))[0].attempts === 2);
+    await until('retried', async () => (await deliveriesOf(relay, e1))[0].attempts === 2 && (await deliveriesOf(relay, e2))[0].attempts === 2);
     // Without a body (no `since`): every failure of the subscription it still keeps.
     await until('failed again', async () => (await statusOf(e1, bad.id)) === 'failed' && (await statusOf(e2, bad.id)) === 'failed');
     expect(await call(relay.url, 'POST', `/v1/hooks/${bad.id}/retry-failed`, { key })).toStrictEqual({ status: 202, json: { queued: 2 } });
-    await until('retried again', async () => (await relay.store.deliveriesOf(e1))[0].attempts === 3 && (await relay.store.deliveriesOf(e2))[0].attempts === 3);
+    await until('retried again', async () => (await deliveriesOf(relay, e1))[0].attempts === 3 && (await deliveriesOf(relay, e2))[0].attempts === 3);
 
     // Replay: a Zap turned on after the event still gets it.
     const late = await subscribe('/ok', 'walnut.demo_session_finished');
@@ -187,7 +188,7 @@ describe.each(STORES)('operator API on %s', (_name, dbUrl) => {
     expect(await call(relay.url, 'POST', `/v1/events/${e1}/replay`, { key })).toStrictEqual({ status: 202, json: { deliveries: 2 } });
     // Wait for the state asserted (the relay has recorded the delivery), not for the target to
     // have received it: the outcome is written after the target answers.
-    const lateStatuses = async () => (await relay.store.deliveriesOf(e1)).filter((d) => d.hook_id === late.id).map((d) => d.status);
+    const lateStatuses = async () => (await deliveriesOf(relay, e1)).filter((d) => d.hook_id === late.id).map((d) => d.status);
     await until('replayed to the late Zap and recorded', async () => (await lateStatuses()).join() === 'delivered');
     expect(await lateStatuses()).toStrictEqual(['delivered']);
     expect(sink.received.some((r) => r.path === '/ok' && r.headers['x-relay-event-id'] === e1)).toBe(true);
@@ -225,7 +226,7 @@ describe.each(STORES)('operator API on %s', (_name, dbUrl) => {
   });
 
   it('disables an account at once: inbound 404, key 401, another account unaffected', async () => {
-    const other = await relay.store.createAccount('other');
+    const other = await relay.store.accounts.create('other');
     const otherInbound = (await call(relay.url, 'GET', '/v1/me', { key: other.apiKey })).json.inbound;
     expect(await post(session('before-disable'))).toMatch(/^evt_/); // remembered by this process now
     expect((await call(relay.url, 'POST', '/v1/me/disable', { key })).status).toBe(204);
@@ -242,7 +243,7 @@ describe.each(STORES)('operator API on %s', (_name, dbUrl) => {
     expect((await call('', 'POST', inbound.walnut.replace(/[^/]+$/, 'nope'), { body: session('m-2') })).status).toBe(404);
     // The counters move once the relay has recorded the outcome, just after the row is written:
     // wait for the recorded attempt, then for the counter that says so (the state asserted).
-    await until('a failed attempt recorded', async () => ((await relay.store.deliveriesOf(m1))[0]?.attempts ?? 0) >= 1);
+    await until('a failed attempt recorded', async () => ((await deliveriesOf(relay, m1))[0]?.attempts ?? 0) >= 1);
     await until('the retry counted', async () => /demohooks_relay_deliveries_total\{outcome="retry"\} [1-9]/.test(await (await fetch(`${relay.url}/metrics`)).text()));
     const r = await fetch(`${relay.url}/metrics`);
     expect(r.status).toBe(200);
@@ -279,7 +280,7 @@ describe('metrics behind a token, and disable seen by every process', () => {
     const a = await startTestRelay(url);
     const b = await startTestRelay(url);
     try {
-      const { apiKey, tokens } = await a.store.createAccount('shared');
+      const { apiKey, tokens } = await a.store.accounts.create('shared');
       const path = `/v1/inbound/walnut/${tokens.walnut}`;
       expect((await call(a.url, 'POST', path, { body: session('warm') })).status).toBe(200); // a remembers the token
       expect((await call(b.url, 'POST', '/v1/me/disable', { key: apiKey })).status).toBe(204);
@@ -296,7 +297,7 @@ describe.each(STORES)('inbound URLs for a vendor added after the account was mad
   it('are minted on first need: a working URL, the same on every read, and rotatable', async () => {
     const relay = await startTestRelay(dbUrl());
     try {
-      const a = await relay.store.createAccount('older');
+      const a = await relay.store.accounts.create('older');
       // Positive control: an account made with every vendor has every URL.
       const before = (await call(relay.url, 'GET', '/v1/me', { key: a.apiKey })).json.inbound;
       expect(Object.values(before).every((u) => typeof u === 'string' && !String(u).endsWith('/undefined'))).toBe(true);
@@ -326,11 +327,11 @@ describe.each(STORES)('X-Relay-Received-At on every delivery, on %s', (_name, db
     const sink = await startSink((_r, n) => (n === 1 ? 503 : 200));
     const relay = await startTestRelay(dbUrl());
     try {
-      const a = await relay.store.createAccount('received-at');
+      const a = await relay.store.accounts.create('received-at');
       await call(relay.url, 'POST', '/v1/hooks', { key: a.apiKey, body: { target_url: `${sink.url}/h`, event: 'walnut.*' } });
       const body = JSON.stringify({ ...demoSessionSample, data: { ...demoSessionSample.data, session_id: 'received-at' } });
       const id = (await call('', 'POST', `${relay.url}/v1/inbound/walnut/${a.tokens.walnut}`, { body })).json.id;
-      await until('delivered', async () => (await relay.store.deliveriesOf(id))[0]?.status === 'delivered');
+      await until('delivered', async () => (await deliveriesOf(relay, id))[0]?.status === 'delivered');
       const [stored] = (await call(relay.url, 'GET', '/v1/events?event=walnut.*&limit=1', { key: a.apiKey })).json;
       expect(sink.received.map((r) => [r.headers['x-relay-attempt'], r.headers['x-relay-received-at']])).toStrictEqual([
         ['1', stored.received_at],

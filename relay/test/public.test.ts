@@ -7,11 +7,12 @@ import path from 'node:path';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { demoSessionSample } from '../../lib/providers/walnut.js';
-import { terminalSafe } from '../cli.js';
+import { terminalSafe } from '../cli/index.js';
 import { silentLogger } from '../log.js';
-import { startRelay, type Relay } from '../server.js';
-import { roundRobin } from '../store.js';
+import { startRelay, type Relay } from '../main.js';
+import { roundRobin } from '../domain/fairness.js';
 import { call, RELAY_BIN, reportPgSkip, sleep, spawnRelay, startSink, startTestRelay, STORES, testConfig, until } from './harness.js';
+import { claim, deliveriesOf, settle, unsubscribe } from './fixtures.js';
 
 reportPgSkip();
 
@@ -101,7 +102,7 @@ describe('the OpenAPI document', () => {
     expect(doc.paths['/v1/hooks/{id}/retry-failed'].post.requestBody.content['application/json'].schema.required ?? []).toStrictEqual([]);
     expect(doc.paths['/v1/hooks'].post.responses['422']).toBeDefined();
     // A request the document refuses is refused, naming the field.
-    const key = (await relay.store.createAccount('doc')).apiKey;
+    const key = (await relay.store.accounts.create('doc')).apiKey;
     const bad = await call(relay.url, 'GET', '/v1/events?limit=101', { key });
     expect([bad.status, bad.json.error]).toStrictEqual([400, 'limit must be an integer from 1 to 100']);
   });
@@ -133,7 +134,7 @@ describe.each(STORES)('nothing is sent after an unsubscribe, on %s', (_name, dbU
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     relay = await startTestRelay(dbUrl(), { replaysPerMinute: 1_000_000 });
-    const acct = await relay.store.createAccount('race');
+    const acct = await relay.store.accounts.create('race');
     key = acct.apiKey;
     inbound = `/v1/inbound/walnut/${acct.tokens.walnut}`;
   });
@@ -189,8 +190,8 @@ describe.each(STORES)('nothing is sent after an unsubscribe, on %s', (_name, dbU
       failFirst.add(p);
       const id = await subscribe(p);
       const ev = (await call(relay.url, 'POST', inbound, { body: session(`race-retry-${i}`) })).json.id as string;
-      await until('first attempt failed', async () => (await relay.store.deliveriesOf(ev)).some((d) => d.hook_id === id && d.status === 'failed'));
-      const dlv = (await relay.store.deliveriesOf(ev)).find((d) => d.hook_id === id)!;
+      await until('first attempt failed', async () => (await deliveriesOf(relay, ev)).some((d) => d.hook_id === id && d.status === 'failed'));
+      const dlv = (await deliveriesOf(relay, ev)).find((d) => d.hook_id === id)!;
       const [retry] = await Promise.all([call(relay.url, 'POST', `/v1/deliveries/${dlv.id}/retry`, { key }), unsubscribe(id, p)]);
       expect([202, 409]).toContain(retry.status);
       if (retry.status === 202) retried++;
@@ -206,19 +207,19 @@ describe.each(STORES)('an unsubscribe and an attempt in flight, on %s', (_name, 
     // No deliverer: the test holds the lease itself, as an attempt in flight does.
     const relay = await startRelay(testConfig(dbUrl()), silentLogger, { deliver: false });
     try {
-      const acct = await relay.store.createAccount('inflight');
+      const acct = await relay.store.accounts.create('inflight');
       const hook = (await call(relay.url, 'POST', '/v1/hooks', { key: acct.apiKey, body: { target_url: 'http://127.0.0.1:9/inflight', event: 'walnut.*' } })).json;
       const ev = (await call(relay.url, 'POST', `/v1/inbound/walnut/${acct.tokens.walnut}`, { body: session('inflight') })).json.id;
-      await relay.store.settle(); // the fan-out follows the ack
-      const [claimed] = await relay.store.claim('w_test', 10, 30_000);
+      await settle(relay.store); // the fan-out follows the ack
+      const [claimed] = await claim(relay.store, 'w_test', 10, 30_000);
       expect([claimed.event_id, claimed.hook_id]).toStrictEqual([ev, hook.id]);
       let answered = false;
       const deleting = call(relay.url, 'DELETE', `/v1/hooks/${hook.id}`, { key: acct.apiKey }).then((r) => ((answered = true), r));
       await sleep(300);
       expect(answered).toBe(false); // still waiting for the attempt
-      await relay.store.completeMany([{ id: claimed.id, worker: 'w_test', outcome: { kind: 'delivered', status: 200 }, giveUpMs: 60_000 }]);
+      await relay.store.outcomes.record([{ id: claimed.id, worker: 'w_test', outcome: { kind: 'delivered', status: 200 }, giveUpMs: 60_000 }]);
       expect((await deleting).status).toBe(204);
-      expect((await relay.store.deliveriesOf(ev)).map((d) => d.status)).toStrictEqual(['delivered']);
+      expect((await deliveriesOf(relay, ev)).map((d) => d.status)).toStrictEqual(['delivered']);
     } finally {
       await relay.close();
     }
@@ -242,13 +243,13 @@ describe.each(STORES)('nothing is sent after a disable, on %s', (_name, dbUrl) =
     const relay = await startTestRelay(dbUrl(), { retryBaseMs: 200, retryMaxMs: 200 });
     try {
       // The positive case: an account that is not disabled gets its event.
-      const control = await relay.store.createAccount('control');
+      const control = await relay.store.accounts.create('control');
       await call(relay.url, 'POST', '/v1/hooks', { key: control.apiKey, body: { target_url: `${base}/control`, event: 'walnut.*' } });
       await call(relay.url, 'POST', `/v1/inbound/walnut/${control.tokens.walnut}`, { body: session('control') });
       await until('control delivered', () => received.includes('/control'));
       for (let i = 0; i < 100; i++) {
         const p = `/acct-${i}`;
-        const a = await relay.store.createAccount(`race-${i}`);
+        const a = await relay.store.accounts.create(`race-${i}`);
         await call(relay.url, 'POST', '/v1/hooks', { key: a.apiKey, body: { target_url: `${base}${p}`, event: 'walnut.*' } });
         const [, off] = await Promise.all([
           call(relay.url, 'POST', `/v1/inbound/walnut/${a.tokens.walnut}`, { body: session(`dis-${i}`) }),
@@ -257,15 +258,15 @@ describe.each(STORES)('nothing is sent after a disable, on %s', (_name, dbUrl) =
         expect(off.status).toBe(204);
       }
       // A delivery being retried when its account is disabled pauses: kept pending, never sent.
-      const r = await relay.store.createAccount('retrying');
+      const r = await relay.store.accounts.create('retrying');
       await call(relay.url, 'POST', '/v1/hooks', { key: r.apiKey, body: { target_url: `${base}/retry`, event: 'walnut.*' } });
       const ev = (await call(relay.url, 'POST', `/v1/inbound/walnut/${r.tokens.walnut}`, { body: session('retrying') })).json.id;
-      await until('first attempt failed', async () => ((await relay.store.deliveriesOf(ev))[0]?.attempts ?? 0) >= 1);
+      await until('first attempt failed', async () => ((await deliveriesOf(relay, ev))[0]?.attempts ?? 0) >= 1);
       expect((await call(relay.url, 'POST', '/v1/me/disable', { key: r.apiKey })).status).toBe(204);
       disabled.add('/retry');
       await sleep(800); // four retry periods: a retry still scheduled would have gone by now
       expect(late).toStrictEqual([]);
-      expect((await relay.store.deliveriesOf(ev))[0].status).toBe('pending');
+      expect((await deliveriesOf(relay, ev))[0].status).toBe('pending');
     } finally {
       await relay.close();
       await new Promise((r) => server.close(r));
@@ -278,18 +279,18 @@ describe('the target rule is checked again at every delivery', () => {
     const dbUrl = STORES[0][1]();
     const sink = await startSink();
     let relay = await startTestRelay(dbUrl);
-    const acct = await relay.store.createAccount('ssrf');
+    const acct = await relay.store.accounts.create('ssrf');
     const hook = (await call(relay.url, 'POST', '/v1/hooks', { key: acct.apiKey, body: { target_url: `${sink.url}/internal`, event: 'walnut.*' } })).json;
     const first = (await call(relay.url, 'POST', `/v1/inbound/walnut/${acct.tokens.walnut}`, { body: session('ssrf-1') })).json.id;
-    await until('delivered while allowed', async () => (await relay.store.deliveriesOf(first))[0]?.status === 'delivered');
+    await until('delivered while allowed', async () => (await deliveriesOf(relay, first))[0]?.status === 'delivered');
     expect(sink.received).toHaveLength(1);
     await relay.close();
     // The same database, the production defaults: https only, hooks.zapier.com only, no loopback.
     relay = await startTestRelay(dbUrl, { allowPrivateTargets: false, targetHosts: ['hooks.zapier.com'] });
     try {
       const second = (await call(relay.url, 'POST', `/v1/inbound/walnut/${acct.tokens.walnut}`, { body: session('ssrf-2') })).json.id;
-      await until('refused', async () => (await relay.store.deliveriesOf(second))[0]?.status === 'failed');
-      const [d] = await relay.store.deliveriesOf(second);
+      await until('refused', async () => (await deliveriesOf(relay, second))[0]?.status === 'failed');
+      const [d] = await deliveriesOf(relay, second);
       expect(d.hook_id).toBe(hook.id);
       expect(d.last_error).toContain("target refused by this relay's configuration");
       expect(sink.received).toHaveLength(1);
@@ -305,7 +306,7 @@ describe('connections, time limits and bodies', () => {
   let inbound: string;
   beforeAll(async () => {
     relay = await startTestRelay(STORES[0][1](), { maxConnections: 16, headersTimeoutMs: 1000, requestTimeoutMs: 3000, maxBufferedBytes: 1_500_000 });
-    inbound = `/v1/inbound/walnut/${(await relay.store.createAccount('limits')).tokens.walnut}`;
+    inbound = `/v1/inbound/walnut/${(await relay.store.accounts.create('limits')).tokens.walnut}`;
   });
   afterAll(() => relay.close());
 
@@ -383,10 +384,10 @@ describe('connections, time limits and bodies', () => {
 
 describe('rate limits and per-account limits', () => {
   let relay: Relay;
-  let acct: Awaited<ReturnType<Relay['store']['createAccount']>>;
+  let acct: Awaited<ReturnType<Relay['store']['accounts']['create']>>;
   beforeAll(async () => {
     relay = await startTestRelay(STORES[0][1](), { apiRatePerMinute: 5, inboundRatePerMinute: 3, replaysPerMinute: 2, maxHooksPerAccount: 2 });
-    acct = await relay.store.createAccount('limited');
+    acct = await relay.store.accounts.create('limited');
   });
   afterAll(() => relay.close());
 
@@ -402,7 +403,7 @@ describe('rate limits and per-account limits', () => {
   });
 
   it('limits subscriptions and replays per account, and API calls per key', async () => {
-    const other = await relay.store.createAccount('other');
+    const other = await relay.store.accounts.create('other');
     const sub = (key: string) => call(relay.url, 'POST', '/v1/hooks', { key, body: { target_url: 'http://127.0.0.1:9/x', event: 'walnut.*' } });
     expect((await sub(acct.apiKey)).status).toBe(201);
     expect((await sub(acct.apiKey)).status).toBe(201);
@@ -411,7 +412,7 @@ describe('rate limits and per-account limits', () => {
     expect((await sub(other.apiKey)).status).toBe(201); // another account is not affected
     const ev = (await call(relay.url, 'GET', '/v1/events?limit=1', { key: other.apiKey })).json;
     expect(ev).toStrictEqual([]);
-    const own = (await relay.store.ingest([{ accountId: other.account.id, provider: 'walnut', event: 'walnut.demo_session_finished', identity: 'r', headers: {}, body: session('replayed') }]))[0].id;
+    const own = (await relay.store.events.ingest([{ accountId: other.account.id, provider: 'walnut', event: 'walnut.demo_session_finished', identity: 'r', headers: {}, body: session('replayed') }]))[0].id;
     expect((await call(relay.url, 'POST', `/v1/events/${own}/replay`, { key: other.apiKey })).status).toBe(202);
     expect((await call(relay.url, 'POST', `/v1/events/${own}/replay`, { key: other.apiKey })).status).toBe(202);
     const thirdReplay = await call(relay.url, 'POST', `/v1/events/${own}/replay`, { key: other.apiKey });
@@ -448,8 +449,8 @@ describe('overload', () => {
 
 /** Two accounts on one relay: x with `n` subscriptions to `xTarget`, y with one to `yTarget`; x's first event is posted. */
 async function twoTenants(relay: Relay, xTarget: string, n: number, yTarget: string) {
-  const x = await relay.store.createAccount('x');
-  const y = await relay.store.createAccount('y');
+  const x = await relay.store.accounts.create('x');
+  const y = await relay.store.accounts.create('y');
   for (let i = 0; i < n; i++) await call(relay.url, 'POST', '/v1/hooks', { key: x.apiKey, body: { target_url: `${xTarget}/x${i}`, event: 'walnut.*' } });
   await call(relay.url, 'POST', '/v1/hooks', { key: y.apiKey, body: { target_url: `${yTarget}/y`, event: 'walnut.*' } });
   const xe = (await call(relay.url, 'POST', `/v1/inbound/walnut/${x.tokens.walnut}`, { body: session('x-first') })).json.id as string;
@@ -472,14 +473,14 @@ describe('tenant fairness', () => {
   it("a claim with few free slots still gives an account under its share what it may take", async () => {
     const relay = await startRelay(testConfig(STORES[0][1]()), silentLogger, { deliver: false });
     try {
-      const a = await relay.store.createAccount('share');
-      await relay.store.createHook(a.account.id, 'walnut.*', 'http://127.0.0.1:9/share');
-      for (let i = 0; i < 5; i++) await relay.store.ingest([{ accountId: a.account.id, provider: 'walnut', event: 'walnut.demo_session_finished', identity: `share-${i}`, headers: {}, body: session(`share-${i}`) }]);
-      await relay.store.settle(); // the fan-out follows the ack
+      const a = await relay.store.accounts.create('share');
+      await relay.store.hooks.create(a.account.id, 'walnut.*', 'http://127.0.0.1:9/share');
+      for (let i = 0; i < 5; i++) await relay.store.events.ingest([{ accountId: a.account.id, provider: 'walnut', event: 'walnut.demo_session_finished', identity: `share-${i}`, headers: {}, body: session(`share-${i}`) }]);
+      await settle(relay.store); // the fan-out follows the ack
       // 2 slots free; the account holds 5 of its share of 14: it gets both.
-      expect(await relay.store.claim('w_share', 2, 30_000, { perAccount: 14, inflight: new Map([[a.account.id, 5]]) })).toHaveLength(2);
+      expect(await claim(relay.store, 'w_share', 2, 30_000, { perAccount: 14, inflight: new Map([[a.account.id, 5]]) })).toHaveLength(2);
       // At its share it gets none, whatever is free.
-      expect(await relay.store.claim('w_share', 2, 30_000, { perAccount: 14, inflight: new Map([[a.account.id, 14]]) })).toHaveLength(0);
+      expect(await claim(relay.store, 'w_share', 2, 30_000, { perAccount: 14, inflight: new Map([[a.account.id, 14]]) })).toHaveLength(0);
     } finally {
       await relay.close();
     }
@@ -499,10 +500,10 @@ describe('tenant fairness', () => {
       const { xe, postY } = await twoTenants(relay, deadUrl, 10, ok.url);
       await until("x's attempts fill its share", () => hung.length === 6);
       const ye = await postY();
-      await until("y's event delivered", async () => (await relay.store.deliveriesOf(ye))[0]?.status === 'delivered');
+      await until("y's event delivered", async () => (await deliveriesOf(relay, ye))[0]?.status === 'delivered');
       // y got through while every one of x's attempts was still hanging: none has an outcome yet,
       // and x never held more than its share of the slots.
-      const xs = await relay.store.deliveriesOf(xe);
+      const xs = await deliveriesOf(relay, xe);
       expect(xs).toHaveLength(10);
       expect(xs.every((d) => d.status === 'pending' && d.attempts === 0)).toBe(true);
       expect(hung).toHaveLength(6);
@@ -527,8 +528,8 @@ describe('tenant fairness', () => {
       const { x, xe, postY } = await twoTenants(relay, slowUrl, 5, ok.url);
       for (let i = 0; i < 20; i++) expect((await call(relay.url, 'POST', `/v1/events/${xe}/replay`, { key: x.apiKey })).status).toBe(202);
       const ye = await postY();
-      await until("y's event delivered", async () => (await relay.store.deliveriesOf(ye))[0]?.status === 'delivered');
-      const xPending = (await relay.store.deliveriesOf(xe)).filter((d) => d.status === 'pending').length;
+      await until("y's event delivered", async () => (await deliveriesOf(relay, ye))[0]?.status === 'delivered');
+      const xPending = (await deliveriesOf(relay, xe)).filter((d) => d.status === 'pending').length;
       expect(xPending).toBeGreaterThan(50); // most of x's 105 deliveries were still queued when y's went out
     } finally {
       await relay.close();
@@ -540,10 +541,10 @@ describe('tenant fairness', () => {
 
 describe.each(STORES)('NUL bytes and concurrent rotations on %s', (_name, dbUrl) => {
   let relay: Relay;
-  let acct: Awaited<ReturnType<Relay['store']['createAccount']>>;
+  let acct: Awaited<ReturnType<Relay['store']['accounts']['create']>>;
   beforeAll(async () => {
     relay = await startTestRelay(dbUrl());
-    acct = await relay.store.createAccount('nul');
+    acct = await relay.store.accounts.create('nul');
   });
   afterAll(() => relay.close());
 
@@ -589,7 +590,7 @@ describe('secrets stay out of the logs and the terminal', () => {
     const lines: string[] = [];
     const relay = await startTestRelay(STORES[0][1](), {}, (level, msg, fields) => lines.push(JSON.stringify({ level, msg, ...fields })));
     try {
-      const acct = await relay.store.createAccount('logs');
+      const acct = await relay.store.accounts.create('logs');
       const token = acct.tokens.walnut;
       const spellings = [`/v1/inbound/walnut/${token}`, `/v1/./inbound/walnut/${token}`, `/v1//inbound/walnut/${token}`, `/v1/%69nbound/walnut/${token}`, `/v1/inbound/walnut/${token}?x=${token}`, `/v1/inbound/walnut/${token}/extra`];
       const statuses = [];
@@ -613,8 +614,8 @@ describe('secrets stay out of the logs and the terminal', () => {
     const dbUrl = STORES[0][1]();
     const relay = await startTestRelay(dbUrl);
     try {
-      const acct = await relay.store.createAccount('term\u001b[2J\u009b31m');
-      await relay.store.ingest([{ accountId: acct.account.id, provider: 'walnut', event: 'walnut.\u001b]0;pwned\u0007\u009b2J', identity: 'esc', headers: {}, body: '{}' }]);
+      const acct = await relay.store.accounts.create('term\u001b[2J\u009b31m');
+      await relay.store.events.ingest([{ accountId: acct.account.id, provider: 'walnut', event: 'walnut.\u001b]0;pwned\u0007\u009b2J', identity: 'esc', headers: {}, body: '{}' }]);
       const run = (...args: string[]) => execFileSync(process.execPath, [RELAY_BIN, ...args], { env: { ...process.env, RELAY_DATABASE_URL: dbUrl }, encoding: 'utf8' });
       const text = run('events', 'list', '--account', acct.account.id);
       expect(text).toContain('walnut.\\u001b]0;pwned\\u0007\\u009b2J'); // shown, escaped

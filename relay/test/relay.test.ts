@@ -1,9 +1,10 @@
 import { demoSessionSample } from '../../lib/providers/walnut.js';
 import { leadCapturedSample } from '../../lib/providers/supademo.js';
 import { signBody } from '../../lib/signature.js';
-import { backoffMs, classify } from '../deliver.js';
-import { checkTarget, isPrivateAddress } from '../targets.js';
+import { backoffMs, classify } from '../domain/retry.js';
+import { checkTarget, isPrivateAddress } from '../delivery/targets.js';
 import { call, freshSqliteUrl, reportPgSkip, startSink, startTestRelay, STORES, sleep, until } from './harness.js';
+import { deliveriesOf } from './fixtures.js';
 
 reportPgSkip();
 
@@ -18,7 +19,7 @@ describe.each(STORES)('relay on %s', (_name, dbUrl) => {
 
   beforeEach(async () => {
     relay = await startTestRelay(dbUrl());
-    const created = await relay.store.createAccount('test account');
+    const created = await relay.store.accounts.create('test account');
     key = created.apiKey;
     inbound = (await call(relay.url, 'GET', '/v1/me', { key })).json.inbound;
     statuses = [];
@@ -117,7 +118,7 @@ describe.each(STORES)('relay on %s', (_name, dbUrl) => {
     expect(sink.received.map((r) => r.headers['x-relay-attempt'])).toStrictEqual(['1', '2', '3']);
     expect(new Set(sink.received.map((r) => r.headers['x-relay-event-id']))).toStrictEqual(new Set([ack.json.id]));
     await sleep(100);
-    const [d] = await relay.store.deliveriesOf(ack.json.id);
+    const [d] = await deliveriesOf(relay, ack.json.id);
     expect(d).toMatchObject({ status: 'delivered', attempts: 3, last_status: 200 });
   });
 
@@ -159,8 +160,8 @@ describe.each(STORES)('relay on %s', (_name, dbUrl) => {
     await sleep(100);
     const attemptsAtGone = sink.received.filter((r) => r.headers['x-relay-event-id'] === failing.json.id).length;
     await sleep(800); // several retry periods (50 ms doubling to 400 ms)
-    expect((await relay.store.deliveriesOf(gone.json.id))[0]).toMatchObject({ status: 'cancelled', last_status: 410 });
-    expect((await relay.store.deliveriesOf(failing.json.id))[0].status).toBe('cancelled');
+    expect((await deliveriesOf(relay, gone.json.id))[0]).toMatchObject({ status: 'cancelled', last_status: 410 });
+    expect((await deliveriesOf(relay, failing.json.id))[0].status).toBe('cancelled');
     expect(sink.received.filter((r) => r.headers['x-relay-event-id'] === failing.json.id)).toHaveLength(attemptsAtGone);
   });
 
@@ -171,7 +172,7 @@ describe.each(STORES)('relay on %s', (_name, dbUrl) => {
     await sink.until(() => sink.received.length === 1);
     await sleep(300);
     expect(sink.received).toHaveLength(1);
-    const [d] = await relay.store.deliveriesOf(ack.json.id);
+    const [d] = await deliveriesOf(relay, ack.json.id);
     expect(d.status).toBe('failed');
     expect(d.last_status).toBe(400);
   });
@@ -193,14 +194,14 @@ describe.each(STORES)('relay on %s', (_name, dbUrl) => {
     const hook = await subscribe('walnut.*');
     const ack = await postWalnut(demoSessionSample);
     // Positive control: it was tried, failed and is queued for a retry.
-    await until('first attempt recorded', async () => (await relay.store.deliveriesOf(ack.json.id))[0].attempts >= 1);
-    expect((await relay.store.deliveriesOf(ack.json.id))[0]).toMatchObject({ status: 'pending', last_status: 500 });
+    await until('first attempt recorded', async () => (await deliveriesOf(relay, ack.json.id))[0].attempts >= 1);
+    expect((await deliveriesOf(relay, ack.json.id))[0]).toMatchObject({ status: 'pending', last_status: 500 });
     expect((await call(relay.url, 'DELETE', `/v1/hooks/${hook.json.id}`, { key })).status).toBe(204);
     await sleep(50); // an attempt already in flight may land
     const atDelete = sink.received.length;
     await sleep(800); // past several retry periods
     expect(sink.received).toHaveLength(atDelete);
-    expect((await relay.store.deliveriesOf(ack.json.id))[0]).toMatchObject({ status: 'cancelled', last_error: 'subscription deleted' });
+    expect((await deliveriesOf(relay, ack.json.id))[0]).toMatchObject({ status: 'cancelled', last_error: 'subscription deleted' });
   });
 
   it('lists the newest events first with their raw body and signature header', async () => {
@@ -219,7 +220,7 @@ describe.each(STORES)('relay on %s', (_name, dbUrl) => {
   });
 
   it("keeps accounts apart: another account's key sees and deletes nothing", async () => {
-    const other = await relay.store.createAccount('other');
+    const other = await relay.store.accounts.create('other');
     const hook = await subscribe('walnut.*');
     const ack = await postWalnut(demoSessionSample);
     // Positive control: the owner sees the event.
@@ -257,15 +258,15 @@ describe.each(STORES)('relay on %s', (_name, dbUrl) => {
   it('acks only what is stored: a store failure answers 503 (the vendor retries), never 200', async () => {
     const ok = await postWalnut(demoSessionSample);
     expect(ok.json).toStrictEqual({ id: expect.stringMatching(/^evt_/), duplicate: false });
-    const real = relay.store.ingest.bind(relay.store);
-    relay.store.ingest = async () => {
+    const real = relay.store.events.ingest.bind(relay.store.events);
+    relay.store.events.ingest = async () => {
       throw new Error('disk full');
     };
     try {
       const failed = await postWalnut({ ...demoSessionSample, data: { ...demoSessionSample.data, session_id: 'unstored' } });
       expect(failed).toStrictEqual({ status: 503, json: { error: 'temporarily unavailable; retry' } });
     } finally {
-      relay.store.ingest = real;
+      relay.store.events.ingest = real;
     }
     const listed = await call(relay.url, 'GET', '/v1/events?event=walnut.*', { key });
     expect(listed.json.map((e: any) => e.id)).toStrictEqual([ok.json.id]);
@@ -279,9 +280,9 @@ describe.each(STORES)('relay on %s', (_name, dbUrl) => {
     await subscribe('walnut.*');
     const ack = await postWalnut(demoSessionSample);
     await sink.until(() => sink.received.length === 1);
-    expect(await relay.store.purge(Date.now() - 60_000)).toBe(0);
-    expect(await relay.store.purge(Date.now() + 1)).toBe(1);
-    expect(await relay.store.deliveriesOf(ack.json.id)).toStrictEqual([]);
+    expect(await relay.store.retention.purge(Date.now() - 60_000)).toBe(0);
+    expect(await relay.store.retention.purge(Date.now() + 1)).toBe(1);
+    expect(await deliveriesOf(relay, ack.json.id)).toStrictEqual([]);
     expect((await call(relay.url, 'GET', '/v1/events?event=walnut.*', { key })).json).toStrictEqual([]);
   });
 });
@@ -322,7 +323,7 @@ describe('target safety (SSRF)', () => {
   it('refuses a private target at subscribe time on a relay with default settings', async () => {
     const relay = await startTestRelay(freshSqliteUrl(), { targetHosts: ['hooks.zapier.com', '127.0.0.1:*'], allowPrivateTargets: false });
     try {
-      const { apiKey } = await relay.store.createAccount('x');
+      const { apiKey } = await relay.store.accounts.create('x');
       const r = await call(relay.url, 'POST', '/v1/hooks', { key: apiKey, body: { target_url: 'https://127.0.0.1:9/hook', event: 'walnut.*' } });
       expect(r.status).toBe(422);
       expect(r.json.error).toContain('private');

@@ -44,7 +44,7 @@ export async function signalWorld(dbUrl: string, overrides: Partial<RelayConfig>
   jest.spyOn(Date, 'now').mockImplementation(() => clock);
   const relay = await startTestRelay(dbUrl, overrides);
   const sink = await startSink();
-  const { apiKey } = await relay.store.createAccount('signals');
+  const { apiKey } = await relay.store.accounts.create('signals');
   const authData: Record<string, string> = { relay_url: relay.url, api_key: apiKey, ...Object.fromEntries(Object.values(PROVIDERS).map((p) => [p.secretKeys[0], SECRETS[p.key]])) };
   const inbound: Record<string, string> = (await call(relay.url, 'GET', '/v1/me', { key: apiKey })).json.inbound;
   const appTester = zapier.createAppTester(App); // a fresh z.cache per world

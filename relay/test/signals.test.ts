@@ -394,7 +394,7 @@ describe.each(STORES)('the demo-activity index on %s', (_name, dbUrl) => {
       // A replay reaches the demo.activity subscriptions with a company's view, not with a free-mail one.
       expect((await call(w.relay.url, 'POST', `/v1/events/${a}/replay`, { key })).json).toStrictEqual({ deliveries: 1 });
       expect((await call(w.relay.url, 'POST', `/v1/events/${freeMail}/replay`, { key })).json).toStrictEqual({ deliveries: 0 });
-      const other = await w.relay.store.createAccount('other');
+      const other = await w.relay.store.accounts.create('other');
       expect((await call(w.relay.url, 'GET', '/v1/activity?domain=acme.co.uk', { key: other.apiKey })).json).toStrictEqual([]);
     } finally {
       await w.close();

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { WalSync } from '../db.js';
+import { WalSync } from '../store/db.js';
 
 /**
  * SQLite's durability: COMMIT writes the log, and a write's promise may resolve only after an

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { POSTGRES, SQLITE, type Dialect } from './dialect.js';
 
 export type Row = Record<string, unknown>;
 
@@ -20,12 +21,8 @@ export interface Queryable {
 }
 
 export interface Db extends Queryable {
-  dialect: 'sqlite' | 'postgres';
-  /**
-   * SQL for the database clock in epoch milliseconds. Lease, due and give-up times are taken
-   * from it, so relay processes whose own clocks disagree still agree on what is due.
-   */
-  nowSql: string;
+  /** How this database spells what the two spell differently (the clock among them). */
+  dialect: Dialect;
   /** Runs `fn` in one transaction; commits when it resolves, rolls back when it throws. */
   tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -163,8 +160,7 @@ export async function openSqlite(file: string): Promise<Db> {
     return run;
   };
   return {
-    dialect: 'sqlite',
-    nowSql: "CAST(ROUND((julianday('now') - 2440587.5) * 86400000) AS INTEGER)",
+    dialect: SQLITE,
     describe: `sqlite:${file}`,
     query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
       const rows = enqueue(() => q.query<T>(sql, params));
@@ -236,8 +232,7 @@ function openPostgresPool(pool: import('pg').Pool, url: URL, schema: string | nu
   pool.on('error', (err: Error & { code?: string }) => log('error', 'PostgreSQL connection lost', { error: err.message, code: err.code }));
   const describe = `postgres://${url.hostname}:${url.port || 5432}${url.pathname}${schema ? ` (schema ${schema})` : ''}`;
   return {
-    dialect: 'postgres',
-    nowSql: '(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT',
+    dialect: POSTGRES,
     describe,
     async query<T>(sql: string, params: unknown[] = [], prepare = false) {
       return (await pool.query(prepare ? named(sql, params) : { text: sql, values: params })).rows as T[];

@@ -77,6 +77,9 @@ export interface TargetNames {
 }
 const TARGET_URL: TargetNames = { field: 'target_url', hostsVar: 'RELAY_TARGET_HOSTS' };
 
+/** The alert URL's rule: the same, with its own allowlist. */
+export const ALERT_URL: TargetNames = { field: 'url', hostsVar: 'RELAY_ALERT_HOSTS' };
+
 /** Checks a subscription's target URL against the contract (https, no credentials, allowlisted host and port, no private address literal). */
 export function checkTarget(raw: unknown, policy: TargetPolicy, names: TargetNames = TARGET_URL): TargetCheck {
   const { field, hostsVar } = names;

@@ -1,0 +1,29 @@
+/** What an alert says: a Slack-compatible `text` (a Slack incoming-webhook URL works as is). */
+import type { AlertType } from '../store/alerts.js';
+
+/** Slack mrkdwn: `&`, `<` and `>` are control characters in message text. */
+const esc = (s: unknown) => String(s ?? '').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+export interface Payload {
+  type: AlertType;
+  subscription: { id: string; event: string; target_url: string };
+  since?: string;
+  last_error?: string | null;
+  failed_attempts?: number;
+  count?: number;
+}
+
+/** The alert's Slack-compatible text: what happened, to which subscription, and where to look. */
+export function alertText(p: Payload, account: string, consoleUrl: string, giveUpHours: number): string {
+  const sub = `*${esc(p.subscription.event)}* → ${esc(p.subscription.target_url)}`;
+  const link = `<${consoleUrl}|Open in the relay console>`;
+  if (p.type === 'subscription.failing') {
+    return `:red_circle: demohooks relay (${esc(account)}): the subscription ${sub} is failing since ${esc(p.since)}. Last error: ${esc(p.last_error ?? 'unknown')}. Deliveries are retried for ${giveUpHours} h, then given up. ${link}`;
+  }
+  if (p.type === 'subscription.recovered') {
+    return `:large_green_circle: demohooks relay (${esc(account)}): the subscription ${sub} is delivering again (failing since ${esc(p.since)}, ${p.failed_attempts ?? 0} failed attempts). ${link}`;
+  }
+  const n = p.count ?? 1;
+  return `:warning: demohooks relay (${esc(account)}): ${n} ${n === 1 ? 'delivery' : 'deliveries'} to ${sub} given up after ${giveUpHours} h of retries. Retry them from the console once the target answers: ${link}`;
+}
+

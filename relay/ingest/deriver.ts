@@ -1,0 +1,86 @@
+/**
+ * The deriver, the stage behind the ack: the activity index and the fan-out to subscriptions,
+ * built from the event log by the store in batches (store/derive.ts). Kicked after each stored
+ * batch, and on a poll for events another relay process stored (whichever process gets there
+ * first derives them; the cursor is shared). At start it catches up with whatever was stored
+ * but not derived before a crash. Before each round it reserves room with this process's
+ * deliverer; the deliveries stored leased within that room are handed to it, and only when
+ * some are left over is the deliverer woken to claim them.
+ */
+import type { Room } from '../domain/fairness.js';
+import type { Logger } from '../log.js';
+import { KickLoop } from '../loops/kick-loop.js';
+import type { Claimed } from '../store/deliveries/claim.js';
+import type { Store } from '../store/index.js';
+import type { Handoff } from './handoff.js';
+
+/** What the deriver hands fresh deliveries to (this process's deliverer). */
+export interface LeaseTaker {
+  readonly worker: string;
+  readonly leaseMs: number;
+  /** Room for fresh deliveries now, held until `give` (null: none). */
+  reserve(): Room | null;
+  /** The deliveries stored leased within `room` (none when the round failed); the rest of the room goes back. `leasedAt`: a performance.now() from before their lease began. */
+  give(room: Room, handed: Claimed[], leasedAt: number): void;
+}
+
+export class Deriver extends KickLoop {
+  private taker: LeaseTaker | null = null;
+
+  constructor(
+    private readonly store: Store,
+    private readonly handoff: Handoff,
+    private readonly log: Logger,
+    private readonly pollMs: number,
+    /** Deliveries were queued that no one was handed: a claim should look. */
+    private readonly onQueued: () => void,
+    private readonly batch = 2000,
+  ) {
+    super();
+  }
+
+  /** Hands fresh deliveries to `taker` from now on (null: none, they wait for a claim). */
+  handTo(taker: LeaseTaker | null): void {
+    this.taker = taker;
+  }
+
+  /** Finishes the round under way; what is left is derived at the next start (by any process). */
+  stop(): Promise<void> {
+    return this.stopLoop();
+  }
+
+  /** One round: the next batch of stored events derived; how many. */
+  async round(): Promise<number> {
+    const taker = this.taker;
+    const room = taker?.reserve() ?? null;
+    const leasedAt = performance.now();
+    let r;
+    try {
+      r = await this.store.derive.next({ limit: this.batch, known: this.handoff.known, lease: taker && room ? { worker: taker.worker, leaseMs: taker.leaseMs, room } : null });
+    } catch (err) {
+      if (taker && room) taker.give(room, [], leasedAt);
+      throw err;
+    }
+    this.handoff.forget(r.ids);
+    if (taker && room) taker.give(room, r.handed, leasedAt);
+    if (r.deliveries > r.handed.length) this.onQueued();
+    return r.ids.length;
+  }
+
+  protected async loop(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      this.kicked = false;
+      let full = false;
+      try {
+        full = (await this.round()) >= this.batch;
+        failures = 0;
+      } catch (err) {
+        failures++;
+        this.log('error', 'deriving stored events failed; tried again', { error: (err as Error).message, failures });
+      }
+      if (this.running && (full || (this.kicked && failures === 0))) continue;
+      if (this.running) await this.sleep(failures > 0 ? Math.min(30_000, this.pollMs * 2 ** failures) : this.pollMs);
+    }
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * What the operator reads (the API, the console and the CLI): subscriptions and their health,
+ * the hourly chart, the event log, an event with every delivery and attempt, deliveries, and a
+ * company's demo activity. Every read is scoped to one account, writes nothing, and first
+ * waits (bounded) for what follows from events already acked.
+ */
+import { processDelivery } from '../../lib/pipeline.js';
+import { isProviderKey, PROVIDERS } from '../../lib/providers/index.js';
+import type { ActivityEvent } from '../store/activity.js';
+import type { DeliveryRow, EventDelivery } from '../store/deliveries/list.js';
+import type { EventFilter, StoredEvent } from '../store/events.js';
+import type { HookHealth } from '../store/hooks.js';
+import type { Store } from '../store/index.js';
+import type { StatsHour } from '../store/stats.js';
+import type { ApiDeliveryStatus, EventDeliveryStatus } from '../domain/statuses.js';
+import type { CaughtUp } from './caught-up.js';
+
+export interface EventRow extends StoredEvent {
+  delivery_status: EventDeliveryStatus;
+  /** What happened, in words, as the vendor module reads the body (unverified: the relay holds no secrets); null when it cannot. */
+  summary: string | null;
+}
+
+export interface EventDetail extends StoredEvent {
+  summary: string | null;
+  deliveries: EventDelivery[];
+}
+
+/** An event in one sentence (who did what with which demo), by its vendor module; null when the body does not read as one. */
+export function describeEvent(provider: string, body: string): string | null {
+  if (!isProviderKey(provider)) return null;
+  try {
+    const out = processDelivery(PROVIDERS[provider], { rawBody: body, signature: undefined }, [], { want: '*', includeTest: true });
+    return out.kind === 'record' ? out.record.summary_text : null;
+  } catch {
+    return null;
+  }
+}
+
+export class Reads {
+  constructor(
+    private readonly store: Store,
+    private readonly caughtUp: CaughtUp,
+  ) {}
+
+  accounts(): Promise<Array<{ id: string; name: string; disabled: boolean }>> {
+    return this.store.accounts.list();
+  }
+
+  hooks(accountId: string, page?: { limit: number; before?: string }): Promise<HookHealth[]> {
+    return this.store.hooks.list(accountId, page);
+  }
+
+  async stats(accountId: string, hours: number): Promise<StatsHour[]> {
+    await this.caughtUp.wait();
+    return this.store.stats.hourly(accountId, hours);
+  }
+
+  async events(accountId: string, f: EventFilter): Promise<EventRow[]> {
+    await this.caughtUp.wait();
+    const rows = await this.store.events.list(accountId, f);
+    return rows.map(({ provider, ...r }) => ({ ...r, summary: describeEvent(provider, r.body) }));
+  }
+
+  /** One event with every delivery and every attempt; null when it is not this account's. */
+  async event(accountId: string, id: string): Promise<EventDetail | null> {
+    await this.caughtUp.wait();
+    const e = await this.store.events.one(accountId, id);
+    if (!e) return null;
+    const { provider, ...rest } = e;
+    return { ...rest, summary: describeEvent(provider, e.body), deliveries: await this.store.deliveryList.ofEvent(id) };
+  }
+
+  async deliveries(accountId: string, f: { status?: ApiDeliveryStatus; hookId?: string; limit: number; before?: string }): Promise<DeliveryRow[]> {
+    await this.caughtUp.wait();
+    return this.store.deliveryList.list(accountId, f);
+  }
+
+  /** A company's demo activity, newest first by when it happened; null when `before` names none of it. */
+  async activity(accountId: string, domain: string, f: { sinceMs?: number; untilMs?: number; limit: number; before?: string }): Promise<ActivityEvent[] | null> {
+    await this.caughtUp.wait();
+    return this.store.activity.ofCompany(accountId, domain, f);
+  }
+
+  /** Whether the store answers. */
+  ping(): Promise<void> {
+    return this.store.ping();
+  }
+
+  /** Pending deliveries and the age of the oldest, across accounts (metrics). */
+  pendingStats(): Promise<{ pending: number; oldestAgeSeconds: number }> {
+    return this.store.deliveryList.pendingStats();
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Subscribe and unsubscribe (the REST-hooks calls the Zapier app makes). After an unsubscribe
+ * resolves nothing more is sent to that subscription, whatever ran concurrently.
+ */
+import type { RelayConfig } from '../config.js';
+import { resolveTarget } from '../delivery/targets.js';
+import { HookLimit } from '../domain/errors.js';
+import type { Hook } from '../store/hooks.js';
+import type { Store } from '../store/index.js';
+import type { Scope } from '../store/deliveries/manage.js';
+
+export type Subscribed = { ok: true; hook: Hook } | { ok: false; status: 400 | 422 | 503; error: string };
+
+/** Waits until no delivery in `scope` is leased (an attempt in flight), up to `ms`. */
+export async function waitForInflight(store: Store, scope: Scope, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while ((await store.deliveries.inflight(scope)) > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+export class Subscriptions {
+  constructor(
+    private readonly store: Store,
+    private readonly cfg: Pick<RelayConfig, 'targetHosts' | 'allowPrivateTargets' | 'maxHooksPerAccount' | 'leaseMs'>,
+  ) {}
+
+  /** Subscribes a target that passes the target rule (its name resolved and checked now). */
+  async subscribe(accountId: string, event: string, targetUrl: string): Promise<Subscribed> {
+    const target = await resolveTarget(targetUrl, this.cfg);
+    if (!target.ok) return target;
+    try {
+      return { ok: true, hook: await this.store.hooks.create(accountId, event, target.url.toString(), this.cfg.maxHooksPerAccount) };
+    } catch (err) {
+      if (err instanceof HookLimit) return { ok: false, status: 422, error: err.message };
+      throw err;
+    }
+  }
+
+  /**
+   * Deletes an account's subscription; false when it is not this account's. When this resolves
+   * nothing more is sent to it: its queued deliveries are cancelled, and an attempt already in
+   * flight (claimed before the delete) is waited for, up to the lease (after it the attempt is
+   * over or its process gone). Claims and fan-outs lock the hooks they use, so on PostgreSQL
+   * the delete waits for those that read the hook before it went, and then sees their
+   * deliveries.
+   */
+  async unsubscribe(accountId: string, id: string, inflightWaitMs = this.cfg.leaseMs): Promise<boolean> {
+    const scope = { hookId: id };
+    const deleted = await this.store.tx(async (q) => {
+      if (!(await this.store.hooks.delete(accountId, id, q))) return false;
+      await this.store.deliveries.cancel(scope, 'subscription deleted', true, q);
+      return true;
+    });
+    if (!deleted) return false;
+    await waitForInflight(this.store, scope, inflightWaitMs);
+    await this.store.deliveries.cancel(scope, 'subscription deleted', false);
+    return true;
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * Subscriptions: a target URL subscribed to a relay event, and its health (failing from the
+ * first failed attempt after a success until the next success; given-up deliveries counted
+ * for the hourly roll-up).
+ */
+import { HookLimit, UnknownCursor } from '../domain/errors.js';
+import { newId } from '../domain/ids.js';
+import type { Queryable } from './db.js';
+import { iso, isoOf, num, Repo } from './sql.js';
+
+export interface Hook {
+  id: string;
+  event: string;
+  target_url: string;
+  created_at: string;
+}
+
+export interface HookHealth extends Hook {
+  pending: number;
+  failed: number;
+  last_success_at: string | null;
+  last_failure_at: string | null;
+  last_error: string | null;
+  /** `failing` from the first failed attempt after a success (or none) until the next success. */
+  health: 'healthy' | 'failing';
+  failing_since: string | null;
+  consecutive_failures: number;
+  /** Delivered attempts of all attempts in the last 24 hours (null: none made). */
+  success_rate_24h: number | null;
+}
+
+/** What a subscription's health reads of it, with where the account's alerts go. */
+export interface HealthRow {
+  id: string;
+  account_id: string;
+  event: string;
+  target_url: string;
+  failing_since: number | string | null;
+  consecutive_failures: number;
+  alert_url: string | null;
+}
+
+const FAILED_ATTEMPT = '(a.status_code IS NULL OR a.status_code < 200 OR a.status_code >= 300)';
+
+export class Hooks extends Repo {
+  /** Subscribes; throws HookLimit when the account already holds `max` subscriptions. */
+  async create(accountId: string, event: string, targetUrl: string, max = Number.MAX_SAFE_INTEGER): Promise<Hook> {
+    const now = Date.now();
+    const hook = { id: newId('hook'), event, target_url: targetUrl, created_at: isoOf(now) };
+    const rows = await this.db.query(
+      `INSERT INTO hooks (id, account_id, event, target_url, created_at)
+       SELECT $1, $2, $3, $4, $5 WHERE (SELECT COUNT(*) FROM hooks WHERE account_id = $2) < $6 RETURNING id`,
+      [hook.id, accountId, event, targetUrl, now, max],
+    );
+    if (rows.length === 0) throw new HookLimit(max);
+    return hook;
+  }
+
+  /** Deletes a subscription; false when it is not this account's (`accountId` null: whoever's it is). */
+  async delete(accountId: string | null, id: string, q: Queryable = this.db): Promise<boolean> {
+    const rows = accountId === null
+      ? await q.query('DELETE FROM hooks WHERE id = $1 RETURNING id', [id])
+      : await q.query('DELETE FROM hooks WHERE id = $1 AND account_id = $2 RETURNING id', [id, accountId]);
+    return rows.length > 0;
+  }
+
+  /** Whether the subscription is this account's. */
+  async exists(accountId: string, id: string, q: Queryable = this.db): Promise<boolean> {
+    return (await q.query('SELECT id FROM hooks WHERE id = $1 AND account_id = $2', [id, accountId])).length > 0;
+  }
+
+  /** The account's subscriptions and their health, newest first; `before` (a subscription id) pages on. */
+  async list(accountId: string, page: { limit: number; before?: string } = { limit: 1000 }): Promise<HookHealth[]> {
+    const params: unknown[] = [accountId];
+    let after = '';
+    if (page.before) {
+      const [c] = await this.db.query<{ created_at: unknown; id: string }>('SELECT created_at, id FROM hooks WHERE id = $1 AND account_id = $2', [page.before, accountId]);
+      if (!c) throw new UnknownCursor(`before: no subscription ${page.before} in this account`);
+      params.push(c.created_at, c.id);
+      after = ' AND (h.created_at < $2 OR (h.created_at = $2 AND h.id < $3))';
+    }
+    params.push(page.limit);
+    const attempts = (cond: string) => `(SELECT COUNT(*) FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE d.hook_id = h.id AND ${cond})`;
+    const rows = await this.db.query<any>(
+      `SELECT h.id, h.event, h.target_url, h.created_at, h.failing_since, h.consecutive_failures,
+         (SELECT COUNT(*) FROM deliveries d WHERE d.hook_id = h.id AND d.status = 'pending') AS pending,
+         (SELECT COUNT(*) FROM deliveries d WHERE d.hook_id = h.id AND d.status IN ('failed', 'given_up')) AS failed,
+         (SELECT MAX(d.updated_at) FROM deliveries d WHERE d.hook_id = h.id AND d.status = 'delivered') AS last_success_at,
+         (SELECT MAX(a.started_at) FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
+            WHERE d.hook_id = h.id AND ${FAILED_ATTEMPT}) AS last_failure_at,
+         (SELECT d.last_error FROM deliveries d WHERE d.hook_id = h.id AND d.status <> 'delivered' AND d.last_error IS NOT NULL
+            ORDER BY d.updated_at DESC LIMIT 1) AS last_error,
+         ${attempts(`a.started_at >= ${this.now} - 86400000`)} AS attempts_24h,
+         ${attempts(`a.started_at >= ${this.now} - 86400000 AND NOT ${FAILED_ATTEMPT}`)} AS ok_24h
+       FROM hooks h WHERE h.account_id = $1${after} ORDER BY h.created_at DESC, h.id DESC LIMIT $${params.length}`, // ids made later sort later: newest first within a millisecond too
+      params,
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      event: r.event,
+      target_url: r.target_url,
+      created_at: isoOf(r.created_at),
+      pending: num(r.pending),
+      failed: num(r.failed),
+      last_success_at: iso(r.last_success_at),
+      last_failure_at: iso(r.last_failure_at),
+      last_error: r.last_error ?? null,
+      health: r.failing_since === null ? 'healthy' : 'failing',
+      failing_since: iso(r.failing_since),
+      consecutive_failures: num(r.consecutive_failures),
+      success_rate_24h: num(r.attempts_24h) === 0 ? null : Math.round((1000 * num(r.ok_24h)) / num(r.attempts_24h)) / 1000,
+    }));
+  }
+
+  /** The health of these subscriptions that may change: those failing now, and those in `failed`. */
+  async healthOf(ids: string[], failed: string[], q: Queryable): Promise<HealthRow[]> {
+    const list = (xs: string[], from: number) => xs.map((_, i) => `$${i + from}`).join(', ');
+    return q.query<HealthRow>(
+      `SELECT h.id, h.account_id, h.event, h.target_url, h.failing_since, h.consecutive_failures, a.alert_url FROM hooks h JOIN accounts a ON a.id = h.account_id
+       WHERE h.id IN (${list(ids, 1)}) AND (h.failing_since IS NOT NULL${failed.length ? ` OR h.id IN (${list(failed, ids.length + 1)})` : ''})`,
+      [...ids, ...failed],
+    );
+  }
+
+  /** Healthy again; false when another outcome got there first. */
+  async markRecovered(id: string, q: Queryable): Promise<boolean> {
+    return (await q.query('UPDATE hooks SET failing_since = NULL, consecutive_failures = 0 WHERE id = $1 AND failing_since IS NOT NULL RETURNING id', [id])).length > 0;
+  }
+
+  /** Failing from now, after `fails` failed attempts; the time, or null when it was failing already (then counted on). */
+  async markFailing(id: string, fails: number, q: Queryable): Promise<number | null> {
+    const began = await q.query<{ failing_since: number | string }>(
+      `UPDATE hooks SET failing_since = ${this.now}, consecutive_failures = $2 WHERE id = $1 AND failing_since IS NULL RETURNING failing_since`,
+      [id, fails],
+    );
+    if (began.length) return Number(began[0].failing_since);
+    await q.query('UPDATE hooks SET consecutive_failures = consecutive_failures + $2 WHERE id = $1', [id, fails]);
+    return null;
+  }
+
+  /** Given-up deliveries not yet told. */
+  async countGivenUp(id: string, n: number, q: Queryable): Promise<void> {
+    await q.query('UPDATE hooks SET given_up_unreported = given_up_unreported + $2 WHERE id = $1', [id, n]);
+  }
+}
