@@ -37,7 +37,7 @@ export class Recorder {
     private readonly metrics?: DeliveryMetrics,
   ) {
     // SQLite has one connection (one batch at a time); PostgreSQL's pool commits several at once.
-    this.completions = new GroupCommit((items) => store.outcomes.record(items), 200, undefined, store.db.dialect.name === 'postgres' ? 8 : 1);
+    this.completions = new GroupCommit((items) => store.outcomes.record(items), 200, undefined, store.writers);
   }
 
   /** Records what an attempt of `d` came to; a record that fails is logged (the lease runs out and another attempt follows: at least once). */

@@ -110,6 +110,54 @@ const READ_ONLY = /^\s*(SELECT|PRAGMA)\b/i;
 /** The statement queue of each SQLite file open in this process (see openSqlite). */
 const QUEUES = new Map<string | symbol, { chain: Promise<unknown>; users: number }>();
 
+/** Statements run on one SQLite connection, each prepared once (`$1` parameters, booleans as 0/1). */
+function sqliteStatements(db: import('node:sqlite').DatabaseSync): Queryable {
+  const cache = new Map<string, ReturnType<typeof db.prepare>>();
+  const prepare = (sql: string) => {
+    let stmt = cache.get(sql);
+    if (!stmt) {
+      // Batch statements vary in row count: keep the cache bounded.
+      if (cache.size >= 256) cache.clear();
+      stmt = db.prepare(sql.replace(/\$(\d+)/g, '?$1'));
+      cache.set(sql, stmt);
+    }
+    return stmt;
+  };
+  return {
+    async query<T>(sql: string, params: unknown[] = []) {
+      const stmt = prepare(sql);
+      const args = params.map((p) => (p === undefined ? null : typeof p === 'boolean' ? (p ? 1 : 0) : p)) as never[];
+      return stmt.all(...args) as T[];
+    },
+  };
+}
+
+/**
+ * One connection, so one queue: every statement, inside a transaction or not, takes its
+ * turn. A statement issued while a transaction is open would otherwise run inside it and be
+ * rolled back with it, after its caller was told it had succeeded. The wait for the disk is
+ * outside the queue: the next transaction runs while the last one's log is being synced.
+ * Connections of one process to one file share the queue: SQLite's busy wait is synchronous,
+ * so a second connection waiting for the first's write lock would block the very thread
+ * that has to finish the first's transaction (two relays in one process, as tests run them).
+ */
+function sharedQueue(key: string | symbol): (<T>(work: () => Promise<T>) => Promise<T>) & { close(): Promise<void> } {
+  const queue = QUEUES.get(key) ?? { chain: Promise.resolve() as Promise<unknown>, users: 0 };
+  QUEUES.set(key, queue);
+  queue.users++;
+  const enqueue = <T>(work: () => Promise<T>): Promise<T> => {
+    const run = queue.chain.then(work);
+    queue.chain = run.catch(() => undefined);
+    return run;
+  };
+  return Object.assign(enqueue, {
+    async close() {
+      await queue.chain;
+      if (--queue.users === 0) QUEUES.delete(key);
+    },
+  });
+}
+
 export async function openSqlite(file: string): Promise<Db> {
   quietSqliteWarning();
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -125,40 +173,8 @@ export async function openSqlite(file: string): Promise<Db> {
   db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${memory ? 'OFF' : 'NORMAL'}; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;`);
   const wal = memory ? null : new WalSync(`${path.resolve(file)}-wal`);
   const durable = <T>(out: T): Promise<T> | T => (wal ? wal.sync().then(() => out) : out);
-  const cache = new Map<string, ReturnType<typeof db.prepare>>();
-  const prepare = (sql: string) => {
-    let stmt = cache.get(sql);
-    if (!stmt) {
-      // Batch statements vary in row count: keep the cache bounded.
-      if (cache.size >= 256) cache.clear();
-      stmt = db.prepare(sql.replace(/\$(\d+)/g, '?$1'));
-      cache.set(sql, stmt);
-    }
-    return stmt;
-  };
-  const q: Queryable = {
-    async query<T>(sql: string, params: unknown[] = []) {
-      const stmt = prepare(sql);
-      const args = params.map((p) => (p === undefined ? null : typeof p === 'boolean' ? (p ? 1 : 0) : p)) as never[];
-      return stmt.all(...args) as T[];
-    },
-  };
-  // One connection, so one queue: every statement, inside a transaction or not, takes its
-  // turn. A statement issued while a transaction is open would otherwise run inside it and be
-  // rolled back with it, after its caller was told it had succeeded. The wait for the disk is
-  // outside the queue: the next transaction runs while the last one's log is being synced.
-  // Connections of one process to one file share the queue: SQLite's busy wait is synchronous,
-  // so a second connection waiting for the first's write lock would block the very thread
-  // that has to finish the first's transaction (two relays in one process, as tests run them).
-  const key = memory ? Symbol('memory') : path.resolve(file);
-  const queue = QUEUES.get(key) ?? { chain: Promise.resolve() as Promise<unknown>, users: 0 };
-  QUEUES.set(key, queue);
-  queue.users++;
-  const enqueue = <T>(work: () => Promise<T>): Promise<T> => {
-    const run = queue.chain.then(work);
-    queue.chain = run.catch(() => undefined);
-    return run;
-  };
+  const q = sqliteStatements(db);
+  const enqueue = sharedQueue(memory ? Symbol('memory') : path.resolve(file));
   return {
     dialect: SQLITE,
     describe: `sqlite:${file}`,
@@ -180,8 +196,7 @@ export async function openSqlite(file: string): Promise<Db> {
       }).then(durable);
     },
     async close() {
-      await queue.chain;
-      if (--queue.users === 0) QUEUES.delete(key);
+      await enqueue.close();
       await wal?.close();
       db.close();
     },

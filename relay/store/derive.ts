@@ -57,7 +57,7 @@ export class Derive extends Repo {
     return this.db.tx(async (q) => {
       // FOR UPDATE: one deriver at a time across processes (SQLite has one writer anyway); one
       // that stalls holding it is ended by the database after 5 s, so the others take over.
-      if (this.d.name === 'postgres') await q.query(`SET LOCAL idle_in_transaction_session_timeout = '5s'`);
+      await this.stallLimit(q);
       const [c] = await q.query<{ seq: number | string }>(`SELECT seq FROM derive_cursor WHERE id = 1${this.d.lock('FOR UPDATE')}`);
       const from = Number(c.seq);
       if (from >= upTo) return NONE;
@@ -79,6 +79,12 @@ export class Derive extends Repo {
       const bytes = await this.events.bytes([...new Set(leased.map((d) => d.event_id))], q);
       return { ids, deliveries: queued, handed: leased.map((d) => ({ ...d, attempts: 0, ...bytes.get(d.event_id)! })) };
     });
+  }
+
+  /** A derive that stalls (a pause, a stop) holding a lock is ended by the database after 5 s, so the others take over. */
+  private async stallLimit(q: Queryable): Promise<void> {
+    const sql = this.d.stallLimit(5);
+    if (sql) await q.query(sql);
   }
 
   /** Demo activity: what intake handed over, or derived again from the stored bytes. */
@@ -107,7 +113,7 @@ export class Derive extends Repo {
     return this.db.tx(async (q) => {
       // A process that stalls here (a pause, a stop) must not hold every ingest up: the
       // database ends such a session after 5 s, and the lock with it.
-      await q.query(`SET LOCAL idle_in_transaction_session_timeout = '5s'`);
+      await this.stallLimit(q);
       await q.query(`SELECT pg_advisory_xact_lock(${INGEST_LOCK}, hashtext(current_schema()))`);
       const [r] = await q.query<{ last_value: number | string; is_called: boolean }>(`SELECT last_value, is_called FROM ${seqName}`);
       return r.is_called ? Number(r.last_value) : 0;

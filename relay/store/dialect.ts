@@ -26,6 +26,10 @@ export interface Dialect {
   cast(param: string, type: string): string;
   /** The column type of raw bytes. */
   readonly bytes: string;
+  /** A statement that has the database end this transaction's session when it stalls idle past `seconds` (null: SQLite, one process's own file). */
+  stallLimit(seconds: number): string | null;
+  /** How many write transactions are worth running at once (SQLite has one connection). */
+  readonly writers: number;
 }
 
 export const SQLITE: Dialect = {
@@ -39,6 +43,8 @@ export const SQLITE: Dialect = {
   lateral: (sub, alias) => `JOIN deliveries ${alias} ON ${alias}.id IN (SELECT id FROM (${sub}))`,
   cast: (param) => param,
   bytes: 'BLOB',
+  stallLimit: () => null,
+  writers: 1,
 };
 
 export const POSTGRES: Dialect = {
@@ -52,4 +58,6 @@ export const POSTGRES: Dialect = {
   lateral: (sub, alias) => `CROSS JOIN LATERAL (${sub}) ${alias}`,
   cast: (param, type) => `${param}::${type}`,
   bytes: 'BYTEA',
+  stallLimit: (seconds) => `SET LOCAL idle_in_transaction_session_timeout = '${seconds}s'`,
+  writers: 8,
 };

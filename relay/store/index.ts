@@ -77,6 +77,11 @@ export class Store {
     await this.db.query('SELECT 1 AS ok');
   }
 
+  /** How many write transactions are worth running at once. */
+  get writers(): number {
+    return this.db.dialect.writers;
+  }
+
   /** Where the data lives, without credentials (for logs). */
   get describe(): string {
     return this.db.describe;
