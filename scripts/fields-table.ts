@@ -1,6 +1,6 @@
 /**
- * The README's table of output fields per trigger, generated from the trigger definitions.
- * `node dist/scripts/fields-table.js` prints it; a test fails when the README's copy differs.
+ * The table of output fields per trigger in docs/zap-builders-guide.md, generated from the trigger definitions.
+ * `node dist/scripts/fields-table.js` prints it; a test fails when the guide's copy differs.
  */
 import App from '../index.js';
 import { commonOutputFields } from '../lib/record.js';

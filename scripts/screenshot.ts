@@ -1,5 +1,5 @@
 /**
- * `npm run screenshot`: regenerates the console pictures in the README (docs/console-*.png)
+ * `npm run screenshot`: regenerates the console pictures in docs/operating.md (docs/console-*.png)
  * from the vendors' documented payloads, through a real relay, in headless Chromium.
  */
 import http from 'node:http';

@@ -1,5 +1,5 @@
-// The test vendor: a fourth vendor added to a copy of the project exactly as the README's
-// "Adding a vendor" says, then the suites every vendor passes run in that copy.
+// The test vendor: a fourth vendor added to a copy of the project exactly as
+// docs/adding-a-vendor.md says, then the suites every vendor passes run in that copy.
 //
 // 1. Copies the project (its files as git sees them, without node_modules, dist and build)
 //    to a temporary folder and commits it there, so `git diff` shows what adding took.
@@ -48,7 +48,7 @@ git(copy, 'init', '-q');
 git(copy, 'add', '-A');
 git(copy, 'commit', '-q', '-m', 'before the test vendor');
 
-// 2. Adding the vendor, as the README's recipe says.
+// 2. Adding the vendor, as docs/adding-a-vendor.md says.
 cpSync(path.join(FIXTURE, 'lib', 'providers', `${KEY}.ts`), path.join(copy, 'lib', 'providers', `${KEY}.ts`));
 const triggerFiles = readdirSync(path.join(FIXTURE, 'triggers')).filter((f) => f.endsWith('.ts'));
 for (const f of triggerFiles) cpSync(path.join(FIXTURE, 'triggers', f), path.join(copy, 'triggers', f));
@@ -57,7 +57,7 @@ const edit = (rel, change) => {
   const file = path.join(copy, rel);
   const before = readFileSync(file, 'utf8');
   const after = change(before);
-  if (after === before) fail(`could not register the vendor in ${rel}: its layout changed; update scripts/test-vendor.mjs and the README's recipe together`);
+  if (after === before) fail(`could not register the vendor in ${rel}: its layout changed; update scripts/test-vendor.mjs and docs/adding-a-vendor.md together`);
   writeFileSync(file, after);
 };
 // The registration: the module's import and its entry in PROVIDERS.

@@ -13,12 +13,11 @@ import { SCHEMA_V1 } from '../store/migrations/index.js';
 import { Store } from '../store/index.js';
 import { isPrivateAddress, resolveTarget } from '../delivery/targets.js';
 import { call, freshSqliteUrl, PG_URL, pgAvailable, RELAY_BIN, reportPgSkip, sleep, spawnRelay, startSink, startTestRelay, STORES, until } from './harness.js';
-import { claim, complete, deliveriesOf, servicesOf, settle, unsubscribe } from './fixtures.js';
+import { claim, complete, deliveriesOf, servicesOf, settle, unsubscribe, walnutSession as session } from './fixtures.js';
 
 reportPgSkip();
 
 const KEY = 'walnut-key';
-const session = (id: string, extra: Record<string, unknown> = {}) => JSON.stringify({ ...demoSessionSample, data: { ...demoSessionSample.data, session_id: id, ...extra } });
 
 /**
  * A Db whose next transaction pauses after its first statement until released, so a test can

@@ -3,6 +3,7 @@
  * rows, after what its ack stored has been derived), and driving a stage directly on a store
  * no relay runs on.
  */
+import { demoSessionSample } from '../../lib/providers/walnut.js';
 import { loadConfig } from '../config.js';
 import type { Outcome } from '../domain/retry.js';
 import type { DeliveryStatus } from '../domain/statuses.js';
@@ -68,3 +69,7 @@ export function unsubscribe(store: Store, accountId: string, hookId: string, wai
 
 /** The services over a bare store (no loops run: nothing is kicked). */
 export const servicesOf = (store: Store) => createServices(store, loadConfig({}));
+
+/** The documented Walnut demo session, as its raw body, with its own session id (and any other data fields). */
+export const walnutSession = (id: string, extra: Record<string, unknown> = {}): string =>
+  JSON.stringify({ ...demoSessionSample, data: { ...demoSessionSample.data, session_id: id, ...extra } });

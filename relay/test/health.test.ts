@@ -5,14 +5,12 @@
  * `Link` on every list, replays and manual retries marked, disable and enable. On SQLite and
  * PostgreSQL; every wait is for the state the relay has recorded.
  */
-import { demoSessionSample } from '../../lib/providers/walnut.js';
 import { signBody } from '../../lib/signature.js';
 import { call, reportPgSkip, startSink, startTestRelay, STORES, until } from './harness.js';
-import { deliveriesOf } from './fixtures.js';
+import { deliveriesOf, walnutSession as session } from './fixtures.js';
 
 reportPgSkip();
 
-const session = (id: string) => JSON.stringify({ ...demoSessionSample, data: { ...demoSessionSample.data, session_id: id } });
 
 describe.each(STORES)('operator health and alerts on %s', (_name, dbUrl) => {
   let relay: Awaited<ReturnType<typeof startTestRelay>>;

@@ -8,11 +8,10 @@ import { leadCapturedSample } from '../../lib/providers/supademo.js';
 import { signBody } from '../../lib/signature.js';
 import type { Level } from '../log.js';
 import { call, freshSqliteUrl, reportPgSkip, sleep, startSink, startTestRelay, STORES, until } from './harness.js';
-import { deliveriesOf } from './fixtures.js';
+import { deliveriesOf, walnutSession as session } from './fixtures.js';
 
 reportPgSkip();
 
-const session = (id: string, extra: Record<string, unknown> = {}) => JSON.stringify({ ...demoSessionSample, data: { ...demoSessionSample.data, session_id: id, ...extra } });
 
 describe.each(STORES)('operator API on %s', (_name, dbUrl) => {
   let relay: Awaited<ReturnType<typeof startTestRelay>>;

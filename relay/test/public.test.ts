@@ -12,11 +12,10 @@ import { silentLogger } from '../log.js';
 import { startRelay, type Relay } from '../main.js';
 import { roundRobin } from '../domain/fairness.js';
 import { call, RELAY_BIN, reportPgSkip, sleep, spawnRelay, startSink, startTestRelay, STORES, testConfig, until } from './harness.js';
-import { claim, deliveriesOf, settle, unsubscribe } from './fixtures.js';
+import { claim, deliveriesOf, settle, unsubscribe, walnutSession as session } from './fixtures.js';
 
 reportPgSkip();
 
-const session = (id: string, extra: Record<string, unknown> = {}) => JSON.stringify({ ...demoSessionSample, data: { ...demoSessionSample.data, session_id: id, ...extra } });
 
 /** A raw socket: what it read, and a promise of its close (error or end). */
 function rawSocket(url: string) {
