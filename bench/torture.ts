@@ -505,7 +505,7 @@ const MB = 1024 * 1024;
 const sleepMs = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * The attacks a public relay meets (issue 16), on a relay in its own process with its default
+ * The attacks a public relay meets, on a relay in its own process with its default
  * limits but shorter time limits (so the suite ends in seconds): thousands of stalled 1 MiB
  * uploads (the relay's resident memory, sampled), a flood of idle connections (how many it
  * refuses, and whether /healthz answers once they are cut), and one account's dead target

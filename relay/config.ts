@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** The relay's settings, all from the environment (see the README's table). */
+/** The relay's settings, all from the environment (docs/operating.md and docs/relay-api.md list each with its default). */
 export interface RelayConfig {
   host: string;
   port: number;
@@ -24,7 +24,7 @@ export interface RelayConfig {
   maxBodyBytes: number;
   /** When set, GET /metrics requires `Authorization: Bearer <this>`. */
   metricsToken: string | null;
-  // Abuse limits of the public HTTP server (README, "Limits").
+  // Abuse limits of the public HTTP server (docs/relay-api.md, "On the public internet: limits").
   /** A client must send its request headers within this time. */
   headersTimeoutMs: number;
   /** A client must send its whole request (headers and body) within this time. */
@@ -51,6 +51,14 @@ export interface RelayConfig {
   maxHeapBytes: number;
   /** On SIGTERM, requests still open after this are cut off. */
   shutdownTimeoutMs: number;
+  /** Sends to one target URL in any 1 s (0: no limit). */
+  targetRate: number;
+  /** A subscription sends at most one failing and one recovered alert in any this many ms. */
+  alertRepeatMs: number;
+  /** A failing subscription is recovered once its deliveries have succeeded for this many ms. */
+  recoveredAfterMs: number;
+  /** Sends to one Zapier user's hook URLs in any 5 minutes (0: no limit; a legacy URL without a user id: a tenth, per URL). */
+  zapierUserRate: number;
 }
 
 /** Refusing to start: every problem found, each naming its variable and what to set. */
@@ -145,6 +153,11 @@ const Fields = z.object({
     RELAY_MAX_EVENT_LOOP_DELAY_MS: wholeNumber(1000, 0, 60_000),
     RELAY_MAX_HEAP_MB: wholeNumber(1536, 0, 1024 * 1024),
     RELAY_SHUTDOWN_TIMEOUT_MS: wholeNumber(5_000, 100, 10 * 60 * 1000),
+    // Zapier answers 429 past about 30 a second per hook URL and 10,000 per 5 minutes per user.
+    RELAY_TARGET_RATE: wholeNumber(25, 0, 100_000),
+    RELAY_ALERT_REPEAT_MS: wholeNumber(15 * 60 * 1000, 0, 7 * DAY),
+    RELAY_RECOVERED_AFTER_MS: wholeNumber(60 * 1000, 0, DAY),
+    RELAY_ZAPIER_USER_RATE: wholeNumber(9000, 0, 100_000_000),
   });
 
 type Env = z.infer<typeof Fields>;
@@ -224,6 +237,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
     maxEventLoopDelayMs: v.RELAY_MAX_EVENT_LOOP_DELAY_MS,
     maxHeapBytes: v.RELAY_MAX_HEAP_MB * 1024 * 1024,
     shutdownTimeoutMs: v.RELAY_SHUTDOWN_TIMEOUT_MS,
+    targetRate: v.RELAY_TARGET_RATE,
+    alertRepeatMs: v.RELAY_ALERT_REPEAT_MS,
+    recoveredAfterMs: v.RELAY_RECOVERED_AFTER_MS,
+    zapierUserRate: v.RELAY_ZAPIER_USER_RATE,
   };
 }
 

@@ -13,7 +13,7 @@ export interface RelayMetrics extends DeliveryMetrics {
   countInbound(provider: string, outcome: string): void;
 }
 
-export function createMetrics(queue: { pendingStats(): Promise<{ pending: number; oldestAgeSeconds: number }> }): RelayMetrics {
+export function createMetrics(queue: { pendingStats(): Promise<{ pending: number; oldestAgeSeconds: number; paced: number }> }): RelayMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const inbound = new Counter({
@@ -34,7 +34,12 @@ export function createMetrics(queue: { pendingStats(): Promise<{ pending: number
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   });
-  let stats: Promise<{ pending: number; oldestAgeSeconds: number }> | null = null;
+  const throttled = new Counter({
+    name: 'demohooks_relay_throttled_total',
+    help: 'Answers of 429 or 503 from targets: the target is paused for its Retry-After (throttling, not failing).',
+    registers: [registry],
+  });
+  let stats: Promise<{ pending: number; oldestAgeSeconds: number; paced: number }> | null = null;
   // Both gauges read one query per scrape.
   const read = () => (stats ??= queue.pendingStats().finally(() => setTimeout(() => (stats = null), 0)));
   new Gauge({
@@ -53,8 +58,17 @@ export function createMetrics(queue: { pendingStats(): Promise<{ pending: number
       this.set((await read()).oldestAgeSeconds);
     },
   });
+  new Gauge({
+    name: 'demohooks_relay_paced_deliveries',
+    help: "Deliveries waiting for their turn within a target's limits (RELAY_TARGET_RATE, RELAY_ZAPIER_USER_RATE), across this relay database.",
+    registers: [registry],
+    async collect() {
+      this.set((await read()).paced);
+    },
+  });
   return {
     registry,
+    countThrottled: () => throttled.inc(),
     countInbound: (provider, outcome) => inbound.inc({ provider: (PROVIDER_KEYS as readonly string[]).includes(provider) ? provider : 'unknown', outcome }),
     countDelivery: (outcome) => deliveries.inc({ outcome }),
     observeDelivery: (seconds) => duration.observe(seconds),

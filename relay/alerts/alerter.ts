@@ -59,6 +59,7 @@ export class Alerter {
 
   /** One round: given-up deliveries become one alert a subscription an hour, with their count; then what is due is sent. */
   async tick(): Promise<void> {
+    await this.store.outcomes.recoverSteady(this.cfg);
     for (const r of await this.store.alerts.givenUpDue()) await this.store.alerts.reportGivenUp(r);
     const due = await this.store.alerts.claimDue(this.cfg.leaseMs);
     await Promise.all(due.map((a) => this.send(a)));

@@ -22,5 +22,5 @@ has one account. Lists print their newest rows first; when there are more, they 
 ask for the next page (--before). A command that cannot do what was asked exits 2.
 
 environment: HOST, PORT, RELAY_DATABASE_URL, RELAY_PUBLIC_URL, RELAY_TARGET_HOSTS,
-RELAY_ALERT_HOSTS, RELAY_ALLOW_PRIVATE_TARGETS, RELAY_RETENTION_DAYS (see README)`;
+RELAY_ALERT_HOSTS, RELAY_ALLOW_PRIVATE_TARGETS, RELAY_RETENTION_DAYS (see docs/operating.md)`;
 

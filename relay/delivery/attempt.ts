@@ -7,7 +7,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { RelayConfig } from '../config.js';
-import { classify, type Outcome } from '../domain/retry.js';
+import { classify, retryAfterMs, type Outcome } from '../domain/retry.js';
 import type { Claimed } from '../store/deliveries/claim.js';
 import type { AttemptRecord } from '../store/deliveries/outcomes.js';
 import { checkTarget, guardedLookup, guardedPost } from './targets.js';
@@ -23,6 +23,8 @@ const snippetOf = (parts: Buffer[]): string | null => {
 /** What the target answered, or why there was no answer (`permanent`: refused by the rule, not worth a retry). */
 interface Answer {
   status: number | null;
+  /** The pause a 429 or 503 asked for (its Retry-After), in ms. */
+  retryAfter?: number | null;
   error: string | null;
   permanent?: boolean;
   snippet: string | null;
@@ -104,7 +106,7 @@ export class Attempts {
               kept += Math.min(c.length, SNIPPET_BYTES - kept);
             }
           });
-          const done = () => resolve({ status: res.statusCode ?? null, error: null, snippet: snippetOf(parts) });
+          const done = () => resolve({ status: res.statusCode ?? null, error: null, snippet: snippetOf(parts), retryAfter: retryAfterMs(res.headers['retry-after'], Date.now()) });
           res.on('end', done);
           res.on('error', done);
         },
@@ -119,6 +121,6 @@ export class Attempts {
 
   /** A refusal by the target rule is final; anything else by the contract's rules. */
   private classify(a: Answer, previousAttempts: number): Outcome {
-    return a.permanent ? { kind: 'failed', status: a.status, error: a.error ?? 'refused' } : classify(a.status, a.error, previousAttempts, this.cfg);
+    return a.permanent ? { kind: 'failed', status: a.status, error: a.error ?? 'refused' } : classify(a.status, a.error, previousAttempts, this.cfg, a.retryAfter ?? null);
   }
 }

@@ -43,6 +43,8 @@ export class Deliverer extends KickLoop implements LeaseTaker {
   private readonly inflight = new Set<Promise<void>>();
   /** Accounts whose due work the last claim left behind because they held their share. */
   private capped = new Set<string>();
+  private turnTimer: NodeJS.Timeout | null = null;
+  private turnAt = 0;
 
   constructor(
     private readonly store: Store,
@@ -67,6 +69,16 @@ export class Deliverer extends KickLoop implements LeaseTaker {
 
   get leaseMs(): number {
     return this.cfg.leaseMs;
+  }
+
+  /** The targets' limits each delivery takes its turn within (RELAY_TARGET_RATE, RELAY_ZAPIER_USER_RATE). */
+  get pacing() {
+    return { targetRate: this.cfg.targetRate, userRate: this.cfg.zapierUserRate };
+  }
+
+  /** Deliveries this process holds that wait for their turn. */
+  get paced(): number {
+    return this.queue.paced;
   }
 
   override start(): void {
@@ -104,6 +116,8 @@ export class Deliverer extends KickLoop implements LeaseTaker {
     if (this.modeNow === 'stopped' || this.modeNow === 'stopping') return;
     this.to('stopping');
     await this.stopLoop();
+    if (this.turnTimer) clearTimeout(this.turnTimer);
+    this.turnTimer = null;
     this.queue.clear(); // not attempted: their leases are handed back below
     await Promise.allSettled([...this.inflight]);
     await this.store.claims.releaseAll(this.worker).catch(() => undefined);
@@ -137,7 +151,7 @@ export class Deliverer extends KickLoop implements LeaseTaker {
   /** One claim into the ready queue; false when it failed. */
   private async claim(want: number, claimedAt: number): Promise<boolean> {
     try {
-      const r = await this.store.claims.claim({ worker: this.worker, limit: want, leaseMs: this.cfg.leaseMs, perAccount: 2 * this.cfg.accountConcurrency, held: this.queue.held });
+      const r = await this.store.claims.claim({ worker: this.worker, limit: want, leaseMs: this.cfg.leaseMs, perAccount: 2 * this.cfg.accountConcurrency, held: this.queue.held, pacing: this.pacing });
       this.queue.push(r.claimed, claimedAt);
       // Found nothing more: look again at a kick or the poll, or once an account whose work
       // was left behind for its share holds a quarter of its allowance less (so the next
@@ -161,12 +175,17 @@ export class Deliverer extends KickLoop implements LeaseTaker {
   private startReady(): void {
     // The configuration keeps the lease at least 500 ms past the delivery timeout; half of that
     // margin is kept for the attempt's own start and the clock readings.
-    const latestAt = performance.now() - (this.cfg.leaseMs - this.cfg.deliveryTimeoutMs - 250);
-    for (let d = this.queue.next(latestAt, (q) => this.handBack(q.d)); d; d = this.queue.next(latestAt, (q) => this.handBack(q.d))) {
+    const now = performance.now();
+    const latestAt = now - (this.cfg.leaseMs - this.cfg.deliveryTimeoutMs - 250);
+    for (let d = this.queue.next(now, latestAt, (q) => this.handBack(q.d)); d; d = this.queue.next(now, latestAt, (q) => this.handBack(q.d))) {
       const claimed = d;
       const p = this.attempts
         .run(claimed)
-        .then((result) => this.recorder.record(claimed, result))
+        .then((result) => {
+          // A 429 or 503: this process's other deliveries to the target wait out the pause too.
+          if (result.outcome.kind === 'throttled') this.queue.pause(claimed.target_url, performance.now() + result.outcome.delayMs);
+          return this.recorder.record(claimed, result);
+        })
         .finally(() => {
           this.inflight.delete(p);
           this.queue.finished(claimed);
@@ -175,6 +194,19 @@ export class Deliverer extends KickLoop implements LeaseTaker {
         });
       this.inflight.add(p);
     }
+    this.wakeAtNextTurn(now);
+  }
+
+  /** A timer that starts the next delivery waiting for its turn (or a pause) as soon as it may go. */
+  private wakeAtNextTurn(now: number): void {
+    const next = this.queue.nextTurn(now);
+    if (next === null || (this.turnTimer && this.turnAt <= next)) return;
+    if (this.turnTimer) clearTimeout(this.turnTimer);
+    this.turnAt = next;
+    this.turnTimer = setTimeout(() => {
+      this.turnTimer = null;
+      this.startReady();
+    }, Math.max(1, next - now));
   }
 
   private handBack(d: Claimed): void {

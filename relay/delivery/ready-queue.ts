@@ -16,8 +16,13 @@ export function tally(counts: Map<string, number>, account: string, by: number):
 
 export interface Queued {
   d: Claimed;
-  /** When its lease began at the latest (a performance.now()): its claim, or the derive that handed it over. */
+  /**
+   * When it may start (a performance.now()): its claim, or the derive that handed it over, plus
+   * the wait for its turn. Its lease runs from then at the latest.
+   */
   at: number;
+  /** Waiting for its turn: it holds neither a slot nor a place in its account's share until then. */
+  paced: boolean;
 }
 
 export class ReadyQueue {
@@ -30,6 +35,10 @@ export class ReadyQueue {
   inflight = 0;
   /** Places reserved for fresh deliveries a derive is storing leased to this process. */
   reserved = 0;
+  /** Queued deliveries waiting for their turn. */
+  private pacedCount = 0;
+  /** Targets paused by a 429 or 503, until when (a performance.now()). */
+  private readonly paused = new Map<string, number>();
 
   constructor(
     /** Delivery slots. */
@@ -42,9 +51,14 @@ export class ReadyQueue {
     return this.queue.length;
   }
 
-  /** Deliveries this process holds: in flight, queued, or reserved for a derive under way. */
+  /** Deliveries this process holds: in flight, queued (not those waiting for their turn), or reserved for a derive under way. */
   holds(): number {
-    return this.inflight + this.queue.length + this.reserved;
+    return this.inflight + this.queue.length - this.pacedCount + this.reserved;
+  }
+
+  /** Deliveries waiting for their turn. */
+  get paced(): number {
+    return this.pacedCount;
   }
 
   /** Room for more: the queue as deep as the slots. */
@@ -52,32 +66,55 @@ export class ReadyQueue {
     return 2 * this.slots - this.holds();
   }
 
-  /** Takes leased deliveries in (counted as held by their account). */
-  push(items: Claimed[], at: number, counted = false): void {
+  /** Takes leased deliveries in: counted as held by their account, those waiting for their turn once it comes. */
+  push(items: Claimed[], at: number): void {
     for (const d of items) {
-      if (!counted) tally(this.held, d.account_id, 1);
-      this.queue.push({ d, at });
+      const paced = d.waitMs > 0;
+      if (paced) this.pacedCount++;
+      else tally(this.held, d.account_id, 1);
+      this.queue.push({ d, at: at + d.waitMs, paced });
     }
   }
 
+  /** The target answered 429 or 503: its queued deliveries wait until `until` (a performance.now()). */
+  pause(targetUrl: string, until: number): void {
+    this.paused.set(targetUrl, Math.max(until, this.paused.get(targetUrl) ?? 0));
+  }
+
+  /** When the next delivery waiting for its turn (or a pause) may start; null: none waits. */
+  nextTurn(now: number): number | null {
+    let next: number | null = null;
+    for (const q of this.queue) {
+      const at = Math.max(q.at, this.paused.get(q.d.target_url) ?? 0);
+      if (at > now && (next === null || at < next)) next = at;
+    }
+    return next;
+  }
+
   /**
-   * The next queued delivery a free slot may start, oldest first, its account within its
-   * share; those whose lease could run out before the attempt ends (queued past `latestAt`)
-   * are taken out and passed to `expired`. Null: no slot free, or nothing queued fits one.
+   * The next queued delivery a free slot may start now, oldest first: its turn come, its target
+   * not paused, its account within its share; those whose lease could run out before the attempt
+   * ends (queued past `latestAt`) are taken out and passed to `expired`. Null: no slot free, or
+   * nothing queued fits one.
    */
-  next(latestAt: number, expired: (q: Queued) => void): Claimed | null {
+  next(now: number, latestAt: number, expired: (q: Queued) => void): Claimed | null {
     for (let i = 0; i < this.queue.length && this.inflight < this.slots; ) {
       const q = this.queue[i];
+      const pausedUntil = this.paused.get(q.d.target_url);
+      if (pausedUntil !== undefined && pausedUntil <= now) this.paused.delete(q.d.target_url);
+      // Its lease runs out by its own start time, whatever pause holds it: handed back before.
       if (q.at < latestAt) {
         this.queue.splice(i, 1);
+        this.unpace(q);
         expired(q);
         continue;
       }
-      if ((this.running.get(q.d.account_id) ?? 0) >= this.share) {
+      if (Math.max(q.at, pausedUntil ?? 0) > now || (this.running.get(q.d.account_id) ?? 0) >= this.share) {
         i++;
         continue;
       }
       this.queue.splice(i, 1);
+      this.unpace(q);
       tally(this.running, q.d.account_id, 1);
       this.inflight++;
       return q.d;
@@ -96,9 +133,20 @@ export class ReadyQueue {
     return tally(this.held, account, -1);
   }
 
+  /** A delivery's turn came: from now on it counts in its account's share. */
+  private unpace(q: Queued): void {
+    if (!q.paced) return;
+    q.paced = false;
+    this.pacedCount--;
+    tally(this.held, q.d.account_id, 1);
+  }
+
   /** Everything queued, dropped (stopping: the leases are handed back in one statement). */
   clear(): void {
-    for (const q of this.queue) this.release(q.d.account_id);
+    for (const q of this.queue) {
+      this.unpace(q);
+      this.release(q.d.account_id);
+    }
     this.queue.length = 0;
   }
 }

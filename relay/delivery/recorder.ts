@@ -15,6 +15,8 @@ import type { AttemptResult } from './attempt.js';
 export interface DeliveryMetrics {
   observeDelivery(seconds: number): void;
   countDelivery(outcome: string): void;
+  /** A target answered 429 or 503. */
+  countThrottled(): void;
 }
 
 /** A URL's host, for logs (a URL may carry a secret path: a Slack webhook's, a Zap's). */
@@ -37,7 +39,7 @@ export class Recorder {
     private readonly metrics?: DeliveryMetrics,
   ) {
     // SQLite has one connection (one batch at a time); PostgreSQL's pool commits several at once.
-    this.completions = new GroupCommit((items) => store.outcomes.record(items), 200, undefined, store.writers);
+    this.completions = new GroupCommit((items) => store.outcomes.record(items, cfg), 200, undefined, store.writers);
   }
 
   /** Records what an attempt of `d` came to; a record that fails is logged (the lease runs out and another attempt follows: at least once). */
@@ -46,13 +48,15 @@ export class Recorder {
     const fields = { delivery_id: d.id, event_id: d.event_id, hook_id: d.hook_id, target_host: hostOf(d.target_url), attempt: record.n, status: record.statusCode, ms: record.durationMs };
     let recorded: Recorded;
     try {
-      recorded = await this.completions.add({ id: d.id, worker: this.worker, hookId: d.hook_id, outcome, giveUpMs: this.cfg.giveUpMs, attempt: record });
+      recorded = await this.completions.add({ id: d.id, worker: this.worker, hookId: d.hook_id, targetUrl: d.target_url, outcome, giveUpMs: this.cfg.giveUpMs, attempt: record });
     } catch (err) {
       this.log('error', 'could not record a delivery outcome', { ...fields, error: (err as Error).message });
       return;
     }
+    if (outcome.kind === 'throttled') this.metrics?.countThrottled();
+    const retried = outcome.kind === 'retry' || outcome.kind === 'throttled';
     this.metrics?.countDelivery(
-      recorded.recorded ? (outcome.kind === 'retry' ? (recorded.status === 'given_up' ? 'given_up' : 'retry') : recorded.status === 'cancelled' ? 'gone' : recorded.status) : 'not_recorded',
+      recorded.recorded ? (retried ? (recorded.status === 'given_up' ? 'given_up' : outcome.kind) : recorded.status === 'cancelled' ? 'gone' : recorded.status) : 'not_recorded',
     );
     if (!recorded.recorded) {
       this.log('info', 'delivery outcome not recorded: cancelled or re-leased meanwhile', { ...fields, outcome: outcome.kind });
@@ -65,6 +69,8 @@ export class Recorder {
       this.log('error', 'delivery failed', { ...fields, attempts: recorded.attempts, last_reason: reason });
     } else if (outcome.kind === 'gone') {
       this.log('warn', 'subscriber answered 410 Gone: subscription removed', fields);
+    } else if (outcome.kind === 'throttled') {
+      this.log('info', 'target asked to slow down: paused, its deliveries resume in order', { ...fields, pause_ms: outcome.delayMs });
     } else if (outcome.kind === 'retry') {
       this.log('warn', 'delivery will be retried', { ...fields, retry_in_ms: outcome.delayMs, last_reason: reason });
     } else {

@@ -2,7 +2,7 @@
  * What happens to an inbound request, in order: the URL's token is checked (404, connection
  * closed, nothing read), the content type (415), the per-URL rate (429), the body bytes are
  * held against the relay-wide budget (503) and read raw up to 1 MiB (413, connection closed);
- * then the exact bytes are checked as UTF-8 JSON naming its event, and stored durably with the
+ * then intake (relay/ingest/intake.ts) checks the exact bytes and stores them durably with the
  * others arriving together (group commit) before the `200 {id, duplicate}`.
  */
 import type { FastifyPluginAsync } from 'fastify';
@@ -77,8 +77,8 @@ export const inboundPlugin: FastifyPluginAsync<PluginOptions> = async (fastify, 
       const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const { stored, event } = await intake.receive(account, provider, token, raw, request.headers as Record<string, string>);
       request.inboundDuplicate = stored.duplicate;
-      // Debug, not info: one line per event cost about 7 µs of the ack's ~100 µs (the profile in
-      // the README); the event log (GET /v1/events) and the inbound counters hold the same.
+      // Debug, not info: one line per event costs a measurable share of the ack (the profile in
+      // docs/benchmarks.md); the event log (GET /v1/events) and the inbound counters hold the same.
       log('debug', 'inbound event stored', { account_id: account.id, provider, event, event_id: stored.id, duplicate: stored.duplicate, bytes: raw.length });
       // The answer the schema above declares, written directly: the hottest route skips the
       // schema's serializer (the id is the relay's own, [A-Za-z0-9_-] only).

@@ -108,8 +108,12 @@ export const HookHealth = Hook.extend({
   last_success_at: isoOrNull,
   last_failure_at: isoOrNull,
   last_error: z.string().nullable(),
-  health: z.enum(['healthy', 'failing']).describe('failing from the first failed attempt after a success (or none), until the next success'),
+  health: z
+    .enum(['healthy', 'failing', 'throttled'])
+    .describe('failing from the first failed attempt after a success (or none), until its deliveries have succeeded for a minute; throttled while its target, not failing, is paused by a 429 or 503'),
   failing_since: isoOrNull,
+  paced: z.number().int().describe("deliveries waiting for their turn within the target's limits (RELAY_TARGET_RATE, RELAY_ZAPIER_USER_RATE): not attempts, not failures"),
+  throttled_until: isoOrNull.describe('until when the target is paused by the Retry-After of its 429 or 503 (null: not paused)'),
   consecutive_failures: z.number().int(),
   success_rate_24h: z.number().nullable().describe('delivered attempts of all attempts in the last 24 hours, 0 to 1; null when none was made'),
 }).meta({ id: 'HookHealth' });

@@ -11,6 +11,7 @@ import type { Room } from '../domain/fairness.js';
 import type { Logger } from '../log.js';
 import { KickLoop } from '../loops/kick-loop.js';
 import type { Claimed } from '../store/deliveries/claim.js';
+import type { PacingRules } from '../store/deliveries/pacing.js';
 import type { Store } from '../store/index.js';
 import type { Handoff } from './handoff.js';
 
@@ -18,6 +19,8 @@ import type { Handoff } from './handoff.js';
 export interface LeaseTaker {
   readonly worker: string;
   readonly leaseMs: number;
+  /** The targets' limits a fresh delivery takes its turn within. */
+  readonly pacing?: PacingRules;
   /** Room for fresh deliveries now, held until `give` (null: none). */
   reserve(): Room | null;
   /** The deliveries stored leased within `room` (none when the round failed); the rest of the room goes back. `leasedAt`: a performance.now() from before their lease began. */
@@ -56,7 +59,7 @@ export class Deriver extends KickLoop {
     const leasedAt = performance.now();
     let r;
     try {
-      r = await this.store.derive.next({ limit: this.batch, known: this.handoff.known, lease: taker && room ? { worker: taker.worker, leaseMs: taker.leaseMs, room } : null });
+      r = await this.store.derive.next({ limit: this.batch, known: this.handoff.known, lease: taker && room ? { worker: taker.worker, leaseMs: taker.leaseMs, room, pacing: taker.pacing } : null });
     } catch (err) {
       if (taker && room) taker.give(room, [], leasedAt);
       throw err;

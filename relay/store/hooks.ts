@@ -6,6 +6,7 @@
 import { HookLimit, UnknownCursor } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { Queryable } from './db.js';
+import { pacedSql } from './deliveries/list.js';
 import { iso, isoOf, num, Repo } from './sql.js';
 
 export interface Hook {
@@ -21,9 +22,16 @@ export interface HookHealth extends Hook {
   last_success_at: string | null;
   last_failure_at: string | null;
   last_error: string | null;
-  /** `failing` from the first failed attempt after a success (or none) until the next success. */
-  health: 'healthy' | 'failing';
+  /**
+   * `failing` from the first failed attempt after a success (or none) until its deliveries have
+   * succeeded for a minute; `throttled` while its target, not failing, is paused by a 429 or 503.
+   */
+  health: 'healthy' | 'failing' | 'throttled';
   failing_since: string | null;
+  /** Deliveries waiting for their turn within the target's limits. */
+  paced: number;
+  /** Until when the target is paused by its 429 or 503 (null: not paused). */
+  throttled_until: string | null;
   consecutive_failures: number;
   /** Delivered attempts of all attempts in the last 24 hours (null: none made). */
   success_rate_24h: number | null;
@@ -90,6 +98,8 @@ export class Hooks extends Repo {
             WHERE d.hook_id = h.id AND ${FAILED_ATTEMPT}) AS last_failure_at,
          (SELECT d.last_error FROM deliveries d WHERE d.hook_id = h.id AND d.status <> 'delivered' AND d.last_error IS NOT NULL
             ORDER BY d.updated_at DESC LIMIT 1) AS last_error,
+         (SELECT COUNT(*) FROM deliveries d WHERE d.hook_id = h.id AND ${pacedSql('d', this.now)}) AS paced,
+         (SELECT p.throttled_until FROM pacing p WHERE p.key = h.target_url AND p.throttled_until > ${this.now}) AS throttled_until,
          ${attempts(`a.started_at >= ${this.now} - 86400000`)} AS attempts_24h,
          ${attempts(`a.started_at >= ${this.now} - 86400000 AND NOT ${FAILED_ATTEMPT}`)} AS ok_24h
        FROM hooks h WHERE h.account_id = $1${after} ORDER BY h.created_at DESC, h.id DESC LIMIT $${params.length}`, // ids made later sort later: newest first within a millisecond too
@@ -105,8 +115,10 @@ export class Hooks extends Repo {
       last_success_at: iso(r.last_success_at),
       last_failure_at: iso(r.last_failure_at),
       last_error: r.last_error ?? null,
-      health: r.failing_since === null ? 'healthy' : 'failing',
+      health: r.failing_since !== null ? 'failing' : r.throttled_until !== null ? 'throttled' : 'healthy',
       failing_since: iso(r.failing_since),
+      paced: num(r.paced),
+      throttled_until: iso(r.throttled_until),
       consecutive_failures: num(r.consecutive_failures),
       success_rate_24h: num(r.attempts_24h) === 0 ? null : Math.round((1000 * num(r.ok_24h)) / num(r.attempts_24h)) / 1000,
     }));
@@ -122,20 +134,51 @@ export class Hooks extends Repo {
     );
   }
 
-  /** Healthy again; false when another outcome got there first. */
-  async markRecovered(id: string, q: Queryable): Promise<boolean> {
-    return (await q.query('UPDATE hooks SET failing_since = NULL, consecutive_failures = 0 WHERE id = $1 AND failing_since IS NOT NULL RETURNING id', [id])).length > 0;
+  /**
+   * Failing from `now` after `fails` failed attempts (its steady run of successes, if any,
+   * ended). Null when it was failing already (the failures are counted on); else whether to
+   * alert: not when a failing alert went out within `repeatMs`.
+   */
+  async markFailing(id: string, fails: number, now: number, repeatMs: number, q: Queryable): Promise<{ alert: boolean } | null> {
+    const began = await q.query<{ failing_alert_at: number | string }>(
+      `UPDATE hooks SET failing_since = $2, consecutive_failures = $3, ok_since = NULL,
+         failing_alert_at = CASE WHEN failing_alert_at IS NULL OR failing_alert_at <= ${this.d.cast('$2', 'bigint')} - ${this.d.cast('$4', 'bigint')} THEN ${this.d.cast('$2', 'bigint')} ELSE failing_alert_at END
+       WHERE id = $1 AND failing_since IS NULL RETURNING failing_alert_at`,
+      [id, now, fails, repeatMs],
+    );
+    if (began.length) return { alert: Number(began[0].failing_alert_at) === now };
+    await q.query('UPDATE hooks SET consecutive_failures = consecutive_failures + $2, ok_since = NULL WHERE id = $1', [id, fails]);
+    return null;
   }
 
-  /** Failing from now, after `fails` failed attempts; the time, or null when it was failing already (then counted on). */
-  async markFailing(id: string, fails: number, q: Queryable): Promise<number | null> {
-    const began = await q.query<{ failing_since: number | string }>(
-      `UPDATE hooks SET failing_since = ${this.now}, consecutive_failures = $2 WHERE id = $1 AND failing_since IS NULL RETURNING failing_since`,
-      [id, fails],
+  /**
+   * A failing subscription's delivery succeeded: its steady run of successes starts (or goes on);
+   * once it has lasted `steadyMs` the subscription is healthy again. Whether it recovered now,
+   * and whether to alert: not when a recovered alert went out within `repeatMs`.
+   */
+  async markSucceeded(id: string, now: number, steadyMs: number, repeatMs: number, q: Queryable): Promise<{ recovered: boolean; alert: boolean }> {
+    await q.query('UPDATE hooks SET ok_since = COALESCE(ok_since, $2) WHERE id = $1 AND failing_since IS NOT NULL', [id, now]);
+    return this.recoverIfSteady(id, now, steadyMs, repeatMs, q);
+  }
+
+  /** Healthy again when its successes have lasted `steadyMs` (false: not yet, or another process got there first). */
+  async recoverIfSteady(id: string, now: number, steadyMs: number, repeatMs: number, q: Queryable): Promise<{ recovered: boolean; alert: boolean }> {
+    const rows = await q.query<{ recovered_alert_at: number | string }>(
+      `UPDATE hooks SET failing_since = NULL, consecutive_failures = 0, ok_since = NULL,
+         recovered_alert_at = CASE WHEN recovered_alert_at IS NULL OR recovered_alert_at <= ${this.d.cast('$2', 'bigint')} - ${this.d.cast('$4', 'bigint')} THEN ${this.d.cast('$2', 'bigint')} ELSE recovered_alert_at END
+       WHERE id = $1 AND failing_since IS NOT NULL AND ok_since IS NOT NULL AND ok_since <= ${this.d.cast('$2', 'bigint')} - ${this.d.cast('$3', 'bigint')} RETURNING recovered_alert_at`,
+      [id, now, steadyMs, repeatMs],
     );
-    if (began.length) return Number(began[0].failing_since);
-    await q.query('UPDATE hooks SET consecutive_failures = consecutive_failures + $2 WHERE id = $1', [id, fails]);
-    return null;
+    return { recovered: rows.length > 0, alert: rows.length > 0 && Number(rows[0].recovered_alert_at) === now };
+  }
+
+  /** Failing subscriptions whose successes have lasted `steadyMs` by now: due to recover (the alert loop does it). */
+  async steady(now: number, steadyMs: number): Promise<HealthRow[]> {
+    return this.db.query<HealthRow>(
+      `SELECT h.id, h.account_id, h.event, h.target_url, h.failing_since, h.consecutive_failures, a.alert_url FROM hooks h JOIN accounts a ON a.id = h.account_id
+       WHERE h.failing_since IS NOT NULL AND h.ok_since IS NOT NULL AND h.ok_since <= $1`,
+      [now - steadyMs],
+    );
   }
 
   /** Given-up deliveries not yet told. */

@@ -27,10 +27,10 @@ export function chunks<T>(xs: T[], size: number): T[][] {
   return out;
 }
 
-/** `($1, $2, …), ($n+1, …)` for `rows` rows of `cols` parameters. */
-export function values(rows: number, cols: number): string {
+/** `($1, $2, …), ($n+1, …)` for `rows` rows of `cols` parameters (numbered after the first `skip`). */
+export function values(rows: number, cols: number, skip = 0): string {
   const out: string[] = [];
-  for (let r = 0; r < rows; r++) out.push(`(${Array.from({ length: cols }, (_, c) => `$${r * cols + c + 1}`).join(', ')})`);
+  for (let r = 0; r < rows; r++) out.push(`(${Array.from({ length: cols }, (_, c) => `$${skip + r * cols + c + 1}`).join(', ')})`);
   return out.join(', ');
 }
 

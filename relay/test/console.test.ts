@@ -42,7 +42,7 @@ if (!CHROMIUM) {
   beforeEach(async () => {
     refuse = true;
     relay = await startTestRelay(freshSqliteUrl(), { retryBaseMs: 50, retryMaxMs: 100 });
-    sink = await startSink((r) => (r.path === '/zap-down' ? 503 : r.path === '/zap-refuses' && refuse ? 400 : 200));
+    sink = await startSink((r) => (r.path === '/zap-down' ? 500 : r.path === '/zap-refuses' && refuse ? 400 : 200));
     const created = await relay.store.accounts.create('Acme RevOps');
     key = created.apiKey;
     inbound = (await call(relay.url, 'GET', '/v1/me', { key })).json.inbound;

@@ -1,5 +1,5 @@
 /**
- * The work behind the ack (issue 19): the ack writes the event and its dedup key only; the
+ * The work behind the ack: the ack writes the event and its dedup key only; the
  * activity index and the fan-out follow from the event log by a cursor, once per event and
  * subscription, and a relay killed between the two catches up at its next start.
  */

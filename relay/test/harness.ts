@@ -88,6 +88,12 @@ export function testConfig(databaseUrl: string, overrides: Partial<RelayConfig> 
     // The relay shares its event loop with the test, whose spawnSync calls block it for a
     // second at a time: that is the test's lag, not the relay's (the overload test sets its own).
     maxEventLoopDelayMs: 0,
+    // The relay's own rules are tested here; pacing and the alert limits have their own tests
+    // (relay/test/pacing.test.ts), which set them.
+    targetRate: 0,
+    zapierUserRate: 0,
+    alertRepeatMs: 0,
+    recoveredAfterMs: 0,
     ...overrides,
   };
 }
@@ -178,7 +184,7 @@ export interface SpawnedRelay {
 
 export function spawnRelay(env: Record<string, string>, keepLogs = true): Promise<SpawnedRelay> {
   const proc = spawn(process.execPath, [RELAY_BIN, 'serve'], {
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', RELAY_ALLOW_PRIVATE_TARGETS: '1', RELAY_TARGET_HOSTS: '127.0.0.1:*', RELAY_DELIVERY_TIMEOUT_MS: '500', RELAY_POLL_MS: '20', RELAY_RETRY_BASE_MS: '50', RELAY_RETRY_MAX_MS: '400', ...env },
+    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', RELAY_ALLOW_PRIVATE_TARGETS: '1', RELAY_TARGET_HOSTS: '127.0.0.1:*', RELAY_DELIVERY_TIMEOUT_MS: '500', RELAY_POLL_MS: '20', RELAY_RETRY_BASE_MS: '50', RELAY_RETRY_MAX_MS: '400', RELAY_TARGET_RATE: '0', RELAY_ZAPIER_USER_RATE: '0', RELAY_ALERT_REPEAT_MS: '0', RELAY_RECOVERED_AFTER_MS: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];

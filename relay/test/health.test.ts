@@ -62,7 +62,7 @@ describe.each(STORES)('operator health and alerts on %s', (_name, dbUrl) => {
     await until('delivered', async () => (await deliveriesOf(relay, first))[0]?.status === 'delivered');
     expect(await hook(sub.id)).toMatchObject({ health: 'healthy', failing_since: null, consecutive_failures: 0, success_rate_24h: 1 });
 
-    target.status = 503;
+    target.status = 500;
     const second = await post(session('h-2'));
     // The state asserted: the subscription's health as the relay recorded it (on PostgreSQL just after the attempt's outcome).
     await until('failing from the first failed attempt', async () => (await hook(sub.id)).health === 'failing');
@@ -101,7 +101,7 @@ describe.each(STORES)('operator health and alerts on %s', (_name, dbUrl) => {
     expect(slack.received).toHaveLength(0);
 
     // The outage: an event fails until it is given up (3 s), then the target answers again.
-    target.status = 503;
+    target.status = 500;
     const lost = await post(session('a-4'));
     await until('given up', async () => (await deliveriesOf(relay, lost))[0]?.status === 'given_up');
     await until('the failing and given-up alerts sent', async () => (await queued()).filter((q) => q.endsWith(':sent')).length === 2);
@@ -112,7 +112,7 @@ describe.each(STORES)('operator health and alerts on %s', (_name, dbUrl) => {
 
     expect(alerts().map((a) => a.type)).toStrictEqual(['subscription.failing', 'delivery.given_up', 'subscription.recovered']);
     const [failing, givenUp, recovered] = alerts();
-    expect(failing).toMatchObject({ account: 'ops', subscription: { id: sub.id, event: 'walnut.*', target_url: `${zap.url}/zap` }, since: expect.any(String), last_error: 'HTTP 503' });
+    expect(failing).toMatchObject({ account: 'ops', subscription: { id: sub.id, event: 'walnut.*', target_url: `${zap.url}/zap` }, since: expect.any(String), last_error: 'HTTP 500' });
     expect(failing.text).toContain(':red_circle:');
     expect(failing.text).toContain('is failing since');
     expect(failing.console_url).toBe(`${relay.publicUrl}/#/failed?hook=${sub.id}`);
@@ -140,7 +140,7 @@ describe.each(STORES)('operator health and alerts on %s', (_name, dbUrl) => {
     await call(relay.url, 'PUT', '/v1/me/alerts', { key, body: { url: `${slack.url}/down` } });
     slackAnswer.status = 500;
     await subscribe();
-    target.status = 503;
+    target.status = 500;
     const id = await post(session('r-1'));
     await until('the alert tried at least twice', async () => slack.received.length >= 2);
     expect((await relay.store.db.query<{ status: string }>("SELECT status FROM alerts WHERE type = 'subscription.failing'"))[0].status).toBe('pending');
@@ -227,7 +227,7 @@ describe.each(STORES)('operator health and alerts on %s', (_name, dbUrl) => {
   it('disable pauses queued deliveries (kept, not sent); enable resumes them', async () => {
     const operator = relay.services.accounts;
     await subscribe();
-    target.status = 503;
+    target.status = 500;
     const id = await post(session('d-1'));
     await until('retrying', async () => (await deliveriesOf(relay, id))[0]?.attempts >= 1);
     expect((await call(relay.url, 'POST', '/v1/me/disable', { key })).status).toBe(204);

@@ -27,8 +27,8 @@ describe.each(STORES)('operator API on %s', (_name, dbUrl) => {
     const created = await relay.store.accounts.create('ops');
     key = created.apiKey;
     inbound = (await call(relay.url, 'GET', '/v1/me', { key })).json.inbound;
-    // /ok accepts; /bad refuses for good (400) with a long answer; /down keeps failing (503).
-    sink = await startSink((r) => (r.path === '/bad' ? { status: 400, body: `{"error":"bad","pad":"${BIG}"}` } : r.path === '/down' ? 503 : 200));
+    // /ok accepts; /bad refuses for good (400) with a long answer; /down keeps failing (500).
+    sink = await startSink((r) => (r.path === '/bad' ? { status: 400, body: `{"error":"bad","pad":"${BIG}"}` } : r.path === '/down' ? 500 : 200));
   });
 
   afterEach(async () => {
@@ -54,7 +54,7 @@ describe.each(STORES)('operator API on %s', (_name, dbUrl) => {
     const byId = new Map(hooks.map((h) => [h.id, h]));
     expect(byId.get(ok.id)).toMatchObject({ event: 'walnut.*', pending: 0, failed: 0, last_success_at: expect.any(String), last_failure_at: null, last_error: null });
     expect(byId.get(bad.id)).toMatchObject({ pending: 0, failed: 1, last_success_at: null, last_failure_at: expect.any(String), last_error: 'HTTP 400: not retried (4xx other than 408/429)' });
-    expect(byId.get(down.id)).toMatchObject({ failed: 1, last_error: 'HTTP 503' });
+    expect(byId.get(down.id)).toMatchObject({ failed: 1, last_error: 'HTTP 500' });
 
     const detail = (await call(relay.url, 'GET', `/v1/events/${id}`, { key })).json;
     expect(detail).toMatchObject({ id, event: 'walnut.demo_session_finished', headers: { 'X-Walnut-Signature': expect.any(String) }, body: session('health-1') });
@@ -73,7 +73,7 @@ describe.each(STORES)('operator API on %s', (_name, dbUrl) => {
     // (Logged once the outcome is on disk, which can be just after another reader sees it.)
     await until('give-up logged', () => logs.some((l) => l.msg === 'delivery given up'));
     const gaveUp = logs.find((l) => l.msg === 'delivery given up');
-    expect(gaveUp).toMatchObject({ level: 'error', fields: { hook_id: down.id, target_host: new URL(sink.url).host, attempts: downAttempts.length, last_reason: 'HTTP 503' } });
+    expect(gaveUp).toMatchObject({ level: 'error', fields: { hook_id: down.id, target_host: new URL(sink.url).host, attempts: downAttempts.length, last_reason: 'HTTP 500' } });
     expect(logs.some((l) => l.level === 'warn' && l.msg === 'delivery will be retried' && l.fields.hook_id === down.id)).toBe(true);
     expect(logs.find((l) => l.msg === 'delivered')?.level).toBe('debug');
 
@@ -323,7 +323,7 @@ describe.each(STORES)('inbound URLs for a vendor added after the account was mad
 
 describe.each(STORES)('X-Relay-Received-At on every delivery, on %s', (_name, dbUrl) => {
   it('is when the relay received the event, the same on a retry', async () => {
-    const sink = await startSink((_r, n) => (n === 1 ? 503 : 200));
+    const sink = await startSink((_r, n) => (n === 1 ? 500 : 200));
     const relay = await startTestRelay(dbUrl());
     try {
       const a = await relay.store.accounts.create('received-at');

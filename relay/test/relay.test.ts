@@ -344,10 +344,15 @@ describe('retry schedule', () => {
     expect(backoffMs(0, 1000, 3_600_000, () => 1)).toBe(1200);
   });
 
-  it('retries 408, 429, 5xx and network errors; never other 4xx or a redirect', () => {
-    expect(classify(503, null, 2, cfg)).toMatchObject({ kind: 'retry', delayMs: expect.any(Number) });
+  it('retries 408, 5xx and network errors; throttles on 429 and 503 (their Retry-After, else the backoff); never other 4xx or a redirect', () => {
+    expect(classify(500, null, 2, cfg)).toMatchObject({ kind: 'retry', delayMs: expect.any(Number) });
+    expect(classify(408, null, 0, cfg).kind).toBe('retry');
     expect(classify(null, 'ECONNREFUSED', 20, cfg).kind).toBe('retry');
-    expect(classify(429, null, 0, cfg).kind).toBe('retry');
+    expect(classify(429, null, 0, cfg, 4000)).toMatchObject({ kind: 'throttled', status: 429, delayMs: 4000 });
+    expect(classify(503, null, 2, cfg)).toMatchObject({ kind: 'throttled', status: 503, delayMs: expect.any(Number) });
+    const pause = (classify(503, null, 2, cfg) as { delayMs: number }).delayMs;
+    expect(pause).toBeGreaterThanOrEqual(backoffMs(2, cfg.retryBaseMs, cfg.retryMaxMs, () => 0));
+    expect(pause).toBeLessThanOrEqual(backoffMs(2, cfg.retryBaseMs, cfg.retryMaxMs, () => 1));
     expect(classify(404, null, 0, cfg)).toMatchObject({ kind: 'failed', error: 'HTTP 404: not retried (4xx other than 408/429)' });
     expect(classify(302, null, 0, cfg)).toMatchObject({ kind: 'failed', error: 'HTTP 302: not retried (a redirect is not followed)' });
     expect(classify(410, null, 0, cfg).kind).toBe('gone');

@@ -3,10 +3,12 @@
  * whose lease ran out (its process died) is due again, so another process takes it.
  */
 import { cappedAccounts, roundRobin } from '../../domain/fairness.js';
+import { pacingOn } from '../../domain/pacing.js';
 import type { Db, Queryable } from '../db.js';
 import type { Dialect } from '../dialect.js';
 import type { EventBytes, Events } from '../events.js';
-import { Repo } from '../sql.js';
+import { Repo, values } from '../sql.js';
+import { notPassedOver, takeTurns, type PacingRules, type Turn } from './pacing.js';
 
 /** A delivery leased to a worker, with its event's bytes: what an attempt sends. */
 export interface Claimed extends EventBytes {
@@ -17,6 +19,8 @@ export interface Claimed extends EventBytes {
   target_url: string;
   /** Attempts made so far. */
   attempts: number;
+  /** How long until its turn (pacing: the target's or its Zapier user's window is full until then); 0: now. */
+  waitMs: number;
 }
 
 export interface ClaimRequest {
@@ -27,6 +31,8 @@ export interface ClaimRequest {
   perAccount?: number;
   /** What each account holds of this worker's slots now. */
   held?: ReadonlyMap<string, number>;
+  /** The targets' limits: each delivery claimed takes its turn within them (none: sent at once). */
+  pacing?: PacingRules;
 }
 
 export interface ClaimResult {
@@ -35,7 +41,7 @@ export interface ClaimResult {
   capped: Set<string>;
 }
 
-type Candidate = { id: string; account_id: string; hook_id: string };
+type Candidate = { id: string; account_id: string; hook_id: string; target_url: string };
 type LeasedRow = { id: string; account_id: string; event_id: string; hook_id: string; target_url: string; attempts: number | string };
 
 /**
@@ -45,16 +51,18 @@ type LeasedRow = { id: string; account_id: string; event_id: string; hook_id: st
  * clock is read once (it is volatile: per row it would be read for every row).
  */
 function candidatesSql(d: Dialect): string {
+  // A target paused by its 429/503, or whose window is full, is passed over: the due work of
+  // other targets (of the same account too) goes on meanwhile.
   const due = `z.status = 'pending' AND z.account_id = acc.id AND z.next_at <= (SELECT now FROM t) AND (z.locked_until IS NULL OR z.locked_until < (SELECT now FROM t))
-               AND EXISTS (SELECT 1 FROM hooks h WHERE h.id = z.hook_id)`;
-  const oldest = `SELECT z.id, z.account_id, z.hook_id FROM deliveries z WHERE ${due} ORDER BY z.next_at LIMIT $1`;
+               AND EXISTS (SELECT 1 FROM hooks h WHERE h.id = z.hook_id) AND ${notPassedOver(d, 'z.target_url', '(SELECT now FROM t)')}`;
+  const oldest = `SELECT z.id, z.account_id, z.hook_id, z.target_url FROM deliveries z WHERE ${due} ORDER BY z.next_at LIMIT $1`;
   return `WITH RECURSIVE t(now) AS MATERIALIZED (SELECT ${d.now}),
        acc(id) AS (
          SELECT MIN(account_id) FROM deliveries WHERE status = 'pending'
          UNION ALL
          SELECT (SELECT MIN(d.account_id) FROM deliveries d WHERE d.status = 'pending' AND d.account_id > acc.id) FROM acc WHERE acc.id IS NOT NULL
        )
-       SELECT y.id, y.account_id, y.hook_id
+       SELECT y.id, y.account_id, y.hook_id, y.target_url
        FROM acc JOIN accounts a ON a.id = acc.id AND a.disabled_at IS NULL
        ${d.lateral(oldest, 'y')}`;
 }
@@ -78,8 +86,9 @@ export class Claims extends Repo {
     const share = Math.max(1, r.perAccount ?? r.limit);
     const allowance = (account: string) => share - (r.held?.get(account) ?? 0);
     const pick = (candidates: Candidate[]) => {
-      const picked = roundRobin(candidates, r.limit, allowance);
-      return { picked, capped: cappedAccounts(candidates, picked, allowance) };
+      const ids = roundRobin(candidates, r.limit, allowance);
+      const byId = new Map(candidates.map((c) => [c.id, c]));
+      return { picked: ids.map((id) => byId.get(id)!), capped: cappedAccounts(candidates, ids, allowance) };
     };
     const lease = this.d.name === 'postgres' ? leasePostgres : leaseSqlite;
     return lease(this.db, this.events, candidatesSql(this.d), 2 * Math.min(r.limit, share), pick, r);
@@ -96,7 +105,7 @@ export class Claims extends Repo {
   }
 }
 
-type Pick = (candidates: Candidate[]) => { picked: string[]; capped: Set<string> };
+type Pick = (candidates: Candidate[]) => { picked: Candidate[]; capped: Set<string> };
 
 const toClaimed = (r: LeasedRow, e: EventBytes): Claimed => ({
   id: r.id,
@@ -105,55 +114,90 @@ const toClaimed = (r: LeasedRow, e: EventBytes): Claimed => ({
   hook_id: r.hook_id,
   target_url: r.target_url,
   attempts: Number(r.attempts),
+  waitMs: 0,
   headers: e.headers,
   body: e.body,
   received_at: Number(e.received_at),
 });
 
 /**
- * PostgreSQL: the lease and the event bytes in one statement (two round trips a claim, no
- * transaction); rows another worker holds are skipped, and an unsubscribe's cancel (or a
- * disable's pause) takes the same row locks, so it either goes first (the row is no longer due,
- * and this skips it) or waits for this statement and then sees the lease, and waits for the
- * attempt. The account row is share-locked too: a delivery stored by an ingest that raced the
- * disable (and so was not paused) is either claimed before the disable takes the account row
- * (which then waits for the attempt) or seen with the account disabled (its newest version is
- * read once locked), never claimed by a statement that read the account before the disable.
+ * The picked deliveries that have a turn within the targets' windows (all of them without
+ * limits), and for those whose turn is later than now: due and leased from that turn on, so
+ * the wait is not counted against the lease.
  */
-async function leasePostgres(db: Db, _events: Events, candidates: string, per: number, pick: Pick, r: ClaimRequest): Promise<ClaimResult> {
-  const now = db.dialect.now;
-  const { picked, capped } = pick(await db.query<Candidate>(candidates, [per], true));
-  if (picked.length === 0) return { claimed: [], capped };
-  const rows = await db.query<LeasedRow & { headers: string; body: string; received_at: number }>(
-    `WITH leased AS (
-       UPDATE deliveries SET locked_by = $1, locked_until = ${now} + $2, updated_at = ${now}
-       WHERE id IN (
-         SELECT d.id FROM deliveries d JOIN hooks h ON h.id = d.hook_id JOIN accounts a ON a.id = h.account_id
-         WHERE d.id = ANY($3::text[]) AND a.disabled_at IS NULL AND d.status = 'pending' AND (d.locked_until IS NULL OR d.locked_until < ${now})
-         FOR UPDATE OF d SKIP LOCKED FOR SHARE OF a SKIP LOCKED)
-       RETURNING id, account_id, event_id, hook_id, target_url, attempts)
-     SELECT l.*, e.headers, e.body, e.received_at FROM leased l JOIN events e ON e.id = l.event_id`,
-    [r.worker, r.leaseMs, picked],
-    true,
-  );
-  return { claimed: rows.map((x) => toClaimed(x, { headers: JSON.parse(x.headers), body: x.body, received_at: x.received_at })), capped };
+async function turnsFor(q: Queryable, d: Dialect, picked: Candidate[], r: ClaimRequest): Promise<{ ids: string[]; turns: Map<string, Turn> | null }> {
+  if (!r.pacing || !pacingOn(r.pacing)) return { ids: picked.map((c) => c.id), turns: null };
+  const turns = await takeTurns(q, d, picked, r.pacing);
+  return { ids: picked.filter((c) => turns.has(c.id)).map((c) => c.id), turns };
 }
 
-/** SQLite: one connection, so the candidates, the lease and the bytes run as one transaction. */
+async function deferTurns(q: Queryable, d: Dialect, claimed: Claimed[], turns: Map<string, Turn> | null, r: ClaimRequest): Promise<Claimed[]> {
+  if (!turns) return claimed;
+  const later = claimed.filter((c) => turns.get(c.id)!.waitMs > 0);
+  if (later.length) {
+    await q.query(
+      `UPDATE deliveries SET next_at = ${d.cast('v.column2', 'bigint')}, locked_until = ${d.cast('v.column2', 'bigint')} + $1
+       FROM (VALUES ${values(later.length, 2, 2)}) AS v WHERE deliveries.id = v.column1 AND deliveries.locked_by = $2`,
+      [r.leaseMs, r.worker, ...later.flatMap((c) => [c.id, turns.get(c.id)!.at])],
+    );
+  }
+  return claimed.map((c) => ({ ...c, waitMs: turns.get(c.id)!.waitMs }));
+}
+
+/**
+ * PostgreSQL: the lease and the event bytes in one statement (two round trips a claim, no
+ * transaction without limits; with them, the turns and the lease in one); rows another worker
+ * holds are skipped, and an unsubscribe's cancel (or a disable's pause) takes the same row
+ * locks, so it either goes first (the row is no longer due, and this skips it) or waits for this
+ * statement and then sees the lease, and waits for the attempt. The account row is share-locked
+ * too: a delivery stored by an ingest that raced the disable (and so was not paused) is either
+ * claimed before the disable takes the account row (which then waits for the attempt) or seen
+ * with the account disabled (its newest version is read once locked), never claimed by a
+ * statement that read the account before the disable.
+ */
+async function leasePostgres(db: Db, _events: Events, candidates: string, per: number, pick: Pick, r: ClaimRequest): Promise<ClaimResult> {
+  const { picked, capped } = pick(await db.query<Candidate>(candidates, [per], true));
+  if (picked.length === 0) return { claimed: [], capped };
+  const lease = async (q: Queryable, ids: string[]) => {
+    const now = db.dialect.now;
+    const rows = await q.query<LeasedRow & { headers: string; body: string; received_at: number }>(
+      `WITH leased AS (
+         UPDATE deliveries SET locked_by = $1, locked_until = ${now} + $2, updated_at = ${now}
+         WHERE id IN (
+           SELECT d.id FROM deliveries d JOIN hooks h ON h.id = d.hook_id JOIN accounts a ON a.id = h.account_id
+           WHERE d.id = ANY($3::text[]) AND a.disabled_at IS NULL AND d.status = 'pending' AND (d.locked_until IS NULL OR d.locked_until < ${now})
+           FOR UPDATE OF d SKIP LOCKED FOR SHARE OF a SKIP LOCKED)
+         RETURNING id, account_id, event_id, hook_id, target_url, attempts)
+       SELECT l.*, e.headers, e.body, e.received_at FROM leased l JOIN events e ON e.id = l.event_id`,
+      [r.worker, r.leaseMs, ids],
+      true,
+    );
+    return rows.map((x) => toClaimed(x, { headers: JSON.parse(x.headers), body: x.body, received_at: x.received_at }));
+  };
+  if (!r.pacing || !pacingOn(r.pacing)) return { claimed: await lease(db, picked.map((c) => c.id)), capped };
+  return db.tx(async (q) => {
+    const { ids, turns } = await turnsFor(q, db.dialect, picked, r);
+    return { claimed: ids.length ? await deferTurns(q, db.dialect, await lease(q, ids), turns, r) : [], capped };
+  });
+}
+
+/** SQLite: one connection, so the candidates, the turns, the lease and the bytes run as one transaction. */
 async function leaseSqlite(db: Db, events: Events, candidates: string, per: number, pick: Pick, r: ClaimRequest): Promise<ClaimResult> {
   const now = db.dialect.now;
   return db.tx(async (q: Queryable) => {
     const { picked, capped } = pick(await q.query<Candidate>(candidates, [per]));
     if (picked.length === 0) return { claimed: [], capped };
+    const { ids, turns } = await turnsFor(q, db.dialect, picked, r);
+    if (ids.length === 0) return { claimed: [], capped };
     const rows = await q.query<LeasedRow>(
       `UPDATE deliveries SET locked_by = $1, locked_until = ${now} + $2, updated_at = ${now}
-       WHERE id IN (${picked.map((_, i) => `$${i + 3}`).join(', ')}) AND +status = 'pending' AND (locked_until IS NULL OR locked_until < ${now}) -- by id: the unary + keeps SQLite off the status index
+       WHERE id IN (${ids.map((_, i) => `$${i + 3}`).join(', ')}) AND +status = 'pending' AND (locked_until IS NULL OR locked_until < ${now}) -- by id: the unary + keeps SQLite off the status index
          AND EXISTS (SELECT 1 FROM hooks h JOIN accounts a ON a.id = h.account_id WHERE h.id = deliveries.hook_id AND a.disabled_at IS NULL)
        RETURNING id, account_id, event_id, hook_id, target_url, attempts`,
-      [r.worker, r.leaseMs, ...picked],
+      [r.worker, r.leaseMs, ...ids],
     );
     if (rows.length === 0) return { claimed: [], capped };
     const bytes = await events.bytes([...new Set(rows.map((x) => x.event_id))], q);
-    return { claimed: rows.map((x) => toClaimed(x, bytes.get(x.event_id)!)), capped };
+    return { claimed: await deferTurns(q, db.dialect, rows.map((x) => toClaimed(x, bytes.get(x.event_id)!)), turns, r), capped };
   });
 }

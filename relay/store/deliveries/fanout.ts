@@ -9,6 +9,7 @@ import { hookMatches, matchingPatterns } from '../../domain/matching.js';
 import type { Queryable } from '../db.js';
 import type { Dialect } from '../dialect.js';
 import { chunks, values } from '../sql.js';
+import { takeTurns, type PacingRules } from './pacing.js';
 
 /** An event to fan out. */
 export interface FanOutItem {
@@ -27,6 +28,8 @@ export interface LeaseAtInsert {
   worker: string;
   leaseMs: number;
   room: Room;
+  /** The targets' limits: a delivery leased at insert takes its turn within them, or is left for a claim. */
+  pacing?: PacingRules;
 }
 
 /** A delivery stored leased, without its event's bytes yet. */
@@ -36,6 +39,8 @@ export interface LeasedRow {
   event_id: string;
   hook_id: string;
   target_url: string;
+  /** How long until its turn (0: now). */
+  waitMs: number;
 }
 
 interface HookRow {
@@ -75,7 +80,7 @@ async function hooksFor(q: Queryable, d: Dialect, items: FanOutItem[]): Promise<
 export async function fanOut(q: Queryable, d: Dialect, items: FanOutItem[], origin: 'replay' | null, lease: LeaseAtInsert | null): Promise<{ queued: number; leased: LeasedRow[] }> {
   if (items.length === 0) return { queued: 0, leased: [] };
   const hooks = await hooksFor(q, d, items);
-  const rows: unknown[][] = [];
+  const rows: Array<[string, string, string, string, string, string | null]> = [];
   for (const item of items) {
     const m = matchingPatterns(item.provider, item.event);
     for (const h of hooks) {
@@ -86,22 +91,30 @@ export async function fanOut(q: Queryable, d: Dialect, items: FanOutItem[], orig
       rows.push([newId('dlv'), item.id, h.id, h.target_url, h.account_id, leased ? lease.worker : null]);
     }
   }
-  // One statement per thousand deliveries, due now by the database clock.
+  // Those leased at insert take their turn in the targets' windows; one without a turn soon
+  // enough is stored unleased, for a claim once its target has room.
+  const turns = lease?.pacing ? await takeTurns(q, d, rows.filter((r) => r[5] !== null).map((r) => ({ id: r[0], target_url: r[3] })), lease.pacing) : null;
+  const withTurns = rows.map((r) => {
+    const turn = turns?.get(r[0]);
+    return turns && r[5] !== null && !turn ? [...r.slice(0, 5), null, null] : [...r, turn && turn.waitMs > 0 ? turn.at : null];
+  });
+  // One statement per thousand deliveries, due now by the database clock (or at a later turn).
   const replay = origin ? '(SELECT COALESCE(MAX(x.replay), 0) + 1 FROM deliveries x WHERE x.event_id = v.column2 AND x.hook_id = v.column3)' : '0';
   const leaseMs = lease ? Math.trunc(lease.leaseMs) : 0;
   let queued = 0;
   const leased: LeasedRow[] = [];
-  for (const chunk of chunks(rows, 1000)) {
-    const got = await q.query<LeasedRow & { locked_by: string | null }>(
+  for (const chunk of chunks(withTurns, 1000)) {
+    const at = d.cast('v.column7', 'bigint');
+    const got = await q.query<Omit<LeasedRow, 'waitMs'> & { locked_by: string | null }>(
       `INSERT INTO deliveries (id, event_id, hook_id, target_url, account_id, status, attempts, next_at, window_start, created_at, updated_at, replay, locked_by, locked_until${origin ? ', origin' : ''})
-       SELECT v.column1, v.column2, v.column3, v.column4, v.column5, 'pending', 0, t.now, t.now, t.now, t.now, ${replay}, v.column6,
-              CASE WHEN v.column6 IS NULL THEN NULL ELSE t.now + ${leaseMs} END${origin ? `, '${origin}'` : ''}
-       FROM (VALUES ${values(chunk.length, 6)}) AS v, (SELECT ${d.now} AS now) AS t
+       SELECT v.column1, v.column2, v.column3, v.column4, v.column5, 'pending', 0, COALESCE(${at}, t.now), t.now, t.now, t.now, ${replay}, v.column6,
+              CASE WHEN v.column6 IS NULL THEN NULL ELSE COALESCE(${at}, t.now) + ${leaseMs} END${origin ? `, '${origin}'` : ''}
+       FROM (VALUES ${values(chunk.length, 7)}) AS v, (SELECT ${d.now} AS now) AS t
        WHERE true ON CONFLICT (event_id, hook_id, replay) DO NOTHING RETURNING id, event_id, hook_id, target_url, account_id, locked_by`,
       chunk.flat(),
     );
     queued += got.length;
-    for (const r of got) if (r.locked_by !== null) leased.push({ id: r.id, event_id: r.event_id, hook_id: r.hook_id, target_url: r.target_url, account_id: r.account_id });
+    for (const r of got) if (r.locked_by !== null) leased.push({ id: r.id, event_id: r.event_id, hook_id: r.hook_id, target_url: r.target_url, account_id: r.account_id, waitMs: turns?.get(r.id)?.waitMs ?? 0 });
   }
   return { queued, leased };
 }

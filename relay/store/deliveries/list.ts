@@ -1,6 +1,6 @@
 /** What the operator reads of deliveries: lists, an event's deliveries and attempts, the queue's size. */
 import { UnknownCursor, UnknownFilter } from '../../domain/errors.js';
-import { apiStatus, type ApiDeliveryStatus, type DeliveryOrigin } from '../../domain/statuses.js';
+import { apiStatus, PAUSED, type ApiDeliveryStatus, type DeliveryOrigin } from '../../domain/statuses.js';
 import { iso, isoOf, num, placeholders, Repo } from '../sql.js';
 
 export interface DeliveryRow {
@@ -39,6 +39,15 @@ export interface EventDelivery {
   attempts: AttemptRow[];
   next_attempt_at: string | null;
 }
+
+/**
+ * A delivery waiting for its turn within its target's limits (a deliveries row aliased `a`):
+ * leased with a later turn, or due while its target's window is full.
+ */
+export const pacedSql = (a: string, now: string) =>
+  `${a}.status = 'pending' AND ((${a}.locked_by IS NOT NULL AND ${a}.locked_by <> '${PAUSED}' AND ${a}.locked_until >= ${now} AND ${a}.next_at > ${now})
+     OR ((${a}.locked_until IS NULL OR ${a}.locked_until < ${now}) AND ${a}.next_at <= ${now}
+         AND EXISTS (SELECT 1 FROM pacing p WHERE p.key = ${a}.target_url AND p.blocked_until > ${now})))`;
 
 /** The SQL condition for an API status on a deliveries row aliased `d`. */
 const statusSql = (s: ApiDeliveryStatus): string =>
@@ -115,9 +124,11 @@ export class DeliveryList extends Repo {
     }));
   }
 
-  /** Pending deliveries and the age of the oldest, across accounts (metrics). */
-  async pendingStats(): Promise<{ pending: number; oldestAgeSeconds: number }> {
-    const [r] = await this.db.query<any>(`SELECT COUNT(*) AS n, MIN(created_at) AS oldest, ${this.now} AS now FROM deliveries WHERE status = 'pending'`);
-    return { pending: num(r.n), oldestAgeSeconds: r.oldest === null ? 0 : Math.max(0, (num(r.now) - num(r.oldest)) / 1000) };
+  /** Pending deliveries, the age of the oldest, and those waiting for their turn, across accounts (metrics). */
+  async pendingStats(): Promise<{ pending: number; oldestAgeSeconds: number; paced: number }> {
+    const [r] = await this.db.query<any>(
+      `SELECT COUNT(*) AS n, MIN(created_at) AS oldest, ${this.now} AS now, (SELECT COUNT(*) FROM deliveries d WHERE ${pacedSql('d', this.now)}) AS paced FROM deliveries WHERE status = 'pending'`,
+    );
+    return { pending: num(r.n), oldestAgeSeconds: r.oldest === null ? 0 : Math.max(0, (num(r.now) - num(r.oldest)) / 1000), paced: num(r.paced) };
   }
 }

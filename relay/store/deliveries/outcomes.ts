@@ -8,9 +8,10 @@ import type { DeliveryStatus } from '../../domain/statuses.js';
 import { newId } from '../../domain/ids.js';
 import type { Alerts } from '../alerts.js';
 import type { Db, Queryable } from '../db.js';
-import type { Hooks } from '../hooks.js';
+import type { HealthRow, Hooks } from '../hooks.js';
 import { Repo } from '../sql.js';
 import { cancelPending } from './manage.js';
+import { pauseTarget } from './pacing.js';
 
 /** What one delivery attempt looked like, kept as a row for the operator. */
 export interface AttemptRecord {
@@ -28,19 +29,31 @@ export interface Completion {
   worker: string;
   /** The subscription, whose health the outcome moves (none for a delivery whose subscription is gone). */
   hookId?: string | null;
+  /** The target URL, which a throttled outcome pauses. */
+  targetUrl?: string;
   outcome: Outcome;
   giveUpMs: number;
   attempt?: AttemptRecord & { n: number };
 }
 
+/** When health changes are told: at most one failing and one recovered alert in `alertRepeatMs`; recovered after `recoveredAfterMs` of successes. */
+export interface HealthRules {
+  alertRepeatMs: number;
+  recoveredAfterMs: number;
+}
+
 /** What recording an outcome did: nothing when the lease was lost or the delivery cancelled meanwhile. */
 export type Recorded = { recorded: false } | { recorded: true; status: DeliveryStatus; attempts: number };
 
-/** How an outcome is written: the status to set (`retry` becomes pending or given_up in SQL), the delay, the error. */
-function columns(outcome: Outcome): { status: DeliveryStatus | 'retry'; delay: number; error: string | null } {
+/**
+ * How an outcome is written: the status to set (`retry` and `throttled` become pending or
+ * given_up in SQL), the delay, the error. A throttled delivery keeps its due time, so once its
+ * target's pause ends the target's deliveries resume in their order.
+ */
+function columns(outcome: Outcome): { status: DeliveryStatus | 'retry' | 'throttled'; delay: number; error: string | null } {
   return {
-    status: outcome.kind === 'retry' ? 'retry' : outcome.kind === 'gone' ? 'cancelled' : outcome.kind,
-    delay: outcome.kind === 'retry' ? outcome.delayMs : 0,
+    status: outcome.kind === 'gone' ? 'cancelled' : outcome.kind,
+    delay: outcome.kind === 'retry' || outcome.kind === 'throttled' ? outcome.delayMs : 0,
     error: outcome.kind === 'gone' ? `HTTP ${outcome.status} Gone: the subscriber asked to be removed` : 'error' in outcome ? outcome.error : null,
   };
 }
@@ -61,14 +74,16 @@ export class Outcomes extends Repo {
    * delivery never comes back). A retry that would fall past the give-up window (counted from
    * the delivery's creation or its latest manual retry) becomes `given_up`.
    */
-  async record(items: Completion[]): Promise<Recorded[]> {
+  async record(items: Completion[], rules: HealthRules = { alertRepeatMs: 0, recoveredAfterMs: 0 }): Promise<Recorded[]> {
     if (items.length === 0) return [];
     return this.db.tx(async (q) => {
       // PostgreSQL: the batch's guarded updates and attempt rows as one statement (a 410's
       // unsubscribe, rare, takes the statement-by-statement path). Each update reports the
       // input row that made it, so a second outcome for one delivery is not recorded.
       const out = this.d.name === 'postgres' && items.every((c) => c.outcome.kind !== 'gone') ? await this.recordAllAtOnce(q, items) : await this.recordEach(q, items);
-      await this.moveHealth(q, items, out);
+      // A 429 or 503 pauses the whole target, whatever became of the delivery meanwhile.
+      for (const c of items) if (c.outcome.kind === 'throttled' && c.targetUrl) await pauseTarget(q, this.d, c.targetUrl, c.outcome.delayMs);
+      await this.moveHealth(q, items, out, rules);
       return out;
     });
   }
@@ -84,8 +99,8 @@ export class Outcomes extends Repo {
     const { status, delay, error } = columns(outcome);
     const rows = await q.query<{ hook_id: string | null; status: DeliveryStatus; attempts: number }>(
       `UPDATE deliveries SET
-         status = CASE WHEN $3 = 'retry' THEN (CASE WHEN ${now} + $4 - window_start > $5 THEN 'given_up' ELSE 'pending' END) ELSE $3 END,
-         attempts = attempts + 1, next_at = ${now} + $4, locked_by = NULL, locked_until = NULL,
+         status = CASE WHEN $3 IN ('retry', 'throttled') THEN (CASE WHEN ${now} + $4 - window_start > $5 THEN 'given_up' ELSE 'pending' END) ELSE $3 END,
+         attempts = attempts + 1, next_at = CASE WHEN $3 = 'throttled' THEN next_at ELSE ${now} + $4 END, locked_by = NULL, locked_until = NULL,
          last_status = $6, last_error = $7, updated_at = ${now}
        WHERE id = $1 AND locked_by = $2 AND status = 'pending'
        RETURNING hook_id, status, attempts`,
@@ -121,8 +136,8 @@ export class Outcomes extends Repo {
        ), t AS (SELECT ${this.now} AS now),
        upd AS (
          UPDATE deliveries d SET
-           status = CASE WHEN i.status = 'retry' THEN (CASE WHEN t.now + i.delay - d.window_start > i.give_up THEN 'given_up' ELSE 'pending' END) ELSE i.status END,
-           attempts = d.attempts + 1, next_at = t.now + i.delay, locked_by = NULL, locked_until = NULL,
+           status = CASE WHEN i.status IN ('retry', 'throttled') THEN (CASE WHEN t.now + i.delay - d.window_start > i.give_up THEN 'given_up' ELSE 'pending' END) ELSE i.status END,
+           attempts = d.attempts + 1, next_at = CASE WHEN i.status = 'throttled' THEN d.next_at ELSE t.now + i.delay END, locked_by = NULL, locked_until = NULL,
            last_status = i.last_status, last_error = i.last_error, updated_at = t.now
          FROM input i, t
          WHERE d.id = i.id AND d.locked_by = i.worker AND d.status = 'pending'
@@ -156,17 +171,19 @@ export class Outcomes extends Repo {
 
   /**
    * Moves the subscriptions' health by the outcomes just recorded: failing from the first failed
-   * attempt after a success, healthy again at the next success, with an alert queued at each
-   * change (when the account has an alert URL) and given-up deliveries counted for the hourly
-   * roll-up. Each change of state is one guarded statement, so two processes recording
-   * outcomes of one subscription at once raise one alert, not two. A batch of successes to
-   * healthy subscriptions costs one read.
+   * attempt after a success (throttling is not failing), healthy again once its deliveries have
+   * succeeded for `recoveredAfterMs`; an alert at each change (when the account has an alert
+   * URL), at most one failing and one recovered in any `alertRepeatMs`, so a flapping target
+   * cannot flood the channel; given-up deliveries counted for the hourly roll-up. Each change is
+   * one guarded statement, so two processes recording outcomes of one subscription at once raise
+   * one alert, not two. A batch of successes to healthy subscriptions costs one read.
    */
-  private async moveHealth(q: Queryable, items: Completion[], out: Recorded[]): Promise<void> {
+  private async moveHealth(q: Queryable, items: Completion[], out: Recorded[], rules: HealthRules): Promise<void> {
     const byHook = new Map<string, { fails: number; sawOk: boolean; lastError: string | null; givenUp: number }>();
     items.forEach((c, i) => {
       const r = out[i];
-      if (!r.recorded || !c.hookId || c.outcome.kind === 'gone') return;
+      // Throttling is not failing: a 429 or 503 moves no health.
+      if (!r.recorded || !c.hookId || c.outcome.kind === 'gone' || c.outcome.kind === 'throttled') return;
       const h = byHook.get(c.hookId) ?? { fails: 0, sawOk: false, lastError: null, givenUp: 0 };
       if (c.outcome.kind === 'delivered') {
         h.sawOk = true;
@@ -180,19 +197,37 @@ export class Outcomes extends Repo {
     });
     if (byHook.size === 0) return;
     const failed = [...byHook].filter(([, h]) => h.fails > 0 || h.givenUp > 0).map(([id]) => id);
-    for (const row of await this.hooks.healthOf([...byHook.keys()], failed, q)) {
+    const rows = await this.hooks.healthOf([...byHook.keys()], failed, q);
+    if (rows.length === 0) return;
+    const [{ now: clock }] = await q.query<{ now: number | string }>(`SELECT ${this.now} AS now`);
+    const now = Number(clock);
+    for (const row of rows) {
       const h = byHook.get(row.id)!;
-      const subscription = { id: row.id, event: row.event, target_url: row.target_url };
-      const alert = (type: 'subscription.failing' | 'subscription.recovered', extra: Record<string, unknown>) =>
-        row.alert_url ? this.alerts.queue(q, row.account_id, row.id, type, { subscription, ...extra }) : Promise.resolve();
-      if (h.sawOk && row.failing_since !== null && (await this.hooks.markRecovered(row.id, q))) {
-        await alert('subscription.recovered', { since: new Date(Number(row.failing_since)).toISOString(), failed_attempts: Number(row.consecutive_failures) });
-      }
       if (h.fails > 0) {
-        const since = await this.hooks.markFailing(row.id, h.fails, q);
-        if (since !== null) await alert('subscription.failing', { since: new Date(since).toISOString(), last_error: h.lastError });
+        const began = await this.hooks.markFailing(row.id, h.fails, now, rules.alertRepeatMs, q);
+        if (began?.alert) await this.alertOf(q, row, 'subscription.failing', { since: new Date(now).toISOString(), last_error: h.lastError });
+      } else if (h.sawOk && row.failing_since !== null) {
+        const back = await this.hooks.markSucceeded(row.id, now, rules.recoveredAfterMs, rules.alertRepeatMs, q);
+        if (back.alert) await this.alertOf(q, row, 'subscription.recovered', { since: new Date(Number(row.failing_since)).toISOString(), failed_attempts: Number(row.consecutive_failures) });
       }
       if (h.givenUp > 0) await this.hooks.countGivenUp(row.id, h.givenUp, q);
     }
+  }
+
+  /** Recovers the failing subscriptions whose successes have lasted long enough by now (no later outcome came to do it), with their alerts. */
+  async recoverSteady(rules: HealthRules): Promise<void> {
+    const [{ now: clock }] = await this.db.query<{ now: number | string }>(`SELECT ${this.now} AS now`);
+    const now = Number(clock);
+    for (const row of await this.hooks.steady(now, rules.recoveredAfterMs)) {
+      await this.db.tx(async (q) => {
+        const back = await this.hooks.recoverIfSteady(row.id, now, rules.recoveredAfterMs, rules.alertRepeatMs, q);
+        if (back.alert) await this.alertOf(q, row, 'subscription.recovered', { since: new Date(Number(row.failing_since)).toISOString(), failed_attempts: Number(row.consecutive_failures) });
+      });
+    }
+  }
+
+  private alertOf(q: Queryable, row: HealthRow, type: 'subscription.failing' | 'subscription.recovered', extra: Record<string, unknown>): Promise<void> {
+    if (!row.alert_url) return Promise.resolve();
+    return this.alerts.queue(q, row.account_id, row.id, type, { subscription: { id: row.id, event: row.event, target_url: row.target_url }, ...extra });
   }
 }
