@@ -181,10 +181,13 @@ export class Deliverer extends KickLoop implements LeaseTaker {
       const claimed = d;
       const p = this.attempts
         .run(claimed)
-        .then((result) => {
-          // A 429 or 503: this process's other deliveries to the target wait out the pause too.
-          if (result.outcome.kind === 'throttled') this.queue.pause(claimed.target_url, performance.now() + result.outcome.delayMs);
-          return this.recorder.record(claimed, result);
+        .then(async (result) => {
+          // A 429 or 503 pauses the whole target: this process's other deliveries to it are taken
+          // out at once and, once the pause is recorded, go back to the store, to resume in their
+          // order when it ends.
+          const held = result.outcome.kind === 'throttled' ? this.queue.takeTarget(claimed.target_url) : [];
+          await this.recorder.record(claimed, result);
+          for (const d of held) this.handBack(d);
         })
         .finally(() => {
           this.inflight.delete(p);

@@ -37,8 +37,6 @@ export class ReadyQueue {
   reserved = 0;
   /** Queued deliveries waiting for their turn. */
   private pacedCount = 0;
-  /** Targets paused by a 429 or 503, until when (a performance.now()). */
-  private readonly paused = new Map<string, number>();
 
   constructor(
     /** Delivery slots. */
@@ -76,40 +74,45 @@ export class ReadyQueue {
     }
   }
 
-  /** The target answered 429 or 503: its queued deliveries wait until `until` (a performance.now()). */
-  pause(targetUrl: string, until: number): void {
-    this.paused.set(targetUrl, Math.max(until, this.paused.get(targetUrl) ?? 0));
+  /** Takes out the queued deliveries to a target (it answered 429 or 503: they go back to the store, to resume in order after its pause). */
+  takeTarget(targetUrl: string): Claimed[] {
+    const out: Claimed[] = [];
+    for (let i = 0; i < this.queue.length; ) {
+      const q = this.queue[i];
+      if (q.d.target_url !== targetUrl) {
+        i++;
+        continue;
+      }
+      this.queue.splice(i, 1);
+      this.unpace(q);
+      out.push(q.d);
+    }
+    return out;
   }
 
-  /** When the next delivery waiting for its turn (or a pause) may start; null: none waits. */
+  /** When the next delivery waiting for its turn may start; null: none waits. */
   nextTurn(now: number): number | null {
     let next: number | null = null;
-    for (const q of this.queue) {
-      const at = Math.max(q.at, this.paused.get(q.d.target_url) ?? 0);
-      if (at > now && (next === null || at < next)) next = at;
-    }
+    for (const q of this.queue) if (q.at > now && (next === null || q.at < next)) next = q.at;
     return next;
   }
 
   /**
-   * The next queued delivery a free slot may start now, oldest first: its turn come, its target
-   * not paused, its account within its share; those whose lease could run out before the attempt
+   * The next queued delivery a free slot may start now, oldest first: its turn come, its account
+   * within its share; those whose lease could run out before the attempt
    * ends (queued past `latestAt`) are taken out and passed to `expired`. Null: no slot free, or
    * nothing queued fits one.
    */
   next(now: number, latestAt: number, expired: (q: Queued) => void): Claimed | null {
     for (let i = 0; i < this.queue.length && this.inflight < this.slots; ) {
       const q = this.queue[i];
-      const pausedUntil = this.paused.get(q.d.target_url);
-      if (pausedUntil !== undefined && pausedUntil <= now) this.paused.delete(q.d.target_url);
-      // Its lease runs out by its own start time, whatever pause holds it: handed back before.
       if (q.at < latestAt) {
         this.queue.splice(i, 1);
         this.unpace(q);
         expired(q);
         continue;
       }
-      if (Math.max(q.at, pausedUntil ?? 0) > now || (this.running.get(q.d.account_id) ?? 0) >= this.share) {
+      if (q.at > now || (this.running.get(q.d.account_id) ?? 0) >= this.share) {
         i++;
         continue;
       }

@@ -13,6 +13,12 @@
  */
 
 export const URL_WINDOW_MS = 1000;
+/**
+ * A URL's turns `targetRate` apart are spaced this much more than the window: an attempt that
+ * starts a little after its turn (a busy event loop, a slow connect) then still cannot put one
+ * send too many into one second at the target.
+ */
+export const TURN_MARGIN_MS = 50;
 export const USER_WINDOW_MS = 5 * 60 * 1000;
 const USER_WINDOW_S = USER_WINDOW_MS / 1000;
 
@@ -58,7 +64,7 @@ export const userLimitOf = (limits: PacingLimits, legacy: boolean): number => (l
 /** The URL's next turn at or after `at`: its last turn, and `rate` sends in any 1 s. */
 function urlTurn(w: UrlWindow, at: number, rate: number): number {
   let t = Math.max(at, w.length ? w[w.length - 1] : at);
-  if (rate > 0 && w.length >= rate) t = Math.max(t, w[w.length - rate] + URL_WINDOW_MS);
+  if (rate > 0 && w.length >= rate) t = Math.max(t, w[w.length - rate] + URL_WINDOW_MS + TURN_MARGIN_MS);
   return t;
 }
 

@@ -96,12 +96,12 @@ export class Claims extends Repo {
 
   /** Hands back one delivery this worker leased and did not attempt, so it is due again at once. */
   async releaseOne(id: string, worker: string): Promise<void> {
-    await this.db.query('UPDATE deliveries SET locked_by = NULL, locked_until = NULL WHERE id = $1 AND locked_by = $2 AND status = $3', [id, worker, 'pending']);
+    await this.db.query('UPDATE deliveries SET locked_by = NULL, locked_until = NULL, turn_at = NULL WHERE id = $1 AND locked_by = $2 AND status = $3', [id, worker, 'pending']);
   }
 
   /** Releases this worker's leases (graceful shutdown) so they are due at once elsewhere. */
   async releaseAll(worker: string): Promise<void> {
-    await this.db.query('UPDATE deliveries SET locked_by = NULL, locked_until = NULL WHERE locked_by = $1 AND status = $2', [worker, 'pending']);
+    await this.db.query('UPDATE deliveries SET locked_by = NULL, locked_until = NULL, turn_at = NULL WHERE locked_by = $1 AND status = $2', [worker, 'pending']);
   }
 }
 
@@ -122,8 +122,8 @@ const toClaimed = (r: LeasedRow, e: EventBytes): Claimed => ({
 
 /**
  * The picked deliveries that have a turn within the targets' windows (all of them without
- * limits), and for those whose turn is later than now: due and leased from that turn on, so
- * the wait is not counted against the lease.
+ * limits), and for those whose turn is later than now: leased from that turn on, so the wait is
+ * not counted against the lease (their due time, and so their place in order, stays).
  */
 async function turnsFor(q: Queryable, d: Dialect, picked: Candidate[], r: ClaimRequest): Promise<{ ids: string[]; turns: Map<string, Turn> | null }> {
   if (!r.pacing || !pacingOn(r.pacing)) return { ids: picked.map((c) => c.id), turns: null };
@@ -136,7 +136,7 @@ async function deferTurns(q: Queryable, d: Dialect, claimed: Claimed[], turns: M
   const later = claimed.filter((c) => turns.get(c.id)!.waitMs > 0);
   if (later.length) {
     await q.query(
-      `UPDATE deliveries SET next_at = ${d.cast('v.column2', 'bigint')}, locked_until = ${d.cast('v.column2', 'bigint')} + $1
+      `UPDATE deliveries SET turn_at = ${d.cast('v.column2', 'bigint')}, locked_until = ${d.cast('v.column2', 'bigint')} + $1
        FROM (VALUES ${values(later.length, 2, 2)}) AS v WHERE deliveries.id = v.column1 AND deliveries.locked_by = $2`,
       [r.leaseMs, r.worker, ...later.flatMap((c) => [c.id, turns.get(c.id)!.at])],
     );

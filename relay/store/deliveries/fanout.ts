@@ -106,8 +106,8 @@ export async function fanOut(q: Queryable, d: Dialect, items: FanOutItem[], orig
   for (const chunk of chunks(withTurns, 1000)) {
     const at = d.cast('v.column7', 'bigint');
     const got = await q.query<Omit<LeasedRow, 'waitMs'> & { locked_by: string | null }>(
-      `INSERT INTO deliveries (id, event_id, hook_id, target_url, account_id, status, attempts, next_at, window_start, created_at, updated_at, replay, locked_by, locked_until${origin ? ', origin' : ''})
-       SELECT v.column1, v.column2, v.column3, v.column4, v.column5, 'pending', 0, COALESCE(${at}, t.now), t.now, t.now, t.now, ${replay}, v.column6,
+      `INSERT INTO deliveries (id, event_id, hook_id, target_url, account_id, status, attempts, next_at, window_start, created_at, updated_at, replay, locked_by, turn_at, locked_until${origin ? ', origin' : ''})
+       SELECT v.column1, v.column2, v.column3, v.column4, v.column5, 'pending', 0, t.now, t.now, t.now, t.now, ${replay}, v.column6, ${at},
               CASE WHEN v.column6 IS NULL THEN NULL ELSE COALESCE(${at}, t.now) + ${leaseMs} END${origin ? `, '${origin}'` : ''}
        FROM (VALUES ${values(chunk.length, 7)}) AS v, (SELECT ${d.now} AS now) AS t
        WHERE true ON CONFLICT (event_id, hook_id, replay) DO NOTHING RETURNING id, event_id, hook_id, target_url, account_id, locked_by`,

@@ -45,7 +45,7 @@ export interface EventDelivery {
  * leased with a later turn, or due while its target's window is full.
  */
 export const pacedSql = (a: string, now: string) =>
-  `${a}.status = 'pending' AND ((${a}.locked_by IS NOT NULL AND ${a}.locked_by <> '${PAUSED}' AND ${a}.locked_until >= ${now} AND ${a}.next_at > ${now})
+  `${a}.status = 'pending' AND ((${a}.locked_by IS NOT NULL AND ${a}.locked_by <> '${PAUSED}' AND ${a}.locked_until >= ${now} AND ${a}.turn_at > ${now})
      OR ((${a}.locked_until IS NULL OR ${a}.locked_until < ${now}) AND ${a}.next_at <= ${now}
          AND EXISTS (SELECT 1 FROM pacing p WHERE p.key = ${a}.target_url AND p.blocked_until > ${now})))`;
 

@@ -100,7 +100,7 @@ export class Outcomes extends Repo {
     const rows = await q.query<{ hook_id: string | null; status: DeliveryStatus; attempts: number }>(
       `UPDATE deliveries SET
          status = CASE WHEN $3 IN ('retry', 'throttled') THEN (CASE WHEN ${now} + $4 - window_start > $5 THEN 'given_up' ELSE 'pending' END) ELSE $3 END,
-         attempts = attempts + 1, next_at = CASE WHEN $3 = 'throttled' THEN next_at ELSE ${now} + $4 END, locked_by = NULL, locked_until = NULL,
+         attempts = attempts + 1, next_at = CASE WHEN $3 = 'throttled' THEN next_at ELSE ${now} + $4 END, locked_by = NULL, locked_until = NULL, turn_at = NULL,
          last_status = $6, last_error = $7, updated_at = ${now}
        WHERE id = $1 AND locked_by = $2 AND status = 'pending'
        RETURNING hook_id, status, attempts`,
@@ -137,7 +137,7 @@ export class Outcomes extends Repo {
        upd AS (
          UPDATE deliveries d SET
            status = CASE WHEN i.status IN ('retry', 'throttled') THEN (CASE WHEN t.now + i.delay - d.window_start > i.give_up THEN 'given_up' ELSE 'pending' END) ELSE i.status END,
-           attempts = d.attempts + 1, next_at = CASE WHEN i.status = 'throttled' THEN d.next_at ELSE t.now + i.delay END, locked_by = NULL, locked_until = NULL,
+           attempts = d.attempts + 1, next_at = CASE WHEN i.status = 'throttled' THEN d.next_at ELSE t.now + i.delay END, locked_by = NULL, locked_until = NULL, turn_at = NULL,
            last_status = i.last_status, last_error = i.last_error, updated_at = t.now
          FROM input i, t
          WHERE d.id = i.id AND d.locked_by = i.worker AND d.status = 'pending'

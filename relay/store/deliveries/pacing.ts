@@ -71,13 +71,21 @@ export async function takeTurns(q: Queryable, d: Dialect, rows: Array<{ id: stri
   return turns;
 }
 
-/** Pauses a target URL until `untilMs` from now (its 429 or 503 said so), never shortening a pause already longer. */
-export async function pauseTarget(q: Queryable, d: Dialect, targetUrl: string, pauseMs: number): Promise<number> {
-  const [r] = await q.query<{ throttled_until: number | string }>(
-    `INSERT INTO pacing (key, sends, throttled_until) VALUES ($1, '[]', ${d.now} + $2)
-     ON CONFLICT (key) DO UPDATE SET throttled_until = CASE WHEN pacing.throttled_until > excluded.throttled_until THEN pacing.throttled_until ELSE excluded.throttled_until END
-     RETURNING throttled_until`,
-    [targetUrl, Math.max(0, Math.round(pauseMs))],
+/**
+ * Pauses a target URL for `pauseMs` from now (its 429 or 503 said so), never shortening a pause
+ * already longer. The turns it had given out that are not due yet are given back: those
+ * deliveries go back to the queue, and after the pause the target's deliveries resume from the
+ * oldest, with its whole allowance.
+ */
+export async function pauseTarget(q: Queryable, d: Dialect, targetUrl: string, pauseMs: number): Promise<void> {
+  await q.query(`INSERT INTO pacing (key, sends) VALUES ($1, '[]') ON CONFLICT (key) DO NOTHING`, [targetUrl]);
+  const [r] = await q.query<{ sends: string; now: number | string }>(`SELECT sends, ${d.now} AS now FROM pacing WHERE key = $1${d.lock('FOR UPDATE')}`, [targetUrl]);
+  const now = Number(r.now);
+  const given = (JSON.parse(r.sends) as number[]).filter((t) => t <= now);
+  await q.query(
+    `UPDATE pacing SET sends = $2, blocked_until = NULL,
+       throttled_until = CASE WHEN throttled_until > ${d.cast('$3', 'bigint')} THEN throttled_until ELSE ${d.cast('$3', 'bigint')} END
+     WHERE key = $1`,
+    [targetUrl, JSON.stringify(given), now + Math.max(0, Math.round(pauseMs))],
   );
-  return Number(r.throttled_until);
 }

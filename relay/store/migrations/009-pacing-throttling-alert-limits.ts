@@ -12,6 +12,9 @@ export const migration: Migration = {
       sends TEXT NOT NULL,
       throttled_until BIGINT,
       blocked_until BIGINT)`);
+    // A delivery leased ahead of its turn: sent at turn_at (its due time, and so its place in
+    // order, stays as it was).
+    await q.query('ALTER TABLE deliveries ADD COLUMN turn_at BIGINT');
     // At most one failing and one recovered alert a subscription in any 15 minutes; recovered
     // once its deliveries have succeeded for a minute (ok_since).
     await q.query('ALTER TABLE hooks ADD COLUMN failing_alert_at BIGINT');
