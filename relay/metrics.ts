@@ -13,7 +13,12 @@ export interface RelayMetrics extends DeliveryMetrics {
   countInbound(provider: string, outcome: string): void;
 }
 
-export function createMetrics(queue: { pendingStats(): Promise<{ pending: number; oldestAgeSeconds: number; paced: number }> }): RelayMetrics {
+/** Where the queue's gauges are read from. */
+export interface QueueStats {
+  pendingStats(): Promise<{ pending: number; oldestAgeSeconds: number; paced: number }>;
+}
+
+export function createMetrics(queue: QueueStats): RelayMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const inbound = new Counter({
@@ -39,8 +44,19 @@ export function createMetrics(queue: { pendingStats(): Promise<{ pending: number
     help: 'Answers of 429 or 503 from targets: the target is paused for its Retry-After (throttling, not failing).',
     registers: [registry],
   });
+  queueGauges(registry, queue);
+  return {
+    registry,
+    countThrottled: () => throttled.inc(),
+    countInbound: (provider, outcome) => inbound.inc({ provider: (PROVIDER_KEYS as readonly string[]).includes(provider) ? provider : 'unknown', outcome }),
+    countDelivery: (outcome) => deliveries.inc({ outcome }),
+    observeDelivery: (seconds) => duration.observe(seconds),
+  };
+}
+
+/** The queue's gauges, read from the store at scrape time (one query for all three), so every process reports the same queue. */
+function queueGauges(registry: Registry, queue: QueueStats): void {
   let stats: Promise<{ pending: number; oldestAgeSeconds: number; paced: number }> | null = null;
-  // Both gauges read one query per scrape.
   const read = () => (stats ??= queue.pendingStats().finally(() => setTimeout(() => (stats = null), 0)));
   new Gauge({
     name: 'demohooks_relay_pending_deliveries',
@@ -66,11 +82,4 @@ export function createMetrics(queue: { pendingStats(): Promise<{ pending: number
       this.set((await read()).paced);
     },
   });
-  return {
-    registry,
-    countThrottled: () => throttled.inc(),
-    countInbound: (provider, outcome) => inbound.inc({ provider: (PROVIDER_KEYS as readonly string[]).includes(provider) ? provider : 'unknown', outcome }),
-    countDelivery: (outcome) => deliveries.inc({ outcome }),
-    observeDelivery: (seconds) => duration.observe(seconds),
-  };
 }

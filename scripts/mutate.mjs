@@ -18,6 +18,7 @@ const HEALTH = 'dist/relay/test/health.test.js';
 const CLI = 'dist/relay/test/cli.test.js';
 const CONSOLE = 'dist/relay/test/console.test.js';
 const DERIVE = 'dist/relay/test/derive.test.js';
+const PACING = 'dist/relay/test/pacing.test.js';
 
 const MUTATIONS = [
   {
@@ -165,7 +166,7 @@ const MUTATIONS = [
   {
     name: 'health not moved by outcomes [health]',
     file: 'relay/store/deliveries/outcomes.ts',
-    from: 'await this.moveHealth(q, items, out);',
+    from: 'await this.moveHealth(q, items, out, rules);',
     to: '',
     tests: [HEALTH],
   },
@@ -280,6 +281,69 @@ const MUTATIONS = [
     from: "if (this.running) this.to(r.claimed.length > 0 ? 'looking' : 'waiting');",
     to: "if (this.running) this.to('looking');",
     tests: [DERIVE],
+  },
+  {
+    name: "a URL's window not kept: no pacing per target [pacing]",
+    file: 'relay/domain/pacing.ts',
+    from: 'if (rate > 0 && w.length >= rate) t = Math.max(t, w[w.length - rate] + URL_WINDOW_MS + TURN_MARGIN_MS);',
+    to: '',
+    tests: [PACING],
+  },
+  {
+    name: "a Zapier user's window not counted [pacing]",
+    file: 'relay/domain/pacing.ts',
+    from: 'if (second * 1000 > at) at = second * 1000;',
+    to: '',
+    tests: [PACING],
+  },
+  {
+    name: 'the claim takes no turns [pacing]',
+    file: 'relay/store/deliveries/claim.ts',
+    from: 'if (!r.pacing || !pacingOn(r.pacing)) return { ids: picked.map((c) => c.id), turns: null };',
+    to: 'return { ids: picked.map((c) => c.id), turns: null };',
+    tests: [PACING],
+  },
+  {
+    name: 'a 429 does not pause its target [pacing]',
+    file: 'relay/store/deliveries/outcomes.ts',
+    from: "for (const c of items) if (c.outcome.kind === 'throttled' && c.targetUrl) await pauseTarget(q, this.d, c.targetUrl, c.outcome.delayMs);",
+    to: '',
+    tests: [PACING],
+  },
+  {
+    name: 'Retry-After ignored [pacing]',
+    file: 'relay/delivery/attempt.ts',
+    from: "retryAfter: retryAfterMs(res.headers['retry-after'], Date.now()) });",
+    to: 'retryAfter: null });',
+    tests: [PACING],
+  },
+  {
+    name: 'a throttled target counted as failing [pacing]',
+    file: 'relay/store/deliveries/outcomes.ts',
+    from: "if (!r.recorded || !c.hookId || c.outcome.kind === 'gone' || c.outcome.kind === 'throttled') return;",
+    to: "if (!r.recorded || !c.hookId || c.outcome.kind === 'gone') return;",
+    tests: [PACING],
+  },
+  {
+    name: 'failing alerts not limited in 15 minutes [pacing]',
+    file: 'relay/store/hooks.ts',
+    from: "failing_alert_at = CASE WHEN failing_alert_at IS NULL OR failing_alert_at <= ${this.d.cast('$2', 'bigint')} - ${this.d.cast('$4', 'bigint')} THEN ${this.d.cast('$2', 'bigint')} ELSE failing_alert_at END",
+    to: "failing_alert_at = ${this.d.cast('$2', 'bigint')}",
+    tests: [PACING],
+  },
+  {
+    name: 'recovered at the first success, not after a minute of them [pacing]',
+    file: 'relay/store/hooks.ts',
+    from: "AND ok_since IS NOT NULL AND ok_since <= ${this.d.cast('$2', 'bigint')} - ${this.d.cast('$3', 'bigint')} RETURNING",
+    to: 'RETURNING',
+    tests: [PACING],
+  },
+  {
+    name: "a paced delivery holds its account's share [pacing]",
+    file: 'relay/delivery/ready-queue.ts',
+    from: 'const paced = d.waitMs > 0;',
+    to: 'const paced = false;',
+    tests: [PACING],
   },
 ];
 

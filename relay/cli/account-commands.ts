@@ -33,7 +33,10 @@ export const ACCOUNT_COMMANDS: Record<string, Command> = {
       const { rows: hooks, more } = paging(await services.reads.hooks(accountId, { limit: limit + 1, before: values.before as string | undefined }), limit, (b) =>
         ['demohooks-relay hooks list', ...argsOf(values, ['account', 'limit']), '--before', b].join(' '),
       );
-      const health = (h: (typeof hooks)[number]) => (h.health === 'failing' ? `FAILING since ${h.failing_since} (${h.consecutive_failures} failed)` : 'healthy');
+      const health = (h: (typeof hooks)[number]) => {
+        const state = h.health === 'failing' ? `FAILING since ${h.failing_since} (${h.consecutive_failures} failed)` : h.health === 'throttled' ? `throttled by the target until ${h.throttled_until}` : 'healthy';
+        return h.paced ? `${state}, ${h.paced} paced` : state;
+      };
       return {
         json: hooks,
         text: hooks.length

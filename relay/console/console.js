@@ -190,9 +190,18 @@ function drawChart(holder, stats) {
 
 function healthCell(k) {
   if (k.health === 'failing') {
-    return h('td', { class: 'bad' }, h('span', { class: 'badge failing' }, 'failing'), ` since ${when(k.failing_since)} · ${plural(k.consecutive_failures, 'failed attempt', 'failed attempts')} in a row`);
+    return h('td', { class: 'bad' }, h('span', { class: 'badge failing' }, 'failing'), ` since ${when(k.failing_since)} · ${plural(k.consecutive_failures, 'failed attempt', 'failed attempts')} in a row`, pacedNote(k));
   }
-  return h('td', {}, h('span', { class: 'badge healthy' }, 'healthy'));
+  if (k.health === 'throttled') {
+    // The target asked to slow down (429 or 503): not a failure; its deliveries resume when the pause ends.
+    return h('td', {}, h('span', { class: 'badge throttled' }, 'throttled'), ` by the target until ${when(k.throttled_until)}`, pacedNote(k));
+  }
+  return h('td', {}, h('span', { class: 'badge healthy' }, 'healthy'), pacedNote(k));
+}
+
+/** Deliveries waiting for their turn within the target's limits: not attempts, not failures. */
+function pacedNote(k) {
+  return k.paced ? ` · ${plural(k.paced, 'delivery waits', 'deliveries wait')} for its turn (paced)` : '';
 }
 
 const rate = (r) => (r === null ? 'no attempts' : `${Math.round(r * 1000) / 10} %`);

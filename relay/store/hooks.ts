@@ -33,7 +33,7 @@ export interface HookHealth extends Hook {
   /** Until when the target is paused by its 429 or 503 (null: not paused). */
   throttled_until: string | null;
   consecutive_failures: number;
-  /** Delivered attempts of all attempts in the last 24 hours (null: none made). */
+  /** Delivered attempts of all attempts in the last 24 hours, a target's 429s and 503s left out (null: none made). */
   success_rate_24h: number | null;
 }
 
@@ -49,6 +49,8 @@ export interface HealthRow {
 }
 
 const FAILED_ATTEMPT = '(a.status_code IS NULL OR a.status_code < 200 OR a.status_code >= 300)';
+/** A 429 or 503 asked the relay to slow down: neither a success nor a failure of the subscription. */
+const NOT_THROTTLED = '(a.status_code IS NULL OR a.status_code NOT IN (429, 503))';
 
 export class Hooks extends Repo {
   /** Subscribes; throws HookLimit when the account already holds `max` subscriptions. */
@@ -100,7 +102,7 @@ export class Hooks extends Repo {
             ORDER BY d.updated_at DESC LIMIT 1) AS last_error,
          (SELECT COUNT(*) FROM deliveries d WHERE d.hook_id = h.id AND ${pacedSql('d', this.now)}) AS paced,
          (SELECT p.throttled_until FROM pacing p WHERE p.key = h.target_url AND p.throttled_until > ${this.now}) AS throttled_until,
-         ${attempts(`a.started_at >= ${this.now} - 86400000`)} AS attempts_24h,
+         ${attempts(`a.started_at >= ${this.now} - 86400000 AND ${NOT_THROTTLED}`)} AS attempts_24h,
          ${attempts(`a.started_at >= ${this.now} - 86400000 AND NOT ${FAILED_ATTEMPT}`)} AS ok_24h
        FROM hooks h WHERE h.account_id = $1${after} ORDER BY h.created_at DESC, h.id DESC LIMIT $${params.length}`, // ids made later sort later: newest first within a millisecond too
       params,

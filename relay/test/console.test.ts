@@ -10,6 +10,8 @@ import { demoSessionSample } from '../../lib/providers/walnut.js';
 import { signBody } from '../../lib/signature.js';
 import { CONSOLE_CSP } from '../http/console.js';
 import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { CHROMIUM, launchChromium } from './browser.js';
 import { call, freshSqliteUrl, startSink, startTestRelay, until } from './harness.js';
 import { deliveriesOf } from './fixtures.js';
@@ -42,7 +44,9 @@ if (!CHROMIUM) {
   beforeEach(async () => {
     refuse = true;
     relay = await startTestRelay(freshSqliteUrl(), { retryBaseMs: 50, retryMaxMs: 100 });
-    sink = await startSink((r) => (r.path === '/zap-down' ? 500 : r.path === '/zap-refuses' && refuse ? 400 : 200));
+    sink = await startSink((r) =>
+      r.path === '/zap-busy' ? { status: 429, body: '{}', headers: { 'Retry-After': '600' } } : r.path === '/zap-down' ? 500 : r.path === '/zap-refuses' && refuse ? 400 : 200,
+    );
     const created = await relay.store.accounts.create('Acme RevOps');
     key = created.apiKey;
     inbound = (await call(relay.url, 'GET', '/v1/me', { key })).json.inbound;
@@ -197,7 +201,9 @@ if (!CHROMIUM) {
     refuse = false;
     const ok = (await call(relay.url, 'POST', '/v1/hooks', { key, body: { target_url: `${sink.url}/zap`, event: 'walnut.*' } })).json;
     const down = (await call(relay.url, 'POST', '/v1/hooks', { key, body: { target_url: `${sink.url}/zap-down`, event: 'walnut.*' } })).json;
+    const busy = (await call(relay.url, 'POST', '/v1/hooks', { key, body: { target_url: `${sink.url}/zap-busy`, event: 'walnut.*' } })).json;
     const id = await post({ ...demoSessionSample, data: { ...demoSessionSample.data, session_id: 'down-1' } });
+    await until('the busy target paused by its 429', async () => (await deliveriesOf(relay, id)).find((x) => x.hook_id === busy.id)?.last_status === 429);
     await until('one failed attempt recorded, still retrying', async () => {
       const d = (await deliveriesOf(relay, id)).find((x) => x.hook_id === down.id);
       return d !== undefined && d.attempts >= 1 && d.status === 'pending';
@@ -212,6 +218,11 @@ if (!CHROMIUM) {
     expect(await failing.getAttribute('class')).toBe('failing');
     expect(await failing.textContent()).toMatch(/failing since .+ failed attempts? in a row/);
     expect(await page.textContent('main')).toContain('1 subscription is failing');
+    // A target that asked to slow down is throttled, not failing: not red, saying until when.
+    const throttled = page.locator(`#hooks tr[data-id="${busy.id}"]`);
+    expect(await throttled.getAttribute('class')).toBe('');
+    expect(await throttled.textContent()).toMatch(/throttled by the target until /);
+    await page.screenshot({ path: path.join(tmpdir(), 'demohooks-console-throttled.png'), fullPage: true });
     await failing.locator('a', { hasText: 'See problems' }).click();
     await page.waitForSelector('#problems-retrying tbody tr');
     expect(await page.textContent('#problems-retrying')).toContain('retrying');

@@ -111,7 +111,7 @@ export interface Received {
 }
 
 /** A local stand-in for a Zapier hook URL: records every request, answers with `respond`'s status. */
-export async function startSink(respond: (r: Received, n: number) => number | { status: number; body: string } = () => 200) {
+export async function startSink(respond: (r: Received, n: number) => number | { status: number; body: string; headers?: Record<string, string> } = () => 200) {
   const received: Received[] = [];
   const waiters: Array<() => void> = [];
   const server = http.createServer((req, res) => {
@@ -121,8 +121,8 @@ export async function startSink(respond: (r: Received, n: number) => number | { 
       const r = { path: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
       received.push(r);
       const answer = respond(r, received.length);
-      const { status, body } = typeof answer === 'number' ? { status: answer, body: '{}' } : answer;
-      res.writeHead(status, { 'Content-Type': 'application/json' }).end(body);
+      const { status, body, headers } = typeof answer === 'number' ? { status: answer, body: '{}', headers: {} } : answer;
+      res.writeHead(status, { 'Content-Type': 'application/json', ...headers }).end(body);
       waiters.splice(0).forEach((w) => w());
     });
   });
