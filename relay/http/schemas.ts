@@ -115,7 +115,7 @@ export const HookHealth = Hook.extend({
   paced: z.number().int().describe("deliveries waiting for their turn within the target's limits (RELAY_TARGET_RATE, RELAY_ZAPIER_USER_RATE): not attempts, not failures"),
   throttled_until: isoOrNull.describe('until when the target is paused by the Retry-After of its 429 or 503 (null: not paused)'),
   consecutive_failures: z.number().int(),
-  success_rate_24h: z.number().nullable().describe('delivered attempts of all attempts in the last 24 hours (a target's 429s and 503s, throttling, left out), 0 to 1; null when none was made'),
+  success_rate_24h: z.number().nullable().describe('delivered attempts of all attempts in the last 24 hours (429s and 503s, throttling, left out), 0 to 1; null when none was made'),
 }).meta({ id: 'HookHealth' });
 
 export const StatsHour = z
