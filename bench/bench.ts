@@ -19,6 +19,7 @@ import { dedupKey, sha256 } from '../relay/domain/identity.js';
 import { Store } from '../relay/store/index.js';
 import { demoActivityOf } from '../lib/activity.js';
 import { dropStores, freshPgUrl, freshSqliteUrl, pgAvailable, RELAY_BIN, spawnRelay } from '../relay/test/harness.js';
+import { startZapier } from '../relay/test/zapier-standin.js';
 import { closedLoop, fmt, median, openLoop, percentile, post, spawnBareForwarder, spawnBareServer, startTimingSink, table, waitFor, walnutEvent } from './lib.js';
 
 const quick = process.argv.includes('--quick');
@@ -576,6 +577,46 @@ async function bigCompany(): Promise<void> {
   say();
 }
 
+// 9. a burst within Zapier's limits --------------------------------------------------------
+
+/**
+ * A vendor's burst to one Zap, through a stand-in that enforces Zapier's documented limits
+ * (30 a second per hook URL, 10,000 per 5 minutes per user, 429 past them), with the relay's
+ * default pacing (25 a second per URL): how long it drains against the ideal the pace allows,
+ * how many 429s it drew, and the most requests that reached the hook in any second. The other
+ * relay rows run with pacing off, so they measure the relay, not the pace.
+ */
+async function pacedBurst(): Promise<void> {
+  const n = quick ? 500 : 5000;
+  const rate = 25;
+  say(`## a burst within Zapier's limits: ${n.toLocaleString('en')} events to one hook, through a stand-in answering 429 past 30/s per hook and 10,000 per 5 min per user; RELAY_TARGET_RATE=${rate} (\`npm run bench -- --only=pacing\`)`);
+  const rows: Array<Array<string | number>> = [];
+  for (const [name, makeUrl] of stores()) {
+    const zapier = await startZapier({ perHookPerSecond: 30, perUserPer5Min: 10_000 });
+    const r = await relayOn(makeUrl(), { RELAY_TARGET_RATE: String(rate), RELAY_ZAPIER_USER_RATE: '9000' });
+    try {
+      const res = await fetch(`${r.url}/v1/hooks`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${r.key}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ target_url: `${zapier.url}/hooks/catch/1/burst/`, event: 'walnut.*' }),
+      });
+      if (res.status !== 201) throw new Error(`subscribe failed: ${res.status}`);
+      const started = performance.now();
+      await closedLoop(n, 16, (i) => send(r)(i));
+      const complete = await waitFor(() => zapier.delivered().size >= n, (n / rate) * 1000 * 2 + 60_000);
+      const drained = (performance.now() - started) / 1000;
+      const ideal = n / rate;
+      const throttled = zapier.arrivals.filter((a) => a.status === 429).length;
+      rows.push([name, complete ? fmt(drained, 1) : 'INCOMPLETE', fmt(ideal, 0), fmt(drained / ideal, 2), throttled, zapier.peak(1000), complete && throttled === 0 ? 'met' : 'NOT met']);
+    } finally {
+      r.stop();
+      await zapier.close();
+    }
+  }
+  say(table(['store', 'drained in s', `ideal s (${n} / ${rate})`, 'ratio', '429 answers', 'peak in any 1 s', 'whole, no 429'], rows));
+  say();
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   say(`# demohooks benchmark (${quick ? 'quick' : 'full'}) — Node ${process.version}, ${require('node:os').cpus().length} cores${pgAvailable.ok ? '' : `; PostgreSQL skipped: ${pgAvailable.why}`}`);
@@ -589,6 +630,7 @@ async function main(): Promise<void> {
     ['stored', growthStored],
     ['activity', growthActivity],
     ['company', bigCompany],
+    ['pacing', pacedBurst],
   ];
   try {
     for (const [key, fn] of sections) if (!only || only.split(',').includes(key)) await fn();

@@ -15,6 +15,7 @@ import App from '../index.js';
 import { isWebhookRefused } from '../lib/errors.js';
 import { processDelivery } from '../lib/pipeline.js';
 import { PROVIDER_KEYS, PROVIDERS, type ProviderKey, type ProviderSpec } from '../lib/providers/index.js';
+import { demoSessionSample } from '../lib/providers/walnut.js';
 import { signBody, signRequest, zapierHookHeaderName } from '../lib/signature.js';
 import { silentLogger } from '../relay/log.js';
 import { startRelay } from '../relay/main.js';
@@ -624,6 +625,67 @@ async function publicAttacks(): Promise<void> {
   say();
 }
 
+// 8. Targets that throttle at random ----------------------------------------------------------
+
+/**
+ * Three subscriptions whose target answers 429 at random (a third of the time) with a random
+ * Retry-After of 0 to 5 s, while events keep arriving: every event reaches every target, none is
+ * given up, and no failing alert is sent (throttling is not failing).
+ */
+async function throttlingTargets(): Promise<void> {
+  const seconds = short ? 15 : 120;
+  const slack = await startSink();
+  let throttled = 0;
+  const zap = await startSink(() => {
+    if (Math.random() >= 1 / 3) return 200;
+    throttled++;
+    return { status: 429, body: '{}', headers: { 'Retry-After': String(Math.floor(Math.random() * 6)) } };
+  });
+  const relay = await startRelay(testConfig(freshSqliteUrl(), { targetRate: 25, zapierUserRate: 9000, alertHosts: ['127.0.0.1:*'], alertRepeatMs: 900_000, recoveredAfterMs: 60_000, giveUpMs: 10 * 60_000 }), silentLogger);
+  try {
+    const { apiKey: key, tokens } = await relay.store.accounts.create('throttled');
+    const api = (method: string, p: string, body?: unknown) =>
+      fetch(`${relay.url}${p}`, { method, headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    await api('PUT', '/v1/me/alerts', { url: `${slack.url}/alerts` });
+    for (let i = 0; i < 3; i++) await api('POST', '/v1/hooks', { target_url: `${zap.url}/hooks/catch/4242/t${i}/`, event: 'walnut.*' });
+    const acked = new Set<string>();
+    const end = Date.now() + seconds * 1000;
+    for (let i = 0; Date.now() < end; i++) {
+      const body = JSON.stringify({ ...demoSessionSample, data: { ...demoSessionSample.data, session_id: `throttle-${i}` } });
+      const r = await post(`${relay.url}/v1/inbound/walnut/${tokens.walnut}`, body);
+      if (r.status === 200) acked.add(JSON.parse(r.text).id);
+      await sleepMs(100);
+    }
+    const reached = () => {
+      const ok = new Map<string, Set<string>>();
+      for (const r of zap.received) {
+        if (!r.path.startsWith('/hooks/catch/4242/')) continue;
+        const set = ok.get(String(r.headers['x-relay-event-id'])) ?? new Set<string>();
+        set.add(r.path);
+        ok.set(String(r.headers['x-relay-event-id']), set);
+      }
+      return ok;
+    };
+    const deadline = Date.now() + 120_000;
+    const db = relay.store.db;
+    const count = async (sql: string) => Number((await db.query<{ n: number }>(sql))[0].n);
+    while (Date.now() < deadline && (await count(`SELECT COUNT(*) AS n FROM deliveries WHERE status = 'pending'`)) > 0) await sleepMs(200);
+    const givenUp = await count(`SELECT COUNT(*) AS n FROM deliveries WHERE status IN ('given_up', 'failed')`);
+    const delivered = await count(`SELECT COUNT(*) AS n FROM deliveries WHERE status = 'delivered'`);
+    const lost = [...acked].filter((id) => (reached().get(id)?.size ?? 0) < 3).length;
+    const failingAlerts = slack.received.filter((r) => JSON.parse(r.body).type === 'subscription.failing').length;
+    say(`## targets that throttle at random: 3 subscriptions, a 429 a third of the time with Retry-After 0–5 s, for ${seconds} s`);
+    say(table(['events acked', 'deliveries delivered', '429 answers', 'lost', 'given up or failed', 'failing alerts'], [[acked.size, delivered, throttled, lost, givenUp, failingAlerts]]));
+    say('lost, given up and failing alerts must be 0');
+    say();
+    if (lost || givenUp || failingAlerts || delivered !== 3 * acked.size) failures.push(`throttling targets: ${lost} lost, ${givenUp} given up, ${failingAlerts} failing alerts, ${delivered} of ${3 * acked.size} delivered`);
+  } finally {
+    await relay.close();
+    await zap.close();
+    await slack.close();
+  }
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   say(`# demohooks torture suite (${short ? 'short' : 'full'})`);
@@ -638,6 +700,7 @@ async function main(): Promise<void> {
     await attacks();
     await publicAttacks();
     await killLoop();
+    await throttlingTargets();
   }
   await dropStores();
   say(`(${((Date.now() - started) / 1000).toFixed(0)} s)`);

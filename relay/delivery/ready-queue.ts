@@ -64,13 +64,19 @@ export class ReadyQueue {
     return 2 * this.slots - this.holds();
   }
 
-  /** Takes leased deliveries in: counted as held by their account, those waiting for their turn once it comes. */
-  push(items: Claimed[], at: number): void {
+  /**
+   * Takes leased deliveries in: counted as held by their account, those waiting for their turn
+   * once it comes. `leasedAt` is from before their lease began (so a lease is never thought to
+   * last longer than it does); a turn is counted from now, when they are handed over (so it is
+   * never started early).
+   */
+  push(items: Claimed[], leasedAt: number): void {
+    const now = performance.now();
     for (const d of items) {
       const paced = d.waitMs > 0;
       if (paced) this.pacedCount++;
       else tally(this.held, d.account_id, 1);
-      this.queue.push({ d, at: at + d.waitMs, paced });
+      this.queue.push({ d, at: paced ? now + d.waitMs : leasedAt, paced });
     }
   }
 

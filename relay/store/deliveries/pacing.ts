@@ -61,13 +61,17 @@ export async function takeTurns(q: Queryable, d: Dialect, rows: Array<{ id: stri
     }
     windows.set(k.url, t.url);
     if (userKey) windows.set(userKey, t.user);
-    turns.set(r.id, { at: t.at, waitMs: t.at - now });
+    turns.set(r.id, { at: t.at, waitMs: 0 });
   }
   const changed = keys.map((k) => [k, JSON.stringify(windows.get(k)), closed.get(k) ?? null]);
   await q.query(
     `UPDATE pacing SET sends = v.column2, blocked_until = ${d.cast('v.column3', 'bigint')} FROM (VALUES ${values(changed.length, 3)}) AS v WHERE pacing.key = v.column1`,
     changed.flat(),
   );
+  // How long each waits, from now: after any wait for the windows' locks, so a turn is never
+  // started early by the time this transaction spent waiting.
+  const [{ now: after }] = await q.query<{ now: number | string }>(`SELECT ${d.now} AS now`);
+  for (const t of turns.values()) t.waitMs = Math.max(0, t.at - Number(after));
   return turns;
 }
 
