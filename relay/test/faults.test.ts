@@ -315,6 +315,17 @@ describe.each(STORES)('relay faults on %s', (_name, dbUrl) => {
     expect(stored.every((s) => !s.duplicate)).toBe(true);
     const listed = await servicesOf(relay.store).reads.events(account.id, { event: 'walnut.*', limit: 100 });
     expect(listed.map((e) => JSON.parse(e.body).data.session_id)).toStrictEqual(items.map((_, i) => `o-${i}`).reverse());
+    // Ids made by different processes do not sort by arrival: two events in one millisecond, the
+    // later-arriving with the smaller id, still list in the order they arrived.
+    const at = Date.now();
+    for (const [id, tag] of [['evt_zzzzzzzzzzzzzzzz', 'o-late-id-first'], ['evt_0000000000000000', 'o-late-id-second']]) {
+      await relay.store.db.query(
+        `INSERT INTO events (id, account_id, provider, event, identity, dkey, received_at, headers, body) VALUES ($1, $2, 'walnut', 'walnut.demo_session_finished', $3, $4, $5, '{}', $6)`,
+        [id, account.id, tag, Buffer.from(id.padEnd(16, '0').slice(-16)), at, session(tag)],
+      );
+    }
+    const again = await servicesOf(relay.store).reads.events(account.id, { event: 'walnut.*', limit: 2 });
+    expect(again.map((e) => e.id)).toStrictEqual(['evt_0000000000000000', 'evt_zzzzzzzzzzzzzzzz']);
   });
 
   it('a vendor retry inside the same group commit is a duplicate of the first copy, fanned out once', async () => {
