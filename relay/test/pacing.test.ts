@@ -9,6 +9,7 @@ import { playlistSessionSample } from '../../lib/providers/walnut.js';
 import { paceKeys, takeTurn, TURN_MARGIN_MS, type PacingLimits, type UserWindow } from '../domain/pacing.js';
 import { retryAfterMs } from '../domain/retry.js';
 import type { Relay } from '../main.js';
+import { Store } from '../store/index.js';
 import { walnutSession } from './fixtures.js';
 import { call, pgAvailable, RELAY_BIN, reportPgSkip, sleep, spawnRelay, startSink, startTestRelay, STORES, until, freshPgUrl, type SpawnedRelay } from './harness.js';
 import { startZapier } from './zapier-standin.js';
@@ -87,6 +88,49 @@ describe('pacing rules', () => {
     expect(retryAfterMs(undefined, now)).toBeNull();
     expect(retryAfterMs('soon', now)).toBeNull();
     expect(retryAfterMs('-5', now)).toBeNull();
+  });
+});
+
+describe.each(STORES)('alert limits at their real scale on %s', (_name, dbUrl) => {
+  it('a target flipping between failure and success every second for 5 minutes: at most one failing and one recovered alert in 15 minutes', async () => {
+    const store = await Store.open(dbUrl());
+    try {
+      await store.migrate();
+      const { account } = await store.accounts.create('flaps');
+      const hook = await store.hooks.create(account.id, 'walnut.*', 'https://hooks.zapier.com/hooks/catch/1/flap/');
+      const t0 = Date.now();
+      const alerts: Array<[string, number]> = [];
+      let failing = false;
+      // The recorder's rules, driven by a clock of their own: a failure marks it failing (an alert
+      // unless one went out within 15 minutes); a success while failing starts or continues its
+      // steady run, recovered after a minute of it (an alert on the same terms).
+      for (let s = 0; s < 300; s++) {
+        const now = t0 + s * 1000;
+        if (s % 2 === 0) {
+          const began = await store.tx((q) => store.hooks.markFailing(hook.id, 1, now, 900_000, q));
+          if (began) failing = true;
+          if (began?.alert) alerts.push(['failing', s]);
+        } else if (failing) {
+          const back = await store.tx((q) => store.hooks.markSucceeded(hook.id, now, 60_000, 900_000, q));
+          if (back.recovered) failing = false;
+          if (back.alert) alerts.push(['recovered', s]);
+        }
+      }
+      expect(alerts).toStrictEqual([['failing', 0]]);
+      // Then it steadies (its run of successes began with the last flip, at 299 s): recovered
+      // once a minute of successes has passed, and said so once.
+      const steady = t0 + 299_000;
+      await store.tx((q) => store.hooks.markSucceeded(hook.id, steady + 30_000, 60_000, 900_000, q));
+      expect(await store.tx((q) => store.hooks.recoverIfSteady(hook.id, steady + 59_000, 60_000, 900_000, q))).toStrictEqual({ recovered: false, alert: false });
+      expect(await store.tx((q) => store.hooks.recoverIfSteady(hook.id, steady + 60_000, 60_000, 900_000, q))).toStrictEqual({ recovered: true, alert: true });
+      // A new failure within the 15 minutes marks it failing again, without a second alert.
+      expect(await store.tx((q) => store.hooks.markFailing(hook.id, 1, steady + 120_000, 900_000, q))).toStrictEqual({ alert: false });
+      // Past them, it is told again.
+      await store.tx((q) => store.hooks.markSucceeded(hook.id, steady + 130_000, 0, 900_000, q));
+      expect(await store.tx((q) => store.hooks.markFailing(hook.id, 1, t0 + 901_000 + 300_000, 900_000, q))).toStrictEqual({ alert: true });
+    } finally {
+      await store.close();
+    }
   });
 });
 
@@ -204,6 +248,25 @@ describe.each(STORES)('pacing on %s', (_name, dbUrl) => {
       await sleep(300);
       expect(slack.received.map((r) => JSON.parse(r.body).type)).not.toContain('subscription.failing');
       expect((await hooks()).find((h) => h.id === hook)).toMatchObject({ health: 'healthy', consecutive_failures: 0 });
+    } finally {
+      await zapier.close();
+      await slack.close();
+    }
+  }, 30_000);
+
+  it('a delivery throttled past its give-up window is given up and told, never failing', async () => {
+    const slack = await startSink();
+    const zapier = await startZapier({ answer: () => ({ status: 429, headers: { 'Retry-After': '0' } }) });
+    try {
+      await start({ targetRate: 0, giveUpMs: 400 });
+      expect((await call(relay.url, 'PUT', '/v1/me/alerts', { key, body: { url: `${slack.url}/alerts` } })).status).toBe(200);
+      const hook = await subscribe(`${zapier.url}/hooks/catch/6/busy/`);
+      const id = await post(walnutSession('given-up-1'));
+      await until('given up', async () => (await relay.store.db.query<{ status: string }>('SELECT status FROM deliveries WHERE event_id = $1', [id]))[0]?.status === 'given_up', 10_000);
+      expect(zapier.arrivals.length).toBeGreaterThan(1); // retried while throttled, until the window closed
+      await until('the given-up alert sent', async () => slack.received.some((r) => JSON.parse(r.body).type === 'delivery.given_up'), 10_000);
+      expect(slack.received.map((r) => JSON.parse(r.body).type)).not.toContain('subscription.failing');
+      expect((await hooks()).find((h) => h.id === hook)).toMatchObject({ failing_since: null, consecutive_failures: 0 });
     } finally {
       await zapier.close();
       await slack.close();

@@ -182,10 +182,13 @@ export class Outcomes extends Repo {
     const byHook = new Map<string, { fails: number; sawOk: boolean; lastError: string | null; givenUp: number }>();
     items.forEach((c, i) => {
       const r = out[i];
-      // Throttling is not failing: a 429 or 503 moves no health.
-      if (!r.recorded || !c.hookId || c.outcome.kind === 'gone' || c.outcome.kind === 'throttled') return;
+      if (!r.recorded || !c.hookId || c.outcome.kind === 'gone') return;
       const h = byHook.get(c.hookId) ?? { fails: 0, sawOk: false, lastError: null, givenUp: 0 };
-      if (c.outcome.kind === 'delivered') {
+      if (c.outcome.kind === 'throttled') {
+        // Throttling is not failing: a 429 or 503 moves no health, but a delivery it kept past
+        // the give-up window is given up all the same, and told.
+        if (r.status === 'given_up') h.givenUp += 1;
+      } else if (c.outcome.kind === 'delivered') {
         h.sawOk = true;
         h.fails = 0; // the failures before it in this batch were followed by a success
       } else {
