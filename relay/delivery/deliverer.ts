@@ -53,7 +53,7 @@ export class Deliverer extends KickLoop implements LeaseTaker {
     metrics?: DeliveryMetrics,
   ) {
     super();
-    this.queue = new ReadyQueue(cfg.deliveryConcurrency, cfg.accountConcurrency);
+    this.queue = new ReadyQueue(cfg.deliveryConcurrency, cfg.accountConcurrency, cfg.targetRate);
     this.attempts = new Attempts(cfg);
     this.recorder = new Recorder(store, cfg, log, this.worker, metrics);
   }
@@ -182,12 +182,11 @@ export class Deliverer extends KickLoop implements LeaseTaker {
       const p = this.attempts
         .run(claimed)
         .then(async (result) => {
-          // A 429 or 503 pauses the whole target: this process's other deliveries to it are taken
-          // out at once and, once the pause is recorded, go back to the store, to resume in their
-          // order when it ends.
-          const held = result.outcome.kind === 'throttled' ? this.queue.takeTarget(claimed.target_url) : [];
+          // A 429 or 503 pauses the whole target: nothing more starts to it from this process
+          // meanwhile, and what is queued for it goes back to the store (to resume in its order
+          // once the pause ends), once the pause is recorded there.
+          if (result.outcome.kind === 'throttled') this.queue.pause(claimed.target_url, performance.now() + result.outcome.delayMs);
           await this.recorder.record(claimed, result);
-          for (const d of held) this.handBack(d);
         })
         .finally(() => {
           this.inflight.delete(p);

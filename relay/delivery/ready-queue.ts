@@ -4,6 +4,7 @@
  * slots and the queue. An account holds at most its share of the slots at once, and at most
  * twice that queued or in flight, so one account's backlog never crowds the others out.
  */
+import { TURN_MARGIN_MS, URL_WINDOW_MS } from '../domain/pacing.js';
 import type { Claimed } from '../store/deliveries/claim.js';
 
 /** Moves an account's count by `by`; a count that reaches zero is removed. The new count. */
@@ -37,12 +38,22 @@ export class ReadyQueue {
   reserved = 0;
   /** Queued deliveries waiting for their turn. */
   private pacedCount = 0;
+  /** Targets paused by a 429 or 503 until when (a performance.now()): what is queued for them goes back to the store. */
+  private readonly paused = new Map<string, number>();
+  /** When this process last started attempts to each target, its latest `targetRate` (a performance.now() each). */
+  private readonly started = new Map<string, number[]>();
 
   constructor(
     /** Delivery slots. */
     readonly slots: number,
     /** An account's share of them. */
     readonly share: number,
+    /**
+     * Starts to one target in any second, this process's own (0: no limit): the turns taken in
+     * the store assume each attempt starts on time; this keeps a process that fell behind (a
+     * busy event loop) from starting two turns' worth in one second when it catches up.
+     */
+    private readonly targetRate = 0,
   ) {}
 
   get length(): number {
@@ -80,26 +91,25 @@ export class ReadyQueue {
     }
   }
 
-  /** Takes out the queued deliveries to a target (it answered 429 or 503: they go back to the store, to resume in order after its pause). */
-  takeTarget(targetUrl: string): Claimed[] {
-    const out: Claimed[] = [];
-    for (let i = 0; i < this.queue.length; ) {
-      const q = this.queue[i];
-      if (q.d.target_url !== targetUrl) {
-        i++;
-        continue;
-      }
-      this.queue.splice(i, 1);
-      this.unpace(q);
-      out.push(q.d);
-    }
-    return out;
+  /** The target answered 429 or 503: nothing more starts to it until `until` (a performance.now()); what is queued for it goes back. */
+  pause(targetUrl: string, until: number): void {
+    this.paused.set(targetUrl, Math.max(until, this.paused.get(targetUrl) ?? 0));
+  }
+
+  /** When this process may start another attempt to `url` within its own second (now, or later). */
+  private freeAt(url: string): number {
+    const list = this.started.get(url);
+    if (!this.targetRate || !list || list.length < this.targetRate) return 0;
+    return list[list.length - this.targetRate] + URL_WINDOW_MS + TURN_MARGIN_MS;
   }
 
   /** When the next delivery waiting for its turn may start; null: none waits. */
   nextTurn(now: number): number | null {
     let next: number | null = null;
-    for (const q of this.queue) if (q.at > now && (next === null || q.at < next)) next = q.at;
+    for (const q of this.queue) {
+      const at = Math.max(q.at, this.freeAt(q.d.target_url));
+      if (at > now && (next === null || at < next)) next = at;
+    }
     return next;
   }
 
@@ -112,18 +122,21 @@ export class ReadyQueue {
   next(now: number, latestAt: number, expired: (q: Queued) => void): Claimed | null {
     for (let i = 0; i < this.queue.length && this.inflight < this.slots; ) {
       const q = this.queue[i];
-      if (q.at < latestAt) {
+      const pausedUntil = this.paused.get(q.d.target_url);
+      if (pausedUntil !== undefined && pausedUntil <= now) this.paused.delete(q.d.target_url);
+      if (q.at < latestAt || (pausedUntil !== undefined && pausedUntil > now)) {
         this.queue.splice(i, 1);
         this.unpace(q);
         expired(q);
         continue;
       }
-      if (q.at > now || (this.running.get(q.d.account_id) ?? 0) >= this.share) {
+      if (Math.max(q.at, this.freeAt(q.d.target_url)) > now || (this.running.get(q.d.account_id) ?? 0) >= this.share) {
         i++;
         continue;
       }
       this.queue.splice(i, 1);
       this.unpace(q);
+      if (this.targetRate) this.started.set(q.d.target_url, [...(this.started.get(q.d.target_url) ?? []), now].slice(-this.targetRate));
       tally(this.running, q.d.account_id, 1);
       this.inflight++;
       return q.d;

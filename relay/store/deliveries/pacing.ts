@@ -65,8 +65,9 @@ export async function takeTurns(q: Queryable, d: Dialect, rows: Array<{ id: stri
   }
   const changed = keys.map((k) => [k, JSON.stringify(windows.get(k)), closed.get(k) ?? null]);
   await q.query(
-    `UPDATE pacing SET sends = v.column2, blocked_until = ${d.cast('v.column3', 'bigint')} FROM (VALUES ${values(changed.length, 3)}) AS v WHERE pacing.key = v.column1`,
-    changed.flat(),
+    `UPDATE pacing SET sends = v.column2, blocked_until = ${d.cast('v.column3', 'bigint')}, updated_at = ${d.cast(`$${changed.length * 3 + 1}`, 'bigint')}
+     FROM (VALUES ${values(changed.length, 3)}) AS v WHERE pacing.key = v.column1`,
+    [...changed.flat(), now],
   );
   // How long each waits, from now: after any wait for the windows' locks, so a turn is never
   // started early by the time this transaction spent waiting.
@@ -87,9 +88,9 @@ export async function pauseTarget(q: Queryable, d: Dialect, targetUrl: string, p
   const now = Number(r.now);
   const given = (JSON.parse(r.sends) as number[]).filter((t) => t <= now);
   await q.query(
-    `UPDATE pacing SET sends = $2, blocked_until = NULL,
+    `UPDATE pacing SET sends = $2, blocked_until = NULL, updated_at = ${d.cast('$4', 'bigint')},
        throttled_until = CASE WHEN throttled_until > ${d.cast('$3', 'bigint')} THEN throttled_until ELSE ${d.cast('$3', 'bigint')} END
      WHERE key = $1`,
-    [targetUrl, JSON.stringify(given), now + Math.max(0, Math.round(pauseMs))],
+    [targetUrl, JSON.stringify(given), now + Math.max(0, Math.round(pauseMs)), now],
   );
 }

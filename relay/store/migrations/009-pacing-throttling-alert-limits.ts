@@ -11,7 +11,8 @@ export const migration: Migration = {
       key TEXT PRIMARY KEY,
       sends TEXT NOT NULL,
       throttled_until BIGINT,
-      blocked_until BIGINT)`);
+      blocked_until BIGINT,
+      updated_at BIGINT)`);
     // A delivery leased ahead of its turn: sent at turn_at (its due time, and so its place in
     // order, stays as it was).
     await q.query('ALTER TABLE deliveries ADD COLUMN turn_at BIGINT');
