@@ -250,8 +250,8 @@ const MUTATIONS = [
   {
     name: "the hand-off ignores the deliverer's room [derive]",
     file: 'relay/delivery/deliverer.ts',
-    from: 'const total = this.queue.room();',
-    to: 'const total = 1_000_000;',
+    from: 'return emptyRoom(total, 2 * this.cfg.accountConcurrency, this.queue.held);',
+    to: 'return emptyRoom(1_000_000, 1_000_000, this.queue.held);',
     tests: [DERIVE],
   },
   {

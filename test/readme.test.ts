@@ -43,6 +43,6 @@ describe('README and docs/', () => {
 
   it('says where to paste each vendor\'s webhook URL, and the "Using it in Zapier" section the app\'s errors point to', () => {
     expect(readme).toContain('## Using it in Zapier');
-    for (const vendor of ['Walnut', 'Supademo', 'Pendo']) expect(readme).toMatch(new RegExp(`\\*\\*${vendor}\\*\\*: Settings`));
+    for (const vendor of ['Walnut', 'Supademo', 'Pendo']) expect(readme).toMatch(new RegExp(`\\*\\*${vendor}\\*\\*( \\([^)]*\\))?: Settings`));
   });
 });

@@ -180,7 +180,7 @@ describe.each(STORES)('pacing on %s', (_name, dbUrl) => {
     } finally {
       await zapier.close();
     }
-  }, 30_000);
+  }, 60_000);
 
   it('a paced subscription does not delay another subscription of the same account', async () => {
     const zapier = await startZapier();
@@ -190,7 +190,7 @@ describe.each(STORES)('pacing on %s', (_name, dbUrl) => {
       await subscribe(`${zapier.url}/hooks/catch/2/other/`, 'walnut.playlist_session_finished');
       for (let i = 0; i < 30; i++) await post(walnutSession(`busy-${i}`));
       const other = await post(JSON.stringify({ ...playlistSessionSample, data: { ...playlistSessionSample.data, session_id: 'other-1' } }));
-      await until('the other subscription delivered', async () => zapier.delivered().has(other), 10_000);
+      await until('the other subscription delivered', async () => zapier.delivered().has(other), 25_000);
       // Meanwhile the busy one still waits for its turns: paced, not failing.
       const busyNow = (await hooks()).find((h) => h.id === busy)!;
       expect(busyNow.pending).toBeGreaterThan(10);
@@ -199,7 +199,7 @@ describe.each(STORES)('pacing on %s', (_name, dbUrl) => {
     } finally {
       await zapier.close();
     }
-  }, 30_000);
+  }, 60_000);
 
   it("the 5-minute window counts every hook of one Zapier user, and only that user's", async () => {
     const zapier = await startZapier({ perUserPer5Min: 12 });
@@ -210,11 +210,11 @@ describe.each(STORES)('pacing on %s', (_name, dbUrl) => {
       await subscribe(`${zapier.url}/hooks/catch/78/c/`);
       for (let i = 0; i < 10; i++) await post(walnutSession(`user-${i}`));
       // The other user's hook gets all ten; user 77's two hooks 12 of their 20, the rest wait.
-      await until("the other user's hook delivered", async () => zapier.arrivals.filter((a) => a.path === '/hooks/catch/78/c/' && a.status === 200).length === 10, 10_000);
+      await until("the other user's hook delivered", async () => zapier.arrivals.filter((a) => a.path === '/hooks/catch/78/c/' && a.status === 200).length === 10, 25_000);
       await until('user 77 at its allowance, the rest recorded as paced', async () => {
         const list = await hooks();
         return zapier.arrivals.filter((a) => a.path.startsWith('/hooks/catch/77/')).length === 12 && list.reduce((n, h) => n + h.paced, 0) === 8;
-      }, 10_000);
+      }, 25_000);
       await sleep(500);
       const toUser = zapier.arrivals.filter((a) => a.path.startsWith('/hooks/catch/77/'));
       expect(toUser).toHaveLength(12);
@@ -223,7 +223,7 @@ describe.each(STORES)('pacing on %s', (_name, dbUrl) => {
     } finally {
       await zapier.close();
     }
-  }, 30_000);
+  }, 60_000);
 
   it.each([
     ['seconds', () => '2', 1900],
@@ -256,7 +256,7 @@ describe.each(STORES)('pacing on %s', (_name, dbUrl) => {
       await zapier.close();
       await slack.close();
     }
-  }, 30_000);
+  }, 60_000);
 
   it('a delivery throttled past its give-up window is given up and told, never failing', async () => {
     const slack = await startSink();
@@ -275,7 +275,7 @@ describe.each(STORES)('pacing on %s', (_name, dbUrl) => {
       await zapier.close();
       await slack.close();
     }
-  }, 30_000);
+  }, 60_000);
 
   it.each([
     ['without the limits, every flip alerts', { alertRepeatMs: 0, recoveredAfterMs: 0 }, (n: number) => n > 2],
@@ -304,7 +304,7 @@ describe.each(STORES)('pacing on %s', (_name, dbUrl) => {
       await target.close();
       await slack.close();
     }
-  }, 30_000);
+  }, 60_000);
 });
 
 (pgAvailable.ok ? describe : describe.skip)('pacing across relay processes on one PostgreSQL', () => {
