@@ -347,9 +347,10 @@ const MUTATIONS = [
   },
 ];
 
-// `npm run mutate -- --only=derive` runs the mutations tagged [derive] (a comma-separated list of tags).
+// `npm run mutate -- --only=derive` runs the mutations tagged [derive]; a comma-separated list of
+// tags or of words from their names (`--only=pacing,"newest first"`) runs those.
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
-if (only) MUTATIONS.splice(0, MUTATIONS.length, ...MUTATIONS.filter((m) => only.split(',').some((t) => m.name.endsWith(`[${t}]`))));
+if (only) MUTATIONS.splice(0, MUTATIONS.length, ...MUTATIONS.filter((m) => only.split(',').some((t) => m.name.endsWith(`[${t}]`) || m.name.includes(t))));
 
 const work = mkdtempSync(path.join(tmpdir(), 'demohooks-mutate-'));
 const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' }).split('\n').filter(Boolean);
