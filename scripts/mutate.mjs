@@ -300,7 +300,7 @@ const MUTATIONS = [
     name: 'the claim takes no turns [pacing]',
     file: 'relay/store/deliveries/claim.ts',
     from: 'if (!r.pacing || !pacingOn(r.pacing)) return { ids: picked.map((c) => c.id), turns: null };',
-    to: 'return { ids: picked.map((c) => c.id), turns: null };',
+    to: 'if (!r.pacing || !pacingOn(r.pacing) || picked.length > 0) return { ids: picked.map((c) => c.id), turns: null };',
     tests: [PACING],
   },
   {
