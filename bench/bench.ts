@@ -270,7 +270,7 @@ async function deliveryRun(r: Running, arrivals: Map<string, number>, n: number,
 }
 
 async function delivery(): Promise<void> {
-  say('## relay delivery: inbound to a local sink, end to end (one subscription), against a bare forwarder (answers, then POSTs each body on to the same sink, storing nothing)');
+  say('## relay delivery: inbound to a local sink, end to end (one subscription), against a bare forwarder (answers, then POSTs each body on to the same sink, storing nothing); pacing off (RELAY_TARGET_RATE=0): this measures the relay, the burst row below the pace');
   const n = quick ? 1000 : 4000;
   const rounds = quick ? 1 : 3;
   type Row = { name: string; rate: number[]; p50: number[]; p99: number[]; complete: boolean };
