@@ -19,6 +19,7 @@ const CLI = 'dist/relay/test/cli.test.js';
 const CONSOLE = 'dist/relay/test/console.test.js';
 const DERIVE = 'dist/relay/test/derive.test.js';
 const PACING = 'dist/relay/test/pacing.test.js';
+const READY = 'dist/relay/test/ready-queue.test.js';
 
 const MUTATIONS = [
   {
@@ -276,11 +277,11 @@ const MUTATIONS = [
     tests: [RELAY, PUBLIC],
   },
   {
-    name: 'a deliverer mode change that skips its table [layers]',
+    name: 'a deliverer that never waits, claiming at every turn of its loop [layers]',
     file: 'relay/delivery/deliverer.ts',
     from: "if (this.running) this.to(r.claimed.length > 0 ? 'looking' : 'waiting');",
     to: "if (this.running) this.to('looking');",
-    tests: [DERIVE],
+    tests: [READY],
   },
   {
     name: "a URL's window not kept: no pacing per target [pacing]",
@@ -343,7 +344,21 @@ const MUTATIONS = [
     file: 'relay/delivery/ready-queue.ts',
     from: 'const paced = d.waitMs > 0;',
     to: 'const paced = false;',
-    tests: [PACING],
+    tests: [READY, PACING],
+  },
+  {
+    name: "a process that fell behind starts two turns' worth in a second [pacing]",
+    file: 'relay/delivery/ready-queue.ts',
+    from: 'if (!this.targetRate || !list || list.length < this.targetRate) return 0;',
+    to: 'return 0;',
+    tests: [READY],
+  },
+  {
+    name: "a throttled target's queued deliveries still start [pacing]",
+    file: 'relay/delivery/ready-queue.ts',
+    from: 'if (q.at < latestAt || (pausedUntil !== undefined && pausedUntil > now)) {',
+    to: 'if (q.at < latestAt) {',
+    tests: [READY],
   },
 ];
 

@@ -12,7 +12,7 @@ import { startRelay } from '../main.js';
 import { silentLogger } from '../log.js';
 import type { ClaimRequest, ClaimResult } from '../store/deliveries/claim.js';
 import { call, RELAY_BIN, reportPgSkip, sleep, spawnRelay, startSink, STORES, testConfig, until, type SpawnedRelay } from './harness.js';
-import { claim, deriveOnce, servicesOf, settle, unsubscribe } from './fixtures.js';
+import { claim, deliveriesOf, deriveOnce, servicesOf, unsubscribe } from './fixtures.js';
 
 reportPgSkip();
 
@@ -180,7 +180,7 @@ describe.each(STORES)('the work behind the ack, on %s', (_name, dbUrl) => {
       const operator = relay.services.accounts;
       expect(await operator.disable(account.id, 0)).toBe(true);
       const [late] = await store.events.ingest([item(account.id, 'h-late')]);
-      await settle(store);
+      await deliveriesOf(relay, late.id); // derived by the relay's own deriver, which hands fresh deliveries over
       const [row] = await store.db.query<{ status: string; locked_by: string | null }>('SELECT status, locked_by FROM deliveries WHERE event_id = $1', [late.id]);
       expect({ ...row }).toStrictEqual({ status: 'pending', locked_by: null });
       await sleep(200);
