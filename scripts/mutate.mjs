@@ -350,7 +350,7 @@ const MUTATIONS = [
     name: "a process that fell behind starts two turns' worth in a second [pacing]",
     file: 'relay/delivery/ready-queue.ts',
     from: 'if (!this.targetRate || !list || list.length < this.targetRate) return 0;',
-    to: 'return 0;',
+    to: 'if (!this.targetRate || !list || list.length >= 0) return 0;',
     tests: [READY],
   },
   {
