@@ -15,7 +15,7 @@ import { ACTIVITY_PAGE } from '../lib/signal-trigger.js';
 import { asZapierHookHeaders, signRequest } from '../lib/signature.js';
 import { openDb, type Db, type Queryable } from '../relay/store/db.js';
 import { activityIndex } from '../relay/domain/activity.js';
-import { dedupKey, sha256 } from '../relay/domain/identity.js';
+import { dedupKey } from '../relay/domain/identity.js';
 import { Store } from '../relay/store/index.js';
 import { demoActivityOf } from '../lib/activity.js';
 import { dropStores, freshPgUrl, freshSqliteUrl, pgAvailable, RELAY_BIN, spawnRelay } from '../relay/test/harness.js';

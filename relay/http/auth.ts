@@ -4,7 +4,6 @@
  * against the relay-wide body budget, an empty body read as none.
  */
 import { createHash } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
 import type { Account } from '../store/accounts.js';
 import type { ApiLimiter, App, HttpDeps } from './deps.js';
 import type { ByteBudget } from './limits.js';

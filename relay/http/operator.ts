@@ -3,7 +3,6 @@
  * the event log, an event's deliveries and attempts, manual and bulk retry, replay, rotation
  * and disabling. The console and `demohooks-relay` call the same services (relay/services/).
  */
-import { createHash } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { isProviderKey as isProvider, PROVIDER_KEYS, type ProviderKey } from '../../lib/providers/index.js';
