@@ -9,6 +9,7 @@ import { hookMatches, matchingPatterns } from '../../domain/matching.js';
 import type { Queryable } from '../db.js';
 import type { Dialect } from '../dialect.js';
 import { chunks, values } from '../sql.js';
+import { pacingOn } from '../../domain/pacing.js';
 import { takeTurns, type PacingRules } from './pacing.js';
 
 /** An event to fan out. */
@@ -93,7 +94,7 @@ export async function fanOut(q: Queryable, d: Dialect, items: FanOutItem[], orig
   }
   // Those leased at insert take their turn in the targets' windows; one without a turn soon
   // enough is stored unleased, for a claim once its target has room.
-  const turns = lease?.pacing ? await takeTurns(q, d, rows.filter((r) => r[5] !== null).map((r) => ({ id: r[0], target_url: r[3] })), lease.pacing) : null;
+  const turns = lease?.pacing && pacingOn(lease.pacing) ? await takeTurns(q, d, rows.filter((r) => r[5] !== null).map((r) => ({ id: r[0], target_url: r[3] })), lease.pacing) : null;
   const withTurns = rows.map((r) => {
     const turn = turns?.get(r[0]);
     return turns && r[5] !== null && !turn ? [...r.slice(0, 5), null, null] : [...r, turn && turn.waitMs > 0 ? turn.at : null];
