@@ -207,7 +207,7 @@ export class Deliverer extends KickLoop implements LeaseTaker {
     this.turnAt = next;
     this.turnTimer = setTimeout(() => {
       this.turnTimer = null;
-      this.startReady();
+      if (this.running) this.startReady();
     }, Math.max(1, next - now));
   }
 
