@@ -25,6 +25,8 @@ import { post, table } from './lib.js';
 const short = process.argv.includes('--short');
 /** Only the fuzzing (sections 1 to 3): what the test-vendor build runs over every vendor. */
 const fuzzOnly = process.argv.includes('--fuzz-only');
+/** `--throttling-only`: the targets that throttle at random, alone. */
+const throttlingOnly = process.argv.includes('--throttling-only');
 const RUNS = short ? 150 : 2000;
 const say = (s = '') => process.stdout.write(`${s}\n`);
 const failures: string[] = [];
@@ -629,8 +631,8 @@ async function publicAttacks(): Promise<void> {
 
 /**
  * Three subscriptions whose target answers 429 at random (a third of the time) with a random
- * Retry-After of 0 to 5 s, while events keep arriving: every event reaches every target, none is
- * given up, and no failing alert is sent (throttling is not failing).
+ * Retry-After of 0 to 5 s, while events keep arriving: every event reaches every target once the
+ * queue drains, none is given up, and no failing alert is sent (throttling is not failing).
  */
 async function throttlingTargets(): Promise<void> {
   const seconds = short ? 15 : 120;
@@ -654,7 +656,9 @@ async function throttlingTargets(): Promise<void> {
       const body = JSON.stringify({ ...demoSessionSample, data: { ...demoSessionSample.data, session_id: `throttle-${i}` } });
       const r = await post(`${relay.url}/v1/inbound/walnut/${tokens.walnut}`, body);
       if (r.status === 200) acked.add(JSON.parse(r.text).id);
-      await sleepMs(100);
+      // One event every 1.5 s: a target paused after a third of its requests, for 2.5 s on
+      // average, takes a little over one request a second; the events must not outrun that.
+      await sleepMs(1500);
     }
     const reached = () => {
       const ok = new Map<string, Set<string>>();
@@ -666,7 +670,7 @@ async function throttlingTargets(): Promise<void> {
       }
       return ok;
     };
-    const deadline = Date.now() + 120_000;
+    const deadline = Date.now() + 180_000;
     const db = relay.store.db;
     const count = async (sql: string) => Number((await db.query<{ n: number }>(sql))[0].n);
     while (Date.now() < deadline && (await count(`SELECT COUNT(*) AS n FROM deliveries WHERE status = 'pending'`)) > 0) await sleepMs(200);
@@ -674,7 +678,7 @@ async function throttlingTargets(): Promise<void> {
     const delivered = await count(`SELECT COUNT(*) AS n FROM deliveries WHERE status = 'delivered'`);
     const lost = [...acked].filter((id) => (reached().get(id)?.size ?? 0) < 3).length;
     const failingAlerts = slack.received.filter((r) => JSON.parse(r.body).type === 'subscription.failing').length;
-    say(`## targets that throttle at random: 3 subscriptions, a 429 a third of the time with Retry-After 0–5 s, for ${seconds} s`);
+    say(`## targets that throttle at random: 3 subscriptions, a 429 a third of the time with Retry-After 0–5 s, an event every 1.5 s for ${seconds} s, then drained`);
     say(table(['events acked', 'deliveries delivered', '429 answers', 'lost', 'given up or failed', 'failing alerts'], [[acked.size, delivered, throttled, lost, givenUp, failingAlerts]]));
     say('lost, given up and failing alerts must be 0');
     say();
@@ -692,10 +696,13 @@ async function main(): Promise<void> {
   say();
   // Through zapier-platform-core first: core kills a process past 450 MB RSS after 250 runs
   // (its production memory guard), and the in-process fuzzing below grows this process's heap.
-  await fuzzThroughZapier();
-  fuzzPerform();
-  await fuzzInbound();
-  if (!fuzzOnly) {
+  if (throttlingOnly) await throttlingTargets();
+  else {
+    await fuzzThroughZapier();
+    fuzzPerform();
+    await fuzzInbound();
+  }
+  if (!fuzzOnly && !throttlingOnly) {
     await catalogue();
     await attacks();
     await publicAttacks();
