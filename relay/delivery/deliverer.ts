@@ -76,11 +76,6 @@ export class Deliverer extends KickLoop implements LeaseTaker {
     return { targetRate: this.cfg.targetRate, userRate: this.cfg.zapierUserRate };
   }
 
-  /** Deliveries this process holds that wait for their turn. */
-  get paced(): number {
-    return this.queue.paced;
-  }
-
   override start(): void {
     if (this.modeNow !== 'stopped') return;
     this.to('looking');

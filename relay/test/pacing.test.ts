@@ -13,19 +13,10 @@ import { openDb } from '../store/db.js';
 import { Store } from '../store/index.js';
 import { walnutSession } from './fixtures.js';
 import { call, pgAvailable, RELAY_BIN, reportPgSkip, sleep, spawnRelay, startSink, startTestRelay, STORES, until, freshPgUrl, type SpawnedRelay } from './harness.js';
-import { startZapier } from './zapier-standin.js';
+import { peak, startZapier } from './zapier-standin.js';
 
 reportPgSkip();
 
-/** The most turns in any `windowMs`. */
-const peak = (times: number[], windowMs: number) => {
-  let best = 0;
-  for (let i = 0, j = 0; i < times.length; i++) {
-    while (times[i] - times[j] >= windowMs) j++;
-    best = Math.max(best, i - j + 1);
-  }
-  return best;
-};
 
 describe('pacing rules', () => {
   it('reads the Zapier user from a hook URL; a legacy route has none', () => {

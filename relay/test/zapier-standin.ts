@@ -15,6 +15,17 @@ export interface Arrival {
   eventId: string;
 }
 
+/** The most of `times` (ms) that fall in any `windowMs`. */
+export function peak(times: number[], windowMs: number): number {
+  const sorted = [...times].sort((x, y) => x - y);
+  let best = 0;
+  for (let i = 0, j = 0; i < sorted.length; i++) {
+    while (sorted[i] - sorted[j] >= windowMs) j++;
+    best = Math.max(best, i - j + 1);
+  }
+  return best;
+}
+
 export async function startZapier(opts: { perHookPerSecond?: number; perUserPer5Min?: number; answer?: (path: string, n: number) => { status: number; headers?: Record<string, string> } | null } = {}) {
   const arrivals: Arrival[] = [];
   const byHook = new Map<string, number[]>();
@@ -48,15 +59,7 @@ export async function startZapier(opts: { perHookPerSecond?: number; perUserPer5
     url,
     arrivals,
     /** The most requests that reached `paths` (all when omitted) in any `windowMs`. */
-    peak(windowMs: number, paths?: string[]): number {
-      const times = arrivals.filter((a) => !paths || paths.includes(a.path)).map((a) => a.at).sort((x, y) => x - y);
-      let best = 0;
-      for (let i = 0, j = 0; i < times.length; i++) {
-        while (times[i] - times[j] >= windowMs) j++;
-        best = Math.max(best, i - j + 1);
-      }
-      return best;
-    },
+    peak: (windowMs: number, paths?: string[]): number => peak(arrivals.filter((a) => !paths || paths.includes(a.path)).map((a) => a.at), windowMs),
     /** Events answered 200, each once. */
     delivered: () => new Set(arrivals.filter((a) => a.status === 200).map((a) => a.eventId)),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
