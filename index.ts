@@ -21,6 +21,7 @@ import pendo_track_event_received from './triggers/pendo_track_event_received.js
 import pendo_any_event from './triggers/pendo_any_event.js';
 import account_buying_committee from './triggers/account_buying_committee.js';
 import account_reengaged from './triggers/account_reengaged.js';
+import demo_session from './triggers/demo_session.js';
 import company_engagement from './searches/company_engagement.js';
 
 export default defineApp({
@@ -50,6 +51,7 @@ export default defineApp({
     [pendo_any_event.key]: pendo_any_event,
     [account_buying_committee.key]: account_buying_committee,
     [account_reengaged.key]: account_reengaged,
+    [demo_session.key]: demo_session,
   },
   creates: {
     [verifyWebhook.key]: verifyWebhook,

@@ -13,19 +13,22 @@ import type { EventSpec, ProviderSpec } from './providers/index.js';
 import { PROVIDERS, relayEventName } from './providers/index.js';
 import { commonOutputFields, type OutputField } from './record.js';
 import { relayRequest, type RelayEvent, type RelayMe } from './relay-client.js';
+import { assetRules, historyWanted, isSessionEvent, sessionInputFields, sessionOutputFields, sessionSample, matchSession, withHistory } from './session-trigger.js';
 
 /** Seen record ids are kept for 7 days, per connection ("auth" scope). */
 export const DEDUPE_TTL_SECONDS = 7 * 24 * 60 * 60;
 
-export const includeTestEventsField = {
+/** "Include Test Events", naming the test buttons of the vendors a trigger takes. */
+export const includeTestField = (providers: ProviderSpec[]) => ({
   key: 'include_test_events',
   label: 'Include Test Events',
   type: 'boolean' as const,
   default: 'false',
   required: false,
-  helpText:
-    `Also trigger on test deliveries (${Object.values(PROVIDERS).map((p) => `${p.label} ${p.testEventHow}`).join(', ')}). Leave off for live Zaps.`,
-};
+  helpText: `Also trigger on test deliveries (${providers.map((p) => `${p.label} ${p.testEventHow}`).join(', ')}). Leave off for live Zaps.`,
+});
+
+export const includeTestEventsField = includeTestField(Object.values(PROVIDERS));
 
 export const truthy = (v: unknown): boolean =>
   v === true || (typeof v === 'string' && ['true', 'yes', '1', 'on'].includes(v.trim().toLowerCase()));
@@ -81,6 +84,25 @@ export function runPipeline(
 export const LIST_LIMIT = 100;
 
 /**
+ * Records of "Test trigger" that get the viewer's history: the Zap editor takes three records
+ * for samples, and each history is two relay reads within the editor's 30 seconds.
+ */
+export const LIST_HISTORY = 3;
+
+/** Exactly once into the Zap: whether this subscription has not let `id` in yet (and now has). */
+export async function firstTime(z: ZObject, trigger: string, bundle: Bundle, id: string): Promise<boolean> {
+  // The relay delivers at least once, so a redelivery (same record id) is dropped here. The key
+  // carries the subscription, so two Zaps on one connection each get the event; the scope keeps
+  // it per connection.
+  const cacheKey = `seen:${trigger}:${bundle.subscribeData?.id ?? 'direct'}:${id}`;
+  const scope = ['auth'];
+  const cache = zCache(z);
+  if (await cache.get(cacheKey, scope)) return false;
+  const fresh = await cache.set(cacheKey, 1, DEDUPE_TTL_SECONDS, scope, true);
+  return fresh !== false;
+}
+
+/**
  * A copy field above a trigger's inputs: the webhook URLs this connection's relay account
  * gives (from GET /v1/me), as `render` words them, and where to paste them, so a Zap is never switched on
  * while the vendor sends nowhere without the builder having been told. Never fails the editor:
@@ -134,36 +156,34 @@ export function hookTrigger(provider: ProviderSpec, event: EventSpec | null) {
   const want = event?.event ?? '*';
   // A specific trigger shows its documented event; an any-event trigger only the keys every
   // event of the vendor has (including one added later), so a live event can match it.
-  const sample = event ? sampleRecord(provider, event.sample) : scopeSampleRecord([provider]);
+  // A demo session (it counts as demo activity) also gets the asset tags and the viewer's history.
+  const session = isSessionEvent(provider, event?.event);
+  const vendorSample = event ? sampleRecord(provider, event.sample) : scopeSampleRecord([provider]);
+  const sample = session && event ? sessionSample(provider, event.sample, vendorSample) : vendorSample;
   const outputFields = uniqueFields([
     ...commonOutputFields,
     ...(event ? event.outputFields : provider.events.flatMap((e) => e.outputFields)),
+    ...(session ? sessionOutputFields : []),
   ]);
 
   const filterOf = (bundle: Bundle) => ({ want, includeTest: truthy(bundle.inputData.include_test_events) });
 
-  const { performSubscribe, performUnsubscribe } = relaySubscription(relayEvent);
+  const relay = relaySubscription(relayEvent);
+  const performUnsubscribe = relay.performUnsubscribe;
+  // Asset words that cannot be read are refused when the Zap is turned on.
+  const performSubscribe = (async (z, bundle) => {
+    if (session) assetRules(z, bundle.inputData);
+    return relay.performSubscribe(z, bundle);
+  }) satisfies WebhookTriggerPerformSubscribe;
 
   const perform = (async (z, bundle) => {
-    const outcome = runPipeline(
-      z,
-      provider,
-      { rawBody: bundle.rawRequest?.content, headers: bundle.rawRequest?.headers },
-      bundle.authData,
-      filterOf(bundle),
-    );
+    const filter = filterOf(bundle);
+    const outcome = runPipeline(z, provider, { rawBody: bundle.rawRequest?.content, headers: bundle.rawRequest?.headers }, bundle.authData, filter);
     if (outcome.kind === 'skipped') return [];
-    const record = outcome.record;
-    // Exactly once into the Zap: the relay delivers at least once, so a redelivery (same
-    // record id) is dropped here. The key carries the subscription, so two Zaps on one
-    // connection each get the event; the scope keeps it per connection.
-    const cacheKey = `seen:${key}:${bundle.subscribeData?.id ?? 'direct'}:${record.id}`;
-    const scope = ['auth'];
-    const cache = zCache(z);
-    if (await cache.get(cacheKey, scope)) return [];
-    const fresh = await cache.set(cacheKey, 1, DEDUPE_TTL_SECONDS, scope, true);
-    if (fresh === false) return [];
-    return [record];
+    if (!session) return (await firstTime(z, key, bundle, outcome.record.id)) ? [outcome.record] : [];
+    const record = matchSession(z, bundle.inputData, provider, outcome.payload, outcome.record);
+    if (!record || !(await firstTime(z, key, bundle, record.id))) return [];
+    return [await withHistory(z, bundle, provider, outcome.payload, record, { includeTest: filter.includeTest, wanted: historyWanted(bundle.inputData) })];
   }) satisfies WebhookTriggerPerform<Record<string, unknown>, DemoRecord>;
 
   const performList = (async (z, bundle) => {
@@ -176,10 +196,13 @@ export function hookTrigger(provider: ProviderSpec, event: EventSpec | null) {
     const filter = { want, includeTest: bundle.meta?.isLoadingSample === true || truthy(bundle.inputData.include_test_events) };
     const records: DemoRecord[] = [];
     const refusals: WebhookRefused[] = [];
+    const payloads: Array<Record<string, unknown>> = [];
     for (const ev of Array.isArray(data) ? data : []) {
       try {
         const outcome = processDelivery(provider, { rawBody: ev.body, headers: ev.headers }, secretsFor(provider, bundle.authData), filter);
-        if (outcome.kind === 'record') records.push(outcome.record);
+        if (outcome.kind !== 'record') continue;
+        const record = session ? matchSession(z, bundle.inputData, provider, outcome.payload, outcome.record) : outcome.record;
+        if (record) (records.push(record), payloads.push(outcome.payload));
       } catch (err) {
         if (!isWebhookRefused(err)) throw err;
         refusals.push(err);
@@ -189,7 +212,9 @@ export function hookTrigger(provider: ProviderSpec, event: EventSpec | null) {
     if (records.length === 0 && refusals.length > 0) raiseRefusal(z, refusals[0]);
     // Nothing yet: [] makes the editor say no event was found and offer the sample, instead of
     // passing the static sample off as the user's data.
-    return records;
+    if (!session) return records;
+    const wanted = historyWanted(bundle.inputData);
+    return Promise.all(records.map((r, i) => withHistory(z, bundle, provider, payloads[i], r, { includeTest: filter.includeTest, wanted: wanted && i < LIST_HISTORY })));
   }) satisfies WebhookTriggerPerformList<Record<string, unknown>, DemoRecord>;
 
   return defineTrigger({
@@ -198,7 +223,7 @@ export function hookTrigger(provider: ProviderSpec, event: EventSpec | null) {
     display: { label: meta.label, description: meta.description },
     operation: {
       type: 'hook',
-      inputFields: [setupField(provider, event), includeTestEventsField],
+      inputFields: [setupField(provider, event), includeTestField([provider]), ...(session ? sessionInputFields : [])],
       performSubscribe,
       performUnsubscribe,
       perform,

@@ -46,7 +46,7 @@ export function relayReceivedAt(provider: ProviderSpec, headers: Headers): numbe
   return at;
 }
 
-export type Outcome = { kind: 'record'; record: DemoRecord } | { kind: 'skipped'; reason: string };
+export type Outcome = { kind: 'record'; record: DemoRecord; payload: Record<string, unknown> } | { kind: 'skipped'; reason: string };
 
 /** The current and previous secret configured for a provider on a connection. */
 export const secretsFor = (provider: ProviderSpec, authData: Record<string, unknown> | undefined) =>
@@ -149,6 +149,7 @@ export function toRecord(
     provider: provider.key,
     event: eventName,
     occurred_at: flat.occurred_at,
+    sent_at: flat.sent_at ?? null,
     is_test: isTest,
     signature_verified: signatureVerified,
     ...flat.viewer,
@@ -219,7 +220,7 @@ export function processDelivery(
   const payload = parseBody(provider, delivery.rawBody);
   const skip = accepts(provider, payload, filter);
   if (skip) return { kind: 'skipped', reason: skip };
-  return { kind: 'record', record: toRecord(provider, payload, rawBody, verified) };
+  return { kind: 'record', record: toRecord(provider, payload, rawBody, verified), payload };
 }
 
 /**
@@ -265,6 +266,11 @@ export function scopeSampleRecord(providers: ProviderSpec[]): DemoRecord {
       records.push(future);
     }
   }
+  return commonKeysSample(records);
+}
+
+/** The keys every one of `records` has (no `extra__…`), with the first one's values: the sample of a trigger that takes them all. */
+export function commonKeysSample(records: DemoRecord[]): DemoRecord {
   const [first] = records;
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(first)) {

@@ -12,18 +12,16 @@
  */
 import { defineTrigger, type Bundle, type WebhookTriggerPerform, type WebhookTriggerPerformList, type WebhookTriggerPerformSubscribe, type ZObject } from 'zapier-platform-core';
 import { demoActivityOf } from './activity.js';
+import { ACTIVITY_VENDORS, activityPages, activityVendorOf, countedActivity, countedVendors } from './activity-reads.js';
 import { companyOfDomain } from './company.js';
-import { isWebhookRefused } from './errors.js';
-import { includeTestEventsField, relaySetupField, relaySubscription, runPipeline, truthy, zCache } from './hook-trigger.js';
-import { parseBody, secretsFor, verifyDelivery } from './pipeline.js';
-import { DEMO_ACTIVITY, eventFieldOf, isProviderKey, orList, PROVIDERS, type ProviderSpec } from './providers/index.js';
+import { includeTestField, relaySetupField, relaySubscription, runPipeline, truthy, zCache } from './hook-trigger.js';
+import { DEMO_ACTIVITY, eventFieldOf, orList, type ProviderSpec } from './providers/index.js';
 import { commonOutputFields, f, type OutputField } from './record.js';
 import { relayRequest, type RelayActivityEvent, type RelayEvent } from './relay-client.js';
 import { findHeader } from './signature.js';
 import { committeeIn, DAY, engagementOf, peopleOf, returnIn, sessionsOf, signalRecord, type Activity, type SignalRecord } from './signals.js';
 
-/** The vendors whose events can be demo activity (lib/providers' `demoActivity`). */
-export const ACTIVITY_VENDORS: ProviderSpec[] = Object.values(PROVIDERS).filter((p) => p.demoActivity);
+export { ACTIVITY_PAGE, ACTIVITY_VENDORS, countedActivity, countedVendors } from './activity-reads.js';
 
 /** What the account signals count, for their help texts. */
 export const COUNTED = ACTIVITY_VENDORS.map((p) => p.demoActivity!.counted).join(' and ');
@@ -74,11 +72,6 @@ export const ignoreDomainsField = {
   helpText: 'Comma-separated company domains whose demo views never count, e.g. your own company and partners: `acme.io, partner.com`. Subdomains are included.',
 };
 
-/** The vendors counted on this connection: those with demo activity whose signing secret it holds. */
-export function countedVendors(authData: Record<string, unknown>): ProviderSpec[] {
-  return ACTIVITY_VENDORS.filter((p) => secretsFor(p, authData).some((s) => typeof s === 'string' && s.trim() !== ''));
-}
-
 /** Refuses a connection on which nothing could ever be counted, naming the fields to fill. */
 export function requireCountedVendor(z: ZObject, authData: Record<string, unknown>): ProviderSpec[] {
   const counted = countedVendors(authData);
@@ -90,49 +83,6 @@ export function requireCountedVendor(z: ZObject, authData: Record<string, unknow
     );
   }
   return counted;
-}
-
-/** A stored event as counted activity: verified with this connection's secret for its vendor, or null (forged, uncounted vendor, test, not a demo view). */
-export function countedActivity(ev: RelayEvent, counted: ProviderSpec[], authData: Record<string, unknown>, includeTest: boolean): Activity | null {
-  const key = ev.event.slice(0, ev.event.indexOf('.'));
-  const spec = isProviderKey(key) ? PROVIDERS[key] : null;
-  if (!spec || !counted.includes(spec)) return null;
-  const eventType = ev.event.slice(key.length + 1);
-  const receivedAt = Date.parse(ev.received_at);
-  try {
-    // A timestamped signature is judged against when the relay received the event.
-    if (!verifyDelivery(spec, { rawBody: ev.body, headers: ev.headers }, secretsFor(spec, authData), receivedAt)) return null;
-    const payload = parseBody(spec, ev.body);
-    if (payload[eventFieldOf(spec)] !== eventType) return null; // the body must name the event the relay filed it under
-    const act = demoActivityOf(spec, eventType, payload);
-    if (!act || (act.isTest && !includeTest)) return null;
-    return { ...act, relayId: ev.id, receivedAt, at: act.occurredAt ?? receivedAt, vendor: spec.key, event: eventType };
-  } catch (err) {
-    if (isWebhookRefused(err)) return null; // forged or unusable: never counted
-    throw err;
-  }
-}
-
-/**
- * Rows per page of GET /v1/activity. Zapier logs every z.request response and, before that,
- * scrubs it of each value that looks secret, each signature among them: a page costs its
- * signatures times its length, so pages of 100 cost a tenth of pages of 1,000 per event
- * (`npm run bench -- --only=company`).
- */
-export const ACTIVITY_PAGE = 100;
-
-/** The pages of a company's stored activity in a time range (`since` or `until`), newest first. */
-async function* activityPages(z: ZObject, bundle: Bundle, domain: string, range: { since: number } | { until: number }): AsyncGenerator<RelayActivityEvent[]> {
-  const bound = Object.fromEntries(Object.entries(range).map(([k, ms]) => [k, new Date(Math.max(0, ms)).toISOString()]));
-  for (let before: string | undefined; ; ) {
-    const { data } = await relayRequest<RelayActivityEvent[]>(z, bundle, 'GET', '/v1/activity', {
-      params: { domain, ...bound, limit: String(ACTIVITY_PAGE), ...(before ? { before } : {}) },
-    });
-    const page = Array.isArray(data) ? data : [];
-    yield page;
-    if (page.length < ACTIVITY_PAGE) return;
-    before = page[page.length - 1].id;
-  }
 }
 
 /** The newest counted activity that happened before `untilMs` (the relay keeps each company's newest long after retention). */
@@ -300,18 +250,7 @@ export function signalTrigger(spec: SignalSpec) {
     const counted = countedVendors(bundle.authData);
     const headers = bundle.rawRequest?.headers as Record<string, string> | undefined;
     const raw = bundle.rawRequest?.content;
-    // The vendor: the one whose signature header the delivery carries, else the one whose event type the body names.
-    let body: Record<string, unknown> = {};
-    try {
-      body = JSON.parse(raw ?? '') ?? {};
-    } catch {
-      body = {};
-    }
-    const provider =
-      ACTIVITY_VENDORS.find((p) => findHeader(headers, p.scheme.header) !== undefined && p.demoActivity!.events.includes(String(body[eventFieldOf(p)]))) ??
-      ACTIVITY_VENDORS.find((p) => p.demoActivity!.events.includes(String(body[eventFieldOf(p)]))) ??
-      null;
-    const eventType = provider ? String(body[eventFieldOf(provider)]) : '';
+    const { provider, eventType, body } = activityVendorOf(headers, raw);
     // Not demo activity, or a vendor this connection cannot verify: nothing to count.
     if (!provider || !counted.includes(provider)) return [];
     // Verified like any trigger's delivery: a forgery halts, a bad body is refused. The body it
@@ -382,7 +321,7 @@ export function signalTrigger(spec: SignalSpec) {
     display: { label: spec.label, description: spec.description },
     operation: {
       type: 'hook',
-      inputFields: [signalHelpField(spec.help), ...spec.inputFields, includeTestEventsField] as never,
+      inputFields: [signalHelpField(spec.help), ...spec.inputFields, includeTestField(ACTIVITY_VENDORS)] as never,
       performSubscribe,
       performUnsubscribe: relay.performUnsubscribe,
       perform,

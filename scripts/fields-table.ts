@@ -3,6 +3,7 @@
  * `node dist/scripts/fields-table.js` prints it; a test fails when the guide's copy differs.
  */
 import App from '../index.js';
+import { DEMO_SESSION_KEY } from '../lib/demo-session-trigger.js';
 import { commonOutputFields } from '../lib/record.js';
 
 export function fieldsTable(): string {
@@ -31,7 +32,7 @@ export function fieldsTable(): string {
       } else grouped.push(k);
     }
     const text = grouped.map((g) => (g.startsWith('@@') ? `\`${g.slice(2)}[]\` {${items.get(g.slice(2))!.join(', ')}}` : `\`${g}\``)).join(', ');
-    const relayEvent = search ? 'search: `GET /v1/activity`' : signal ? '`demo.activity`' : key.endsWith('_any_event') ? `\`${key.split('_')[0]}.*\`` : `\`${key.split('_')[0]}.${(t as any).operation.sample.event}\``;
+    const relayEvent = search ? 'search: `GET /v1/activity`' : signal || key === DEMO_SESSION_KEY ? '`demo.activity`' : key.endsWith('_any_event') ? `\`${key.split('_')[0]}.*\`` : `\`${key.split('_')[0]}.${(t as any).operation.sample.event}\``;
     rows.push(`| \`${key}\` | ${t.display.label} | ${relayEvent} | ${text} |`);
   }
   return `Common to every vendor trigger: ${[...common].map((k) => `\`${k}\``).join(', ')}. The two account signals and the Find Company Engagement search list all of theirs.\n\n${rows.join('\n')}\n`;

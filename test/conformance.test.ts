@@ -32,6 +32,10 @@ const SIGNALS = new Set(['account_buying_committee', 'account_reengaged']);
 function scopeOf(op: Operation): Array<{ provider: ProviderSpec<ProviderKey>; event: EventSpec | null }> {
   if (op.kind === 'create') return Object.values(PROVIDERS).map((provider) => ({ provider, event: null }));
   if (SIGNALS.has(op.key)) return [];
+  // New Demo Session: every vendor's session events.
+  if (op.key === 'demo_session') {
+    return Object.values(PROVIDERS).flatMap((provider) => provider.events.filter((e) => provider.demoActivity?.events.includes(e.event)).map((event) => ({ provider, event })));
+  }
   for (const provider of Object.values(PROVIDERS)) {
     if (provider.anyEvent.triggerKey === op.key) return [{ provider, event: null }];
     const event = provider.events.find((e) => e.triggerKey === op.key);
@@ -154,8 +158,8 @@ describe.each(operations.map((o) => [o.key, o] as const))('%s', (_key, op) => {
 describe('the whole app', () => {
   it('checks every trigger and the create', () => {
     expect(operations.map((o) => o.key).sort()).toStrictEqual([...Object.keys(App.triggers ?? {}), 'verify_webhook'].sort());
-    // Each vendor's event triggers and any-event trigger, the two signals, verify_webhook.
-    expect(operations).toHaveLength(Object.values(PROVIDERS).reduce((n, p) => n + p.events.length + 1, 0) + 3);
+    // Each vendor's event triggers and any-event trigger, the two signals, New Demo Session, verify_webhook.
+    expect(operations).toHaveLength(Object.values(PROVIDERS).reduce((n, p) => n + p.events.length + 1, 0) + 4);
   });
 
   it('Zapier style (nouns): nouns are unique within a vendor, so the editor\'s "New …" lists read distinctly', () => {

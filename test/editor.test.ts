@@ -18,6 +18,9 @@ const ME = {
   inbound: Object.fromEntries(Object.keys(PROVIDERS).map((k) => [k, `${RELAY}/v1/inbound/${k}/tok_${k}`])) as Record<string, string>,
 };
 
+/** The inputs of every demo-session trigger after its vendor's two. */
+const SESSION_INPUTS = ['add_viewer_history', 'only_domains', 'only_demos_matching', 'asset_stages'];
+
 /** Runs a trigger's input-field functions as the editor does and returns the fields they give. */
 async function editorFields(key: string, auth: Record<string, string>): Promise<any[]> {
   const out: any[] = [];
@@ -32,9 +35,9 @@ describe('where to point the vendor, shown above every instant trigger', () => {
 
   const vendorTriggers = Object.keys(App.triggers ?? {}).filter((k) => Object.values(PROVIDERS).some((p) => k.startsWith(`${p.key}_`)));
 
-  it('covers every vendor trigger; the two account signals explain what they count and show every counted vendor\'s URL', async () => {
+  it('covers every vendor trigger; the two account signals and New Demo Session explain what they count and show every counted vendor\'s URL', async () => {
     expect(vendorTriggers).toHaveLength(17);
-    for (const key of ['account_buying_committee', 'account_reengaged']) {
+    for (const key of ['account_buying_committee', 'account_reengaged', 'demo_session']) {
       nock(RELAY, { reqheaders: { authorization: `Bearer ${API_KEY}` } }).get('/v1/me').reply(200, ME);
       const [first] = await editorFields(key, authData());
       expect([key, first.key, first.type]).toStrictEqual([key, 'signal_help', 'copy']);
@@ -49,7 +52,12 @@ describe('where to point the vendor, shown above every instant trigger', () => {
     const provider = Object.values(PROVIDERS).find((p) => key.startsWith(`${p.key}_`))!;
     nock(RELAY, { reqheaders: { authorization: `Bearer ${API_KEY}` } }).get('/v1/me').reply(200, ME);
     const fields = await editorFields(key, authData());
-    expect(fields.map((f) => f.key)).toStrictEqual(['relay_setup', 'include_test_events']);
+    // A demo session's trigger also asks about the viewer's history and the assets to tag.
+    const session = provider.demoActivity?.events.some((e) => key === provider.events.find((ev) => ev.event === e)?.triggerKey);
+    expect(fields.map((f) => f.key)).toStrictEqual(['relay_setup', 'include_test_events', ...(session ? SESSION_INPUTS : [])]);
+    // Its "Include Test Events" names its own vendor's test button only.
+    expect(fields[1].helpText).toContain(provider.label);
+    for (const other of Object.values(PROVIDERS).filter((p) => p !== provider)) expect(fields[1].helpText).not.toContain(other.label);
     const copy = fields[0];
     expect(copy.type).toBe('copy');
     expect(copy.helpText).toContain(`\`${ME.inbound[provider.key]}\``);
@@ -74,7 +82,7 @@ describe('where to point the vendor, shown above every instant trigger', () => {
   it('explains a relay it cannot read instead of breaking the editor', async () => {
     nock(RELAY).get('/v1/me').reply(401, { error: 'unknown API key' });
     const fields = await editorFields('supademo_lead_captured', authData());
-    expect(fields.map((f) => f.key)).toStrictEqual(['relay_setup', 'include_test_events']);
+    expect(fields.map((f) => f.key)).toStrictEqual(['relay_setup', 'include_test_events', ...SESSION_INPUTS]);
     expect(fields[0].helpText).toContain('Could not read your Supademo webhook URL from the relay');
     expect(fields[0].helpText).toContain('did not accept the Relay API Key');
     expectNoSecret(fields[0].helpText);

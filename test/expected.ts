@@ -6,7 +6,8 @@ export const walnutDemo = {
   "id": "walnut:demo_session_finished:eb8af248-a970-46fa-bfb0-cb675b6780e1",
   "provider": "walnut",
   "event": "demo_session_finished",
-  "occurred_at": "2023-11-01T19:15:20.666Z",
+  "occurred_at": "2023-11-01T16:36:47.905Z",
+  "sent_at": "2023-11-01T19:15:20.666Z",
   "is_test": false,
   "signature_verified": true,
   "viewer_email": "someone-awesome@walnut.io",
@@ -31,16 +32,25 @@ export const walnutDemo = {
   "user_agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/118.0.0.0 Safari/537.36",
   "lead_score_points": 10,
   "is_high_intent": false,
-  "summary_text": "someone-awesome@walnut.io finished Walnut demo \"My Awesome Demo\" (4s, 11% of screens, 15% of guides). Lead score +10.",
-  "slack_message": ":eyes: *someone-awesome@walnut.io* finished the Walnut demo <https://app.teamwalnut.com/player/?demoId=7a8e73ec-93ef-4f35-aadf-33c2ada9b887&showGuide=true&showGuidesToolbar=true&showHotspots=true&source=unknown|My Awesome Demo> (4s, 11% of screens, 15% of guides) · lead score *+10*",
-  "crm_note": "Walnut demo session finished: My Awesome Demo\nViewer: someone-awesome@walnut.io\nDemo: https://app.teamwalnut.com/player/?demoId=7a8e73ec-93ef-4f35-aadf-33c2ada9b887&showGuide=true&showGuidesToolbar=true&showHotspots=true&source=unknown\nTemplate: My Awesome Template\nStarted: 2023-11-01T16:36:47.905Z\nDuration: 4s\nScreens completed: 11%\nGuides completed: 15%\nCTA (FAB) clicks: 0\nLead score points: 10\nHigh intent: no\nSession ID: eb8af248-a970-46fa-bfb0-cb675b6780e1"
+  "engagement_score": 2,
+  "summary_text": "someone-awesome@walnut.io finished Walnut demo \"My Awesome Demo\" (4s, 11% of screens, 15% of guides). Lead score +10, engagement 2/10.",
+  "slack_message": ":eyes: *someone-awesome@walnut.io* finished the Walnut demo <https://app.teamwalnut.com/player/?demoId=7a8e73ec-93ef-4f35-aadf-33c2ada9b887&showGuide=true&showGuidesToolbar=true&showHotspots=true&source=unknown|My Awesome Demo> (4s, 11% of screens, 15% of guides) · lead score *+10* · engagement *2/10*",
+  "crm_note": "Walnut demo session finished: My Awesome Demo\nViewer: someone-awesome@walnut.io\nDemo: https://app.teamwalnut.com/player/?demoId=7a8e73ec-93ef-4f35-aadf-33c2ada9b887&showGuide=true&showGuidesToolbar=true&showHotspots=true&source=unknown\nTemplate: My Awesome Template\nStarted: 2023-11-01T16:36:47.905Z\nDuration: 4s\nScreens completed: 11%\nGuides completed: 15%\nCTA (FAB) clicks: 0\nLead score points: 10\nHigh intent: no\nEngagement score (1-10): 2\nSession ID: eb8af248-a970-46fa-bfb0-cb675b6780e1",
+  "matched_terms": null,
+  "asset_stage": null,
+  "viewer_session_count": null,
+  "viewer_first_seen_at": null,
+  "is_first_session": null,
+  "company_session_count_30d": null,
+  "company_people_count_30d": null
 };
 
 export const walnutPlaylist = {
   "id": "walnut:playlist_session_finished:80804ad4-6422-4f77-8667-7ae6aa05edad",
   "provider": "walnut",
   "event": "playlist_session_finished",
-  "occurred_at": "2025-07-11T13:19:39.526Z",
+  "occurred_at": "2024-10-07T15:26:20.606Z",
+  "sent_at": "2025-07-11T13:19:39.526Z",
   "is_test": true,
   "signature_verified": true,
   "viewer_email": "shellvis.sil@treebase.io",
@@ -123,9 +133,19 @@ export const walnutPlaylist = {
   "items_visited_count": 4,
   "items_visited_names": "Meet Crunchy AI, Crunchy AI Intro Deck, Crack Open Smarter Workflows | Crunchy AI, Crunchy AI Integrations",
   "items_selected_names": "Meet Crunchy AI",
-  "summary_text": "shellvis.sil@treebase.io finished Walnut playlist \"Crunchy AI Overview Playlist\" (310s, 4 of 4 items visited).",
-  "slack_message": ":movie_camera: *shellvis.sil@treebase.io* finished the Walnut playlist <https://app.teamwalnut.com/player/playlist?playlistId=9dad64b8-ff58-4874-ae5d-020d356c514c|Crunchy AI Overview Playlist> (310s, 4 of 4 items visited)\nVisited: Meet Crunchy AI, Crunchy AI Intro Deck, Crack Open Smarter Workflows | Crunchy AI, Crunchy AI Integrations",
-  "crm_note": "Walnut playlist session finished: Crunchy AI Overview Playlist\nViewer: shellvis.sil@treebase.io\nCompany domain: treebase.io\nPlaylist: https://app.teamwalnut.com/player/playlist?playlistId=9dad64b8-ff58-4874-ae5d-020d356c514c\nStarted: 2024-10-07T15:26:20.606Z\nEnded: 2024-10-07T15:31:30.606Z\nDuration: 310s\nItems visited: 4 of 4 (Meet Crunchy AI, Crunchy AI Intro Deck, Crack Open Smarter Workflows | Crunchy AI, Crunchy AI Integrations)\nItems selected: Meet Crunchy AI\nIdentified by: email_gate\nSession ID: 80804ad4-6422-4f77-8667-7ae6aa05edad"
+  "lead_score_points": 30,
+  "is_high_intent": true,
+  "engagement_score": 8,
+  "summary_text": "shellvis.sil@treebase.io finished Walnut playlist \"Crunchy AI Overview Playlist\" (310s, 4 of 4 items visited). Lead score +30, engagement 8/10. High intent.",
+  "slack_message": ":movie_camera: *shellvis.sil@treebase.io* finished the Walnut playlist <https://app.teamwalnut.com/player/playlist?playlistId=9dad64b8-ff58-4874-ae5d-020d356c514c|Crunchy AI Overview Playlist> (310s, 4 of 4 items visited) · lead score *+30* · engagement *8/10* · :fire: *high intent*\nVisited: Meet Crunchy AI, Crunchy AI Intro Deck, Crack Open Smarter Workflows | Crunchy AI, Crunchy AI Integrations",
+  "crm_note": "Walnut playlist session finished: Crunchy AI Overview Playlist\nViewer: shellvis.sil@treebase.io\nCompany domain: treebase.io\nPlaylist: https://app.teamwalnut.com/player/playlist?playlistId=9dad64b8-ff58-4874-ae5d-020d356c514c\nStarted: 2024-10-07T15:26:20.606Z\nEnded: 2024-10-07T15:31:30.606Z\nDuration: 310s\nItems visited: 4 of 4 (Meet Crunchy AI, Crunchy AI Intro Deck, Crack Open Smarter Workflows | Crunchy AI, Crunchy AI Integrations)\nItems selected: Meet Crunchy AI\nIdentified by: email_gate\nLead score points: 30\nHigh intent: yes\nEngagement score (1-10): 8\nSession ID: 80804ad4-6422-4f77-8667-7ae6aa05edad",
+  "matched_terms": null,
+  "asset_stage": null,
+  "viewer_session_count": null,
+  "viewer_first_seen_at": null,
+  "is_first_session": null,
+  "company_session_count_30d": null,
+  "company_people_count_30d": null
 };
 
 export const supademoLead = {
@@ -133,6 +153,7 @@ export const supademoLead = {
   "provider": "supademo",
   "event": "lead.captured",
   "occurred_at": "2025-06-01T14:30:00.000Z",
+  "sent_at": null,
   "is_test": false,
   "signature_verified": true,
   "viewer_email": "jane@example.com",
@@ -160,7 +181,6 @@ export const supademoLead = {
   "viewer_number_of_locations": null,
   "viewer_department": null,
   "viewer_seniority_level": null,
-  "viewer_custom_fields__use_case": "Onboarding",
   "entity_type": "demo",
   "entity_id": "demo_xyz",
   "entity_title": "Product Tour",
@@ -179,9 +199,18 @@ export const supademoLead = {
   "location_city": "San Francisco",
   "device_browser": "Chrome",
   "device_os": "macOS",
+  "engagement_score": 3,
+  "viewer_custom_fields__use_case": "Onboarding",
   "summary_text": "Jane Smith (jane@example.com) from Acme Inc submitted a form in Supademo demo \"Product Tour\" (source: linkedin / social / launch).",
   "slack_message": ":sparkles: *Jane Smith (jane@example.com)* from Acme Inc (Product Manager) submitted a form in the Supademo demo <https://app.supademo.com/demo/demo_xyz|Product Tour> · <https://app.supademo.com/demo/demo_xyz?analytics=true|analytics>\nSource: linkedin / social / launch",
-  "crm_note": "Supademo lead captured: Product Tour\nViewer: Jane Smith\nEmail: jane@example.com\nCompany: Acme Inc\nJob title: Product Manager\nDemo: https://app.supademo.com/demo/demo_xyz\nAnalytics: https://app.supademo.com/demo/demo_xyz?analytics=true\nViewed at: 2025-06-01T14:30:00.000Z\nSource: linkedin / social / launch\nLocation: San Francisco, US\nDevice: Chrome on macOS"
+  "crm_note": "Supademo lead captured: Product Tour\nViewer: Jane Smith\nEmail: jane@example.com\nCompany: Acme Inc\nJob title: Product Manager\nDemo: https://app.supademo.com/demo/demo_xyz\nAnalytics: https://app.supademo.com/demo/demo_xyz?analytics=true\nViewed at: 2025-06-01T14:30:00.000Z\nSource: linkedin / social / launch\nLocation: San Francisco, US\nDevice: Chrome on macOS",
+  "matched_terms": null,
+  "asset_stage": null,
+  "viewer_session_count": null,
+  "viewer_first_seen_at": null,
+  "is_first_session": null,
+  "company_session_count_30d": null,
+  "company_people_count_30d": null
 };
 
 export const pendoPoll = {
@@ -189,6 +218,7 @@ export const pendoPoll = {
   "provider": "pendo",
   "event": "pollSubmitted",
   "occurred_at": "2021-07-20T17:59:51.000Z",
+  "sent_at": null,
   "is_test": true,
   "signature_verified": true,
   "viewer_email": null,
@@ -209,6 +239,18 @@ export const pendoPoll = {
   "guide_name": "Poll 1 - Test",
   "guide_step_id": "UgG7AtWEXNuvHBBcTqSQ8NxGvAU",
   "language": "en-US",
+  "guide_created_at": "2021-03-10T21:16:52.615Z",
+  "guide_created_by": "pendo-user@example.com",
+  "guide_updated_at": "2021-04-13T13:57:33.073Z",
+  "guide_updated_by": "pendo-user@example.com",
+  "guide_steps": [
+    {
+      "id": "UgG7AtWEXNuvHBBcTqSQ8NxGvAU",
+      "type": "building-block",
+      "updated_at": "2021-04-13T13:57:31.476Z",
+      "reset_at": "2021-04-05T14:42:21.117Z"
+    }
+  ],
   "poll_responses": [
     {
       "poll_id": "afxd8uayh4u",
@@ -245,6 +287,7 @@ export const pendoNps = {
   "provider": "pendo",
   "event": "npsSubmitted",
   "occurred_at": "2021-07-20T18:07:11.000Z",
+  "sent_at": null,
   "is_test": true,
   "signature_verified": true,
   "viewer_email": null,
@@ -265,6 +308,24 @@ export const pendoNps = {
   "guide_name": "Quarterly NPS",
   "guide_step_id": "WkaB4F2droQ5sSqd-FvC7H9coJQ",
   "language": "en-US",
+  "guide_created_at": "2020-06-01T15:12:15.185Z",
+  "guide_created_by": "pendo-user@example.com",
+  "guide_updated_at": "2021-07-20T18:06:17.122Z",
+  "guide_updated_by": "pendo-user@example.com",
+  "guide_steps": [
+    {
+      "id": "WkaB4F2droQ5sSqd-FvC7H9coJQ",
+      "type": null,
+      "updated_at": "2021-04-27T18:06:05.626Z",
+      "reset_at": "2020-06-19T18:53:31.776Z"
+    },
+    {
+      "id": "oFs_eA1lF61Ywsg0js945UcG798",
+      "type": null,
+      "updated_at": "2020-11-17T19:11:58.713Z",
+      "reset_at": "2020-06-19T18:53:31.776Z"
+    }
+  ],
   "nps_rating": 9,
   "nps_reason": "Keep up the great work!",
   "nps_source": "web",
@@ -279,6 +340,7 @@ export const pendoTrack = {
   "provider": "pendo",
   "event": "trackEventReceived",
   "occurred_at": "2021-07-20T18:02:24.000Z",
+  "sent_at": null,
   "is_test": true,
   "signature_verified": true,
   "viewer_email": null,
@@ -304,12 +366,12 @@ export const pendoTrack = {
   "crm_note": "Pendo: Track event \"Account Upgraded\" from visitor Webhook Visitor (account Webhook Account) in test_application\nVisitor: Webhook Visitor\nAccount: Webhook Account\nApp: test_application\nTrack event: Account Upgraded\nOccurred at: 2021-07-20T18:02:24.000Z"
 };
 
-
 export const supademoDemoViewed = {
   "id": "supademo:demo.viewed:viewer_abc123:demo_xyz:2025-06-01T14:30:00.000Z",
   "provider": "supademo",
   "event": "demo.viewed",
   "occurred_at": "2025-06-01T14:30:00.000Z",
+  "sent_at": null,
   "is_test": false,
   "signature_verified": true,
   "viewer_email": "jane@example.com",
@@ -355,10 +417,18 @@ export const supademoDemoViewed = {
   "location_city": "San Francisco",
   "device_browser": "Chrome",
   "device_os": "macOS",
+  "engagement_score": null,
   "viewer_custom_fields__use_case": "Onboarding",
   "summary_text": "Jane Smith (jane@example.com) from Acme Inc opened Supademo demo \"Product Tour\" (source: linkedin / social / launch).",
   "slack_message": ":sparkles: *Jane Smith (jane@example.com)* from Acme Inc (Product Manager) opened the Supademo demo <https://app.supademo.com/demo/demo_xyz|Product Tour> · <https://app.supademo.com/demo/demo_xyz?analytics=true|analytics>\nSource: linkedin / social / launch",
-  "crm_note": "Supademo demo viewed: Product Tour\nViewer: Jane Smith\nEmail: jane@example.com\nCompany: Acme Inc\nJob title: Product Manager\nDemo: https://app.supademo.com/demo/demo_xyz\nAnalytics: https://app.supademo.com/demo/demo_xyz?analytics=true\nViewed at: 2025-06-01T14:30:00.000Z\nSource: linkedin / social / launch\nLocation: San Francisco, US\nDevice: Chrome on macOS"
+  "crm_note": "Supademo demo viewed: Product Tour\nViewer: Jane Smith\nEmail: jane@example.com\nCompany: Acme Inc\nJob title: Product Manager\nDemo: https://app.supademo.com/demo/demo_xyz\nAnalytics: https://app.supademo.com/demo/demo_xyz?analytics=true\nViewed at: 2025-06-01T14:30:00.000Z\nSource: linkedin / social / launch\nLocation: San Francisco, US\nDevice: Chrome on macOS",
+  "matched_terms": null,
+  "asset_stage": null,
+  "viewer_session_count": null,
+  "viewer_first_seen_at": null,
+  "is_first_session": null,
+  "company_session_count_30d": null,
+  "company_people_count_30d": null
 };
 
 export const supademoDemoCompleted = {
@@ -366,6 +436,7 @@ export const supademoDemoCompleted = {
   "provider": "supademo",
   "event": "demo.completed",
   "occurred_at": "2025-06-01T14:30:00.000Z",
+  "sent_at": null,
   "is_test": false,
   "signature_verified": true,
   "viewer_email": "jane@example.com",
@@ -411,10 +482,18 @@ export const supademoDemoCompleted = {
   "location_city": "San Francisco",
   "device_browser": "Chrome",
   "device_os": "macOS",
+  "engagement_score": 5,
   "viewer_custom_fields__use_case": "Onboarding",
   "summary_text": "Jane Smith (jane@example.com) from Acme Inc completed Supademo demo \"Product Tour\" (source: linkedin / social / launch).",
   "slack_message": ":sparkles: *Jane Smith (jane@example.com)* from Acme Inc (Product Manager) completed the Supademo demo <https://app.supademo.com/demo/demo_xyz|Product Tour> · <https://app.supademo.com/demo/demo_xyz?analytics=true|analytics>\nSource: linkedin / social / launch",
-  "crm_note": "Supademo demo completed: Product Tour\nViewer: Jane Smith\nEmail: jane@example.com\nCompany: Acme Inc\nJob title: Product Manager\nDemo: https://app.supademo.com/demo/demo_xyz\nAnalytics: https://app.supademo.com/demo/demo_xyz?analytics=true\nViewed at: 2025-06-01T14:30:00.000Z\nSource: linkedin / social / launch\nLocation: San Francisco, US\nDevice: Chrome on macOS"
+  "crm_note": "Supademo demo completed: Product Tour\nViewer: Jane Smith\nEmail: jane@example.com\nCompany: Acme Inc\nJob title: Product Manager\nDemo: https://app.supademo.com/demo/demo_xyz\nAnalytics: https://app.supademo.com/demo/demo_xyz?analytics=true\nViewed at: 2025-06-01T14:30:00.000Z\nSource: linkedin / social / launch\nLocation: San Francisco, US\nDevice: Chrome on macOS",
+  "matched_terms": null,
+  "asset_stage": null,
+  "viewer_session_count": null,
+  "viewer_first_seen_at": null,
+  "is_first_session": null,
+  "company_session_count_30d": null,
+  "company_people_count_30d": null
 };
 
 export const supademoShowcaseViewed = {
@@ -422,6 +501,7 @@ export const supademoShowcaseViewed = {
   "provider": "supademo",
   "event": "showcase.viewed",
   "occurred_at": "2025-06-01T14:30:00.000Z",
+  "sent_at": null,
   "is_test": false,
   "signature_verified": true,
   "viewer_email": "jane@example.com",
@@ -467,10 +547,18 @@ export const supademoShowcaseViewed = {
   "location_city": "San Francisco",
   "device_browser": "Chrome",
   "device_os": "macOS",
+  "engagement_score": null,
   "viewer_custom_fields__use_case": "Onboarding",
   "summary_text": "Jane Smith (jane@example.com) from Acme Inc opened Supademo showcase \"Product Showcase\" (source: linkedin / social / launch).",
   "slack_message": ":sparkles: *Jane Smith (jane@example.com)* from Acme Inc (Product Manager) opened the Supademo showcase <https://app.supademo.com/showcase/showcase_xyz|Product Showcase> · <https://app.supademo.com/showcase/showcase_xyz?analytics=true|analytics>\nSource: linkedin / social / launch",
-  "crm_note": "Supademo showcase viewed: Product Showcase\nViewer: Jane Smith\nEmail: jane@example.com\nCompany: Acme Inc\nJob title: Product Manager\nShowcase: https://app.supademo.com/showcase/showcase_xyz\nAnalytics: https://app.supademo.com/showcase/showcase_xyz?analytics=true\nViewed at: 2025-06-01T14:30:00.000Z\nSource: linkedin / social / launch\nLocation: San Francisco, US\nDevice: Chrome on macOS"
+  "crm_note": "Supademo showcase viewed: Product Showcase\nViewer: Jane Smith\nEmail: jane@example.com\nCompany: Acme Inc\nJob title: Product Manager\nShowcase: https://app.supademo.com/showcase/showcase_xyz\nAnalytics: https://app.supademo.com/showcase/showcase_xyz?analytics=true\nViewed at: 2025-06-01T14:30:00.000Z\nSource: linkedin / social / launch\nLocation: San Francisco, US\nDevice: Chrome on macOS",
+  "matched_terms": null,
+  "asset_stage": null,
+  "viewer_session_count": null,
+  "viewer_first_seen_at": null,
+  "is_first_session": null,
+  "company_session_count_30d": null,
+  "company_people_count_30d": null
 };
 
 export const pendoGuideDisplayed = {
@@ -478,6 +566,7 @@ export const pendoGuideDisplayed = {
   "provider": "pendo",
   "event": "guideDisplayed",
   "occurred_at": "2021-07-20T17:57:56.000Z",
+  "sent_at": null,
   "is_test": true,
   "signature_verified": true,
   "viewer_email": null,
@@ -498,6 +587,18 @@ export const pendoGuideDisplayed = {
   "guide_name": "Poll 1 - Test",
   "guide_step_id": "UgG7AtWEXNuvHBBcTqSQ8NxGvAU",
   "language": "en-US",
+  "guide_created_at": "2021-03-10T21:16:52.615Z",
+  "guide_created_by": "pendo-user@example.com",
+  "guide_updated_at": "2021-04-13T13:57:33.073Z",
+  "guide_updated_by": "pendo-user@example.com",
+  "guide_steps": [
+    {
+      "id": "UgG7AtWEXNuvHBBcTqSQ8NxGvAU",
+      "type": "building-block",
+      "updated_at": "2021-04-13T13:57:31.476Z",
+      "reset_at": "2021-04-05T14:42:21.117Z"
+    }
+  ],
   "summary_text": "Pendo: guide \"Poll 1 - Test\" displayed to visitor Webhook Visitor (account Webhook Account) in test_application.",
   "slack_message": ":compass: *Pendo* · Guide \"Poll 1 - Test\" displayed to visitor Webhook Visitor (account Webhook Account) in test_application",
   "crm_note": "Pendo: Guide \"Poll 1 - Test\" displayed to visitor Webhook Visitor (account Webhook Account) in test_application\nVisitor: Webhook Visitor\nAccount: Webhook Account\nApp: test_application\nGuide: Poll 1 - Test\nOccurred at: 2021-07-20T17:57:56.000Z"
@@ -508,6 +609,7 @@ export const pendoPollDisplayed = {
   "provider": "pendo",
   "event": "pollDisplayed",
   "occurred_at": "2021-07-20T17:57:56.000Z",
+  "sent_at": null,
   "is_test": true,
   "signature_verified": true,
   "viewer_email": null,
@@ -528,6 +630,18 @@ export const pendoPollDisplayed = {
   "guide_name": "Poll 1 - Test",
   "guide_step_id": "UgG7AtWEXNuvHBBcTqSQ8NxGvAU",
   "language": "en-US",
+  "guide_created_at": "2021-03-10T21:16:52.615Z",
+  "guide_created_by": "pendo-user@example.com",
+  "guide_updated_at": "2021-04-13T13:57:33.073Z",
+  "guide_updated_by": "pendo-user@example.com",
+  "guide_steps": [
+    {
+      "id": "UgG7AtWEXNuvHBBcTqSQ8NxGvAU",
+      "type": "building-block",
+      "updated_at": "2021-04-13T13:57:31.476Z",
+      "reset_at": "2021-04-05T14:42:21.117Z"
+    }
+  ],
   "summary_text": "Pendo: poll \"Poll 1 - Test\" displayed to visitor Webhook Visitor (account Webhook Account) in test_application.",
   "slack_message": ":compass: *Pendo* · Poll \"Poll 1 - Test\" displayed to visitor Webhook Visitor (account Webhook Account) in test_application",
   "crm_note": "Pendo: Poll \"Poll 1 - Test\" displayed to visitor Webhook Visitor (account Webhook Account) in test_application\nVisitor: Webhook Visitor\nAccount: Webhook Account\nApp: test_application\nGuide: Poll 1 - Test\nOccurred at: 2021-07-20T17:57:56.000Z"
@@ -538,6 +652,7 @@ export const pendoNpsDisplayed = {
   "provider": "pendo",
   "event": "npsDisplayed",
   "occurred_at": "2021-07-20T18:06:24.000Z",
+  "sent_at": null,
   "is_test": true,
   "signature_verified": true,
   "viewer_email": null,
@@ -558,6 +673,24 @@ export const pendoNpsDisplayed = {
   "guide_name": "Quarterly NPS",
   "guide_step_id": "WkaB4F2droQ5sSqd-FvC7H9coJQ",
   "language": "en-US",
+  "guide_created_at": "2020-06-01T15:12:15.185Z",
+  "guide_created_by": "pendo-user@example.com",
+  "guide_updated_at": "2021-07-20T18:06:17.122Z",
+  "guide_updated_by": "pendo-user@example.com",
+  "guide_steps": [
+    {
+      "id": "WkaB4F2droQ5sSqd-FvC7H9coJQ",
+      "type": null,
+      "updated_at": "2021-04-27T18:06:05.626Z",
+      "reset_at": "2020-06-19T18:53:31.776Z"
+    },
+    {
+      "id": "oFs_eA1lF61Ywsg0js945UcG798",
+      "type": null,
+      "updated_at": "2020-11-17T19:11:58.713Z",
+      "reset_at": "2020-06-19T18:53:31.776Z"
+    }
+  ],
   "summary_text": "Pendo: NPS survey \"Quarterly NPS\" displayed to visitor Webhook Visitor (account Webhook Account) in test_application.",
   "slack_message": ":compass: *Pendo* · NPS survey \"Quarterly NPS\" displayed to visitor Webhook Visitor (account Webhook Account) in test_application",
   "crm_note": "Pendo: NPS survey \"Quarterly NPS\" displayed to visitor Webhook Visitor (account Webhook Account) in test_application\nVisitor: Webhook Visitor\nAccount: Webhook Account\nApp: test_application\nGuide: Quarterly NPS\nOccurred at: 2021-07-20T18:06:24.000Z"
@@ -568,6 +701,7 @@ export const pendoVisitorCreated = {
   "provider": "pendo",
   "event": "visitorCreated",
   "occurred_at": "2021-07-20T17:57:55.000Z",
+  "sent_at": null,
   "is_test": true,
   "signature_verified": true,
   "viewer_email": null,
@@ -586,6 +720,7 @@ export const pendoVisitorCreated = {
   "user_agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/91.0.4472.164 Safari/537.36",
   "browser_name": "Chrome",
   "browser_version": "91.0.4472",
+  "visitor_sample_group": 17,
   "summary_text": "Pendo: new visitor Webhook Visitor (account Webhook Account) first seen in test_application.",
   "slack_message": ":compass: *Pendo* · New visitor Webhook Visitor (account Webhook Account) first seen in test_application",
   "crm_note": "Pendo: New visitor Webhook Visitor (account Webhook Account) first seen in test_application\nVisitor: Webhook Visitor\nAccount: Webhook Account\nApp: test_application\nBrowser: Chrome 91.0.4472\nOccurred at: 2021-07-20T17:57:55.000Z"
@@ -596,6 +731,7 @@ export const pendoAccountCreated = {
   "provider": "pendo",
   "event": "accountCreated",
   "occurred_at": "2021-07-20T17:57:55.000Z",
+  "sent_at": null,
   "is_test": true,
   "signature_verified": true,
   "viewer_email": null,

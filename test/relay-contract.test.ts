@@ -27,6 +27,7 @@ const CONTRACT: Record<string, string> = {
   pendo_any_event: 'pendo.*',
   account_buying_committee: 'demo.activity',
   account_reengaged: 'demo.activity',
+  demo_session: 'demo.activity',
 };
 
 const bundle = (extra: Record<string, unknown> = {}) => ({

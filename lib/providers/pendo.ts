@@ -180,10 +180,21 @@ function flatten(p: Payload): Flattened {
     user_agent: str(p.userAgent),
   };
   if (has('guide')) {
+    const gp = props.guideProperties;
     fields.guide_id = str(props.guideId);
     fields.guide_name = guideName;
     fields.guide_step_id = str(props.guideStepId);
     fields.language = str(props.language);
+    fields.guide_created_at = isoFrom(gp?.createdAt);
+    fields.guide_created_by = str(gp?.createdByUser?.username);
+    fields.guide_updated_at = isoFrom(gp?.lastUpdatedAt);
+    fields.guide_updated_by = str(gp?.lastUpdatedByUser?.username);
+    fields.guide_steps = (gp?.steps ?? []).map((st) => ({
+      id: str(st.id),
+      type: str(st.type),
+      updated_at: isoFrom(st.lastUpdatedAt),
+      reset_at: isoFrom(st.resetAt),
+    }));
   }
   if (has('poll')) fields.poll_responses = polls;
   if (has('nps')) {
@@ -199,6 +210,7 @@ function flatten(p: Payload): Flattened {
   if (has('browser')) {
     fields.browser_name = str(props.browserName);
     fields.browser_version = str(props.browserVersion);
+    fields.visitor_sample_group = num(props.sampleGroup);
   }
   return {
     occurred_at: occurredAt,
@@ -240,6 +252,14 @@ const guide: OutputField[] = [
   f('guide_name', 'Guide Name'),
   f('guide_step_id', 'Guide Step ID'),
   f('language', 'Language'),
+  f('guide_created_at', 'Guide Created At', 'datetime'),
+  f('guide_created_by', 'Guide Created By'),
+  f('guide_updated_at', 'Guide Last Updated At', 'datetime'),
+  f('guide_updated_by', 'Guide Last Updated By'),
+  f('guide_steps[]id', 'Guide Steps: Step ID'),
+  f('guide_steps[]type', 'Guide Steps: Step Type'),
+  f('guide_steps[]updated_at', 'Guide Steps: Last Updated At', 'datetime'),
+  f('guide_steps[]reset_at', 'Guide Steps: Reset At', 'datetime'),
 ];
 const poll: OutputField[] = [
   f('poll_responses[]poll_id', 'Poll Responses: Poll ID'),
@@ -254,14 +274,33 @@ const nps: OutputField[] = [
   f('nps_category', 'NPS Category'),
 ];
 const track: OutputField[] = [f('track_event_name', 'Track Event Name'), f('track_event_source', 'Track Event Source')];
-const browser: OutputField[] = [f('browser_name', 'Browser Name'), f('browser_version', 'Browser Version')];
+const browser: OutputField[] = [
+  f('browser_name', 'Browser Name'),
+  f('browser_version', 'Browser Version'),
+  f('visitor_sample_group', 'Visitor Sample Group', 'integer', 'The sample group (0–99) Pendo put this visitor in, for guides shown to a share of visitors.'),
+];
 const FIELDS: Record<Group, OutputField[]> = { guide, poll, nps, track, browser };
 const fieldsOf = (event: string): OutputField[] => [...base, ...(GROUPS[event] ?? []).flatMap((g) => FIELDS[g])];
 
 const sampleOf = (event: keyof typeof samples) => samples[event] as Record<string, unknown>;
 
+/** What a Zap builder should know before relying on a Pendo trigger (Pendo's Webhooks article). */
+const PENDO_HELP =
+  'Pendo turns a webhook off after repeated failed deliveries; the relay answers Pendo at once and retries your Zap itself, so a Zap that fails never turns Pendo off.';
+const AGENT_HELP = 'Poll and NPS events need Pendo Agent 2.33.0 or later in your app.';
+const CREATED_HELP = 'A visitor or account created through Pendo’s API triggers this only once it is identified in your app.';
+const HELP: Record<string, string> = {
+  pollDisplayed: `${AGENT_HELP} ${PENDO_HELP}`,
+  pollSubmitted: `${AGENT_HELP} ${PENDO_HELP}`,
+  npsDisplayed: `${AGENT_HELP} ${PENDO_HELP}`,
+  npsSubmitted: `${AGENT_HELP} ${PENDO_HELP}`,
+  visitorCreated: `${CREATED_HELP} ${PENDO_HELP}`,
+  accountCreated: `${CREATED_HELP} ${PENDO_HELP}`,
+};
+
 const ev = (event: keyof typeof samples, noun: string, label: string, description: string): EventSpec => ({
   event,
+  help: HELP[event] ?? PENDO_HELP,
   triggerKey: `pendo_${event.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`,
   noun,
   label,

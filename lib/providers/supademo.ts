@@ -13,6 +13,7 @@ import {
   viewerLabel,
   type OutputField,
 } from '../record.js';
+import { engagementScore, engagementScoreHelp, type EngagementInputs } from '../engagement.js';
 import { flattenAnything } from './generic.js';
 import type { EventSpec, Flattened, ProviderSpec } from './types.js';
 
@@ -153,8 +154,9 @@ export const leadCapturedSample = {
 // Supademo documents no example for demo.viewed, demo.completed or showcase.viewed, only that
 // every delivery shares the envelope above. These samples are that documented envelope with
 // the event name (and, for the showcase, the entity) changed; nothing in them is invented
-// beyond the names. demo.completed's engagement metrics are undocumented: whatever Supademo
-// sends arrives as extra__… fields.
+// beyond the names and the showcase's id and links (the triggers' help says so).
+// demo.completed's engagement metrics are undocumented: whatever Supademo sends arrives as
+// extra__… fields.
 const fromEnvelope = (event: string, overrides: Record<string, unknown> = {}) => ({
   ...leadCapturedSample,
   event,
@@ -170,6 +172,18 @@ export const showcaseViewedSample = fromEnvelope('showcase.viewed', {
   entityLink: 'https://app.supademo.com/showcase/showcase_xyz',
   entityAnalyticsLink: 'https://app.supademo.com/showcase/showcase_xyz?analytics=true',
 });
+
+/**
+ * What each event says about the session's engagement: Supademo sends no time or completion
+ * rate, so a completion is the whole demo seen and a lead is a call-to-action taken; a view
+ * alone says nothing (its score is empty).
+ */
+const ENGAGEMENT: Record<string, EngagementInputs> = {
+  'demo.completed': { completionPct: 100, seconds: null, ctaClicks: null },
+  'lead.captured': { completionPct: null, seconds: null, ctaClicks: 1 },
+};
+const SUPADEMO_ENGAGEMENT = 'Supademo sends no time or completion rate: a completion counts as 100% completion and a lead (a form submitted) as a call-to-action, so a view alone has no score.';
+const NO_ENGAGEMENT: EngagementInputs = { completionPct: null, seconds: null, ctaClicks: null };
 
 const VERBS: Record<string, string> = {
   'lead.captured': 'submitted a form in',
@@ -241,6 +255,7 @@ function flatten(p: Payload): Flattened {
     location_city: str(p.location?.city),
     device_browser: str(p.device?.browser),
     device_os: str(p.device?.os),
+    engagement_score: engagementScore(ENGAGEMENT[p.event] ?? NO_ENGAGEMENT),
   };
   const dynamic =
     v.custom_fields || p.customParams
@@ -297,7 +312,13 @@ const outputFields: OutputField[] = [
   f('location_city', 'Location City'),
   f('device_browser', 'Device Browser'),
   f('device_os', 'Device OS'),
+  f('engagement_score', 'Engagement Score (1-10)', 'integer', engagementScoreHelp([SUPADEMO_ENGAGEMENT])),
 ];
+
+/** What a Zap builder should know: who can set the webhook up, and where a sample is built rather than documented. */
+const SETUP_HELP = 'Supademo sends webhooks on its Scale plan and above; a workspace Admin or Creator sets up its one webhook.';
+const BUILT_SAMPLE = (what: string) =>
+  `${SETUP_HELP} Supademo documents no example of this event, only that it shares the lead’s fields: the sample is the documented lead with the event changed${what}. Test the trigger with your own event to see real values.`;
 
 const ev = (
   event: string,
@@ -306,12 +327,14 @@ const ev = (
   label: string,
   description: string,
   sample: Record<string, unknown>,
+  help: string,
 ): EventSpec => ({
   event,
   triggerKey,
   noun,
   label,
   description,
+  help,
   get schema() {
     return supademoSchema();
   },
@@ -339,10 +362,10 @@ export const supademo: ProviderSpec<'supademo'> = {
   inboundHelp:
     'Supademo **Settings > Integrations > Webhook > Connect**: paste the relay’s Supademo inbound URL as the Webhook URL and select every event (one webhook serves all your Zaps).',
   events: [
-    ev('lead.captured', 'supademo_lead_captured', 'Lead', 'New Supademo Lead Captured', 'Triggers when a viewer submits a form inside a Supademo demo, with every form field and UTM parameter.', leadCapturedSample),
-    ev('demo.viewed', 'supademo_demo_viewed', 'Demo View', 'New Supademo Demo Viewed', 'Triggers when an identified viewer opens a Supademo demo.', demoViewedSample),
-    ev('demo.completed', 'supademo_demo_completed', 'Demo Completion', 'New Supademo Demo Completed', 'Triggers when an identified viewer finishes a Supademo demo.', demoCompletedSample),
-    ev('showcase.viewed', 'supademo_showcase_viewed', 'Showcase View', 'New Supademo Showcase Viewed', 'Triggers when an identified viewer opens a Supademo showcase.', showcaseViewedSample),
+    ev('lead.captured', 'supademo_lead_captured', 'Lead', 'New Supademo Lead Captured', 'Triggers when a viewer submits a form inside a Supademo demo, with every form field and UTM parameter.', leadCapturedSample, SETUP_HELP),
+    ev('demo.viewed', 'supademo_demo_viewed', 'Demo View', 'New Supademo Demo Viewed', 'Triggers when an identified viewer opens a Supademo demo.', demoViewedSample, BUILT_SAMPLE('')),
+    ev('demo.completed', 'supademo_demo_completed', 'Demo Completion', 'New Supademo Demo Completed', 'Triggers when an identified viewer finishes a Supademo demo.', demoCompletedSample, BUILT_SAMPLE('')),
+    ev('showcase.viewed', 'supademo_showcase_viewed', 'Showcase View', 'New Supademo Showcase Viewed', 'Triggers when an identified viewer opens a Supademo showcase.', showcaseViewedSample, BUILT_SAMPLE(' and a made-up showcase id, title and links')),
   ],
   anyEvent: {
     triggerKey: 'supademo_any_event',
@@ -356,6 +379,7 @@ export const supademo: ProviderSpec<'supademo'> = {
   demoActivity: {
     events: ['lead.captured', 'demo.viewed', 'demo.completed', 'showcase.viewed'],
     counted: 'Supademo leads, views and completions',
+    engagementHelp: SUPADEMO_ENGAGEMENT,
     of: (p) => {
       const v = (p.viewer && typeof p.viewer === 'object' ? p.viewer : {}) as Record<string, unknown>;
       const first = str(v.first_name);

@@ -5,7 +5,10 @@ import type { FlatRecord, OutputField, Viewer } from '../record.js';
 
 /** What an event's flattener produces; the pipeline adds id, provider, event, is_test and signature_verified. */
 export interface Flattened {
+  /** When it happened (the viewing, for a session). */
   occurred_at: string | null;
+  /** When the vendor sent it, where the payload says so apart from when it happened. */
+  sent_at?: string | null;
   viewer: Viewer;
   /** The event's own fields, as one object literal (kept in fast mode: it is copied per event). */
   fields: FlatRecord;
@@ -80,6 +83,8 @@ export interface ProviderSpec<K extends string = string> {
     of(payload: Record<string, unknown>): ActivityFacts;
     /** What counts, in words, for the signals' help (`Walnut demo and playlist sessions`). */
     counted: string;
+    /** What this vendor's sessions give the engagement score, in words (lib/engagement.ts). */
+    engagementHelp?: string;
     /** The vendor's own rules about who counts, for the same help (or none). */
     whoCounts?: string;
     /**

@@ -12,6 +12,7 @@ import {
   str,
   viewerLabel,
 } from '../record.js';
+import { engagementScore, engagementScoreHelp } from '../engagement.js';
 import { flattenAnything } from './generic.js';
 import type { EventSpec, Flattened, ProviderSpec } from './types.js';
 
@@ -219,6 +220,11 @@ export const playlistSessionSample = {
   timestamp: '2025-07-11T13:19:39.526213Z',
 };
 
+/** What a Zap builder should know before relying on a Walnut trigger. */
+const WALNUT_HELP =
+  'Walnut sends a session up to two hours after the viewer leaves it, so a test session shows up late; "Occurred At" is when the session started, "Sent At" when Walnut sent it. ' +
+  'Only a Walnut Admin can add the webhook (Settings > Webhooks).';
+
 /**
  * Lead scoring from Walnut's full-funnel playbook: "+10 for any demo view, +20 for median
  * time ≥ 45s or screens viewed ≥ 25%"; "flag leads completing ≥25% of guides or spending
@@ -229,6 +235,19 @@ export function walnutLeadScore(duration: number | null, screens: number | null,
   return {
     lead_score_points: 10 + (engaged ? 20 : 0),
     is_high_intent: (guides ?? 0) >= 25 || (duration ?? 0) >= 300,
+  };
+}
+
+/**
+ * The same rules for a playlist session (the playbook calls both session events lead-scoring
+ * triggers): +10 for the view, +20 more at 45 s or more or a quarter of its items visited;
+ * high intent at 5 minutes.
+ */
+export function walnutPlaylistLeadScore(duration: number | null, visited: number, items: number) {
+  const engaged = (duration ?? 0) >= 45 || (items > 0 && visited / items >= 0.25);
+  return {
+    lead_score_points: 10 + (engaged ? 20 : 0),
+    is_high_intent: (duration ?? 0) >= 300,
   };
 }
 
@@ -253,8 +272,12 @@ function flattenDemo(p: DemoSession): Flattened {
   ].filter(Boolean);
   const intent = score.is_high_intent ? ' High intent.' : '';
   const started = isoFrom(d.session_started);
+  const fab = num(e.fab_clicks);
+  const engagement = engagementScore({ completionPct: maxOf(screens, guides), seconds: duration, ctaClicks: fab });
   return {
-    occurred_at: isoFrom(p.timestamp),
+    // Walnut sends a session when it ends, up to hours later: it happened when it started.
+    occurred_at: started ?? isoFrom(p.timestamp),
+    sent_at: isoFrom(p.timestamp),
     viewer,
     fields: {
       session_id: d.session_id,
@@ -265,7 +288,7 @@ function flattenDemo(p: DemoSession): Flattened {
       demo_url: demoUrl,
       template_id: str(d.demo?.template_id),
       template_name: str(d.demo?.template_name),
-      fab_clicks: num(e.fab_clicks),
+      fab_clicks: fab,
       guides_completion_rate: guides,
       screen_completion_rate: screens,
       last_guide_shown: str(e.last_guide_shown),
@@ -273,15 +296,17 @@ function flattenDemo(p: DemoSession): Flattened {
       user_agent: str(d.user?.user_agent),
       lead_score_points: score.lead_score_points,
       is_high_intent: score.is_high_intent,
+      engagement_score: engagement,
     },
     summary_text: oneLine(
       `${who} finished Walnut demo "${demoName ?? 'unnamed demo'}"${stats.length ? ` (${stats.join(', ')})` : ''}. ` +
-        `Lead score +${score.lead_score_points}.${intent}`,
+        `Lead score +${score.lead_score_points}${engagement !== null ? `, engagement ${engagement}/10` : ''}.${intent}`,
     ),
     slack_message:
       `:eyes: *${slackEscape(who)}* finished the Walnut demo ${slackLink(demoUrl, demoName ?? 'unnamed demo')}` +
       (stats.length ? ` (${slackEscape(stats.join(', '))})` : '') +
       ` · lead score *+${score.lead_score_points}*` +
+      (engagement !== null ? ` · engagement *${engagement}/10*` : '') +
       (score.is_high_intent ? ' · :fire: *high intent*' : ''),
     crm_note: crmNote(`Walnut demo session finished: ${demoName ?? 'unnamed demo'}`, [
       ['Viewer', viewer.viewer_email],
@@ -296,6 +321,7 @@ function flattenDemo(p: DemoSession): Flattened {
       ['Last section viewed', str(e.last_section_viewed)],
       ['Lead score points', score.lead_score_points],
       ['High intent', score.is_high_intent],
+      ['Engagement score (1-10)', engagement],
       ['Session ID', d.session_id],
     ]),
   };
@@ -328,8 +354,12 @@ function flattenPlaylist(p: PlaylistSession): Flattened {
   const visitedLine = `${visited.length} of ${items.length} items visited`;
   const started = isoFrom(d.session_started);
   const ended = isoFrom(d.session_ended);
+  const score = walnutPlaylistLeadScore(duration, visited.length, items.length);
+  const engagement = engagementScore({ completionPct: items.length ? (100 * visited.length) / items.length : null, seconds: duration, ctaClicks: null });
+  const intent = score.is_high_intent ? ' High intent.' : '';
   return {
-    occurred_at: isoFrom(p.timestamp),
+    occurred_at: started ?? isoFrom(p.timestamp),
+    sent_at: isoFrom(p.timestamp),
     viewer,
     fields: {
       session_id: d.session_id,
@@ -349,14 +379,21 @@ function flattenPlaylist(p: PlaylistSession): Flattened {
       items_visited_count: visited.length,
       items_visited_names: names(visited),
       items_selected_names: names(selected),
+      lead_score_points: score.lead_score_points,
+      is_high_intent: score.is_high_intent,
+      engagement_score: engagement,
     },
     summary_text: oneLine(
       `${who} finished Walnut playlist "${name ?? 'unnamed playlist'}"` +
-        `${duration !== null ? ` (${duration}s, ${visitedLine})` : ` (${visitedLine})`}.`,
+        `${duration !== null ? ` (${duration}s, ${visitedLine})` : ` (${visitedLine})`}. ` +
+        `Lead score +${score.lead_score_points}${engagement !== null ? `, engagement ${engagement}/10` : ''}.${intent}`,
     ),
     slack_message:
       `:movie_camera: *${slackEscape(who)}* finished the Walnut playlist ${slackLink(url, name ?? 'unnamed playlist')}` +
       ` (${duration !== null ? `${duration}s, ` : ''}${visitedLine})` +
+      ` · lead score *+${score.lead_score_points}*` +
+      (engagement !== null ? ` · engagement *${engagement}/10*` : '') +
+      (score.is_high_intent ? ' · :fire: *high intent*' : '') +
       (visited.length ? `\nVisited: ${slackEscape(names(visited) ?? '')}` : ''),
     crm_note: crmNote(`Walnut playlist session finished: ${name ?? 'unnamed playlist'}`, [
       ['Viewer', viewer.viewer_email],
@@ -368,6 +405,9 @@ function flattenPlaylist(p: PlaylistSession): Flattened {
       ['Items visited', `${visited.length} of ${items.length}${visited.length ? ` (${names(visited)})` : ''}`],
       ['Items selected', names(selected)],
       ['Identified by', str(d.user?.identification_method)],
+      ['Lead score points', score.lead_score_points],
+      ['High intent', score.is_high_intent],
+      ['Engagement score (1-10)', engagement],
       ['Session ID', d.session_id],
     ]),
   };
@@ -380,10 +420,11 @@ function flattenShared(p: Shared, eventName: string): Flattened {
   const d = p.data ?? {};
   const viewer = makeViewer({ email: d.user?.email, domain: d.user?.domain });
   const who = viewerLabel(viewer, 'an anonymous viewer');
-  const occurredAt = isoFrom(p.timestamp);
+  const occurredAt = isoFrom(d.session_started) ?? isoFrom(p.timestamp);
   const sessionId = str(d.session_id);
   return {
     occurred_at: occurredAt,
+    sent_at: isoFrom(p.timestamp),
     viewer,
     fields: {
       session_id: sessionId,
@@ -403,6 +444,17 @@ function flattenShared(p: Shared, eventName: string): Flattened {
   };
 }
 
+/** What a Walnut session gives the engagement score. */
+const WALNUT_ENGAGEMENT = 'For Walnut, completion is the larger of screen and guide completion (a playlist: items visited ÷ items), and a call-to-action is a FAB click.';
+
+const scoreFields = [
+  f('lead_score_points', 'Lead Score Points', 'integer', 'The playbook’s lead score for this session: +10 for the view, +20 more at 45 seconds or more, or a quarter of the screens (playlist: items) seen.'),
+  f('is_high_intent', 'High Intent', 'boolean', 'The playbook’s high-intent flag: 5 minutes or more (a demo also at a quarter of its guides completed).'),
+  f('engagement_score', 'Engagement Score (1-10)', 'integer', engagementScoreHelp([WALNUT_ENGAGEMENT])),
+];
+
+const maxOf = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.max(a, b));
+
 const demoEvent: EventSpec = {
   event: 'demo_session_finished',
   triggerKey: 'walnut_demo_session_finished',
@@ -410,7 +462,7 @@ const demoEvent: EventSpec = {
   label: 'New Walnut Demo Session Finished',
   description:
     'Triggers when a viewer finishes a Walnut interactive demo, with engagement metrics, lead score and high-intent flag.',
-  help: 'Walnut sends this event up to two hours after the viewer leaves the demo, so a test session shows up late.',
+  help: WALNUT_HELP,
   get schema() {
     return demoSchema();
   },
@@ -431,8 +483,7 @@ const demoEvent: EventSpec = {
     f('last_guide_shown', 'Last Guide Shown'),
     f('last_section_viewed', 'Last Section Viewed'),
     f('user_agent', 'User Agent'),
-    f('lead_score_points', 'Lead Score Points', 'integer'),
-    f('is_high_intent', 'High Intent', 'boolean'),
+    ...scoreFields,
   ],
 };
 
@@ -443,6 +494,7 @@ const playlistEvent: EventSpec = {
   label: 'New Walnut Playlist Session Finished',
   description:
     'Triggers when a viewer finishes a Walnut playlist session, with every demo, video and PDF in it and whether it was visited or selected.',
+  help: WALNUT_HELP,
   get schema() {
     return playlistSchema();
   },
@@ -477,6 +529,7 @@ const playlistEvent: EventSpec = {
     f('items_visited_count', 'Number of Items Visited', 'integer'),
     f('items_visited_names', 'Visited Item Names'),
     f('items_selected_names', 'Selected Item Names'),
+    ...scoreFields,
   ],
 };
 
@@ -507,6 +560,7 @@ export const walnut: ProviderSpec<'walnut'> = {
   demoActivity: {
     events: ['demo_session_finished', 'playlist_session_finished'],
     counted: 'Walnut demo and playlist sessions',
+    engagementHelp: WALNUT_ENGAGEMENT,
     whoCounts: 'a Walnut viewer known only by company domain counts as one person per session; your own team’s Walnut views, marked internal, never count',
     of: (p) => {
       const d = (p.data && typeof p.data === 'object' ? p.data : {}) as Record<string, any>;

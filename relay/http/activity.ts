@@ -20,7 +20,7 @@ export const activityPlugin: FastifyPluginAsync<PluginOptions> = async (fastify,
     {
       schema: {
         summary: "A company's demo activity (stored raw events), newest first by when it happened",
-        description: 'Next page: `before={last id}`, also given in `Link: <…>; rel="next"` while there is more. `since`/`until` bound the viewing time.',
+        description: 'Next page: `before={last id}`, also given in `Link: <…>; rel="next"` while there is more. `since`/`until` bound the viewing time; `person` narrows it to one viewer.',
         tags: ['activity'],
         security: BEARER,
         querystring: z.object({
@@ -28,6 +28,7 @@ export const activityPlugin: FastifyPluginAsync<PluginOptions> = async (fastify,
             .string({ error: DOMAIN_ERROR })
             .transform((d) => d.trim().toLowerCase())
             .refine((d) => /^[a-z0-9.-]{1,253}$/.test(d) && d.includes('.'), { error: DOMAIN_ERROR }),
+          person: optionalText('person', 320).describe("one viewer of that company: the email lowercased without its +tag (the activity index's person)"),
           since: optionalTime('since'),
           until: optionalTime('until'),
           limit: limit(1000, 1000),
@@ -39,7 +40,7 @@ export const activityPlugin: FastifyPluginAsync<PluginOptions> = async (fastify,
     async (request, reply) => {
       const q = request.query;
       // One row more than asked says whether there is a next page.
-      const rows = await deps.services.reads.activity(request.account.id, q.domain, { sinceMs: q.since, untilMs: q.until, limit: q.limit + 1, before: q.before });
+      const rows = await deps.services.reads.activity(request.account.id, q.domain, { person: q.person, sinceMs: q.since, untilMs: q.until, limit: q.limit + 1, before: q.before });
       if (rows === null) throw new HttpError(400, `before: no demo activity ${q.before} of ${q.domain} in this account`);
       const page = rows.slice(0, q.limit);
       if (rows.length > q.limit) reply.header('Link', nextLink(request.url, page[page.length - 1].id));

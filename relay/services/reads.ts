@@ -76,8 +76,8 @@ export class Reads {
     return this.store.deliveryList.list(accountId, f);
   }
 
-  /** A company's demo activity, newest first by when it happened; null when `before` names none of it. */
-  async activity(accountId: string, domain: string, f: { sinceMs?: number; untilMs?: number; limit: number; before?: string }): Promise<ActivityEvent[] | null> {
+  /** A company's (or one of its people's) demo activity, newest first by when it happened; null when `before` names none of it. */
+  async activity(accountId: string, domain: string, f: { person?: string; sinceMs?: number; untilMs?: number; limit: number; before?: string }): Promise<ActivityEvent[] | null> {
     await this.caughtUp.wait();
     return this.store.activity.ofCompany(accountId, domain, f);
   }

@@ -27,12 +27,14 @@ export class Activity extends Repo {
   /**
    * A company's stored demo activity, newest first by when it happened (ties by id): the raw
    * events (bytes and signature header), which the signal triggers verify themselves. `before`
-   * (an event id of this company) pages on; null when it names none. An index range scan by
-   * account, company and viewing time.
+   * (an event id of this company) pages on; null when it names none. `person` narrows it to one
+   * viewer (the index's person: an email without its +tag). An index range scan by account,
+   * company (and person) and viewing time.
    */
-  async ofCompany(accountId: string, domain: string, f: { sinceMs?: number; untilMs?: number; limit: number; before?: string }): Promise<ActivityEvent[] | null> {
+  async ofCompany(accountId: string, domain: string, f: { person?: string; sinceMs?: number; untilMs?: number; limit: number; before?: string }): Promise<ActivityEvent[] | null> {
     const where = ['a.account_id = $1', 'a.domain = $2'];
     const params: unknown[] = [accountId, domain];
+    if (f.person !== undefined) (params.push(f.person), where.push(`a.person = $${params.length}`));
     if (f.sinceMs !== undefined) (params.push(f.sinceMs), where.push(`a.occurred_at >= $${params.length}`));
     if (f.untilMs !== undefined) (params.push(f.untilMs), where.push(`a.occurred_at < $${params.length}`));
     if (f.before !== undefined) {
