@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { engagementScoreHelp } from '../lib/engagement.js';
 import { fieldsTable } from '../scripts/fields-table.js';
 
 // dist/test → the repository root.
@@ -24,6 +25,13 @@ describe('README and docs/', () => {
     expect(m).not.toBeNull();
     // Regenerate with: node dist/scripts/fields-table.js
     expect(m![1]).toBe(fieldsTable());
+  });
+
+  it("the Zap builder's guide gives the engagement score's formula exactly as the field's help does", () => {
+    const help = engagementScoreHelp([]);
+    const formula = /: (1 \+ 4 × completion .*?), rounded\./.exec(help);
+    expect(formula).not.toBeNull();
+    expect(read('docs', 'zap-builders-guide.md')).toContain(`round(${formula![1]})`);
   });
 
   it('documents every environment variable the relay reads, with its default', () => {
