@@ -6,7 +6,6 @@
  */
 import { defineTrigger, type WebhookTriggerPerform, type WebhookTriggerPerformList, type WebhookTriggerPerformSubscribe } from 'zapier-platform-core';
 import { ACTIVITY_VENDORS, activityVendorOf } from './activity-reads.js';
-import { engagementScoreHelp } from './engagement.js';
 import { isWebhookRefused, type WebhookRefused } from './errors.js';
 import { firstTime, includeTestField, LIST_HISTORY, LIST_LIMIT, raiseRefusal, relaySubscription, runPipeline, truthy } from './hook-trigger.js';
 import { commonKeysSample, processDelivery, sampleRecord, secretsFor, type DemoRecord } from './pipeline.js';
@@ -87,17 +86,14 @@ export function demoSessionTrigger() {
     },
     operation: {
       type: 'hook',
-      inputFields: [signalHelpField(HELP), includeTestField(ACTIVITY_VENDORS), ...sessionInputFields] as never,
+      inputFields: [signalHelpField(HELP), includeTestField(ACTIVITY_VENDORS), ...sessionInputFields(ACTIVITY_VENDORS)] as never,
       performSubscribe,
       performUnsubscribe: relay.performUnsubscribe,
       perform,
       performList,
       // The keys every vendor's session record has, with the first documented session's values.
       sample: sessionSample(SESSION_EVENTS[0].provider, SESSION_EVENTS[0].event.sample, commonKeysSample(SESSION_EVENTS.map(({ provider, event }) => sampleRecord(provider, event.sample)))),
-      outputFields: uniqueByKey([...commonOutputFields, ...SESSION_EVENTS.flatMap(({ event }) => event.outputFields), ...sessionOutputFields]).map((fl) =>
-        // One score for every vendor: its help says what each vendor's sessions give it.
-        fl.key === 'engagement_score' ? { ...fl, helpText: engagementScoreHelp(ACTIVITY_VENDORS.flatMap((p) => (p.demoActivity!.engagementHelp ? [p.demoActivity!.engagementHelp] : []))) } : fl,
-      ),
+      outputFields: uniqueByKey([...commonOutputFields, ...SESSION_EVENTS.flatMap(({ event }) => event.outputFields), ...sessionOutputFields]),
     },
   });
 }

@@ -223,7 +223,7 @@ export function hookTrigger(provider: ProviderSpec, event: EventSpec | null) {
     display: { label: meta.label, description: meta.description },
     operation: {
       type: 'hook',
-      inputFields: [setupField(provider, event), includeTestField([provider]), ...(session ? sessionInputFields : [])],
+      inputFields: [setupField(provider, event), includeTestField([provider]), ...(session ? sessionInputFields([provider]) : [])],
       performSubscribe,
       performUnsubscribe,
       perform,

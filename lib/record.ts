@@ -32,8 +32,6 @@ export interface OutputField {
   key: string;
   label: string;
   type?: 'string' | 'number' | 'integer' | 'boolean' | 'datetime';
-  /** What the value means, where the label cannot say it (a formula, a rule). */
-  helpText?: string;
 }
 
 /**
@@ -299,19 +297,15 @@ export function describeIssues(error: z.ZodError): string {
     .join('; ');
 }
 
-export const f = (key: string, label: string, type?: OutputField['type'], helpText?: string): OutputField => ({
-  key,
-  label,
-  ...(type ? { type } : {}),
-  ...(helpText ? { helpText } : {}),
-});
+export const f = (key: string, label: string, type?: OutputField['type']): OutputField =>
+  type ? { key, label, type } : { key, label };
 
 export const commonOutputFields: OutputField[] = [
   f('id', 'Event ID'),
   f('provider', 'Provider'),
   f('event', 'Event Type'),
-  f('occurred_at', 'Occurred At', 'datetime', 'When it happened: when the viewer started the session or viewed the demo, or when the vendor saw the event (not when it was sent).'),
-  f('sent_at', 'Sent At', 'datetime', 'When the vendor sent it, where its webhook says so apart from when it happened; empty otherwise.'),
+  f('occurred_at', 'Occurred At', 'datetime'),
+  f('sent_at', 'Sent At', 'datetime'),
   f('is_test', 'Test Event', 'boolean'),
   f('signature_verified', 'Signature Verified', 'boolean'),
   f('viewer_email', 'Viewer Email'),

@@ -6,11 +6,11 @@
 import type { Bundle, ZObject } from 'zapier-platform-core';
 import { demoActivityOf } from './activity.js';
 import { companyOfDomain } from './company.js';
-import { matchAssets, readAssetRules, type AssetRules } from './engagement.js';
+import { engagementScoreHelp, matchAssets, readAssetRules, type AssetRules } from './engagement.js';
 import type { DemoRecord } from './pipeline.js';
 import type { ProviderSpec } from './providers/index.js';
 import { f, type OutputField } from './record.js';
-import { NO_HISTORY, viewerHistory, viewerHistoryField, viewerHistoryOutputFields, type ViewerHistory } from './viewer-history.js';
+import { HISTORY_COUNTS, NO_HISTORY, viewerHistory, viewerHistoryField, viewerHistoryOutputFields, type ViewerHistory } from './viewer-history.js';
 
 export const onlyDomainsField = {
   key: 'only_domains',
@@ -39,7 +39,31 @@ export const assetStagesField = {
     'Tag each session with the deal stage of the asset seen, as Word=Stage pairs: `Pricing=Decision, Security=Evaluation, Integration=Evaluation`. The first word found (in the same names as "Only Demos Matching") gives "Asset Stage".',
 };
 
-export const sessionInputFields = [viewerHistoryField, onlyDomainsField, onlyDemosMatchingField, assetStagesField];
+/**
+ * Above a session trigger's inputs, what the fields it adds mean: Zapier's output fields carry
+ * no help text, and the editor shows this where the builder maps them.
+ */
+export const sessionFieldsHelp = (providers: ProviderSpec[]) => [
+  {
+    key: 'session_score',
+    type: 'copy' as const,
+    helpText: [
+      `**Engagement Score (1-10)**: ${engagementScoreHelp(providers.flatMap((p) => (p.demoActivity?.engagementHelp ? [p.demoActivity.engagementHelp] : [])))}`,
+      '**Occurred At** is when the viewing happened; **Sent At** is when the vendor sent it, where its webhook says so apart.',
+    ].join('\n\n'),
+  },
+  {
+    key: 'session_history',
+    type: 'copy' as const,
+    helpText: [
+      `**Viewer history**: "Viewer Sessions So Far" counts this person's demo sessions the relay remembers, up to and including this one; "First Session" is true when none came before; "Company Sessions in 30 Days" and "Company People in 30 Days" count the viewer's company up to this session. ${HISTORY_COUNTS}`,
+      '**Matched Terms** lists the words of "Only Demos Matching" and "Asset Stages" this session matched; **Asset Stage** is the stage of the first word of "Asset Stages" it matched.',
+    ].join('\n\n'),
+  },
+];
+
+/** A session trigger's inputs after its vendor's: what the fields mean, the history, key accounts and asset words. */
+export const sessionInputFields = (providers: ProviderSpec[]) => [...sessionFieldsHelp(providers), viewerHistoryField, onlyDomainsField, onlyDemosMatchingField, assetStagesField];
 
 /** `only_domains`: each domain or email folded to its company; empty for every company. */
 export function onlyCompanies(input: Record<string, unknown>): Set<string> {
@@ -48,8 +72,8 @@ export function onlyCompanies(input: Record<string, unknown>): Set<string> {
 }
 
 export const assetOutputFields: OutputField[] = [
-  f('matched_terms', 'Matched Terms', undefined, 'The words of "Only Demos Matching" and "Asset Stages" this session’s demo, playlist, showcase, items visited or last section or guide contain; empty when none.'),
-  f('asset_stage', 'Asset Stage', undefined, 'The stage "Asset Stages" gives the first of its words this session matched; empty when none.'),
+  f('matched_terms', 'Matched Terms'),
+  f('asset_stage', 'Asset Stage'),
 ];
 
 export const sessionOutputFields: OutputField[] = [...assetOutputFields, ...viewerHistoryOutputFields];

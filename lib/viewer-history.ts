@@ -39,8 +39,10 @@ export const COMPANY_WINDOW_DAYS = 30;
  */
 export const HISTORY_MAX_PAGES = 20;
 
-const WHY_EMPTY =
-  'Empty when the relay could not be read, the viewer has no company email (free-mail), or the connection has no signing secret for this vendor.';
+/** How the history counts, and when it is empty, for the editor's help. */
+export const HISTORY_COUNTS =
+  'Only sessions whose signature this connection verifies count, a vendor’s several events about one viewing once, test sessions only with "Include Test Events". ' +
+  'The fields are empty when the relay could not be read (the session still reaches the Zap), the viewer has no company email (free-mail), or the connection has no signing secret for this vendor.';
 
 export const viewerHistoryField = {
   key: 'add_viewer_history',
@@ -50,15 +52,15 @@ export const viewerHistoryField = {
   required: false,
   helpText:
     'Adds whether this is the viewer’s first session, how many sessions they have had, and how many sessions and people their company had in the last 30 days, counted from the demo activity your relay remembers (only sessions whose signature this connection verifies). ' +
-    `${WHY_EMPTY} Turn off to skip the two look-ups.`,
+    'Empty when the relay could not be read, the viewer has no company email, or the connection lacks this vendor’s signing secret. Turn off to skip the two look-ups.',
 };
 
 export const viewerHistoryOutputFields: OutputField[] = [
-  f('viewer_session_count', 'Viewer Sessions So Far', 'integer', `This person’s demo sessions the relay remembers, up to and including this one (any demo, any vendor this connection verifies). ${WHY_EMPTY}`),
-  f('viewer_first_seen_at', 'Viewer First Seen At', 'datetime', 'When this person’s first remembered session happened.'),
-  f('is_first_session', 'First Session', 'boolean', 'True when no earlier session of this person is remembered: a first-time viewer, for nurture.'),
-  f('company_session_count_30d', 'Company Sessions in 30 Days', 'integer', 'Sessions by anyone at the viewer’s company in the 30 days up to this one, this one included.'),
-  f('company_people_count_30d', 'Company People in 30 Days', 'integer', 'Different people at the viewer’s company with a session in the 30 days up to this one.'),
+  f('viewer_session_count', 'Viewer Sessions So Far', 'integer'),
+  f('viewer_first_seen_at', 'Viewer First Seen At', 'datetime'),
+  f('is_first_session', 'First Session', 'boolean'),
+  f('company_session_count_30d', 'Company Sessions in 30 Days', 'integer'),
+  f('company_people_count_30d', 'Company People in 30 Days', 'integer'),
 ];
 
 /** The verified activity of one read, with this session added even if the relay has not listed it yet. */

@@ -1,4 +1,4 @@
-// `npm run mutate`: proof that the relay's tests guard what they claim to. Each mutation
+// `npm run mutate`: proof that the relay's and the app's tests guard what they claim to. Each mutation
 // below re-creates a fault (or removes a guard) in a copy of the project; the named tests
 // must then fail. Prints one row per mutation and exits 1 if any mutation survives.
 // Not part of `npm test` (about three minutes); run it after changing the relay or its tests.
@@ -20,6 +20,8 @@ const CONSOLE = 'dist/relay/test/console.test.js';
 const DERIVE = 'dist/relay/test/derive.test.js';
 const PACING = 'dist/relay/test/pacing.test.js';
 const READY = 'dist/relay/test/ready-queue.test.js';
+const SESSION = 'dist/test/engagement.test.js';
+const HISTORY = 'dist/relay/test/session-history.test.js';
 
 const MUTATIONS = [
   {
@@ -359,6 +361,84 @@ const MUTATIONS = [
     from: 'if (q.at < latestAt || (pausedUntil !== undefined && pausedUntil > now)) {',
     to: 'if (q.at < latestAt) {',
     tests: [READY],
+  },
+  {
+    name: 'the engagement score falls as time spent grows [session]',
+    file: 'lib/engagement.ts',
+    from: 'const raw = 1 + 4 * completion + 3 * time + 2 * converted;',
+    to: 'const raw = 1 + 4 * completion + 3 * (1 - time) + 2 * converted;',
+    tests: [SESSION],
+  },
+  {
+    name: 'a call-to-action click not counted in the engagement score [session]',
+    file: 'lib/engagement.ts',
+    from: 'const converted = finite(ctaClicks) && ctaClicks > 0 ? 1 : 0;',
+    to: 'const converted = finite(ctaClicks) && ctaClicks > 10 ? 1 : 0;',
+    tests: [SESSION],
+  },
+  {
+    name: 'only_demos_matching lets every session through [session]',
+    file: 'lib/engagement.ts',
+    from: 'if (rules.only.length > 0 && onlyMatched.length === 0) return null;',
+    to: '',
+    tests: [SESSION],
+  },
+  {
+    name: 'asset words looked for in names only, not the last section or guide [session]',
+    file: 'lib/engagement.ts',
+    from: "'items_visited_names', 'last_section_viewed', 'last_guide_shown'] as const;",
+    to: "'items_visited_names'] as const;",
+    tests: [SESSION],
+  },
+  {
+    name: 'key accounts not checked [session]',
+    file: 'lib/session-trigger.ts',
+    from: 'if (!company || !only.has(company)) return null;',
+    to: '',
+    tests: [SESSION],
+  },
+  {
+    name: "the relay's activity read ignores the person [session]",
+    file: 'relay/store/activity.ts',
+    from: "if (f.person !== undefined) (params.push(f.person), where.push(`a.person = $${params.length}`));",
+    to: '',
+    tests: [HISTORY],
+  },
+  {
+    name: 'test sessions counted in the history without Include Test Events [session]',
+    file: 'lib/viewer-history.ts',
+    from: 'const a = countedActivity(ev, counted, bundle.authData, includeTest);',
+    to: 'const a = countedActivity(ev, counted, bundle.authData, true);',
+    tests: [HISTORY],
+  },
+  {
+    name: 'a repeat visit called a first session [session]',
+    file: 'lib/viewer-history.ts',
+    from: 'is_first_session: personal[0].session === self.session,',
+    to: 'is_first_session: personal.length >= 1,',
+    tests: [HISTORY],
+  },
+  {
+    name: 'the history counts sessions that happened after this one [session]',
+    file: 'lib/viewer-history.ts',
+    from: 'const until = self.at + 1;',
+    to: 'const until = Date.now() + DAY;',
+    tests: [HISTORY],
+  },
+  {
+    // A string replaces its first match: the demo session's flattening.
+    name: "Walnut's occurred_at is the send time again [session]",
+    file: 'lib/providers/walnut.ts',
+    from: 'occurred_at: started ?? isoFrom(p.timestamp),',
+    to: 'occurred_at: isoFrom(p.timestamp),',
+    tests: [SESSION],
+  },
+  {
+    name: 'playlist lead score ignores the items visited [session]',
+    file: 'lib/providers/walnut.ts',
+    from: ' || (items > 0 && visited / items >= 0.25);',
+    to: ';',
+    tests: [SESSION],
   },
 ];
 

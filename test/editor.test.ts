@@ -19,7 +19,7 @@ const ME = {
 };
 
 /** The inputs of every demo-session trigger after its vendor's two. */
-const SESSION_INPUTS = ['add_viewer_history', 'only_domains', 'only_demos_matching', 'asset_stages'];
+const SESSION_INPUTS = ['session_score', 'session_history', 'add_viewer_history', 'only_domains', 'only_demos_matching', 'asset_stages'];
 
 /** Runs a trigger's input-field functions as the editor does and returns the fields they give. */
 async function editorFields(key: string, auth: Record<string, string>): Promise<any[]> {
@@ -55,6 +55,13 @@ describe('where to point the vendor, shown above every instant trigger', () => {
     // A demo session's trigger also asks about the viewer's history and the assets to tag.
     const session = provider.demoActivity?.events.some((e) => key === provider.events.find((ev) => ev.event === e)?.triggerKey);
     expect(fields.map((f) => f.key)).toStrictEqual(['relay_setup', 'include_test_events', ...(session ? SESSION_INPUTS : [])]);
+    // A session trigger says above its fields what the score and the history mean, for its own vendor.
+    if (session) {
+      const score = fields.find((f) => f.key === 'session_score');
+      expect([score.type, score.helpText]).toStrictEqual(['copy', expect.stringContaining('1 + 4 × completion')]);
+      expect(score.helpText).toContain(provider.demoActivity!.engagementHelp);
+      expect(fields.find((f) => f.key === 'session_history').helpText).toContain('First Session');
+    }
     // Its "Include Test Events" names its own vendor's test button only.
     expect(fields[1].helpText).toContain(provider.label);
     for (const other of Object.values(PROVIDERS).filter((p) => p !== provider)) expect(fields[1].helpText).not.toContain(other.label);

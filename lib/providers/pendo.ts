@@ -277,7 +277,7 @@ const track: OutputField[] = [f('track_event_name', 'Track Event Name'), f('trac
 const browser: OutputField[] = [
   f('browser_name', 'Browser Name'),
   f('browser_version', 'Browser Version'),
-  f('visitor_sample_group', 'Visitor Sample Group', 'integer', 'The sample group (0–99) Pendo put this visitor in, for guides shown to a share of visitors.'),
+  f('visitor_sample_group', 'Visitor Sample Group', 'integer'),
 ];
 const FIELDS: Record<Group, OutputField[]> = { guide, poll, nps, track, browser };
 const fieldsOf = (event: string): OutputField[] => [...base, ...(GROUPS[event] ?? []).flatMap((g) => FIELDS[g])];

@@ -13,7 +13,7 @@ import {
   viewerLabel,
   type OutputField,
 } from '../record.js';
-import { engagementScore, engagementScoreHelp, type EngagementInputs } from '../engagement.js';
+import { engagementScore, type EngagementInputs } from '../engagement.js';
 import { flattenAnything } from './generic.js';
 import type { EventSpec, Flattened, ProviderSpec } from './types.js';
 
@@ -312,7 +312,7 @@ const outputFields: OutputField[] = [
   f('location_city', 'Location City'),
   f('device_browser', 'Device Browser'),
   f('device_os', 'Device OS'),
-  f('engagement_score', 'Engagement Score (1-10)', 'integer', engagementScoreHelp([SUPADEMO_ENGAGEMENT])),
+  f('engagement_score', 'Engagement Score (1-10)', 'integer'),
 ];
 
 /** What a Zap builder should know: who can set the webhook up, and where a sample is built rather than documented. */

@@ -12,7 +12,7 @@ import {
   str,
   viewerLabel,
 } from '../record.js';
-import { engagementScore, engagementScoreHelp } from '../engagement.js';
+import { engagementScore } from '../engagement.js';
 import { flattenAnything } from './generic.js';
 import type { EventSpec, Flattened, ProviderSpec } from './types.js';
 
@@ -448,9 +448,9 @@ function flattenShared(p: Shared, eventName: string): Flattened {
 const WALNUT_ENGAGEMENT = 'For Walnut, completion is the larger of screen and guide completion (a playlist: items visited ÷ items), and a call-to-action is a FAB click.';
 
 const scoreFields = [
-  f('lead_score_points', 'Lead Score Points', 'integer', 'The playbook’s lead score for this session: +10 for the view, +20 more at 45 seconds or more, or a quarter of the screens (playlist: items) seen.'),
-  f('is_high_intent', 'High Intent', 'boolean', 'The playbook’s high-intent flag: 5 minutes or more (a demo also at a quarter of its guides completed).'),
-  f('engagement_score', 'Engagement Score (1-10)', 'integer', engagementScoreHelp([WALNUT_ENGAGEMENT])),
+  f('lead_score_points', 'Lead Score Points', 'integer'),
+  f('is_high_intent', 'High Intent', 'boolean'),
+  f('engagement_score', 'Engagement Score (1-10)', 'integer'),
 ];
 
 const maxOf = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.max(a, b));

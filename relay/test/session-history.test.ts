@@ -34,6 +34,10 @@ describe.each(STORES)('viewer history through a relay on %s', (_name, dbUrl) => 
     w.clock += HOUR;
     const [colleague] = await deliver(await w.visit('sam@acme.io', { vendor: 'supademo' }));
     expect(historyOf(colleague)).toStrictEqual({ viewer_session_count: 1, viewer_first_seen_at: iso(w.clock), is_first_session: true, company_session_count_30d: 3, company_people_count_30d: 2 });
+    // The relay's read by person gives that mailbox's sessions only (the company has three).
+    const mine = await call(w.relay.url, 'GET', '/v1/activity?domain=acme.io&person=dana@acme.io', { key: w.authData.api_key });
+    const all = await call(w.relay.url, 'GET', '/v1/activity?domain=acme.io', { key: w.authData.api_key });
+    expect([mine.json.length, all.json.length]).toStrictEqual([2, 3]);
     // Another company's viewer is not this company's.
     const [other] = await deliver(await w.visit('dana@globex.com'));
     expect(historyOf(other)).toMatchObject({ viewer_session_count: 1, company_session_count_30d: 1 });
