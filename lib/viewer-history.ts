@@ -87,8 +87,8 @@ async function readCounted(
 
 /**
  * The viewer history of a session the trigger has verified (`payload` of `provider`'s
- * `eventType`), or NO_HISTORY when it cannot be counted: not a company viewer, a vendor
- * this connection cannot verify, or a relay that does not answer.
+ * `eventType`), or NO_HISTORY when it cannot be counted: no relay on the connection, not a
+ * company viewer, a vendor this connection cannot verify, or a relay that does not answer.
  */
 export async function viewerHistory(
   z: ZObject,
@@ -98,9 +98,12 @@ export async function viewerHistory(
   payload: Record<string, unknown>,
   includeTest: boolean,
 ): Promise<ViewerHistory> {
-  const act = demoActivityOf(provider, eventType, payload);
+  // No relay on the connection (the action's case): nothing to read, and nothing loaded for it.
+  if (typeof bundle.authData.relay_url !== 'string' || bundle.authData.relay_url.trim() === '') return NO_HISTORY;
   const counted = countedVendors(bundle.authData);
-  if (!act || !counted.includes(provider) || (act.isTest && !includeTest)) return NO_HISTORY;
+  if (!counted.includes(provider)) return NO_HISTORY;
+  const act = demoActivityOf(provider, eventType, payload);
+  if (!act || (act.isTest && !includeTest)) return NO_HISTORY;
   const headers = bundle.rawRequest?.headers as Headers | undefined;
   const receivedAt = Date.now();
   const self: Activity = { ...act, relayId: findHeader(headers, 'X-Relay-Event-Id') ?? `direct:${act.session}`, receivedAt, at: act.occurredAt ?? receivedAt, vendor: provider.key, event: eventType };

@@ -38,7 +38,9 @@ describe('end to end: vendor → relay → Zapier trigger', () => {
   });
 
   it.each(VENDOR_CASES)('$trigger', async (c) => {
-    const want = (await appTester(triggerPerform(c.trigger), hookBundle(c.provider, c.real) as any)) as unknown[];
+    // The vendor's own request, read against this relay before the event reaches it: a session's
+    // viewer history is then its viewer's first session, as through the relay it must be too.
+    const want = (await appTester(triggerPerform(c.trigger), { ...hookBundle(c.provider, c.real), authData } as any)) as unknown[];
     expect(want).toHaveLength(1);
     const op = (App.triggers as any)[c.trigger].operation;
     const targetUrl = `${sink.url}/hooks/standard/${c.trigger}`;
