@@ -22,7 +22,10 @@ import pendo_any_event from './triggers/pendo_any_event.js';
 import account_buying_committee from './triggers/account_buying_committee.js';
 import account_reengaged from './triggers/account_reengaged.js';
 import demo_session from './triggers/demo_session.js';
+import account_went_quiet from './triggers/account_went_quiet.js';
 import company_engagement from './searches/company_engagement.js';
+import top_accounts from './searches/top_accounts.js';
+import demo_performance from './searches/demo_performance.js';
 
 export default defineApp({
   version: packageJson.version,
@@ -52,11 +55,14 @@ export default defineApp({
     [account_buying_committee.key]: account_buying_committee,
     [account_reengaged.key]: account_reengaged,
     [demo_session.key]: demo_session,
+    [account_went_quiet.key]: account_went_quiet,
   },
   creates: {
     [verifyWebhook.key]: verifyWebhook,
   },
   searches: {
     [company_engagement.key]: company_engagement,
+    [top_accounts.key]: top_accounts,
+    [demo_performance.key]: demo_performance,
   },
 });

@@ -11,7 +11,7 @@ import { parseBody, secretsFor, verifyDelivery } from './pipeline.js';
 import { eventFieldOf, isProviderKey, PROVIDERS, type ProviderSpec } from './providers/index.js';
 import { relayRequest, type RelayActivityEvent, type RelayEvent } from './relay-client.js';
 import { findHeader, type Headers } from './signature.js';
-import type { Activity } from './signals.js';
+import { sessionsOf, type Activity } from './signals.js';
 
 /**
  * The vendor of a delivery on `demo.activity`: the one whose signature header it carries and
@@ -75,9 +75,10 @@ export interface ActivityRange {
   person?: string;
 }
 
-/** The pages of a company's stored activity in a range, newest first by when it happened. */
-export async function* activityPages(z: ZObject, bundle: Bundle, domain: string, range: ActivityRange): AsyncGenerator<RelayActivityEvent[]> {
-  const params: Record<string, string> = { domain, limit: String(ACTIVITY_PAGE) };
+/** The pages of a company's (or, with `domain` null, the whole account's) stored activity in a range, newest first by when it happened. */
+export async function* activityPages(z: ZObject, bundle: Bundle, domain: string | null, range: ActivityRange): AsyncGenerator<RelayActivityEvent[]> {
+  const params: Record<string, string> = { limit: String(ACTIVITY_PAGE) };
+  if (domain !== null) params.domain = domain;
   if (range.person !== undefined) params.person = range.person;
   if (range.since !== undefined) params.since = new Date(Math.max(0, range.since)).toISOString();
   if (range.until !== undefined) params.until = new Date(Math.max(0, range.until)).toISOString();
@@ -92,3 +93,56 @@ export async function* activityPages(z: ZObject, bundle: Bundle, domain: string,
   }
 }
 
+
+/**
+ * Pages of an account's window read at most: 40,000 events, each verified, within a search's
+ * time limit (`npm run bench -- --only=plays`). A window with more is counted from its newest
+ * 40,000 and says so (`complete: false`).
+ */
+export const WINDOW_MAX_PAGES = 400;
+
+/**
+ * The account's counted sessions (verified, live) that happened since `sinceMs`, of the
+ * companies `keep` takes, one entry per viewing session, oldest first.
+ */
+export async function accountSessions(
+  z: ZObject,
+  bundle: Bundle,
+  sinceMs: number,
+  counted: ProviderSpec[],
+  keep: (company: string) => boolean,
+): Promise<{ sessions: Activity[]; complete: boolean }> {
+  const acts: Activity[] = [];
+  let pages = 0;
+  let complete = true;
+  for await (const page of activityPages(z, bundle, null, { since: sinceMs })) {
+    for (const ev of page) {
+      const a = countedActivity(ev, counted, bundle.authData, false);
+      if (a && keep(a.company)) acts.push(a);
+    }
+    if (++pages >= WINDOW_MAX_PAGES && page.length === ACTIVITY_PAGE) {
+      complete = false;
+      break;
+    }
+  }
+  return { sessions: sessionsOf(acts), complete };
+}
+
+/** Sessions grouped by company. */
+export function byCompany(sessions: Activity[]): Map<string, Activity[]> {
+  const out = new Map<string, Activity[]>();
+  for (const s of sessions) {
+    const list = out.get(s.company);
+    if (list) list.push(s);
+    else out.set(s.company, [s]);
+  }
+  return out;
+}
+
+/** The account's companies whose last live session (as the relay indexed it) lies in `[sinceMs, untilMs)`, newest first, at most `max`. */
+export async function quietCompanies(z: ZObject, bundle: Bundle, sinceMs: number, untilMs: number, max: number): Promise<Array<{ domain: string; last_at: string }>> {
+  const { data } = await relayRequest<Array<{ domain: string; last_at: string }>>(z, bundle, 'GET', '/v1/activity/companies', {
+    params: { since: new Date(Math.max(0, sinceMs)).toISOString(), until: new Date(Math.max(0, untilMs)).toISOString(), limit: String(max) },
+  });
+  return Array.isArray(data) ? data : [];
+}

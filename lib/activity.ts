@@ -4,6 +4,7 @@
  * derive them again from each event they verify, with the same function, so both sides agree.
  */
 import { companyOfDomain, companyOfEmail } from './company.js';
+import { engagementScore } from './engagement.js';
 import { isoFrom, normEmail, str } from './record.js';
 import type { ProviderSpec } from './providers/types.js';
 
@@ -23,6 +24,14 @@ export interface DemoActivity {
   session: string;
   durationSeconds: number;
   isTest: boolean;
+  /** The session's engagement score (1–10), null when the vendor sends none of its inputs. */
+  engagementScore: number | null;
+  /** How much of the demo was seen (0–100), when the vendor says. */
+  completionPct: number | null;
+  /** Whether a call-to-action was taken, when the vendor says. */
+  ctaClicked: boolean | null;
+  /** Where the session ended (last section or guide seen), when the vendor says. */
+  exit: string | null;
 }
 
 /** `dana+walnut@acme.io` and `Dana@ACME.io` are one person: lowercase, without the `+tag`. */
@@ -67,5 +76,9 @@ export function demoActivityOf(spec: ProviderSpec, eventType: string, payload: R
     session: session ? `${spec.key}:${session}` : `${spec.key}:${person}:${str(facts.occurredAt) ?? ''}`,
     durationSeconds: duration,
     isTest: spec.isTest(payload),
+    engagementScore: facts.engagement ? engagementScore(facts.engagement) : null,
+    completionPct: facts.engagement?.completionPct ?? null,
+    ctaClicked: facts.engagement && facts.engagement.ctaClicks !== null ? facts.engagement.ctaClicks > 0 : null,
+    exit: str(facts.exit),
   };
 }

@@ -18,7 +18,7 @@ export const onlyDomainsField = {
   type: 'string' as const,
   required: false,
   helpText:
-    'Your key accounts, as comma-separated company domains or emails: `acme.io, globex.com`. The Zap runs only for sessions of viewers at those companies (subdomains included). Empty: every company.',
+    'Your key accounts, as comma-separated company domains or emails: `acme.io, globex.com`. Only those companies’ viewers count (subdomains included). Empty: every company.',
 };
 
 export const onlyDemosMatchingField = {

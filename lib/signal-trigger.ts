@@ -17,6 +17,7 @@ import { companyOfDomain } from './company.js';
 import { includeTestField, relaySetupField, relaySubscription, runPipeline, truthy, zCache } from './hook-trigger.js';
 import { DEMO_ACTIVITY, eventFieldOf, orList, type ProviderSpec } from './providers/index.js';
 import { commonOutputFields, f, type OutputField } from './record.js';
+import { onlyCompanies } from './session-trigger.js';
 import { relayRequest, type RelayActivityEvent, type RelayEvent } from './relay-client.js';
 import { findHeader } from './signature.js';
 import { committeeIn, DAY, engagementOf, peopleOf, returnIn, sessionsOf, signalRecord, type Activity, type SignalRecord } from './signals.js';
@@ -56,6 +57,12 @@ export function readNumber(z: ZObject, input: Record<string, unknown>, spec: Num
     );
   }
   return n;
+}
+
+/** Whether `only_domains` (key accounts) takes this company: every company when it is empty. */
+export function keyAccount(input: Record<string, unknown>, company: string): boolean {
+  const only = onlyCompanies(input);
+  return only.size === 0 || only.has(company);
 }
 
 /** `ignore_domains`: comma-separated domains or emails, each folded to its company. */
@@ -170,6 +177,7 @@ export interface SignalSpec {
 export const signalOutputFields: OutputField[] = [
   f('company_domain', 'Company Domain'),
   f('company_name', 'Company Name'),
+  f('engagement_score', 'Account Engagement Score (1-10)', 'integer'),
   f('people_count', 'Number of People', 'integer'),
   f('people[]email', 'People: Email'),
   f('people[]name', 'People: Name'),
@@ -258,7 +266,7 @@ export function signalTrigger(spec: SignalSpec) {
     const out = runPipeline(z, provider, { rawBody: raw, headers }, bundle.authData, { want: '*', includeTest });
     if (out.kind !== 'record') return [];
     const act = demoActivityOf(provider, eventType, body);
-    if (!act || ignoredCompanies(input).has(act.company)) return [];
+    if (!act || ignoredCompanies(input).has(act.company) || !keyAccount(input, act.company)) return [];
     const relayId = findHeader(headers, 'X-Relay-Event-Id') ?? `direct:${act.session}`;
     const receivedAt = Date.now();
     const trigger: Activity = { ...act, relayId, receivedAt, at: act.occurredAt ?? receivedAt, vendor: provider.key, event: eventType };
@@ -296,7 +304,7 @@ export function signalTrigger(spec: SignalSpec) {
     const companies: string[] = [];
     for (const ev of Array.isArray(data) ? data : []) {
       const a = countedActivity(ev, counted, bundle.authData, includeTest);
-      if (a && !ignored.has(a.company) && !companies.includes(a.company)) companies.push(a.company);
+      if (a && !ignored.has(a.company) && keyAccount(input, a.company) && !companies.includes(a.company)) companies.push(a.company);
       if (companies.length >= 10) break;
     }
     const now = Date.now();

@@ -10,6 +10,7 @@
  * it computes the same key, and the cache's set-if-absent lets exactly one of them fire.
  */
 import type { DemoActivity } from './activity.js';
+import { accountScore } from './account-plays.js';
 import { crmNote, oneLine, slackEscape } from './record.js';
 
 /** A day in milliseconds, the unit of every signal's window. */
@@ -40,6 +41,8 @@ export interface Person {
 export interface Engagement {
   company_domain: string;
   company_name: string;
+  /** The account's engagement score (lib/account-plays.ts) at the record's moment. */
+  engagement_score: number | null;
   people_count: number;
   people: Person[];
   people_emails: string;
@@ -70,6 +73,7 @@ export interface SignalRecord extends Engagement {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+const maxOrNull = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.max(a, b));
 
 /**
  * One entry per viewing session, oldest first: a vendor's several events about one view (a
@@ -88,6 +92,11 @@ export function sessionsOf(acts: Activity[]): Activity[] {
         name: seen.name ?? a.name,
         companyName: seen.companyName ?? a.companyName,
         demoName: seen.demoName ?? a.demoName,
+        // What the session reached, across its events: the best score and completion, any call-to-action.
+        engagementScore: maxOrNull(a.engagementScore, seen.engagementScore),
+        completionPct: maxOrNull(a.completionPct, seen.completionPct),
+        ctaClicked: a.ctaClicked === null && seen.ctaClicked === null ? null : a.ctaClicked === true || seen.ctaClicked === true,
+        exit: seen.exit ?? a.exit,
       });
     }
   }
@@ -141,8 +150,8 @@ export function returnIn(sessions: Activity[], quietMs: number, fromMs: number, 
 /** The distinct people among sessions. */
 export const peopleOf = (sessions: Activity[]): number => new Set(sessions.map((s) => s.person)).size;
 
-/** What a company's sessions add up to (people with first and last seen, demos, total time). */
-export function engagementOf(domain: string, sessions: Activity[], countedVendors: string[]): Engagement {
+/** What a company's sessions add up to (people with first and last seen, demos, total time, its engagement score at `atMs`). */
+export function engagementOf(domain: string, sessions: Activity[], countedVendors: string[], atMs: number): Engagement {
   const byPerson = new Map<string, { email: string | null; name: string | null; first: number; last: number; sessions: number; demos: Set<string> }>();
   let duration = 0;
   const demos = new Set<string>();
@@ -172,6 +181,7 @@ export function engagementOf(domain: string, sessions: Activity[], countedVendor
   return {
     company_domain: domain,
     company_name: companyName ?? domain,
+    engagement_score: accountScore(sessions, atMs).shown,
     people_count: people.length,
     people,
     people_emails: people.flatMap((p) => (p.email ? [p.email] : [])).join(', '),
@@ -201,6 +211,7 @@ function textsOf(e: Engagement, o: { headline: string; slackTitle: string; noteT
       ['People', names.join('; ')],
       ['Demos viewed', e.demos_viewed || null],
       ['Sessions', e.sessions_count],
+      ['Account engagement score (1-10)', e.engagement_score],
       ['Total time in demos', e.total_duration_seconds ? `${e.total_duration_seconds}s` : null],
       ['First activity', e.first_activity_at],
       ['Last activity', e.last_activity_at],
@@ -224,7 +235,7 @@ export function signalRecord(
   trigger: Activity,
   opts: { windowDays: number; momentMs: number; previous?: Activity | null; demo?: { id: string; name: string | null } | null; countedVendors: string[] },
 ): SignalRecord {
-  const e = engagementOf(domain, sessions, opts.countedVendors);
+  const e = engagementOf(domain, sessions, opts.countedVendors, opts.momentMs);
   const quietDays = opts.previous ? Math.floor((opts.momentMs - opts.previous.at) / DAY) : null;
   const demoName = opts.demo ? (opts.demo.name ?? opts.demo.id) : null;
   const committee = kind === 'buying_committee';

@@ -32,10 +32,10 @@ export function fieldsTable(): string {
       } else grouped.push(k);
     }
     const text = grouped.map((g) => (g.startsWith('@@') ? `\`${g.slice(2)}[]\` {${items.get(g.slice(2))!.join(', ')}}` : `\`${g}\``)).join(', ');
-    const relayEvent = search ? 'search: `GET /v1/activity`' : signal || key === DEMO_SESSION_KEY ? '`demo.activity`' : key.endsWith('_any_event') ? `\`${key.split('_')[0]}.*\`` : `\`${key.split('_')[0]}.${(t as any).operation.sample.event}\``;
+    const relayEvent = search ? 'search: `GET /v1/activity`' : t.operation.type === 'polling' ? 'poll: `GET /v1/activity/companies`' : signal || key === DEMO_SESSION_KEY ? '`demo.activity`' : key.endsWith('_any_event') ? `\`${key.split('_')[0]}.*\`` : `\`${key.split('_')[0]}.${(t as any).operation.sample.event}\``;
     rows.push(`| \`${key}\` | ${t.display.label} | ${relayEvent} | ${text} |`);
   }
-  return `Common to every vendor trigger: ${[...common].map((k) => `\`${k}\``).join(', ')}. The two account signals and the Find Company Engagement search list all of theirs.\n\n${rows.join('\n')}\n`;
+  return `Common to every vendor trigger: ${[...common].map((k) => `\`${k}\``).join(', ')}. The account signals and plays and the searches list all of theirs.\n\n${rows.join('\n')}\n`;
 }
 
 if (require.main === module) process.stdout.write(fieldsTable());

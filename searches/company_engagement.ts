@@ -74,9 +74,9 @@ export default defineSearch({
       const counted = requireCountedVendor(z, bundle.authData);
       const sessions = await companySessions(z, bundle, domain, Date.now() - days * DAY, { includeTest: false, counted });
       if (sessions.length === 0) return [];
-      return [record(domain, engagementOf(domain, sessions, counted.map((p) => p.label)), days)];
+      return [record(domain, engagementOf(domain, sessions, counted.map((p) => p.label), Date.now()), days)];
     },
-    sample: record('acme.co.uk', engagementOf('acme.co.uk', sampleSessions, ACTIVITY_VENDORS.map((p) => p.label)), 30),
+    sample: record('acme.co.uk', engagementOf('acme.co.uk', sampleSessions, ACTIVITY_VENDORS.map((p) => p.label), sampleSessions[sampleSessions.length - 1].at), 30),
     outputFields: [
       ...signalOutputFields,
       f('days', 'Look Back (days)', 'integer'),

@@ -12,13 +12,16 @@ networkOff();
 
 const DYNAMIC_PREFIXES = ['viewer_custom_fields__', 'custom_params__', 'track_event_properties__', 'extra__'];
 
+/** Polling triggers: the account plays that no webhook announces. */
+const POLLING = ['account_went_quiet'];
+
 describe('the app definition', () => {
-  it('registers each vendor\'s event triggers and any-event trigger, the two signals, verify_webhook and the company_engagement search', () => {
+  it('registers each vendor\'s event triggers and any-event trigger, the two signals, New Demo Session, New Quiet Account, verify_webhook and the three searches', () => {
     // The exact 20 of DESIGN's contract: test/relay-contract.test.ts.
     const perVendor = Object.values(PROVIDERS).flatMap((p) => [...p.events.map((e) => e.triggerKey), p.anyEvent.triggerKey]);
-    expect(Object.keys(App.triggers ?? {}).sort()).toStrictEqual([...perVendor, 'account_buying_committee', 'account_reengaged', 'demo_session'].sort());
+    expect(Object.keys(App.triggers ?? {}).sort()).toStrictEqual([...perVendor, 'account_buying_committee', 'account_reengaged', 'demo_session', ...POLLING].sort());
     expect(Object.keys(App.creates ?? {})).toStrictEqual(['verify_webhook']);
-    expect(Object.keys(App.searches ?? {})).toStrictEqual(['company_engagement']);
+    expect(Object.keys(App.searches ?? {})).toStrictEqual(['company_engagement', 'top_accounts', 'demo_performance']);
   });
 
   it('company_engagement: labelled the Zapier way, a labelled output field for every sample key', () => {
@@ -54,7 +57,8 @@ describe('the app definition', () => {
     const t = (App.triggers as any)[key];
     expect(t.display.label).toMatch(/^New /);
     expect(t.display.description).toMatch(/^Triggers when .*\.$/);
-    expect(t.operation.type).toBe('hook');
+    // The quiet-account play is a poll: silence sends no webhook.
+    expect(t.operation.type).toBe(POLLING.includes(key) ? 'polling' : 'hook');
     const fields = new Map<string, string>(t.operation.outputFields.map((f: any) => [f.key, f.label]));
     for (const label of fields.values()) expect(label).toBeTruthy();
     for (const [k, v] of Object.entries(t.operation.sample)) {

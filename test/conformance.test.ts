@@ -26,7 +26,7 @@ const operations: Operation[] = [
 ];
 
 /** The account signals: their records come from a company's activity, checked in signals.test.ts. */
-const SIGNALS = new Set(['account_buying_committee', 'account_reengaged']);
+const SIGNALS = new Set(['account_buying_committee', 'account_reengaged', 'account_went_quiet']);
 
 /** Which vendors and event types an operation takes (null event = every type, a future one included). */
 function scopeOf(op: Operation): Array<{ provider: ProviderSpec<ProviderKey>; event: EventSpec | null }> {
@@ -158,8 +158,8 @@ describe.each(operations.map((o) => [o.key, o] as const))('%s', (_key, op) => {
 describe('the whole app', () => {
   it('checks every trigger and the create', () => {
     expect(operations.map((o) => o.key).sort()).toStrictEqual([...Object.keys(App.triggers ?? {}), 'verify_webhook'].sort());
-    // Each vendor's event triggers and any-event trigger, the two signals, New Demo Session, verify_webhook.
-    expect(operations).toHaveLength(Object.values(PROVIDERS).reduce((n, p) => n + p.events.length + 1, 0) + 4);
+    // Each vendor's event triggers and any-event trigger, the two signals, New Demo Session, New Quiet Account, verify_webhook.
+    expect(operations).toHaveLength(Object.values(PROVIDERS).reduce((n, p) => n + p.events.length + 1, 0) + 5);
   });
 
   it('Zapier style (nouns): nouns are unique within a vendor, so the editor\'s "New …" lists read distinctly', () => {

@@ -1,4 +1,5 @@
 import { ACTIVITY_VENDORS, BY_COMPANY, COUNTED, ignoreDomainsField, sampleActivity, signalTrigger, VERIFIED_ONLY, type Found, type NumberInput } from '../lib/signal-trigger.js';
+import { onlyDomainsField } from '../lib/session-trigger.js';
 import { committeeIn, DAY, signalRecord, type Activity } from '../lib/signals.js';
 
 const MIN_PEOPLE: NumberInput = { key: 'min_people', label: 'Minimum People', dflt: 3, min: 2, max: 50 };
@@ -34,6 +35,7 @@ export default signalTrigger({
       helpText: '"The same demo": the people must have viewed one demo (or playlist, or showcase) in common, as the Walnut full-funnel playbook defines a buying committee. "Any of your demos": any mix of demos counts.',
     },
     { key: 'demo_name_contains', label: 'Demo Name Contains', type: 'string', required: false, helpText: 'Count only demos whose name contains this text (e.g. "Enterprise"). Leave empty for every demo.' },
+    onlyDomainsField,
     ignoreDomainsField,
   ],
   numbers: [MIN_PEOPLE, WINDOW_DAYS],

@@ -1,4 +1,5 @@
 import { ACTIVITY_VENDORS, BY_COMPANY, COUNTED, ignoreDomainsField, MEMORY_DAYS, sampleActivity, signalTrigger, VERIFIED_ONLY, type NumberInput } from '../lib/signal-trigger.js';
+import { onlyDomainsField } from '../lib/session-trigger.js';
 import { DAY, peopleOf, returnIn, signalRecord } from '../lib/signals.js';
 
 const QUIET_DAYS: NumberInput = { key: 'quiet_days', label: 'Quiet For (days)', dflt: 21, min: 1, max: 365 };
@@ -20,6 +21,7 @@ export default signalTrigger({
   inputFields: [
     { key: 'quiet_days', label: 'Quiet For (days)', type: 'integer', default: '21', required: false, helpText: 'How many days without any demo activity from the company count as quiet (1 to 365).' },
     { key: 'min_people', label: 'Minimum People', type: 'integer', default: '1', required: false, helpText: 'How many different people from the company must be back before it fires (1 to 50); 1 fires at the first view after the quiet period.' },
+    onlyDomainsField,
     ignoreDomainsField,
   ],
   numbers: [QUIET_DAYS, MIN_PEOPLE],

@@ -393,6 +393,8 @@ export const supademo: ProviderSpec<'supademo'> = {
         occurredAt: p.entityViewedAt,
         // One view sends viewed, lead and completed: the viewer, the demo and the view's time are one session.
         session: [str(p.viewerId), str(p.entityId), str(p.entityViewedAt)].every(Boolean) ? `${p.viewerId}:${p.entityId}:${p.entityViewedAt}` : null,
+        // A session's events are merged (lib/signals.ts): a view with no lead is a session without a conversion.
+        engagement: ENGAGEMENT[String(p.event)] ?? { ...NO_ENGAGEMENT, ctaClicks: 0 },
       };
     },
     example: (v) => {

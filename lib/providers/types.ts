@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { SignatureScheme } from '../signature.js';
+import type { EngagementInputs } from '../engagement.js';
 import type { FlatRecord, OutputField, Viewer } from '../record.js';
 
 
@@ -134,6 +135,10 @@ export interface ActivityFacts {
   /** One viewing session: however many events a vendor sends about it, it counts once. */
   session: unknown;
   durationSeconds?: unknown;
+  /** What the session gives the engagement score (lib/engagement.ts). */
+  engagement?: EngagementInputs;
+  /** Where the session ended: the last section or guide seen, when the vendor says. */
+  exit?: unknown;
 }
 
 /** One viewer's demo view, for a vendor's `demoActivity.example`. */

@@ -12,7 +12,7 @@ import {
   str,
   viewerLabel,
 } from '../record.js';
-import { engagementScore } from '../engagement.js';
+import { engagementScore, type EngagementInputs } from '../engagement.js';
 import { flattenAnything } from './generic.js';
 import type { EventSpec, Flattened, ProviderSpec } from './types.js';
 
@@ -273,7 +273,7 @@ function flattenDemo(p: DemoSession): Flattened {
   const intent = score.is_high_intent ? ' High intent.' : '';
   const started = isoFrom(d.session_started);
   const fab = num(e.fab_clicks);
-  const engagement = engagementScore({ completionPct: maxOf(screens, guides), seconds: duration, ctaClicks: fab });
+  const engagement = engagementScore(walnutEngagement(d));
   return {
     // Walnut sends a session when it ends, up to hours later: it happened when it started.
     occurred_at: started ?? isoFrom(p.timestamp),
@@ -355,7 +355,7 @@ function flattenPlaylist(p: PlaylistSession): Flattened {
   const started = isoFrom(d.session_started);
   const ended = isoFrom(d.session_ended);
   const score = walnutPlaylistLeadScore(duration, visited.length, items.length);
-  const engagement = engagementScore({ completionPct: items.length ? (100 * visited.length) / items.length : null, seconds: duration, ctaClicks: null });
+  const engagement = engagementScore(walnutEngagement(d));
   const intent = score.is_high_intent ? ' High intent.' : '';
   return {
     occurred_at: started ?? isoFrom(p.timestamp),
@@ -454,6 +454,17 @@ const scoreFields = [
 ];
 
 const maxOf = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.max(a, b));
+
+/** What a Walnut session (demo or playlist) gives the engagement score, from its raw `data`. */
+function walnutEngagement(d: Record<string, any>): EngagementInputs {
+  if (d.demo_engagement && typeof d.demo_engagement === 'object') {
+    const e = d.demo_engagement;
+    return { completionPct: maxOf(num(e.screen_completion_rate), num(e.guides_completion_rate)), seconds: num(e.session_duration), ctaClicks: num(e.fab_clicks) };
+  }
+  const items = Array.isArray(d.items) ? d.items : null;
+  const visited = items ? items.filter((i: any) => i && i.visited === true).length : 0;
+  return { completionPct: items && items.length ? (100 * visited) / items.length : null, seconds: num(d.session_duration_secs), ctaClicks: null };
+}
 
 const demoEvent: EventSpec = {
   event: 'demo_session_finished',
@@ -577,6 +588,8 @@ export const walnut: ProviderSpec<'walnut'> = {
         occurredAt: d.session_started ?? p.timestamp,
         session: d.session_id,
         durationSeconds: d.demo_engagement?.session_duration ?? d.session_duration_secs,
+        engagement: walnutEngagement(d),
+        exit: d.demo_engagement?.last_section_viewed ?? d.demo_engagement?.last_guide_shown,
       };
     },
     // Walnut sends no viewer name: the email says who it was.

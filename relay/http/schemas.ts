@@ -136,6 +136,13 @@ export const ActivityEvent = StoredEvent.extend({
   occurred_at: isoOut.describe('when the viewing happened (the payload says so; its arrival when it does not)'),
 }).meta({ id: 'ActivityEvent' });
 
+export const CompanyRow = z
+  .object({
+    domain: z.string().describe('the company: the registrable domain of its viewers’ emails'),
+    last_at: isoOut.describe('when its last live demo session happened'),
+  })
+  .meta({ id: 'CompanyRow' });
+
 const summary = z.string().nullable().describe('what happened, in words, as the vendor module reads the body (not verified: the relay holds no secrets); null when it cannot');
 
 export const EventRow = StoredEvent.extend({

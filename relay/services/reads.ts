@@ -76,10 +76,16 @@ export class Reads {
     return this.store.deliveryList.list(accountId, f);
   }
 
-  /** A company's (or one of its people's) demo activity, newest first by when it happened; null when `before` names none of it. */
-  async activity(accountId: string, domain: string, f: { person?: string; sinceMs?: number; untilMs?: number; limit: number; before?: string }): Promise<ActivityEvent[] | null> {
+  /** Demo activity (a company's, one of its people's, or the account's), newest first by when it happened; null when `before` names none of it. */
+  async activity(accountId: string, f: { domain?: string; person?: string; sinceMs?: number; untilMs?: number; limit: number; before?: string }): Promise<ActivityEvent[] | null> {
     await this.caughtUp.wait();
-    return this.store.activity.ofCompany(accountId, domain, f);
+    return this.store.activity.read(accountId, f);
+  }
+
+  /** The account's companies by their last live session, newest first; null when `before` names none of them. */
+  async companies(accountId: string, f: { sinceMs?: number; untilMs?: number; limit: number; before?: string }): Promise<Array<{ domain: string; last_at: string }> | null> {
+    await this.caughtUp.wait();
+    return this.store.activity.companies(accountId, f);
   }
 
   /** Whether the store answers. */

@@ -24,6 +24,8 @@ export interface Dialect {
   lateral(sub: string, alias: string): string;
   /** A parameter cast to a column type where PostgreSQL needs to be told. */
   cast(param: string, type: string): string;
+  /** The greater of two values. */
+  greatest(a: string, b: string): string;
   /** The column type of raw bytes. */
   readonly bytes: string;
   /** A statement that has the database end this transaction's session when it stalls idle past `seconds` (null: SQLite, one process's own file). */
@@ -42,6 +44,7 @@ export const SQLITE: Dialect = {
   contains: (col, param) => `instr(lower(${col}), lower(${param})) > 0`,
   lateral: (sub, alias) => `JOIN deliveries ${alias} ON ${alias}.id IN (SELECT id FROM (${sub}))`,
   cast: (param) => param,
+  greatest: (a, b) => `max(${a}, ${b})`,
   bytes: 'BLOB',
   stallLimit: () => null,
   writers: 1,
@@ -57,6 +60,7 @@ export const POSTGRES: Dialect = {
   contains: (col, param) => `strpos(lower(${col}), lower(${param})) > 0`,
   lateral: (sub, alias) => `CROSS JOIN LATERAL (${sub}) ${alias}`,
   cast: (param, type) => `${param}::${type}`,
+  greatest: (a, b) => `GREATEST(${a}, ${b})`,
   bytes: 'BYTEA',
   stallLimit: (seconds) => `SET LOCAL idle_in_transaction_session_timeout = '${seconds}s'`,
   writers: 8,

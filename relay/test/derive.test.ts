@@ -108,7 +108,7 @@ describe.each(STORES)('the work behind the ack, on %s', (_name, dbUrl) => {
       const rows = await db.query<{ hook_id: string }>('SELECT hook_id FROM deliveries WHERE event_id = $1', [a.id]);
       expect(rows.map((r) => r.hook_id).sort()).toStrictEqual([hook.id, activityHook.id].sort());
       expect(await count(db, 'SELECT COUNT(*) AS n FROM activity WHERE event_id = $1', [a.id])).toBe(1);
-      expect((await servicesOf(store).reads.activity(account.id, 'tyrell.com', { limit: 10 }))!.map((e) => e.id)).toStrictEqual([a.id]);
+      expect((await servicesOf(store).reads.activity(account.id, { domain: 'tyrell.com', limit: 10 }))!.map((e) => e.id)).toStrictEqual([a.id]);
       // Nothing left: a second derive does nothing.
       expect(await deriveOnce(store)).toStrictEqual({ events: 0, deliveries: 0, handed: 0 });
       // Were the cursor ever lost, the same events would not be fanned out twice: one row per

@@ -539,7 +539,7 @@ describe.each(STORES)('schema migration on %s', (_name, dbUrl) => {
       await store.migrate();
       const rows = await db.query<any>('SELECT event_id, person, demo, occurred_at FROM activity ORDER BY event_id');
       expect(rows.map((r) => [r.event_id, r.person, r.demo, Number(r.occurred_at)])).toStrictEqual([['evt_a', 'dana@acme.io', demoSessionSample.data.demo.id, Date.parse(demoSessionSample.data.session_started)]]);
-      expect((await servicesOf(store).reads.activity('acc_v5', 'acme.io', { limit: 10 }))!.map((e) => e.id)).toStrictEqual(['evt_a']);
+      expect((await servicesOf(store).reads.activity('acc_v5', { domain: 'acme.io', limit: 10 }))!.map((e) => e.id)).toStrictEqual(['evt_a']);
     } finally {
       await db.close();
     }

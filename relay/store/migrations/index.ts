@@ -14,7 +14,7 @@ import { migration as v6 } from './006-activity-person-demo-time.js';
 import { migration as v7 } from './007-health-alerts-settings.js';
 import { migration as v8 } from './008-derive-from-event-log.js';
 import { migration as v9 } from './009-pacing-throttling-alert-limits.js';
-import { migration as v10 } from './010-activity-by-person.js';
+import { migration as v10 } from './010-activity-reads-for-plays.js';
 
 export const MIGRATIONS: Migration[] = [v1, v2, v3, v4, v5, v6, v7, v8, v9, v10];
 export { SCHEMA_V1 } from './001-accounts-tokens-hooks-events-deliveries.js';
