@@ -22,6 +22,7 @@ const PACING = 'dist/relay/test/pacing.test.js';
 const READY = 'dist/relay/test/ready-queue.test.js';
 const SESSION = 'dist/test/engagement.test.js';
 const HISTORY = 'dist/relay/test/session-history.test.js';
+const PLAYS = 'dist/relay/test/account-plays.test.js';
 
 const MUTATIONS = [
   {
@@ -439,6 +440,48 @@ const MUTATIONS = [
     from: ' || (items > 0 && visited / items >= 0.25);',
     to: ';',
     tests: [SESSION],
+  },
+  {
+    name: "an account's old sessions weigh as much as today's [plays]",
+    file: 'lib/account-plays.ts',
+    from: '(s.engagementScore ?? 1) * 0.5 ** (Math.max(0, atMs - s.at) / (HALF_LIFE_DAYS * DAY))',
+    to: '(s.engagementScore ?? 1)',
+    tests: [PLAYS],
+  },
+  {
+    name: 'a quiet company listed without the sessions before [plays]',
+    file: 'triggers/account_went_quiet.ts',
+    from: 'if (sessions.length < minSessions || ',
+    to: 'if (',
+    tests: [PLAYS],
+  },
+  {
+    name: "a test press moves a company's last session [plays]",
+    file: 'relay/store/activity.ts',
+    from: 'if (a.isTest) continue;',
+    to: '',
+    tests: [PLAYS],
+  },
+  {
+    name: "a late session moves a company's last session back [plays]",
+    file: 'relay/store/activity.ts',
+    from: "${this.d.greatest('companies.last_at', 'excluded.last_at')}",
+    to: 'excluded.last_at',
+    tests: [PLAYS],
+  },
+  {
+    name: 'the median time is a mean [plays]',
+    file: 'lib/account-plays.ts',
+    from: 'return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;',
+    to: 'return s.reduce((a, b) => a + b, 0) / s.length;',
+    tests: [PLAYS],
+  },
+  {
+    name: 'key accounts ignored by the signals [plays]',
+    file: 'lib/signal-trigger.ts',
+    from: 'return only.size === 0 || only.has(company);',
+    to: 'return only.size >= 0;',
+    tests: [PLAYS],
   },
 ];
 

@@ -62,6 +62,8 @@ describe.each(STORES)('account plays through a relay on %s', (_name, dbUrl) => {
     await session('kim@globex.com', { at: now - 20 * DAY });
     await session('lee@globex.com', { at: now - 2 * DAY }); // active
     await session('ana@initech.com', { at: now - 19 * DAY }); // one session only
+    // Walnut sends a session hours late: one that happened 25 days ago, arriving now, leaves Globex active.
+    await session('max@globex.com', { at: now - 25 * DAY });
     const poll = () => run('account_went_quiet', { quiet_days: '14' });
     const first = await poll();
     expect(first.map((r) => [r.id, r.company_domain, r.days_quiet, r.sessions_count, r.people_count])).toStrictEqual([[`quiet:acme.io:${new Date(now - 18 * DAY).toISOString().slice(0, 10)}`, 'acme.io', 18, 2, 2]]);
