@@ -8,7 +8,8 @@ import { defineSearch, type Bundle, type ZObject } from 'zapier-platform-core';
 import { demoPerformance, demoPerformanceTexts, type DemoRow } from '../lib/account-plays.js';
 import { accountSessions } from '../lib/activity-reads.js';
 import { f } from '../lib/record.js';
-import { ignoredCompanies, ignoreDomainsField, readNumber, requireCountedVendor, sampleActivity, VERIFIED_ONLY, type NumberInput } from '../lib/signal-trigger.js';
+import { onlyDomainsField } from '../lib/session-trigger.js';
+import { ignoredCompanies, ignoreDomainsField, keyAccount, readNumber, requireCountedVendor, sampleActivity, VERIFIED_ONLY, type NumberInput } from '../lib/signal-trigger.js';
 import { DAY } from '../lib/signals.js';
 
 const DAYS: NumberInput = { key: 'days', label: 'Look Back (days)', dflt: 30, min: 1, max: 365 };
@@ -51,6 +52,7 @@ export default defineSearch({
       },
       { key: 'days', label: 'Look Back (days)', type: 'integer', default: '30', required: false, helpText: 'How many days of demo sessions to add up (1 to 365); 30 for the monthly review.' },
       { key: 'limit', label: 'How Many Demos', type: 'integer', default: '5', required: false, helpText: 'How many demos to list (1 to 50).' },
+      onlyDomainsField,
       ignoreDomainsField,
     ],
     perform: async (z: ZObject, bundle: Bundle) => {
@@ -60,7 +62,7 @@ export default defineSearch({
       const counted = requireCountedVendor(z, bundle.authData);
       const ignored = ignoredCompanies(input);
       const now = Date.now();
-      const { sessions, complete } = await accountSessions(z, bundle, now - days * DAY, counted, (c) => !ignored.has(c));
+      const { sessions, complete } = await accountSessions(z, bundle, now - days * DAY, counted, (c) => !ignored.has(c) && keyAccount(input, c));
       return [demoPerformanceRecord(demoPerformance(sessions, limit), days, now, complete)];
     },
     sample: demoPerformanceRecord(demoPerformance(sample, 5), 30, Date.parse('2026-11-14T08:00:00.000Z'), true),

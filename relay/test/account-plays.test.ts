@@ -175,5 +175,8 @@ describe.each(STORES)('account plays through a relay on %s', (_name, dbUrl) => {
     expect(review.slack_message).toContain('1. *Pricing Tour* — 3 sessions, 3 people, median 30s, 60% completed, CTA 33.3%, most left at "Plans"');
     const [top1] = await run('demo_performance', { days: '30', limit: '1' });
     expect(top1.demos.map((d: any) => d.demo_id)).toStrictEqual(['demo-pricing']);
+    // Key accounts only: Globex's sessions alone.
+    const [globex] = await run('demo_performance', { days: '30', only_domains: 'globex.com' });
+    expect(globex.demos.map((d: any) => [d.demo_id, d.sessions])).toStrictEqual([['demo-pricing', 1], ['demo-security', 1]]);
   });
 });

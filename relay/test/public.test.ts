@@ -88,6 +88,7 @@ describe('the OpenAPI document', () => {
         'DELETE /v1/me/alerts',
         'GET /v1/stats/deliveries',
         'GET /v1/activity',
+        'GET /v1/activity/companies',
       ].sort(),
     );
     // The document says what the validator enforces: limit's range, the event names, the error shape.
@@ -98,7 +99,8 @@ describe('the OpenAPI document', () => {
     // What may be left out is documented as optional, and what may not as required.
     const required = (p: string) => Object.fromEntries(doc.paths[p].get.parameters.filter((x: any) => x.in === 'query').map((x: any) => [x.name, x.required === true]));
     expect(required('/v1/events')).toStrictEqual({ provider: false, event: false, since: false, until: false, q: false, delivery_status: false, limit: false, before: false });
-    expect(required('/v1/activity')).toStrictEqual({ domain: true, person: false, since: false, until: false, limit: false, before: false });
+    expect(required('/v1/activity')).toStrictEqual({ domain: false, person: false, since: false, until: false, limit: false, before: false });
+    expect(required('/v1/activity/companies')).toStrictEqual({ since: false, until: false, limit: false, before: false });
     expect(doc.paths['/v1/hooks/{id}/retry-failed'].post.requestBody.content['application/json'].schema.required ?? []).toStrictEqual([]);
     expect(doc.paths['/v1/hooks'].post.responses['422']).toBeDefined();
     // A request the document refuses is refused, naming the field.
