@@ -173,6 +173,8 @@ describe.each(STORES)('account plays through a relay on %s', (_name, dbUrl) => {
       { provider: 'walnut', demo_id: 'demo-security', demo_name: 'Security Overview', sessions: 1, people: 1, companies: 1, median_seconds: 90, avg_completion_pct: 40, cta_click_rate: 0, top_exit: 'SSO' },
     ]);
     expect(review.slack_message).toContain('1. *Pricing Tour* — 3 sessions, 3 people, median 30s, 60% completed, CTA 33.3%, most left at "Plans"');
+    expect(Object.keys(review).sort()).toStrictEqual(Object.keys(searchOp('demo_performance').sample).sort());
+    expect(Object.keys(review.demos[0]).sort()).toStrictEqual(Object.keys(searchOp('demo_performance').sample.demos[0]).sort());
     const [top1] = await run('demo_performance', { days: '30', limit: '1' });
     expect(top1.demos.map((d: any) => d.demo_id)).toStrictEqual(['demo-pricing']);
     // Key accounts only: Globex's sessions alone.

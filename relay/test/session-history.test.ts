@@ -38,6 +38,9 @@ describe.each(STORES)('viewer history through a relay on %s', (_name, dbUrl) => 
     const mine = await call(w.relay.url, 'GET', '/v1/activity?domain=acme.io&person=dana@acme.io', { key: w.authData.api_key });
     const all = await call(w.relay.url, 'GET', '/v1/activity?domain=acme.io', { key: w.authData.api_key });
     expect([mine.json.length, all.json.length]).toStrictEqual([2, 3]);
+    // A person is read within their company: without one, the request is refused, naming the field.
+    const bad = await call(w.relay.url, 'GET', '/v1/activity?person=dana@acme.io', { key: w.authData.api_key });
+    expect([bad.status, bad.json.error]).toStrictEqual([400, expect.stringContaining('person needs domain')]);
     // Another company's viewer is not this company's.
     const [other] = await deliver(await w.visit('dana@globex.com'));
     expect(historyOf(other)).toMatchObject({ viewer_session_count: 1, company_session_count_30d: 1 });
