@@ -15,7 +15,8 @@ export interface Payload {
 
 /** The alert's Slack-compatible text: what happened, to which subscription, and where to look. */
 export function alertText(p: Payload, account: string, consoleUrl: string, giveUpHours: number): string {
-  const sub = `*${esc(p.subscription.event)}* → ${esc(p.subscription.target_url)}`;
+  // Code, not bold: an event like `supademo.*` would end a bold span early.
+  const sub = `\`${esc(p.subscription.event).replace(/`/g, "'")}\` → ${esc(p.subscription.target_url)}`;
   const link = `<${consoleUrl}|Open in the relay console>`;
   if (p.type === 'subscription.failing') {
     return `:red_circle: demohooks relay (${esc(account)}): the subscription ${sub} is failing since ${esc(p.since)}. Last error: ${esc(p.last_error ?? 'unknown')}. Deliveries are retried for ${giveUpHours} h, then given up. ${link}`;

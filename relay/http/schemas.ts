@@ -5,6 +5,7 @@
  * written here (relay/http/app.ts), so every message names its field and what to send.
  */
 import { z } from 'zod';
+import { closest } from '../domain/suggest.js';
 import { DEMO_ACTIVITY, PROVIDER_KEYS, PROVIDERS, type ProviderKey } from '../../lib/providers/index.js';
 import { isProviderKey as isProvider } from '../../lib/providers/index.js';
 import { API_DELIVERY_STATUSES, EVENT_DELIVERY_STATUSES } from '../domain/statuses.js';
@@ -68,8 +69,13 @@ export function parseEventName(event: unknown): { provider: ProviderKey; name: s
 /** Whether a relay event name can be subscribed to and listed: a vendor event, a vendor's `*`, or demo.activity. */
 export const isRelayEvent = (event: unknown): boolean => event === DEMO_ACTIVITY || parseEventName(event) !== null;
 
-export const unknownEventMessage = (event: unknown) =>
-  `unknown event ${JSON.stringify(event ?? null)}: use {provider}.{event} for a documented event, {provider}.*, or demo.activity`;
+/** Every relay event name a subscription can take. */
+const KNOWN_EVENTS: string[] = [DEMO_ACTIVITY, ...Object.values(PROVIDERS).flatMap((p) => [`${p.key}.*`, ...p.events.map((e) => `${p.key}.${e.event}`)])];
+
+export const unknownEventMessage = (event: unknown) => {
+  const meant = typeof event === 'string' ? closest(event, KNOWN_EVENTS) : null;
+  return `unknown event ${JSON.stringify(event ?? null)}${meant ? ` (did you mean "${meant}"?)` : ''}: use {provider}.{event} for a documented event, {provider}.*, or demo.activity`;
+};
 
 /** A relay event name (`walnut.demo_session_finished`, `pendo.*`, `demo.activity`). */
 export const relayEvent = z

@@ -119,6 +119,8 @@ describe.each(STORES)('operator health and alerts on %s', (_name, dbUrl) => {
     expect(givenUp).toMatchObject({ count: 1, subscription: { id: sub.id } });
     expect(givenUp.text).toContain('1 delivery to');
     expect(recovered.text).toContain('delivering again');
+    // The subscription's event as code: `walnut.*` in bold (*walnut.**) would break Slack's formatting.
+    for (const a of alerts()) expect([a.text.includes('`walnut.*` →'), a.text.includes('*walnut.*')]).toStrictEqual([true, false]);
     // Slack's own mrkdwn: the target URL's & and < > are escaped in the text.
     for (const a of alerts()) expect(a.text).not.toMatch(/<(?!http)/);
 

@@ -107,7 +107,9 @@ describe.each(STORES)('operator API on %s', (_name, dbUrl) => {
     expect((await call(relay.url, 'GET', '/v1/events?event=supademo.*', { key })).json[0].delivery_status).toBe('no_subscription');
     for (const [qs, why] of [
       ['provider=hubspot', 'unknown provider'],
-      ['event=walnut.nope', 'unknown event'],
+      ['event=walnut.nope', 'unknown event "walnut.nope": use'],
+      ['event=walnut.demo_session_finishd', 'unknown event "walnut.demo_session_finishd" (did you mean "walnut.demo_session_finished"?)'],
+      ['event=Supademo.lead_captured', '(did you mean "supademo.lead.captured"?)'],
       ['since=yesterday', 'since must be an ISO 8601 time'],
       ['until=2026-13-45T99:00:00Z', 'until must be an ISO 8601 time'],
       ['limit=0', 'limit must be an integer from 1 to 100'],
