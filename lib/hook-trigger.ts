@@ -116,7 +116,7 @@ export function relaySetupField(
   return async (z: ZObject, bundle: Bundle) => {
     if (!(bundle.authData.relay_url ?? '').trim()) {
       return copy(
-        `**This connection has no relay**, so this instant trigger cannot be turned on. Reconnect with the Relay URL and Relay API Key from the team that runs your demohooks relay (see "Using it in Zapier" in the demohooks README).`,
+        `**This connection has no relay**, so this instant trigger cannot be turned on. Reconnect with the Relay URL and Relay API Key from the team that runs your demohooks relay.`,
       );
     }
     try {

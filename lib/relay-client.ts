@@ -1,4 +1,5 @@
 import type { Bundle, HttpResponse, ZObject } from 'zapier-platform-core';
+import { orList, PROVIDERS } from './providers/index.js';
 
 /** GET /v1/me */
 export interface RelayMe {
@@ -21,8 +22,8 @@ export interface RelayActivityEvent extends RelayEvent {
   occurred_at?: string;
 }
 
-/** Where a Zap builder reads how to get a relay connection (no shell commands in Zap errors). */
-export const README_HINT = 'see "Using it in Zapier" in the demohooks README';
+/** Where a Zap builder gets a relay connection: from people, not from a README or a shell. */
+export const README_HINT = 'ask the team that runs your demohooks relay for both';
 
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1']);
 
@@ -45,6 +46,16 @@ export function relayBase(z: ZObject, bundle: Bundle): string {
     throw new z.errors.Error(
       `The Relay URL "${raw.slice(0, 200)}" is not a web address. Use the relay's public address, e.g. https://relay.example.com.`,
       'relay_url_invalid',
+      400,
+    );
+  }
+  // A vendor's inbound URL pasted as the Relay URL: say what goes where, before sending the key anywhere.
+  const inbound = /\/v1\/inbound\//.exec(url.pathname);
+  if (inbound) {
+    throw new z.errors.Error(
+      `The Relay URL is the relay's own address (${url.protocol}//${url.host}${url.pathname.slice(0, inbound.index)}), not an inbound URL: ` +
+        `an address with /v1/inbound/… is what you paste into ${orList(Object.values(PROVIDERS).map((p) => p.label))}. Put the relay's address here.`,
+      'relay_url_inbound',
       400,
     );
   }
@@ -107,8 +118,13 @@ export async function relayRequest<T>(
     } catch {
       detail = '';
     }
+    // A 404 for the API itself: the address is not the relay's (a path too many, or another server).
+    const notRelay =
+      status === 404 && path.split('?')[0] === '/v1/me'
+        ? ` Is ${base} the relay's address? ${new URL(base).pathname.replace(/\/+$/, '') ? `Without its path that is ${new URL(base).origin}; ` : ''}the team that runs the relay can tell you.`
+        : '';
     throw new z.errors.Error(
-      `The relay answered ${method} ${path.split('?')[0]} with HTTP ${status}${detail}.`,
+      `The relay answered ${method} ${path.split('?')[0]} with HTTP ${status}${detail}.${notRelay}`,
       `relay_http_${status}`,
       status,
     );

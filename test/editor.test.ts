@@ -136,6 +136,28 @@ describe('the connection test', () => {
     expectNoSecret(err.message);
   });
 
+  it('a pasted inbound URL is told apart from the relay\'s address, before the key is sent anywhere', async () => {
+    const pasted = `${RELAY}/v1/inbound/walnut/tok_walnut`;
+    const err = await errorOf(appTester(auth.test, { authData: authData({ relay_url: pasted }) } as any));
+    expect(err.message).toContain(`The Relay URL is the relay's own address (${RELAY}), not an inbound URL`);
+    expect(err.message).toContain('Walnut, Supademo or Pendo');
+    expectNoSecret(err.message);
+    // No request was made (nock has no mock, and the network is off): the afterEach checks none is pending.
+  });
+
+  it('a Relay URL with a path the relay is not at: the 404 says which address to try', async () => {
+    nock(RELAY).get('/relay/v1/me').reply(404, { error: 'not found' });
+    const err = await errorOf(appTester(auth.test, { authData: authData({ relay_url: `${RELAY}/relay/` }) } as any));
+    expect(err.message).toContain(`The relay answered GET /v1/me with HTTP 404: not found. Is ${RELAY}/relay the relay's address? Without its path that is ${RELAY};`);
+    // Positive control: the address it names is the relay.
+    nock(RELAY).get('/v1/me').reply(200, ME);
+    expect(await appTester(auth.test, { authData: authData({ relay_url: RELAY }) } as any)).toStrictEqual(ME);
+    // And a relay at its root that answers 404 is not told to drop a path it does not have.
+    nock(RELAY).get('/v1/me').reply(404, { error: 'not found' });
+    const root = await errorOf(appTester(auth.test, { authData: authData() } as any));
+    expect(root.message).toContain(`Is ${RELAY} the relay's address? the team that runs the relay can tell you.`);
+  });
+
   it('asks for the API key when only the Relay URL is filled in', async () => {
     const err = await errorOf(appTester(auth.test, { authData: { relay_url: RELAY } } as any));
     expect(err.message).toContain('Fill in "Relay API Key" too');

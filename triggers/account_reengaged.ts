@@ -17,7 +17,7 @@ export default signalTrigger({
   label: 'New Account Re-engagement',
   description: 'Triggers when a company that viewed your demos before comes back after a quiet period.',
   help:
-    `Counts ${COUNTED}, ${BY_COMPANY}. A company seen for the first time does not fire it; a company back after the quiet period fires it once per return. The relay keeps each company's latest demo view for ${MEMORY_DAYS} days (RELAY_ACTIVITY_MEMORY_DAYS), whatever its retention, so quiet periods of up to a year are recognised. ${VERIFIED_ONLY}`,
+    `Counts ${COUNTED}, ${BY_COMPANY}. A company seen for the first time does not fire it; a company back after the quiet period fires it once per return. The relay remembers each company's latest demo view for ${MEMORY_DAYS} days by default, whatever else it clears out, so quiet periods of up to a year are recognised. ${VERIFIED_ONLY}`,
   inputFields: [
     { key: 'quiet_days', label: 'Quiet For (days)', type: 'integer', default: '21', required: false, helpText: 'How many days without any demo activity from the company count as quiet (1 to 365).' },
     { key: 'min_people', label: 'Minimum People', type: 'integer', default: '1', required: false, helpText: 'How many different people from the company must be back before it fires (1 to 50); 1 fires at the first view after the quiet period.' },
