@@ -171,6 +171,8 @@ export interface SignalSpec {
   /** Keeps only the activity this Zap counts (e.g. a demo-name filter). */
   keep?(input: Record<string, unknown>): (a: Activity) => boolean;
   judge(ctx: JudgeContext, n: Record<string, number>, input: Record<string, unknown>): Promise<Found[]>;
+  /** The output fields only this signal has (committeeFields, reengagedFields). */
+  ownFields: OutputField[];
   sample: SignalRecord;
 }
 
@@ -194,11 +196,11 @@ export const signalOutputFields: OutputField[] = [
   f('counted_vendors', 'Counted Vendors'),
 ];
 
+/** The fields only one of the two signals has. */
+export const committeeFields: OutputField[] = [f('demo_id', 'Demo ID (Same Demo Committees)'), f('demo_name', 'Demo Name (Same Demo Committees)')];
+export const reengagedFields: OutputField[] = [f('quiet_days', 'Quiet Days Before Returning', 'integer'), f('previous_activity_at', 'Previous Activity At', 'datetime')];
+
 const signalOnlyFields: OutputField[] = [
-  f('demo_id', 'Demo ID (Same Demo Committees)'),
-  f('demo_name', 'Demo Name (Same Demo Committees)'),
-  f('quiet_days', 'Quiet Days Before Returning', 'integer'),
-  f('previous_activity_at', 'Previous Activity At', 'datetime'),
   f('window_days', 'Window (days)', 'integer'),
   f('event_id', 'Triggering Event ID'),
   f('provider', 'Triggering Vendor'),
@@ -335,7 +337,7 @@ export function signalTrigger(spec: SignalSpec) {
       perform,
       performList,
       sample: spec.sample,
-      outputFields: [...signalOutputFields, ...signalOnlyFields],
+      outputFields: [...signalOutputFields, ...spec.ownFields, ...signalOnlyFields],
     },
   });
 }

@@ -57,10 +57,12 @@ export interface Engagement {
 /** The signal record a Zap gets (flat; people as line items). */
 export interface SignalRecord extends Engagement {
   id: string;
-  demo_id: string | null;
-  demo_name: string | null;
-  quiet_days: number | null;
-  previous_activity_at: string | null;
+  /** A buying committee's: the demo of a same-demo committee. */
+  demo_id?: string | null;
+  demo_name?: string | null;
+  /** A re-engagement's: how long the company was quiet, and its last activity before. */
+  quiet_days?: number | null;
+  previous_activity_at?: string | null;
   window_days: number;
   event_id: string;
   provider: string;
@@ -245,10 +247,10 @@ export function signalRecord(
   return {
     id: `${kind}:${domain}${opts.demo ? `:${opts.demo.id}` : ''}:${iso(opts.momentMs)}`,
     ...e,
-    demo_id: opts.demo?.id ?? null,
-    demo_name: opts.demo ? opts.demo.name : null,
-    quiet_days: quietDays,
-    previous_activity_at: opts.previous ? iso(opts.previous.at) : null,
+    // Each signal's own fields only: a committee has no quiet period, a return no demo of its own.
+    ...(committee
+      ? { demo_id: opts.demo?.id ?? null, demo_name: opts.demo ? opts.demo.name : null }
+      : { quiet_days: quietDays, previous_activity_at: opts.previous ? iso(opts.previous.at) : null }),
     window_days: opts.windowDays,
     event_id: trigger.relayId,
     provider: trigger.vendor,

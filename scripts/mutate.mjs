@@ -162,7 +162,7 @@ const MUTATIONS = [
   },
   {
     name: 'activity read one page only [signals]',
-    file: 'lib/signal-trigger.ts',
+    file: 'lib/activity-reads.ts',
     from: 'if (page.length < ACTIVITY_PAGE) return;',
     to: 'return;',
     tests: [SIGNALS],
@@ -489,6 +489,18 @@ const MUTATIONS = [
 // tags or of words from their names (`--only=pacing,"newest first"`) runs those.
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
 if (only) MUTATIONS.splice(0, MUTATIONS.length, ...MUTATIONS.filter((m) => only.split(',').some((t) => m.name.endsWith(`[${t}]`) || m.name.includes(t))));
+
+// `npm run mutate -- --check`: only whether each mutation still applies to the code (seconds, no
+// tests run): after moving code, before the long run.
+if (process.argv.includes('--check')) {
+  const stale = MUTATIONS.filter((m) => {
+    const original = readFileSync(path.join(ROOT, m.file), 'utf8');
+    return original.replace(m.from, m.to) === original;
+  });
+  for (const m of stale) process.stdout.write(`DOES NOT APPLY: ${m.name} (${m.file})\n`);
+  process.stdout.write(`${MUTATIONS.length - stale.length} of ${MUTATIONS.length} mutations apply\n`);
+  process.exit(stale.length === 0 ? 0 : 1);
+}
 
 const work = mkdtempSync(path.join(tmpdir(), 'demohooks-mutate-'));
 const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' }).split('\n').filter(Boolean);

@@ -11,6 +11,7 @@ import { PROVIDERS } from '../lib/providers/index.js';
 import { demoSessionSample, playlistSessionSample } from '../lib/providers/walnut.js';
 import { sampleActivity } from '../lib/signal-trigger.js';
 import { committeeIn, returnIn, sessionsOf } from '../lib/signals.js';
+import App from '../index.js';
 
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-11-01T00:00:00Z');
@@ -120,5 +121,18 @@ describe('companyOfEmail and companyOfDomain', () => {
     }
     expect(['https://www.Acme.co.uk/pricing', 'eu.acme.co.uk', 'dana@acme.co.uk', 'acme.co.uk.'].map(companyOfDomain)).toStrictEqual(Array(4).fill('acme.co.uk'));
     expect(['gmail.com', 'not a domain', '', 'co.uk'].map(companyOfDomain)).toStrictEqual([null, null, null, null]);
+  });
+});
+
+describe("each signal's own fields", () => {
+  const op = (key: string) => (App.triggers as any)[key].operation;
+  const keys = (key: string) => op(key).outputFields.map((f: { key: string }) => f.key);
+
+  it('a committee lists its demo and no quiet period; a return its quiet period and no demo; their samples likewise', () => {
+    expect(keys('account_buying_committee')).toEqual(expect.arrayContaining(['demo_id', 'demo_name', 'window_days']));
+    expect(keys('account_reengaged')).toEqual(expect.arrayContaining(['quiet_days', 'previous_activity_at', 'window_days']));
+    expect(keys('account_buying_committee').filter((k: string) => ['quiet_days', 'previous_activity_at'].includes(k))).toStrictEqual([]);
+    expect(keys('account_reengaged').filter((k: string) => ['demo_id', 'demo_name'].includes(k))).toStrictEqual([]);
+    expect(['quiet_days' in op('account_buying_committee').sample, 'demo_id' in op('account_reengaged').sample]).toStrictEqual([false, false]);
   });
 });

@@ -1,4 +1,4 @@
-import { ACTIVITY_VENDORS, BY_COMPANY, COUNTED, ignoreDomainsField, sampleActivity, signalTrigger, VERIFIED_ONLY, type Found, type NumberInput } from '../lib/signal-trigger.js';
+import { ACTIVITY_VENDORS, BY_COMPANY, committeeFields, COUNTED, ignoreDomainsField, sampleActivity, signalTrigger, VERIFIED_ONLY, type Found, type NumberInput } from '../lib/signal-trigger.js';
 import { onlyDomainsField } from '../lib/session-trigger.js';
 import { committeeIn, DAY, signalRecord, type Activity } from '../lib/signals.js';
 
@@ -38,6 +38,7 @@ export default signalTrigger({
     onlyDomainsField,
     ignoreDomainsField,
   ],
+  ownFields: committeeFields,
   numbers: [MIN_PEOPLE, WINDOW_DAYS],
   windowMs: (n) => n.window_days * DAY,
   withPrevious: false,

@@ -1,4 +1,4 @@
-import { ACTIVITY_VENDORS, BY_COMPANY, COUNTED, ignoreDomainsField, MEMORY_DAYS, sampleActivity, signalTrigger, VERIFIED_ONLY, type NumberInput } from '../lib/signal-trigger.js';
+import { ACTIVITY_VENDORS, BY_COMPANY, reengagedFields, COUNTED, ignoreDomainsField, MEMORY_DAYS, sampleActivity, signalTrigger, VERIFIED_ONLY, type NumberInput } from '../lib/signal-trigger.js';
 import { onlyDomainsField } from '../lib/session-trigger.js';
 import { DAY, peopleOf, returnIn, signalRecord } from '../lib/signals.js';
 
@@ -24,6 +24,7 @@ export default signalTrigger({
     onlyDomainsField,
     ignoreDomainsField,
   ],
+  ownFields: reengagedFields,
   numbers: [QUIET_DAYS, MIN_PEOPLE],
   windowMs: (n) => n.quiet_days * DAY,
   withPrevious: true,
