@@ -1,6 +1,6 @@
 import type { Authentication, Bundle, ZObject } from 'zapier-platform-core';
 import { PROVIDERS } from './lib/providers/index.js';
-import { README_HINT, relayRequest, type RelayMe } from './lib/relay-client.js';
+import { relayRequest, type RelayMe } from './lib/relay-client.js';
 
 const signingFields = Object.values(PROVIDERS).flatMap((p) => [
   {
@@ -36,7 +36,7 @@ const test = async (z: ZObject, bundle: Bundle) => {
   checkSecretFormats(z, bundle.authData);
   if ((bundle.authData.relay_url ?? '').trim()) {
     if (!(bundle.authData.api_key ?? '').trim()) {
-      throw new z.errors.Error(`Fill in "Relay API Key" too: the relay needs it with the Relay URL (${README_HINT}).`, 'api_key_missing', 400);
+      throw new z.errors.Error('Fill in "Relay API Key" too: the relay needs it with the Relay URL. The team that runs your demohooks relay gives you both.', 'api_key_missing', 400);
     }
     const { data } = await relayRequest<RelayMe>(z, bundle, 'GET', '/v1/me');
     if (!data || typeof data.name !== 'string') {

@@ -56,7 +56,7 @@ export function accountRow(domain: string, sessions: Activity[], atMs: number): 
     people: peopleOf(sessions),
     sessions: sessions.length,
     total_seconds: sessions.reduce((n, s) => n + s.durationSeconds, 0),
-    last_session_at: iso(Math.max(...sessions.map((s) => s.at))),
+    last_session_at: iso(sessions.reduce((m, s) => Math.max(m, s.at), -Infinity)),
     top_demo: topDemo(sessions),
     raw,
   };

@@ -22,9 +22,6 @@ export interface RelayActivityEvent extends RelayEvent {
   occurred_at?: string;
 }
 
-/** Where a Zap builder gets a relay connection: from people, not from a README or a shell. */
-export const README_HINT = 'ask the team that runs your demohooks relay for both';
-
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1']);
 
 /** The relay's base URL from the connection, or a clear error saying what to fill in. */
@@ -33,7 +30,7 @@ export function relayBase(z: ZObject, bundle: Bundle): string {
   if (!raw) {
     throw new z.errors.Error(
       'This connection has no relay, so instant triggers cannot be turned on. Reconnect and fill in "Relay URL" and ' +
-        `"Relay API Key" with the values from the team that runs your demohooks relay (${README_HINT}). ` +
+        '"Relay API Key" with the values from the team that runs your demohooks relay. ' +
         'The "Verify and Flatten Webhook" action works without a relay.',
       'relay_url_missing',
       400,
@@ -106,7 +103,7 @@ export async function relayRequest<T>(
   if (status === 401 || status === 403) {
     throw new z.errors.ExpiredAuthError(
       `The relay at ${base} did not accept the Relay API Key (HTTP ${status}): it is wrong, was replaced, or the account was disabled. ` +
-        `Reconnect with the current key from the team that runs your relay (${README_HINT}).`,
+        'Reconnect with the current key from the team that runs your demohooks relay.',
     );
   }
   if (status === 404 && options.allow404) return { status, data: null as T };

@@ -170,7 +170,7 @@ describe('relay errors', () => {
     );
     expect(err.message).toContain('This connection has no relay, so instant triggers cannot be turned on');
     expect(err.message).toContain('"Relay URL" and "Relay API Key"');
-    expect(err.message).toContain('ask the team that runs your demohooks relay');
+    expect(err.message).toContain('with the values from the team that runs your demohooks relay.');
     expect(err.message).not.toMatch(/README|RELAY_|npm |demohooks-relay/);
     // Words a RevOps user understands: no shell commands in a Zap error.
     expect(err.message).not.toMatch(/`|demohooks-relay|npm /);
