@@ -5,12 +5,13 @@
  */
 import type { Bundle, ZObject } from 'zapier-platform-core';
 import { demoActivityOf } from './activity.js';
+import { ACTIVITY_PAGE } from './activity-reads.js';
 import { companyOfDomain } from './company.js';
 import { engagementScoreHelp, matchAssets, readAssetRules, type AssetRules } from './engagement.js';
 import type { DemoRecord } from './pipeline.js';
 import type { ProviderSpec } from './providers/index.js';
 import { f, type OutputField } from './record.js';
-import { HISTORY_COUNTS, NO_HISTORY, viewerHistory, viewerHistoryField, viewerHistoryOutputFields, type ViewerHistory } from './viewer-history.js';
+import { HISTORY_COUNTS, HISTORY_MAX_PAGES, NO_HISTORY, viewerHistory, viewerHistoryField, viewerHistoryOutputFields, type ViewerHistory } from './viewer-history.js';
 
 export const onlyDomainsField = {
   key: 'only_domains',
@@ -56,7 +57,7 @@ export const sessionFieldsHelp = (providers: ProviderSpec[]) => [
     key: 'session_history',
     type: 'copy' as const,
     helpText: [
-      `**Viewer history**: "Viewer Sessions So Far" counts this person's demo sessions the relay remembers, up to and including this one; "First Session" is true when none came before; "Company Sessions in 30 Days" and "Company People in 30 Days" count the viewer's company up to this session. ${HISTORY_COUNTS}`,
+      `**Viewer history**: "Viewer Sessions So Far" counts this person's demo sessions the relay remembers, up to and including this one; "First Session" is true when none came before; "Company Sessions in 30 Days" and "Company People in 30 Days" count the viewer's company up to this session (its newest ${(HISTORY_MAX_PAGES * ACTIVITY_PAGE).toLocaleString('en')} events). ${HISTORY_COUNTS}`,
       '**Matched Terms** lists the words of "Only Demos Matching" and "Asset Stages" this session matched; **Asset Stage** is the stage of the first word of "Asset Stages" it matched.',
     ].join('\n\n'),
   },
