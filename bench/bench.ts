@@ -498,6 +498,20 @@ async function growthActivity(): Promise<void> {
   say();
 }
 
+/** A signed Walnut demo session as the relay's inbound stores it, indexed as intake does. */
+function signedWalnut(accountId: string, payload: { event: string; data: { session_id: string } } & Record<string, unknown>, secret: string) {
+  const body = JSON.stringify(payload);
+  return {
+    accountId,
+    provider: 'walnut' as const,
+    event: 'walnut.demo_session_finished',
+    identity: `walnut:demo_session_finished:${payload.data.session_id}`,
+    headers: signRequest(PROVIDERS.walnut.scheme, body, secret),
+    body,
+    activity: activityIndex(demoActivityOf(PROVIDERS.walnut, payload.event, payload)!),
+  };
+}
+
 /**
  * One company with 10,000 demo sessions in a committee's window (and one with 10, the baseline
  * in the same store): what reading its activity (every page of GET /v1/activity) and a whole
@@ -528,17 +542,7 @@ async function bigCompany(): Promise<void> {
           timestamp: started,
           data: { ...demoSessionSample.data, session_id: `${domain}-${i}`, session_started: started, user: { email: `${i % 2 ? 'ana' : 'ben'}@${domain}` } },
         };
-        const body = JSON.stringify(payload);
-        return {
-          accountId: account.id,
-          provider: 'walnut' as const,
-          event: 'walnut.demo_session_finished',
-          identity: `walnut:demo_session_finished:${domain}-${i}`,
-          headers: signRequest(PROVIDERS.walnut.scheme, body, secret),
-          body,
-          // Indexed as the relay's inbound does it.
-          activity: activityIndex(demoActivityOf(PROVIDERS.walnut, payload.event, payload)!),
-        };
+        return signedWalnut(account.id, payload, secret);
       });
       for (let i = 0; i < items.length; i += 500) await store.events.ingest(items.slice(i, i + 500));
     }
@@ -630,16 +634,7 @@ async function playsDigest(): Promise<void> {
           user: { email: `p${i % 1000}@${company}` },
         },
       };
-      const body = JSON.stringify(payload);
-      return {
-        accountId: account.id,
-        provider: 'walnut' as const,
-        event: 'walnut.demo_session_finished',
-        identity: `walnut:demo_session_finished:plays-${i}`,
-        headers: signRequest(PROVIDERS.walnut.scheme, body, secret),
-        body,
-        activity: activityIndex(demoActivityOf(PROVIDERS.walnut, payload.event, payload)!),
-      };
+      return signedWalnut(account.id, payload, secret);
     });
     for (let i = 0; i < items.length; i += 500) await store.events.ingest(items.slice(i, i + 500));
     if (db.dialect.name === 'postgres') await db.query('VACUUM ANALYZE events, activity');

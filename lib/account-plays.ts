@@ -3,7 +3,7 @@
  * `Activity`, one entry per viewing session): an account's engagement score, the ranking of
  * the most engaged accounts, and how each demo performs. No Zapier, no HTTP.
  */
-import { crmNote, oneLine, slackEscape } from './record.js';
+import { crmNote, f, oneLine, slackEscape, type OutputField } from './record.js';
 import { DAY, peopleOf, type Activity } from './signals.js';
 
 /** A session's weight halves every week: last week's sessions count half as much as today's. */
@@ -164,3 +164,13 @@ export function demoPerformanceTexts(rows: DemoRow[], days: number): { summary_t
     crm_note: crmNote(head, rows.map((r, i): [string, unknown] => [`${i + 1}. ${name(r)}`, stats(r)])),
   };
 }
+
+/** The output fields every play's one-record answer ends with. */
+export const digestTailFields = (idLabel: string): OutputField[] => [
+  f('days', 'Look Back (days)', 'integer'),
+  f('complete', 'Every Session Counted', 'boolean'),
+  f('summary_text', 'Summary'),
+  f('slack_message', 'Slack Message'),
+  f('crm_note', 'CRM Note'),
+  f('id', idLabel),
+];

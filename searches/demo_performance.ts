@@ -5,7 +5,7 @@
  * call-to-action rate and where most sessions ended.
  */
 import { defineSearch, type Bundle, type ZObject } from 'zapier-platform-core';
-import { demoPerformance, demoPerformanceTexts, type DemoRow } from '../lib/account-plays.js';
+import { demoPerformance, demoPerformanceTexts, digestTailFields, type DemoRow } from '../lib/account-plays.js';
 import { accountSessions } from '../lib/activity-reads.js';
 import { f } from '../lib/record.js';
 import { onlyDomainsField } from '../lib/session-trigger.js';
@@ -78,12 +78,7 @@ export default defineSearch({
       f('demos[]avg_completion_pct', 'Demos: Average Completion (%)', 'number'),
       f('demos[]cta_click_rate', 'Demos: Call-to-Action Rate (%)', 'number'),
       f('demos[]top_exit', 'Demos: Top Exit'),
-      f('days', 'Look Back (days)', 'integer'),
-      f('complete', 'Every Session Counted', 'boolean'),
-      f('summary_text', 'Summary'),
-      f('slack_message', 'Slack Message'),
-      f('crm_note', 'CRM Note'),
-      f('id', 'Review ID'),
+      ...digestTailFields('Review ID'),
     ],
   },
 });

@@ -5,7 +5,7 @@
  * Zapier → Find Top Engaged Accounts → Slack" posts it.
  */
 import { defineSearch, type Bundle, type ZObject } from 'zapier-platform-core';
-import { ACCOUNT_SCORE_HELP, rankAccounts, topAccountsTexts, type AccountRow } from '../lib/account-plays.js';
+import { ACCOUNT_SCORE_HELP, digestTailFields, rankAccounts, topAccountsTexts, type AccountRow } from '../lib/account-plays.js';
 import { accountSessions, byCompany } from '../lib/activity-reads.js';
 import { f } from '../lib/record.js';
 import { onlyDomainsField } from '../lib/session-trigger.js';
@@ -74,12 +74,7 @@ export default defineSearch({
       f('accounts[]total_seconds', 'Accounts: Total Time in Demos (seconds)', 'integer'),
       f('accounts[]last_session_at', 'Accounts: Last Session At', 'datetime'),
       f('accounts[]top_demo', 'Accounts: Most Viewed Demo'),
-      f('days', 'Look Back (days)', 'integer'),
-      f('complete', 'Every Session Counted', 'boolean'),
-      f('summary_text', 'Summary'),
-      f('slack_message', 'Slack Message'),
-      f('crm_note', 'CRM Note'),
-      f('id', 'Digest ID'),
+      ...digestTailFields('Digest ID'),
     ],
   },
 });
