@@ -174,3 +174,26 @@ export const digestTailFields = (idLabel: string): OutputField[] => [
   f('crm_note', 'CRM Note'),
   f('id', idLabel),
 ];
+
+/** A play's one record: its ranked rows under `listKey`, how many, the period, whether every session was read, and the texts. */
+export interface PlayRecord<Row> {
+  id: string;
+  days: number;
+  complete: boolean;
+  summary_text: string;
+  slack_message: string;
+  crm_note: string;
+  [key: string]: unknown | Row[];
+}
+
+export function playRecord<Row>(
+  kind: string,
+  listKey: string,
+  rows: Row[],
+  days: number,
+  atMs: number,
+  complete: boolean,
+  texts: (rows: Row[], days: number) => { summary_text: string; slack_message: string; crm_note: string },
+): PlayRecord<Row> {
+  return { id: `${kind}:${days}d:${new Date(atMs).toISOString().slice(0, 10)}`, days, [`${listKey}_count`]: rows.length, [listKey]: rows, complete, ...texts(rows, days) };
+}

@@ -12,7 +12,7 @@
  */
 import { defineTrigger, type Bundle, type WebhookTriggerPerform, type WebhookTriggerPerformList, type WebhookTriggerPerformSubscribe, type ZObject } from 'zapier-platform-core';
 import { demoActivityOf } from './activity.js';
-import { ACTIVITY_VENDORS, activityPages, activityVendorOf, countedActivity, countedVendors } from './activity-reads.js';
+import { accountSessions, ACTIVITY_VENDORS, activityPages, activityVendorOf, countedActivity, countedVendors } from './activity-reads.js';
 import { companyOfDomain } from './company.js';
 import { includeTestField, relaySetupField, relaySubscription, runPipeline, truthy, zCache } from './hook-trigger.js';
 import { DEMO_ACTIVITY, eventFieldOf, orList, type ProviderSpec } from './providers/index.js';
@@ -63,6 +63,19 @@ export function readNumber(z: ZObject, input: Record<string, unknown>, spec: Num
 export function keyAccount(input: Record<string, unknown>, company: string): boolean {
   const only = onlyCompanies(input);
   return only.size === 0 || only.has(company);
+}
+
+/**
+ * An account play's window: the verified live sessions of the last `days` of the companies
+ * its inputs take (key accounts, not ignored), and the moment it was read at.
+ */
+export async function playWindow(z: ZObject, bundle: Bundle, days: number): Promise<{ sessions: Activity[]; complete: boolean; now: number }> {
+  const input = bundle.inputData as Record<string, unknown>;
+  const counted = requireCountedVendor(z, bundle.authData);
+  const ignored = ignoredCompanies(input);
+  const now = Date.now();
+  const read = await accountSessions(z, bundle, now - days * DAY, counted, (c) => !ignored.has(c) && keyAccount(input, c));
+  return { ...read, now };
 }
 
 /** `ignore_domains`: comma-separated domains or emails, each folded to its company. */

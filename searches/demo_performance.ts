@@ -5,31 +5,16 @@
  * call-to-action rate and where most sessions ended.
  */
 import { defineSearch, type Bundle, type ZObject } from 'zapier-platform-core';
-import { demoPerformance, demoPerformanceTexts, digestTailFields, type DemoRow } from '../lib/account-plays.js';
-import { accountSessions } from '../lib/activity-reads.js';
+import { demoPerformance, demoPerformanceTexts, digestTailFields, playRecord, type DemoRow } from '../lib/account-plays.js';
 import { f } from '../lib/record.js';
 import { onlyDomainsField } from '../lib/session-trigger.js';
-import { ignoredCompanies, ignoreDomainsField, keyAccount, readNumber, requireCountedVendor, sampleActivity, VERIFIED_ONLY, type NumberInput } from '../lib/signal-trigger.js';
-import { DAY } from '../lib/signals.js';
+import { ignoreDomainsField, playWindow, readNumber, sampleActivity, VERIFIED_ONLY, type NumberInput } from '../lib/signal-trigger.js';
 
 const DAYS: NumberInput = { key: 'days', label: 'Look Back (days)', dflt: 30, min: 1, max: 365 };
 const LIMIT: NumberInput = { key: 'limit', label: 'How Many Demos', dflt: 5, min: 1, max: 50 };
 
-export interface DemoPerformanceRecord {
-  id: string;
-  days: number;
-  demos_count: number;
-  demos: DemoRow[];
-  complete: boolean;
-  summary_text: string;
-  slack_message: string;
-  crm_note: string;
-  [key: string]: unknown;
-}
-
-export function demoPerformanceRecord(rows: DemoRow[], days: number, atMs: number, complete: boolean): DemoPerformanceRecord {
-  return { id: `demo_performance:${days}d:${new Date(atMs).toISOString().slice(0, 10)}`, days, demos_count: rows.length, demos: rows, complete, ...demoPerformanceTexts(rows, days) };
-}
+export const demoPerformanceRecord = (rows: DemoRow[], days: number, atMs: number, complete: boolean) =>
+  playRecord('demo_performance', 'demos', rows, days, atMs, complete, demoPerformanceTexts);
 
 const sample = sampleActivity([
   { email: 'dana.lee@acme.co.uk', name: 'Dana Lee', at: '2026-11-10T14:02:11.000Z' },
@@ -59,10 +44,7 @@ export default defineSearch({
       const input = bundle.inputData as Record<string, unknown>;
       const days = readNumber(z, input, DAYS);
       const limit = readNumber(z, input, LIMIT);
-      const counted = requireCountedVendor(z, bundle.authData);
-      const ignored = ignoredCompanies(input);
-      const now = Date.now();
-      const { sessions, complete } = await accountSessions(z, bundle, now - days * DAY, counted, (c) => !ignored.has(c) && keyAccount(input, c));
+      const { sessions, complete, now } = await playWindow(z, bundle, days);
       return [demoPerformanceRecord(demoPerformance(sessions, limit), days, now, complete)];
     },
     sample: demoPerformanceRecord(demoPerformance(sample, 5), 30, Date.parse('2026-11-14T08:00:00.000Z'), true),

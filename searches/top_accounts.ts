@@ -5,31 +5,16 @@
  * Zapier → Find Top Engaged Accounts → Slack" posts it.
  */
 import { defineSearch, type Bundle, type ZObject } from 'zapier-platform-core';
-import { ACCOUNT_SCORE_HELP, digestTailFields, rankAccounts, topAccountsTexts, type AccountRow } from '../lib/account-plays.js';
-import { accountSessions, byCompany } from '../lib/activity-reads.js';
+import { ACCOUNT_SCORE_HELP, digestTailFields, playRecord, rankAccounts, topAccountsTexts, type AccountRow } from '../lib/account-plays.js';
+import { byCompany } from '../lib/activity-reads.js';
 import { f } from '../lib/record.js';
 import { onlyDomainsField } from '../lib/session-trigger.js';
-import { ignoredCompanies, ignoreDomainsField, keyAccount, readNumber, requireCountedVendor, sampleActivity, VERIFIED_ONLY, type NumberInput } from '../lib/signal-trigger.js';
-import { DAY } from '../lib/signals.js';
+import { ignoreDomainsField, playWindow, readNumber, sampleActivity, VERIFIED_ONLY, type NumberInput } from '../lib/signal-trigger.js';
 
 const DAYS: NumberInput = { key: 'days', label: 'Look Back (days)', dflt: 7, min: 1, max: 90 };
 const LIMIT: NumberInput = { key: 'limit', label: 'How Many Accounts', dflt: 10, min: 1, max: 50 };
 
-export interface TopAccountsRecord {
-  id: string;
-  days: number;
-  accounts_count: number;
-  accounts: AccountRow[];
-  complete: boolean;
-  summary_text: string;
-  slack_message: string;
-  crm_note: string;
-  [key: string]: unknown;
-}
-
-export function topAccountsRecord(rows: AccountRow[], days: number, atMs: number, complete: boolean): TopAccountsRecord {
-  return { id: `top_accounts:${days}d:${new Date(atMs).toISOString().slice(0, 10)}`, days, accounts_count: rows.length, accounts: rows, complete, ...topAccountsTexts(rows, days) };
-}
+export const topAccountsRecord = (rows: AccountRow[], days: number, atMs: number, complete: boolean) => playRecord('top_accounts', 'accounts', rows, days, atMs, complete, topAccountsTexts);
 
 // The sample: the documented Walnut demo session, varied into two companies' viewers.
 const sample = sampleActivity([
@@ -58,10 +43,7 @@ export default defineSearch({
       const input = bundle.inputData as Record<string, unknown>;
       const days = readNumber(z, input, DAYS);
       const limit = readNumber(z, input, LIMIT);
-      const counted = requireCountedVendor(z, bundle.authData);
-      const ignored = ignoredCompanies(input);
-      const now = Date.now();
-      const { sessions, complete } = await accountSessions(z, bundle, now - days * DAY, counted, (c) => !ignored.has(c) && keyAccount(input, c));
+      const { sessions, complete, now } = await playWindow(z, bundle, days);
       return [topAccountsRecord(rankAccounts(byCompany(sessions), now, limit), days, now, complete)];
     },
     sample: topAccountsRecord(rankAccounts(byCompany(sample), SAMPLE_AT, 10), 7, SAMPLE_AT, true),
