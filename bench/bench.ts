@@ -498,6 +498,24 @@ async function growthActivity(): Promise<void> {
   say();
 }
 
+/**
+ * A store holding an account's signed Walnut sessions (`make` builds their payloads from the
+ * moment it is given), indexed as intake does, and a relay spawned on it (no API rate limit).
+ */
+async function relayWithSessions(dbUrl: string, name: string, secret: string, make: (now: number) => Array<{ event: string; data: { session_id: string } } & Record<string, unknown>>) {
+  const db = await openDb(dbUrl);
+  const store = new Store(db);
+  await store.migrate();
+  const { account, apiKey } = await store.accounts.create(name);
+  const now = Date.now();
+  const items = make(now).map((payload) => signedWalnut(account.id, payload, secret));
+  for (let i = 0; i < items.length; i += 500) await store.events.ingest(items.slice(i, i + 500));
+  if (db.dialect.name === 'postgres') await db.query('VACUUM ANALYZE events, activity');
+  await db.close();
+  const relay = await spawnRelay({ RELAY_DATABASE_URL: dbUrl, RELAY_API_RATE_PER_MINUTE: '0' }, false);
+  return { relay, apiKey, now };
+}
+
 /** A signed Walnut demo session as the relay's inbound stores it, indexed as intake does. */
 function signedWalnut(accountId: string, payload: { event: string; data: { session_id: string } } & Record<string, unknown>, secret: string) {
   const body = JSON.stringify(payload);
@@ -527,28 +545,20 @@ async function bigCompany(): Promise<void> {
   const rows: Array<Array<string | number>> = [];
   for (const [name, url] of stores()) {
     const dbUrl = url();
-    const db = await openDb(dbUrl);
-    const store = new Store(db);
-    await store.migrate();
-    const { account, apiKey } = await store.accounts.create('busy');
-    const now = Date.now();
     // Real signed Walnut sessions, two people taking turns, a minute apart, within the last week.
-    for (const size of sizes) {
-      const domain = `busy${size}.example`;
-      const items = Array.from({ length: size }, (_, i) => {
-        const started = new Date(now - (i + 1) * 60_000).toISOString();
-        const payload = {
-          ...demoSessionSample,
-          timestamp: started,
-          data: { ...demoSessionSample.data, session_id: `${domain}-${i}`, session_started: started, user: { email: `${i % 2 ? 'ana' : 'ben'}@${domain}` } },
-        };
-        return signedWalnut(account.id, payload, secret);
-      });
-      for (let i = 0; i < items.length; i += 500) await store.events.ingest(items.slice(i, i + 500));
-    }
-    if (db.dialect.name === 'postgres') await db.query('VACUUM ANALYZE events, activity');
-    await db.close();
-    const relay = await spawnRelay({ RELAY_DATABASE_URL: dbUrl, RELAY_API_RATE_PER_MINUTE: '0' }, false);
+    const { relay, apiKey, now } = await relayWithSessions(dbUrl, 'busy', secret, (now) =>
+      sizes.flatMap((size) => {
+        const domain = `busy${size}.example`;
+        return Array.from({ length: size }, (_, i) => {
+          const started = new Date(now - (i + 1) * 60_000).toISOString();
+          return {
+            ...demoSessionSample,
+            timestamp: started,
+            data: { ...demoSessionSample.data, session_id: `${domain}-${i}`, session_started: started, user: { email: `${i % 2 ? 'ana' : 'ben'}@${domain}` } },
+          };
+        });
+      }),
+    );
     try {
       const authData = { relay_url: relay.url, api_key: apiKey, walnut_signing_key: secret };
       let base: { read: number; perform: number } | null = null;
@@ -614,12 +624,7 @@ async function playsDigest(): Promise<void> {
   const rows: Array<Array<string | number>> = [];
   for (const [name, url] of stores()) {
     const dbUrl = url();
-    const db = await openDb(dbUrl);
-    const store = new Store(db);
-    await store.migrate();
-    const { account, apiKey } = await store.accounts.create('plays');
-    const now = Date.now();
-    const items = Array.from({ length: size }, (_, i) => {
+    const { relay, apiKey } = await relayWithSessions(dbUrl, 'plays', secret, (now) => Array.from({ length: size }, (_, i) => {
       const started = new Date(now - 60_000 - ((i * 7919) % (6 * 86_400_000))).toISOString();
       const company = `co${i % 200}.example`;
       const payload = {
@@ -634,12 +639,8 @@ async function playsDigest(): Promise<void> {
           user: { email: `p${i % 1000}@${company}` },
         },
       };
-      return signedWalnut(account.id, payload, secret);
-    });
-    for (let i = 0; i < items.length; i += 500) await store.events.ingest(items.slice(i, i + 500));
-    if (db.dialect.name === 'postgres') await db.query('VACUUM ANALYZE events, activity');
-    await db.close();
-    const relay = await spawnRelay({ RELAY_DATABASE_URL: dbUrl, RELAY_API_RATE_PER_MINUTE: '0' }, false);
+      return payload;
+    }));
     try {
       const authData = { relay_url: relay.url, api_key: apiKey, walnut_signing_key: secret };
       for (const [key, inputData, check] of [
