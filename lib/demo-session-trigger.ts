@@ -7,10 +7,10 @@
 import { defineTrigger, type WebhookTriggerPerform, type WebhookTriggerPerformList, type WebhookTriggerPerformSubscribe } from 'zapier-platform-core';
 import { ACTIVITY_VENDORS, activityVendorOf } from './activity-reads.js';
 import { isWebhookRefused, type WebhookRefused } from './errors.js';
-import { firstTime, includeTestField, LIST_HISTORY, LIST_LIMIT, raiseRefusal, relaySubscription, runPipeline, truthy } from './hook-trigger.js';
+import { firstTime, includeTestField, LIST_HISTORY, uniqueFields, LIST_LIMIT, raiseRefusal, relaySubscription, runPipeline, truthy } from './hook-trigger.js';
 import { commonKeysSample, processDelivery, sampleRecord, secretsFor, type DemoRecord } from './pipeline.js';
 import { DEMO_ACTIVITY, isProviderKey, orList, PROVIDERS, type EventSpec, type ProviderSpec } from './providers/index.js';
-import { commonOutputFields, type OutputField } from './record.js';
+import { commonOutputFields } from './record.js';
 import { relayRequest, type RelayEvent } from './relay-client.js';
 import { assetRules, historyWanted, isSessionEvent, sessionInputFields, sessionOutputFields, sessionSample, matchSession, withHistory } from './session-trigger.js';
 import { BY_COMPANY, signalHelpField } from './signal-trigger.js';
@@ -21,8 +21,6 @@ export const DEMO_SESSION_KEY = 'demo_session';
 const SESSION_EVENTS: Array<{ provider: ProviderSpec; event: EventSpec }> = ACTIVITY_VENDORS.flatMap((provider) =>
   provider.events.filter((e) => isSessionEvent(provider, e.event)).map((event) => ({ provider, event })),
 );
-
-const uniqueByKey = (fields: OutputField[]): OutputField[] => [...new Map(fields.map((fl) => [fl.key, fl])).values()];
 
 const HELP =
   `One trigger for every demo vendor: ${ACTIVITY_VENDORS.map((p) => p.demoActivity!.counted).join(', ')}, each as its vendor's own trigger gives it, with the engagement score, asset tags and viewer history. ` +
@@ -93,7 +91,7 @@ export function demoSessionTrigger() {
       performList,
       // The keys every vendor's session record has, with the first documented session's values.
       sample: sessionSample(SESSION_EVENTS[0].provider, SESSION_EVENTS[0].event.sample, commonKeysSample(SESSION_EVENTS.map(({ provider, event }) => sampleRecord(provider, event.sample)))),
-      outputFields: uniqueByKey([...commonOutputFields, ...SESSION_EVENTS.flatMap(({ event }) => event.outputFields), ...sessionOutputFields]),
+      outputFields: uniqueFields([...commonOutputFields, ...SESSION_EVENTS.flatMap(({ event }) => event.outputFields), ...sessionOutputFields]),
     },
   });
 }

@@ -139,7 +139,8 @@ const setupField = (provider: ProviderSpec, event: EventSpec | null) =>
     },
   });
 
-const uniqueFields = (fields: OutputField[]): OutputField[] => {
+/** Output fields with each key once, where it first appears. */
+export const uniqueFields = (fields: OutputField[]): OutputField[] => {
   const seen = new Set<string>();
   return fields.filter((fl) => (seen.has(fl.key) ? false : (seen.add(fl.key), true)));
 };
