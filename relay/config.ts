@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { tracingConfig, type TracingConfig } from './tracing-config.js';
 
 /** The relay's settings, all from the environment (docs/operating.md and docs/relay-api.md list each with its default). */
 export interface RelayConfig {
@@ -59,6 +60,8 @@ export interface RelayConfig {
   recoveredAfterMs: number;
   /** Sends to one Zapier user's hook URLs in any 5 minutes (0: no limit; a legacy URL without a user id: a tenth, per URL). */
   zapierUserRate: number;
+  /** OpenTelemetry traces (the standard OTEL_* variables); null: off. */
+  tracing: TracingConfig | null;
 }
 
 /** Refusing to start: every problem found, each naming its variable and what to set. */
@@ -201,6 +204,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
     else problems.push(...r.error.issues.map((i) => `${key} ${i.message}`));
   }
   crossChecks(valid, (path, message) => problems.push(`${path} ${message}`));
+  const tracing = tracingConfig(env, (variable, message) => problems.push(`${variable} ${message}`));
   if (problems.length > 0) throw new ConfigError(problems);
   const v = valid as Env;
   return {
@@ -241,6 +245,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
     alertRepeatMs: v.RELAY_ALERT_REPEAT_MS,
     recoveredAfterMs: v.RELAY_RECOVERED_AFTER_MS,
     zapierUserRate: v.RELAY_ZAPIER_USER_RATE,
+    tracing,
   };
 }
 

@@ -17,6 +17,7 @@ import type { Logger } from './log.js';
 import { createMetrics } from './metrics.js';
 import { createServices, type Services } from './services/index.js';
 import { Store } from './store/index.js';
+import { startTracing, type Tracing } from './tracing.js';
 
 export const inboundUrlsFor = (base: string, tokens: Record<string, string>): Record<string, string> =>
   Object.fromEntries(PROVIDER_KEYS.map((p) => [p, `${base}/v1/inbound/${p}/${tokens[p]}`]));
@@ -31,6 +32,8 @@ export interface Relay {
   /** Builds the activity index and the fan-out behind the ack. */
   deriver: Deriver;
   alerter: Alerter;
+  /** OpenTelemetry traces; null when no OTLP endpoint is configured. */
+  tracing: Tracing | null;
   server: http.Server;
   /** Runs the retention purge now (it also runs at start and hourly when RELAY_RETENTION_DAYS is set); the events deleted. */
   purge(): Promise<number>;
@@ -39,12 +42,12 @@ export interface Relay {
 }
 
 /** The stages behind the ack and the delivery, wired: the deriver hands fresh deliveries to the deliverer. */
-function loops(store: Store, cfg: RelayConfig, log: Logger, metrics: ReturnType<typeof createMetrics>) {
+function loops(store: Store, cfg: RelayConfig, log: Logger, metrics: ReturnType<typeof createMetrics>, tracing: Tracing | null) {
   const handoff = new Handoff();
-  const deliverer = new Deliverer(store, cfg, log, metrics);
+  const deliverer = new Deliverer(store, cfg, log, metrics, tracing);
   // The deliverer is woken only when a derive queued deliveries it was not handed.
-  const deriver = new Deriver(store, handoff, log, cfg.pollMs, () => deliverer.kick());
-  const intake = new Intake(store, handoff, () => deriver.kick());
+  const deriver = new Deriver(store, handoff, log, cfg.pollMs, () => deliverer.kick(), undefined, tracing);
+  const intake = new Intake(store, handoff, () => deriver.kick(), tracing);
   return { deliverer, deriver, intake };
 }
 
@@ -76,10 +79,11 @@ export async function startRelay(cfg: RelayConfig, log: Logger, options: { deliv
   const store = await Store.open(cfg.databaseUrl, log);
   await store.migrate();
   const metrics = createMetrics(store.deliveryList);
-  const { deliverer, deriver, intake } = loops(store, cfg, log, metrics);
+  const tracing = startTracing(cfg.tracing);
+  const { deliverer, deriver, intake } = loops(store, cfg, log, metrics, tracing);
   const services = createServices(store, cfg, { deriver: () => deriver.kick(), deliverer: () => deliverer.kick() });
   let base = publicBase(cfg);
-  const app = await buildHttp({ cfg, services, intake, log, metrics, inboundUrls: (tokens) => inboundUrlsFor(base, tokens) });
+  const app = await buildHttp({ cfg, services, intake, log, metrics, tracing, inboundUrls: (tokens) => inboundUrlsFor(base, tokens) });
   await app.listen({ port: cfg.port, host: cfg.host });
   const url = listeningUrl(app);
   base = publicBase(cfg, url);
@@ -94,7 +98,15 @@ export async function startRelay(cfg: RelayConfig, log: Logger, options: { deliv
   // At start it also catches up with events stored but not derived before a crash.
   deriver.start();
   const purging = retention(store, cfg, log);
-  log('info', 'relay listening', { url, store: store.describe, public_url: base, target_hosts: cfg.targetHosts, allow_private_targets: cfg.allowPrivateTargets });
+  log('info', 'relay listening', {
+    url,
+    store: store.describe,
+    public_url: base,
+    target_hosts: cfg.targetHosts,
+    allow_private_targets: cfg.allowPrivateTargets,
+    // Where spans go (the endpoint's origin only: its path or query could carry a credential).
+    tracing: cfg.tracing ? { endpoint: new URL(cfg.tracing.url).origin, protocol: cfg.tracing.protocol, service: cfg.tracing.serviceName } : 'off',
+  });
 
   let closing: Promise<void> | null = null;
   const close = () =>
@@ -110,7 +122,9 @@ export async function startRelay(cfg: RelayConfig, log: Logger, options: { deliv
       await deliverer.stop();
       await alerter.stop();
       await store.close();
+      // The spans of the work just finished go out before the process ends.
+      await tracing?.shutdown().catch((err: Error) => log('warn', 'could not export the last traces', { error: err.message }));
       log('info', 'relay stopped', {});
     })());
-  return { url, publicUrl: base, store, services, deliverer, deriver, alerter, server: app.server, purge: purging.purge, close };
+  return { url, publicUrl: base, store, services, deliverer, deriver, alerter, tracing, server: app.server, purge: purging.purge, close };
 }

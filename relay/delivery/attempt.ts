@@ -5,11 +5,13 @@
  * contract's delivery rules).
  */
 import http from 'node:http';
+import { SpanKind, type Span } from '@opentelemetry/api';
 import https from 'node:https';
 import type { RelayConfig } from '../config.js';
 import { classify, retryAfterMs, type Outcome } from '../domain/retry.js';
 import type { Claimed } from '../store/deliveries/claim.js';
 import type { AttemptRecord } from '../store/deliveries/outcomes.js';
+import { ATTR, Tracing, traceFields, traceparentOf } from '../tracing.js';
 import { checkTarget, guardedLookup, guardedPost } from './targets.js';
 
 const SNIPPET_BYTES = 1024;
@@ -34,6 +36,8 @@ interface Answer {
 export interface AttemptResult {
   outcome: Outcome;
   record: AttemptRecord & { n: number };
+  /** The attempt's span ids, for its log lines (tracing on). */
+  trace?: { trace_id?: string; span_id?: string };
 }
 
 type Prepared = { ok: true; url: URL; headers: Record<string, string>; body: Buffer } | { ok: false; answer: Answer };
@@ -42,7 +46,10 @@ export class Attempts {
   private readonly agents: { http: http.Agent; https: https.Agent };
   private readonly lookup;
 
-  constructor(private readonly cfg: RelayConfig) {
+  constructor(
+    private readonly cfg: RelayConfig,
+    private readonly tracing: Tracing | null = null,
+  ) {
     this.agents = { http: new http.Agent({ keepAlive: true, maxSockets: 64 }), https: new https.Agent({ keepAlive: true, maxSockets: 64 }) };
     this.lookup = guardedLookup(cfg.allowPrivateTargets);
   }
@@ -50,13 +57,41 @@ export class Attempts {
   /** Prepares, posts and classifies one attempt of `d`. */
   async run(d: Claimed): Promise<AttemptResult> {
     const startedAt = Date.now();
-    const prepared = this.prepare(d);
+    const span = this.tracing?.ofStored(d.trace, 'delivery.attempt', SpanKind.CLIENT, this.attributes(d)) ?? null;
+    const prepared = this.prepare(d, span);
     const answer = prepared.ok ? await this.post(prepared) : prepared.answer;
     const durationMs = Date.now() - startedAt;
+    const outcome = this.classify(answer, d.attempts);
+    if (span) this.endSpan(span, answer, outcome);
     return {
-      outcome: this.classify(answer, d.attempts),
+      outcome,
       record: { n: d.attempts + 1, startedAt, durationMs, statusCode: answer.status, error: answer.error, responseSnippet: answer.snippet },
+      trace: span ? traceFields(span) : undefined,
     };
+  }
+
+  /** What an attempt's span says of it: ids, the target's host (its path may be a secret), the attempt's number. */
+  private attributes(d: Claimed) {
+    let host: { 'server.address'?: string; 'server.port'?: number } = {};
+    try {
+      const u = new URL(d.target_url);
+      host = { 'server.address': u.hostname, 'server.port': Number(u.port) || (u.protocol === 'https:' ? 443 : 80) };
+    } catch {
+      // An unreadable URL is refused by prepare; the span says so.
+    }
+    return { 'http.request.method': 'POST', ...host, [ATTR.event]: d.event_id, [ATTR.account]: d.account_id, [ATTR.subscription]: d.hook_id, [ATTR.delivery]: d.id, [ATTR.attempt]: d.attempts + 1 };
+  }
+
+  private endSpan(span: Span, answer: Answer, outcome: Outcome): void {
+    span.setAttribute(ATTR.outcome, outcome.kind);
+    if (answer.status !== null) span.setAttribute('http.response.status_code', answer.status);
+    if (outcome.kind !== 'delivered') {
+      // The status or the error's class only: an error text may carry the target's address.
+      const reason = answer.status !== null ? `HTTP ${answer.status}` : answer.permanent ? 'target refused by the relay' : (answer.error ?? 'no answer').split(':')[0];
+      span.setAttribute('error.type', answer.status !== null ? String(answer.status) : reason);
+      Tracing.fail(span, reason);
+    }
+    span.end();
   }
 
   /** Closes the kept-alive connections. */
@@ -70,7 +105,7 @@ export class Attempts {
    * against the configuration in force, and the headers: the provider's signature header under
    * its original name, the relay's own, and when the relay received the event.
    */
-  private prepare(d: Claimed): Prepared {
+  private prepare(d: Claimed, span: Span | null): Prepared {
     const rule = checkTarget(d.target_url, this.cfg);
     if (!rule.ok) return { ok: false, answer: { status: null, error: `target refused by this relay's configuration: ${rule.error}`, permanent: true, snippet: null } };
     const body = Buffer.from(d.body, 'utf8');
@@ -83,6 +118,8 @@ export class Attempts {
       'X-Relay-Attempt': String(d.attempts + 1),
       // A timestamped vendor signature is judged against this, not the time of this attempt.
       'X-Relay-Received-At': new Date(d.received_at).toISOString(),
+      // The target joins the event's trace as this attempt's child (W3C Trace Context).
+      ...(span ? { traceparent: traceparentOf(span) } : {}),
     };
     return { ok: true, url: rule.url, headers, body };
   }

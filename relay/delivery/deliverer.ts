@@ -21,6 +21,7 @@ import type { Logger } from '../log.js';
 import { KickLoop } from '../loops/kick-loop.js';
 import type { Claimed } from '../store/deliveries/claim.js';
 import type { Store } from '../store/index.js';
+import type { Tracing } from '../tracing.js';
 import { Attempts } from './attempt.js';
 import { ReadyQueue } from './ready-queue.js';
 import { Recorder, type DeliveryMetrics } from './recorder.js';
@@ -51,10 +52,11 @@ export class Deliverer extends KickLoop implements LeaseTaker {
     private readonly cfg: RelayConfig,
     private readonly log: Logger,
     metrics?: DeliveryMetrics,
+    tracing: Tracing | null = null,
   ) {
     super();
     this.queue = new ReadyQueue(cfg.deliveryConcurrency, cfg.accountConcurrency, cfg.targetRate);
-    this.attempts = new Attempts(cfg);
+    this.attempts = new Attempts(cfg, tracing);
     this.recorder = new Recorder(store, cfg, log, this.worker, metrics);
   }
 

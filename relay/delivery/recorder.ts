@@ -43,9 +43,9 @@ export class Recorder {
   }
 
   /** Records what an attempt of `d` came to; a record that fails is logged (the lease runs out and another attempt follows: at least once). */
-  async record(d: Claimed, { outcome, record }: AttemptResult): Promise<void> {
+  async record(d: Claimed, { outcome, record, trace }: AttemptResult): Promise<void> {
     this.metrics?.observeDelivery(record.durationMs / 1000);
-    const fields = { delivery_id: d.id, event_id: d.event_id, hook_id: d.hook_id, target_host: hostOf(d.target_url), attempt: record.n, status: record.statusCode, ms: record.durationMs };
+    const fields = { delivery_id: d.id, event_id: d.event_id, hook_id: d.hook_id, target_host: hostOf(d.target_url), attempt: record.n, status: record.statusCode, ms: record.durationMs, ...trace };
     let recorded: Recorded;
     try {
       recorded = await this.completions.add({ id: d.id, worker: this.worker, hookId: d.hook_id, targetUrl: d.target_url, outcome, giveUpMs: this.cfg.giveUpMs, attempt: record });

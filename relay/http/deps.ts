@@ -10,6 +10,7 @@ import type { Intake } from '../ingest/intake.js';
 import type { Logger } from '../log.js';
 import type { RelayMetrics } from '../metrics.js';
 import type { Services } from '../services/index.js';
+import type { Tracing } from '../tracing.js';
 import type { ByteBudget } from './limits.js';
 
 export type App = FastifyInstance<http.Server, http.IncomingMessage, http.ServerResponse, FastifyInstance['log'], ZodTypeProvider>;
@@ -23,6 +24,8 @@ export interface HttpDeps {
   intake: Intake;
   log: Logger;
   metrics: RelayMetrics;
+  /** OpenTelemetry traces, when an OTLP endpoint is configured. */
+  tracing?: Tracing | null;
   /** The inbound URLs of an account's tokens, on this relay's public base. */
   inboundUrls(tokens: Record<string, string>): Record<string, string>;
   /** The per-API-key rate limit, shared by every bearer route group (set by buildHttp). */

@@ -5,10 +5,12 @@
  * then intake (relay/ingest/intake.ts) checks the exact bytes and stores them durably with the
  * others arriving together (group commit) before the `200 {id, duplicate}`.
  */
+import type { Span } from '@opentelemetry/api';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { ProviderKey } from '../../lib/providers/index.js';
 import type { Account } from '../store/accounts.js';
+import { Tracing, traceFields } from '../tracing.js';
 import type { App, PluginOptions } from './deps.js';
 import { errors } from './schemas.js';
 import { HttpError, isJsonType, notJson } from './util.js';
@@ -17,6 +19,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     inboundAccount?: Account;
     inboundDuplicate?: boolean;
+    /** The request's span, the root of its event's trace (tracing on). */
+    inboundSpan?: Span;
   }
 }
 
@@ -26,6 +30,7 @@ const Stored = z.object({ id: z.string().describe('the stored event id'), duplic
 export const inboundPlugin: FastifyPluginAsync<PluginOptions> = async (fastify, { deps, budget }) => {
   const app = fastify as unknown as App;
   const { metrics, log, intake } = deps;
+  const tracing = deps.tracing ?? null;
   const maxBody = deps.cfg.maxBodyBytes;
   const unknownUrl = () => new HttpError(404, 'unknown inbound URL');
 
@@ -53,6 +58,7 @@ export const inboundPlugin: FastifyPluginAsync<PluginOptions> = async (fastify, 
       },
       onRequest: async (request) => {
         const { provider, token } = request.params as { provider: string; token: string };
+        if (tracing) request.inboundSpan = tracing.inbound(provider);
         const account = await intake.tokens.account(provider, token);
         if (!account) {
           request.closeConnection = true;
@@ -68,6 +74,12 @@ export const inboundPlugin: FastifyPluginAsync<PluginOptions> = async (fastify, 
       onResponse: async (request, reply) => {
         const outcome = reply.statusCode === 200 ? (request.inboundDuplicate ? 'duplicate' : 'stored') : `refused_${reply.statusCode}`;
         metrics.countInbound((request.params as { provider: string }).provider, outcome);
+        const span = request.inboundSpan;
+        if (span) {
+          span.setAttribute('http.response.status_code', reply.statusCode);
+          if (reply.statusCode >= 500) Tracing.fail(span, `HTTP ${reply.statusCode}`);
+          span.end();
+        }
       },
     },
     async (request, reply) => {
@@ -75,11 +87,12 @@ export const inboundPlugin: FastifyPluginAsync<PluginOptions> = async (fastify, 
       const token = request.params.token;
       const account = request.inboundAccount!;
       const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-      const { stored, event } = await intake.receive(account, provider, token, raw, request.headers as Record<string, string>);
+      const span = request.inboundSpan;
+      const { stored, event } = await intake.receive(account, provider, token, raw, request.headers as Record<string, string>, span);
       request.inboundDuplicate = stored.duplicate;
       // Debug, not info: one line per event costs a measurable share of the ack (the profile in
       // docs/benchmarks.md); the event log (GET /v1/events) and the inbound counters hold the same.
-      log('debug', 'inbound event stored', { account_id: account.id, provider, event, event_id: stored.id, duplicate: stored.duplicate, bytes: raw.length });
+      log('debug', 'inbound event stored', { account_id: account.id, provider, event, event_id: stored.id, duplicate: stored.duplicate, bytes: raw.length, ...traceFields(span) });
       // The answer the schema above declares, written directly: the hottest route skips the
       // schema's serializer (the id is the relay's own, [A-Za-z0-9_-] only).
       return reply.type("application/json").send(`{"id":${JSON.stringify(stored.id)},"duplicate":${stored.duplicate}}` as never); // a string is sent as is

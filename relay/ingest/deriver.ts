@@ -8,11 +8,13 @@
  * some are left over is the deliverer woken to claim them.
  */
 import type { Room } from '../domain/fairness.js';
+import { SpanKind } from '@opentelemetry/api';
 import type { Logger } from '../log.js';
 import { KickLoop } from '../loops/kick-loop.js';
 import type { Claimed } from '../store/deliveries/claim.js';
 import type { PacingRules } from '../store/deliveries/pacing.js';
 import type { Store } from '../store/index.js';
+import { ATTR, type Tracing } from '../tracing.js';
 import type { Handoff } from './handoff.js';
 
 /** What the deriver hands fresh deliveries to (this process's deliverer). */
@@ -38,6 +40,7 @@ export class Deriver extends KickLoop {
     /** Deliveries were queued that no one was handed: a claim should look. */
     private readonly onQueued: () => void,
     private readonly batch = 2000,
+    private readonly tracing: Tracing | null = null,
   ) {
     super();
   }
@@ -57,6 +60,7 @@ export class Deriver extends KickLoop {
     const taker = this.taker;
     const room = taker?.reserve() ?? null;
     const leasedAt = performance.now();
+    const startedAt = Date.now();
     let r;
     try {
       r = await this.store.derive.next({ limit: this.batch, known: this.handoff.known, lease: taker && room ? { worker: taker.worker, leaseMs: taker.leaseMs, room, pacing: taker.pacing } : null });
@@ -67,7 +71,15 @@ export class Deriver extends KickLoop {
     this.handoff.forget(r.ids);
     if (taker && room) taker.give(room, r.handed, leasedAt);
     if (r.deliveries > r.handed.length) this.onQueued();
+    if (this.tracing) this.traceRound(r.traced, r.ids.length, startedAt);
     return r.ids.length;
+  }
+
+  /** Each traced event's derive as a span of its trace: the round it was derived in. */
+  private traceRound(traced: Array<{ id: string; accountId: string; event: string; trace: string }>, batch: number, startedAt: number): void {
+    for (const t of traced) {
+      this.tracing!.ofStored(t.trace, 'ingest.derive', SpanKind.INTERNAL, { [ATTR.event]: t.id, [ATTR.account]: t.accountId, [ATTR.eventName]: t.event, [ATTR.batch]: batch }, startedAt)?.end();
+    }
   }
 
   protected async loop(): Promise<void> {

@@ -6,6 +6,7 @@
  * ack. What follows from it (the activity index, the fan-out) is the deriver's.
  */
 import { createHash } from 'node:crypto';
+import type { Span } from '@opentelemetry/api';
 import { eventFieldOf, isProviderKey, PROVIDERS, relayEventName, type ProviderKey } from '../../lib/providers/index.js';
 import { findHeader, schemeHeaders } from '../../lib/signature.js';
 import { activityOfPayload } from '../domain/activity.js';
@@ -15,6 +16,7 @@ import { GroupCommit } from '../loops/group-commit.js';
 import type { Account } from '../store/accounts.js';
 import type { InboundItem, IngestResult } from '../store/events.js';
 import type { Store } from '../store/index.js';
+import { ATTR, Tracing, traceparentOf } from '../tracing.js';
 import type { Handoff } from './handoff.js';
 
 const CONTROL = /[\u0000-\u001f\u007f]/;
@@ -61,6 +63,7 @@ export class Intake {
     handoff: Handoff,
     /** A batch was stored: the deriver looks now. */
     afterBatch: () => void,
+    private readonly tracing: Tracing | null = null,
   ) {
     this.tokens = new InboundTokens(store);
     // Inbound events that arrive together are stored in one transaction (group commit), so each
@@ -80,17 +83,41 @@ export class Intake {
 
   /**
    * Stores one inbound event (the ack may follow once this resolves): refused with 400 when the
-   * bytes are not an event, 404 when its URL no longer names an enabled account.
+   * bytes are not an event, 404 when its URL no longer names an enabled account. `span`, the
+   * request's (tracing on): the event is stored with its context, and the commit is its child.
    */
-  async receive(account: Account, provider: ProviderKey, token: string, raw: Buffer, headers: Record<string, string>): Promise<{ stored: IngestResult; event: string }> {
+  async receive(account: Account, provider: ProviderKey, token: string, raw: Buffer, headers: Record<string, string>, span?: Span): Promise<{ stored: IngestResult; event: string }> {
     const item = parseInbound(provider, raw, headers);
+    span?.setAttributes({ [ATTR.account]: account.id, [ATTR.eventName]: item.event });
+    const stored = span && this.tracing ? await this.traced(span, { ...item, accountId: account.id, token, trace: traceparentOf(span) }) : await this.store1({ ...item, accountId: account.id, token });
+    span?.setAttributes({ [ATTR.event]: stored.id, [ATTR.duplicate]: stored.duplicate });
+    return { stored, event: item.event };
+  }
+
+  /** The commit as a span of the request's: the ack waits for it. */
+  private async traced(parent: Span, item: InboundItem & { token: string }): Promise<IngestResult> {
+    const commit = this.tracing!.child(parent, 'ingest.commit', { [ATTR.account]: item.accountId });
+    try {
+      return await this.store1(item);
+    } catch (err) {
+      Tracing.fail(commit, err instanceof Refused ? `refused ${err.status}` : 'store failed');
+      throw err;
+    } finally {
+      commit.end();
+    }
+  }
+
+  /** One event into the next group commit; refused when its URL no longer names an enabled account. */
+  private async store1(item: InboundItem & { token: string }): Promise<IngestResult> {
+    const { provider, token } = item;
     let stored: IngestResult;
     try {
-      stored = await this.batcher.add({ ...item, accountId: account.id, token });
+      stored = await this.batcher.add(item);
     } catch (err) {
       // Stored alone and still refused: an account deleted while its token was remembered is
       // an unknown URL (404, and forgotten); anything else is the store's fault (503, retry).
-      if (!(await this.store.tokens.account(provider, token).catch(() => account))) {
+      // (A look-up that fails is not a "gone": the store's fault, answered 503.)
+      if (!(await this.store.tokens.account(provider, token).catch(() => true))) {
         this.tokens.forget(provider, token);
         throw unknownUrl();
       }
@@ -101,7 +128,7 @@ export class Intake {
       this.tokens.forget(provider, token);
       throw unknownUrl();
     }
-    return { stored, event: item.event };
+    return stored;
   }
 }
 

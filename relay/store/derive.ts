@@ -32,11 +32,13 @@ export interface Derived {
   deliveries: number;
   /** The deliveries stored leased, with their event's bytes: the deliverer's to attempt. */
   handed: Claimed[];
+  /** The events derived that belong to a trace (stored with tracing on), for the derive's span. */
+  traced: Array<{ id: string; accountId: string; event: string; trace: string }>;
 }
 
-type LogRow = { seq: number | string; id: string; account_id: string; provider: ProviderKey; event: string; received_at: number | string };
+type LogRow = { seq: number | string; id: string; account_id: string; provider: ProviderKey; event: string; received_at: number | string; trace: string | null };
 
-const NONE: Derived = { ids: [], deliveries: 0, handed: [] };
+const NONE: Derived = { ids: [], deliveries: 0, handed: [], traced: [] };
 
 export class Derive extends Repo {
   private seqNameCache: string | null = null;
@@ -61,7 +63,7 @@ export class Derive extends Repo {
       const [c] = await q.query<{ seq: number | string }>(`SELECT seq FROM derive_cursor WHERE id = 1${this.d.lock('FOR UPDATE')}`);
       const from = Number(c.seq);
       if (from >= upTo) return NONE;
-      const rows = await q.query<LogRow>(`SELECT seq, id, account_id, provider, event, received_at FROM events WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3`, [from, upTo, input.limit], true);
+      const rows = await q.query<LogRow>(`SELECT seq, id, account_id, provider, event, received_at, trace FROM events WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3`, [from, upTo, input.limit], true);
       if (rows.length === 0) return NONE;
       const activity = await this.activityOf(q, rows, input.known ?? new Map());
       await this.activity.insert(
@@ -74,10 +76,11 @@ export class Derive extends Repo {
       const moved = await q.query('UPDATE derive_cursor SET seq = $1 WHERE id = 1 AND seq = $2 RETURNING seq', [last, from]);
       if (moved.length !== 1) throw new Error('the derive cursor moved under a running derive');
       const ids = rows.map((r) => r.id);
-      if (leased.length === 0) return { ids, deliveries: queued, handed: [] };
+      const traced = rows.filter((r) => r.trace !== null).map((r) => ({ id: r.id, accountId: r.account_id, event: r.event, trace: r.trace! }));
+      if (leased.length === 0) return { ids, deliveries: queued, handed: [], traced };
       // The bytes of the events handed over with their leases (at most the deliverer's room).
       const bytes = await this.events.bytes([...new Set(leased.map((d) => d.event_id))], q);
-      return { ids, deliveries: queued, handed: leased.map((d) => ({ ...d, attempts: 0, ...bytes.get(d.event_id)! })) };
+      return { ids, deliveries: queued, handed: leased.map((d) => ({ ...d, attempts: 0, ...bytes.get(d.event_id)! })), traced };
     });
   }
 

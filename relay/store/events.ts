@@ -36,6 +36,8 @@ export interface InboundItem {
   token?: string;
   /** What intake derived of the payload for the activity index (the deriver uses it, if it is this process's). */
   activity?: ActivityIndex;
+  /** The inbound request's trace context (a W3C traceparent), when tracing is on: its later stages join that trace. */
+  trace?: string | null;
 }
 
 /** What storing an inbound event came to; `gone` when its token or account no longer exists. */
@@ -61,6 +63,8 @@ export interface EventBytes {
   headers: Record<string, string>;
   body: string;
   received_at: number;
+  /** The trace the event's stages belong to (a W3C traceparent); null when stored with tracing off. */
+  trace: string | null;
 }
 
 /**
@@ -96,8 +100,8 @@ export class Events extends Repo {
   async bytes(ids: string[], q: Queryable = this.db): Promise<Map<string, EventBytes>> {
     const out = new Map<string, EventBytes>();
     for (const chunk of chunks(ids, 100)) {
-      const rows = await q.query<any>(`SELECT id, headers, body, received_at FROM events WHERE id IN (${params(chunk.length)})`, chunk);
-      for (const r of rows) out.set(r.id, { headers: JSON.parse(r.headers), body: r.body, received_at: Number(r.received_at) });
+      const rows = await q.query<any>(`SELECT id, headers, body, received_at, trace FROM events WHERE id IN (${params(chunk.length)})`, chunk);
+      for (const r of rows) out.set(r.id, { headers: JSON.parse(r.headers), body: r.body, received_at: Number(r.received_at), trace: r.trace });
     }
     return out;
   }
@@ -189,10 +193,10 @@ async function ingestSqlite(db: Db, all: InboundItem[], now: number): Promise<In
     const rows = items.map((item, i) => ({ item, id: ids[i], key: keys[i] }));
     for (const chunk of chunks(rows, 400)) {
       const got = await q.query<{ id: string; dkey: Uint8Array }>(
-        `INSERT INTO events (id, account_id, provider, event, identity, dkey, received_at, headers, body)
-         VALUES ${values(chunk.length, 9)}
+        `INSERT INTO events (id, account_id, provider, event, identity, dkey, received_at, headers, body, trace)
+         VALUES ${values(chunk.length, 10)}
          ON CONFLICT (dkey) DO NOTHING RETURNING id, dkey`,
-        chunk.flatMap(({ item, id, key }) => [id, item.accountId, item.provider, item.event, item.identity, key, now, JSON.stringify(item.headers), item.body]),
+        chunk.flatMap(({ item, id, key }) => [id, item.accountId, item.provider, item.event, item.identity, key, now, JSON.stringify(item.headers), item.body, item.trace ?? null]),
       );
       for (const r of got) inserted.set(Buffer.from(r.dkey).toString('hex'), r.id);
     }
@@ -229,8 +233,8 @@ async function ingestPostgres(db: Db, all: InboundItem[], now: number): Promise<
     `WITH input AS (
        -- The ingest lock, shared, taken per row before any sequence number is: the deriver
        -- takes it alone to know which numbers are settled (store/derive.ts).
-       SELECT x.* FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::text[], $8::text[], $9::text[])
-         WITH ORDINALITY AS x(id, account_id, provider, event, identity, dkey, headers, body, token, ord)
+       SELECT x.* FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::text[], $8::text[], $9::text[], $11::text[])
+         WITH ORDINALITY AS x(id, account_id, provider, event, identity, dkey, headers, body, token, trace, ord)
          CROSS JOIN LATERAL (SELECT pg_advisory_xact_lock_shared(${INGEST_LOCK}, hashtext(current_schema()) + 0 * x.ord::int)) l
      ), valid AS (
        SELECT i.* FROM input i
@@ -239,8 +243,8 @@ async function ingestPostgres(db: Db, all: InboundItem[], now: number): Promise<
           OR EXISTS (SELECT 1 FROM retired_tokens r JOIN accounts a ON a.id = r.account_id
                      WHERE r.token = i.token AND r.valid_until > ${db.dialect.now} AND a.disabled_at IS NULL)
      ), ins AS (
-       INSERT INTO events (id, account_id, provider, event, identity, dkey, received_at, headers, body)
-       SELECT id, account_id, provider, event, identity, dkey, $10, headers, body FROM valid ORDER BY ord
+       INSERT INTO events (id, account_id, provider, event, identity, dkey, received_at, headers, body, trace)
+       SELECT id, account_id, provider, event, identity, dkey, $10, headers, body, trace FROM valid ORDER BY ord
        ON CONFLICT (dkey) DO NOTHING
        RETURNING id
      )
@@ -250,7 +254,7 @@ async function ingestPostgres(db: Db, all: InboundItem[], now: number): Promise<
      FROM input i
      LEFT JOIN valid v ON v.id = i.id
      ORDER BY i.ord`,
-    [ids, col((i) => i.accountId), col((i) => i.provider), col((i) => i.event), col((i) => i.identity), keys, col((i) => JSON.stringify(i.headers)), col((i) => i.body), col((i) => i.token ?? null), now],
+    [ids, col((i) => i.accountId), col((i) => i.provider), col((i) => i.event), col((i) => i.identity), keys, col((i) => JSON.stringify(i.headers)), col((i) => i.body), col((i) => i.token ?? null), now, col((i) => i.trace ?? null)],
     true,
   );
   // A statement does not see its own inserts: a repeat within the batch is a duplicate of the

@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -227,6 +227,23 @@ export function spawnRelay(env: Record<string, string>, keepLogs = true): Promis
       reject(new Error(`relay exited with ${code}: ${logs.join('\n')}`));
     });
   });
+}
+
+/** An account made with the CLI, as an operator does, on the store at `databaseUrl`. */
+export const createAccountCli = (databaseUrl: string, name = 'proc-test') =>
+  JSON.parse(
+    execFileSync(process.execPath, [RELAY_BIN, 'account', 'create', '--name', name, '--json'], {
+      env: { ...process.env, RELAY_DATABASE_URL: databaseUrl },
+      encoding: 'utf8',
+    }),
+  ) as { account_id: string; api_key: string; inbound: Record<string, string> };
+
+/** Stops a relay in its own process as an orchestrator does (SIGTERM), once it has exited. */
+export async function stopRelay(relay: SpawnedRelay): Promise<void> {
+  if (relay.proc.exitCode !== null || relay.proc.signalCode !== null) return;
+  const exited = new Promise((resolve) => relay.proc.once('exit', resolve));
+  relay.proc.kill('SIGTERM');
+  await exited;
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

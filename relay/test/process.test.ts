@@ -1,20 +1,14 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { demoSessionSample } from '../../lib/providers/walnut.js';
 import { signBody } from '../../lib/signature.js';
-import { call, freshPgUrl, freshSqliteUrl, pgAvailable, RELAY_BIN, reportPgSkip, sleep, spawnRelay, startSink, until } from './harness.js';
+import { call, createAccountCli, freshPgUrl, freshSqliteUrl, pgAvailable, RELAY_BIN, reportPgSkip, sleep, spawnRelay, startSink, until } from './harness.js';
 
 reportPgSkip();
 
-const createAccount = (databaseUrl: string) =>
-  JSON.parse(
-    execFileSync(process.execPath, [RELAY_BIN, 'account', 'create', '--name', 'proc-test', '--json'], {
-      env: { ...process.env, RELAY_DATABASE_URL: databaseUrl },
-      encoding: 'utf8',
-    }),
-  ) as { account_id: string; api_key: string; inbound: Record<string, string> };
+const createAccount = (databaseUrl: string) => createAccountCli(databaseUrl);
 
 const eventBody = (i: number) => JSON.stringify({ ...demoSessionSample, data: { ...demoSessionSample.data, session_id: `load-${i}` } });
 

@@ -20,6 +20,7 @@ const delivery = (id: string, waitMs = 0, target = 'https://hooks.zapier.com/hoo
   headers: {},
   body: '{}',
   received_at: 0,
+  trace: null,
 });
 
 describe('ready queue', () => {

@@ -118,6 +118,7 @@ const toClaimed = (r: LeasedRow, e: EventBytes): Claimed => ({
   headers: e.headers,
   body: e.body,
   received_at: Number(e.received_at),
+  trace: e.trace,
 });
 
 /**
@@ -160,7 +161,7 @@ async function leasePostgres(db: Db, _events: Events, candidates: string, per: n
   if (picked.length === 0) return { claimed: [], capped };
   const lease = async (q: Queryable, ids: string[]) => {
     const now = db.dialect.now;
-    const rows = await q.query<LeasedRow & { headers: string; body: string; received_at: number }>(
+    const rows = await q.query<LeasedRow & { headers: string; body: string; received_at: number; trace: string | null }>(
       `WITH leased AS (
          UPDATE deliveries SET locked_by = $1, locked_until = ${now} + $2, updated_at = ${now}
          WHERE id IN (
@@ -168,11 +169,11 @@ async function leasePostgres(db: Db, _events: Events, candidates: string, per: n
            WHERE d.id = ANY($3::text[]) AND a.disabled_at IS NULL AND d.status = 'pending' AND (d.locked_until IS NULL OR d.locked_until < ${now})
            FOR UPDATE OF d SKIP LOCKED FOR SHARE OF a SKIP LOCKED)
          RETURNING id, account_id, event_id, hook_id, target_url, attempts)
-       SELECT l.*, e.headers, e.body, e.received_at FROM leased l JOIN events e ON e.id = l.event_id`,
+       SELECT l.*, e.headers, e.body, e.received_at, e.trace FROM leased l JOIN events e ON e.id = l.event_id`,
       [r.worker, r.leaseMs, ids],
       true,
     );
-    return rows.map((x) => toClaimed(x, { headers: JSON.parse(x.headers), body: x.body, received_at: x.received_at }));
+    return rows.map((x) => toClaimed(x, { headers: JSON.parse(x.headers), body: x.body, received_at: x.received_at, trace: x.trace }));
   };
   if (!r.pacing || !pacingOn(r.pacing)) return { claimed: await lease(db, picked.map((c) => c.id)), capped };
   return db.tx(async (q) => {
