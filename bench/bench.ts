@@ -20,7 +20,7 @@ import { Store } from '../relay/store/index.js';
 import { demoActivityOf } from '../lib/activity.js';
 import { dropStores, freshPgUrl, freshSqliteUrl, pgAvailable, RELAY_BIN, spawnRelay } from '../relay/test/harness.js';
 import { startZapier } from '../relay/test/zapier-standin.js';
-import { closedLoop, fmt, median, openLoop, percentile, post, spawnBareForwarder, spawnBareServer, startTimingSink, table, waitFor, walnutEvent } from './lib.js';
+import { closedLoop, cpuMsOf, fmt, median, openLoop, percentile, post, spawnBareForwarder, spawnBareServer, spawnCollector, startTimingSink, table, waitFor, walnutEvent } from './lib.js';
 
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
@@ -173,14 +173,24 @@ async function ingest(): Promise<void> {
   const rounds = quick ? 2 : 5;
   const concurrency = 32;
   const bare = await spawnBareServer();
+  let tally = () => ({ exports: 0, bytes: 0 });
   // The baseline gets the same load as the relays: a fresh event signed per request (the
   // generator's signing cost is then in every row alike).
-  const targets: Array<{ name: string; load: (i: number) => Promise<{ status: number; ms: number }>; stop: () => void; procs: ChildProcess[] }> = [
+  // `procs`: stopped and resumed with the row; `cost`: whose CPU is the row's cost (the server's, not a collector's).
+  const targets: Array<{ name: string; load: (i: number) => Promise<{ status: number; ms: number }>; stop: () => void; procs: ChildProcess[]; cost?: ChildProcess[] }> = [
     { name: 'bare Node HTTP (baseline)', load: (i) => { const e = walnutEvent(`bare-${seq++}-${i}`); return post(bare.url, e.body, e.headers); }, stop: () => bare.proc.kill(), procs: [bare.proc] },
   ];
   for (const [name, url] of stores()) {
     const r = await relayOn(url());
     targets.push({ name: `relay, ${name}`, load: send(r), stop: r.stop, procs: r.procs ?? [] });
+    if (name !== 'SQLite') continue;
+    // Tracing on: every event's request and derive exported over OTLP/HTTP (protobuf, the
+    // default) to a collector in its own process, measured right after the same relay with it
+    // off (PostgreSQL's background work after its rows would otherwise fall on one of the two).
+    const collector = await spawnCollector();
+    const traced = await relayOn(freshSqliteUrl(), { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url });
+    tally = collector.tally;
+    targets.push({ name: 'relay, SQLite, tracing on', load: send(traced), stop: () => (traced.stop(), collector.proc.kill()), procs: [...(traced.procs ?? []), collector.proc], cost: traced.procs });
   }
   if (pgAvailable.ok) {
     // Scale-out: two relay processes on one PostgreSQL database, the load split between them.
@@ -224,11 +234,14 @@ async function ingest(): Promise<void> {
     }
     say(`warm-up batches until steady: ${warmups.join(', ')}`);
     // Rounds alternate between the servers so drift in the machine's load hits all alike.
-    const results = targets.map(() => ({ rate: [] as number[], p50: [] as number[], p99: [] as number[], fp50: [] as number[], fp99: [] as number[], errors: 0 }));
+    const results = targets.map(() => ({ rate: [] as number[], cpu: [] as number[], p50: [] as number[], p99: [] as number[], fp50: [] as number[], fp99: [] as number[], errors: 0 }));
     for (let round = 0; round < rounds; round++) {
       for (const [i, t] of targets.entries()) {
         await only(t);
+        const cpu0 = cpuMsOf(t.cost ?? t.procs);
         const x = await closedLoop(n, concurrency, t.load);
+        // What the acks cost the server's own process (for PostgreSQL, not the database's).
+        results[i].cpu.push(((cpuMsOf(t.cost ?? t.procs) - cpu0) * 1000) / n);
         const f = await openLoop(1000, quick ? 1 : 2, t.load);
         results[i].rate.push(x.rate);
         results[i].p50.push(x.p50);
@@ -243,10 +256,20 @@ async function ingest(): Promise<void> {
       const r = results[i];
       const ratio = median(r.rate) / baseRate;
       const verdict = i === 0 ? '' : ratio >= 0.5 && median(r.fp99) < 25 && r.errors === 0 ? 'met' : `NOT met${r.errors ? ` (${r.errors} errors)` : ''}`;
-      return [t.name, fmt(median(r.rate), 0), fmt(ratio, 2), fmt(median(r.p50), 2), fmt(median(r.p99), 2), fmt(median(r.fp50), 2), fmt(median(r.fp99), 2), verdict];
+      return [t.name, fmt(median(r.rate), 0), fmt(ratio, 2), fmt(median(r.cpu), 0), fmt(median(r.p50), 2), fmt(median(r.p99), 2), fmt(median(r.fp50), 2), fmt(median(r.fp99), 2), verdict];
     });
     say(`${rounds} alternating rounds, medians; closed loop: ${n} requests, ${concurrency} in flight; fixed rate: 1,000 events/s for ${quick ? 1 : 2} s`);
-    say(table(['server', 'acks/s', 'ratio', 'p50 ms', 'p99 ms', 'p50 ms @1k/s', 'p99 ms @1k/s', '≥ 0.5× and p99 < 25 ms'], rows));
+    say(table(['server', 'acks/s', 'ratio', 'CPU µs/ack', 'p50 ms', 'p99 ms', 'p50 ms @1k/s', 'p99 ms @1k/s', '≥ 0.5× and p99 < 25 ms'], rows));
+    const off = results[targets.findIndex((t) => t.name === 'relay, SQLite')];
+    const on = results[targets.findIndex((t) => t.name === 'relay, SQLite, tracing on')];
+    // Tracing's cost is judged by the CPU an ack costs the relay (acks/s on 2 shared cores moves
+    // with whatever else runs); both are shown.
+    const cost = median(on.cpu) / median(off.cpu);
+    const got = tally();
+    say(
+      `tracing on: ${fmt(median(on.cpu), 0)} µs of relay CPU an ack against ${fmt(median(off.cpu), 0)} off (${fmt(cost, 2)}×; within 10 %: ${cost <= 1.1 ? 'met' : 'NOT met'}), ` +
+        `${fmt(median(on.rate), 0)} acks/s against ${fmt(median(off.rate), 0)} (${fmt(median(on.rate) / median(off.rate), 2)}×); the collector received ${got.exports.toLocaleString('en')} exports, ${fmt(got.bytes / 1e6, 1)} MB`,
+    );
   } finally {
     // A stopped process would not act on SIGTERM until continued.
     for (const t of targets) for (const p of t.procs) p.kill('SIGCONT');

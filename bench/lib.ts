@@ -1,5 +1,6 @@
 /** Shared pieces of the benchmark and the torture suite: statistics, load, processes. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { demoSessionSample } from '../lib/providers/walnut.js';
@@ -104,6 +105,40 @@ export async function spawnBareServer(): Promise<{ url: string; proc: ChildProce
   const proc = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<string>((resolve) => proc.stdout!.once('data', (c) => resolve(String(c).trim())));
   return { url: `http://127.0.0.1:${port}`, proc };
+}
+
+/**
+ * CPU time (user + system, ms) the processes have used so far, from /proc (Linux; 100 ticks a
+ * second): the cost of the work between two readings, whatever else shares the machine.
+ */
+export function cpuMsOf(procs: ChildProcess[]): number {
+  let ticks = 0;
+  for (const p of procs) {
+    if (!p.pid) continue;
+    try {
+      const f = readFileSync(`/proc/${p.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      return NaN; // not Linux, or gone
+    }
+  }
+  return ticks * 10;
+}
+
+/**
+ * A collector's OTLP/HTTP endpoint in its own process: answers every export 200 and counts what
+ * it got; `tally()` reads the count so far (exports, bytes).
+ */
+export async function spawnCollector(): Promise<{ url: string; proc: ChildProcess; tally(): { exports: number; bytes: number } }> {
+  const code = `let n=0,b=0;const s=require('http').createServer((q,r)=>{q.on('data',(c)=>{b+=c.length});q.on('end',()=>{n++;r.writeHead(200,{'Content-Type':'application/x-protobuf'});r.end();process.stdout.write(n+' '+b+'\\n')})});s.listen(0,'127.0.0.1',()=>console.log(s.address().port))`;
+  const proc = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<string>((resolve) => proc.stdout!.once('data', (c) => resolve(String(c).trim())));
+  let last = { exports: 0, bytes: 0 };
+  proc.stdout!.on('data', (c: Buffer) => {
+    const line = String(c).trim().split('\n').pop()!.split(' ');
+    if (line.length === 2) last = { exports: Number(line[0]), bytes: Number(line[1]) };
+  });
+  return { url: `http://127.0.0.1:${port}`, proc, tally: () => last };
 }
 
 /**

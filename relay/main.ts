@@ -79,7 +79,7 @@ export async function startRelay(cfg: RelayConfig, log: Logger, options: { deliv
   const store = await Store.open(cfg.databaseUrl, log);
   await store.migrate();
   const metrics = createMetrics(store.deliveryList);
-  const tracing = startTracing(cfg.tracing);
+  const tracing = startTracing(cfg.tracing, log);
   const { deliverer, deriver, intake } = loops(store, cfg, log, metrics, tracing);
   const services = createServices(store, cfg, { deriver: () => deriver.kick(), deliverer: () => deliverer.kick() });
   let base = publicBase(cfg);

@@ -10,8 +10,9 @@
  * one null check. Spans carry ids, names, counts and statuses only: never a key, token,
  * signature, email, body or a target's path.
  */
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
+import { diag, DiagLogLevel, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
 import { parseTraceParent } from '@opentelemetry/core';
+import type { Logger } from './log.js';
 import type { TracingConfig } from './tracing-config.js';
 
 /** Attribute names of the relay's own (the HTTP ones are OpenTelemetry's semantic conventions). */
@@ -26,6 +27,7 @@ export const ATTR = {
   attempt: 'demohooks.delivery.attempt',
   outcome: 'demohooks.delivery.outcome',
   batch: 'demohooks.batch.size',
+  commitMs: 'demohooks.commit.ms',
 } as const;
 
 /** The ids a log line carries to find its trace. */
@@ -93,8 +95,38 @@ export class Tracing {
 }
 
 /** The SDK, loaded and started only when an endpoint is configured; null otherwise. */
-export function startTracing(cfg: TracingConfig | null): Tracing | null {
+export function startTracing(cfg: TracingConfig | null, log: Logger): Tracing | null {
   if (!cfg) return null;
+  // The SDK's own troubles (a collector that refuses or cannot be reached, spans dropped from a
+  // full queue) are told in the relay's log, not lost.
+  const text = (a: unknown): string => {
+    if (a instanceof Error) return a.message;
+    if (typeof a !== 'string') return JSON.stringify(a);
+    try {
+      const parsed = JSON.parse(a) as { message?: unknown };
+      return typeof parsed.message === 'string' ? parsed.message : a; // the SDK passes errors as JSON
+    } catch {
+      return a;
+    }
+  };
+  const say = (level: 'warn' | 'error') => (...args: unknown[]) => {
+    const detail = args.map(text).join(' ').slice(0, 500);
+    // Spans dropped from a full queue (the relay outpacing the collector) are told at most
+    // once a minute, with the count, not on every drop.
+    const dropped = /^Dropped (\d+) spans/.exec(detail);
+    if (dropped) {
+      droppedSince += Number(dropped[1]);
+      if (Date.now() - droppedToldAt < 60_000) return;
+      log('warn', 'tracing: spans dropped, the export queue was full (OTEL_BSP_MAX_QUEUE_SIZE)', { dropped: droppedSince });
+      droppedSince = 0;
+      droppedToldAt = Date.now();
+      return;
+    }
+    log(level, 'tracing: the OpenTelemetry exporter reported a problem', { detail });
+  };
+  let droppedSince = 0;
+  let droppedToldAt = 0;
+  diag.setLogger({ error: say('error'), warn: say('warn'), info: () => undefined, debug: () => undefined, verbose: () => undefined }, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
   // Required here, not imported above: with tracing off the SDK is never loaded.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { startSdk } = require('./tracing-sdk.js') as typeof import('./tracing-sdk.js');

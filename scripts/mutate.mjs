@@ -23,6 +23,7 @@ const READY = 'dist/relay/test/ready-queue.test.js';
 const SESSION = 'dist/test/engagement.test.js';
 const HISTORY = 'dist/relay/test/session-history.test.js';
 const PLAYS = 'dist/relay/test/account-plays.test.js';
+const TRACING = 'dist/relay/test/tracing.test.js';
 
 const MUTATIONS = [
   {
@@ -35,8 +36,8 @@ const MUTATIONS = [
   {
     name: 'ack before commit [relay]',
     file: 'relay/ingest/intake.ts',
-    from: 'stored = await this.batcher.add({',
-    to: "stored = { id: 'evt_unconfirmed', duplicate: false };\n      void this.batcher.add({",
+    from: 'stored = await this.batcher.add(item);',
+    to: "stored = { id: 'evt_unconfirmed', duplicate: false };\n      void this.batcher.add(item);",
     tests: [RELAY, FAULTS],
   },
   {
@@ -482,6 +483,41 @@ const MUTATIONS = [
     from: 'return only.size === 0 || only.has(company);',
     to: 'return only.size >= 0;',
     tests: [PLAYS],
+  },
+  {
+    name: 'the trace context not stored with the event [tracing]',
+    file: 'relay/ingest/intake.ts',
+    from: 'trace: traceparentOf(span) }',
+    to: 'trace: null }',
+    tests: [TRACING],
+  },
+  {
+    name: 'a retried delivery loses its trace [tracing]',
+    file: 'relay/store/deliveries/claim.ts',
+    from: '  trace: e.trace,',
+    to: '  trace: null,',
+    tests: [TRACING],
+  },
+  {
+    name: 'no traceparent sent to the target [tracing]',
+    file: 'relay/delivery/attempt.ts',
+    from: '...(span ? { traceparent: traceparentOf(span) } : {}),',
+    to: '',
+    tests: [TRACING],
+  },
+  {
+    name: "an attempt's span names the target's whole URL [tracing]",
+    file: 'relay/delivery/attempt.ts',
+    from: "{ 'server.address': u.hostname,",
+    to: "{ 'server.address': u.href,",
+    tests: [TRACING],
+  },
+  {
+    name: "a delivery's log lines without its trace ids [tracing]",
+    file: 'relay/delivery/recorder.ts',
+    from: 'ms: record.durationMs, ...trace };',
+    to: 'ms: record.durationMs };',
+    tests: [TRACING],
   },
 ];
 

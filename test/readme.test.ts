@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { engagementScoreHelp } from '../lib/engagement.js';
+import { TRACING_VARIABLES } from '../relay/tracing-config.js';
 import { fieldsTable } from '../scripts/fields-table.js';
 
 // dist/test → the repository root.
@@ -40,6 +41,8 @@ describe('README and docs/', () => {
     expect(vars.length).toBeGreaterThan(25);
     const undocumented = vars.filter((v) => !new RegExp(`\\| [^\\n]*\`${v}\`[^\\n]*\\|`).test(docs));
     expect(undocumented).toStrictEqual([]);
+    // Tracing's: the standard OpenTelemetry names the relay reads.
+    expect(TRACING_VARIABLES.filter((v) => !new RegExp(`\\| [^\\n]*\`${v}\`[^\\n]*\\|`).test(docs))).toStrictEqual([]);
   });
 
   it('gives the two commands that .ci/run runs', () => {
