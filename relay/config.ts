@@ -60,6 +60,10 @@ export interface RelayConfig {
   recoveredAfterMs: number;
   /** Sends to one Zapier user's hook URLs in any 5 minutes (0: no limit; a legacy URL without a user id: a tenth, per URL). */
   zapierUserRate: number;
+  /** Failed authentications (a wrong API key, an unknown inbound URL) an address may make in a minute before 429 (0: no limit). */
+  authFailuresPerMinute: number;
+  /** Which proxies' X-Forwarded-For to believe for the client's address (Fastify's trustProxy): false, a hop count, or addresses/CIDRs. */
+  trustProxy: false | number | string[];
   /** OpenTelemetry traces (the standard OTEL_* variables); null: off. */
   tracing: TracingConfig | null;
 }
@@ -161,6 +165,20 @@ const Fields = z.object({
     RELAY_ALERT_REPEAT_MS: wholeNumber(15 * 60 * 1000, 0, 7 * DAY),
     RELAY_RECOVERED_AFTER_MS: wholeNumber(60 * 1000, 0, DAY),
     RELAY_ZAPIER_USER_RATE: wholeNumber(9000, 0, 100_000_000),
+    RELAY_AUTH_FAILURES_PER_MINUTE: wholeNumber(30, 0, 1_000_000),
+    RELAY_TRUST_PROXY: z
+      .string()
+      .optional()
+      .transform((raw, ctx): false | number | string[] => {
+        if (blank(raw)) return false;
+        const text = raw.trim();
+        if (/^\d+$/.test(text)) return Number(text);
+        const list = text.split(',').map((a) => a.trim()).filter(Boolean);
+        const bad = list.filter((a) => !/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(a));
+        if (bad.length === 0 && list.length > 0) return list;
+        ctx.addIssue({ code: 'custom', message: `must be the number of proxies in front (e.g. 1) or their addresses or CIDRs, comma-separated (e.g. 10.0.0.0/8); got "${raw}"` });
+        return z.NEVER;
+      }),
   });
 
 type Env = z.infer<typeof Fields>;
@@ -245,6 +263,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
     alertRepeatMs: v.RELAY_ALERT_REPEAT_MS,
     recoveredAfterMs: v.RELAY_RECOVERED_AFTER_MS,
     zapierUserRate: v.RELAY_ZAPIER_USER_RATE,
+    authFailuresPerMinute: v.RELAY_AUTH_FAILURES_PER_MINUTE,
+    trustProxy: v.RELAY_TRUST_PROXY,
     tracing,
   };
 }

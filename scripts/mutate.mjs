@@ -24,6 +24,7 @@ const SESSION = 'dist/test/engagement.test.js';
 const HISTORY = 'dist/relay/test/session-history.test.js';
 const PLAYS = 'dist/relay/test/account-plays.test.js';
 const TRACING = 'dist/relay/test/tracing.test.js';
+const HOSTILE = 'dist/relay/test/hostile.test.js';
 
 const MUTATIONS = [
   {
@@ -518,6 +519,34 @@ const MUTATIONS = [
     from: 'ms: record.durationMs, ...trace };',
     to: 'ms: record.durationMs };',
     tests: [TRACING],
+  },
+  {
+    name: 'failed authentication counted per presented key [hostile]',
+    file: 'relay/http/auth.ts',
+    from: 'failed.fail(request.ip)',
+    to: 'failed.fail(key)',
+    tests: [HOSTILE],
+  },
+  {
+    name: 'an address over the failure limit forgotten to make room [hostile]',
+    file: 'relay/http/failed-auth.ts',
+    from: 'if (now - e.since >= WINDOW_MS || e.count < this.perMinute) {',
+    to: 'if (true) {',
+    tests: [HOSTILE],
+  },
+  {
+    name: 'unknown keys enter the per-key rate limiter [hostile]',
+    file: 'relay/http/auth.ts',
+    from: "    const account = key ? await deps.services.accounts.byApiKey(key) : null;\n    if (!account) {",
+    to: "    if (limit && key && (await limit(request)).isExceeded) throw new HttpError(429, 'rate limit exceeded');\n    const account = key ? await deps.services.accounts.byApiKey(key) : null;\n    if (!account) {",
+    tests: [HOSTILE],
+  },
+  {
+    name: "a client's X-Forwarded-For believed without a trusted proxy [hostile]",
+    file: 'relay/http/app.ts',
+    from: ': cfg.trustProxy,',
+    to: ': cfg.trustProxy || true,',
+    tests: [HOSTILE],
   },
 ];
 

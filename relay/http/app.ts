@@ -15,6 +15,7 @@ import { activityPlugin } from './activity.js';
 import { apiLimiter } from './auth.js';
 import { consolePlugin } from './console.js';
 import type { App, HttpDeps } from './deps.js';
+import { FailedAuth } from './failed-auth.js';
 import { installErrorHandling, JSON_API_BODY_BYTES, notFound, sendError } from './errors.js';
 import { healthPlugin } from './health.js';
 import { hooksPlugin } from './hooks.js';
@@ -43,6 +44,9 @@ function createServer(cfg: RelayConfig, log: Logger): App {
     // Node checks the header and request time limits on this interval (its default is 30 s).
     http: { headersTimeout: cfg.headersTimeoutMs, requestTimeout: cfg.requestTimeoutMs, connectionsCheckingInterval: Math.min(1000, cfg.headersTimeoutMs) },
     return503OnClosing: true,
+    // request.ip: the client's address, or the one a trusted proxy forwarded (RELAY_TRUST_PROXY).
+    // A hop count trusts that many proxies in front, whatever their addresses.
+    trustProxy: typeof cfg.trustProxy === 'number' ? ((_address: string, hop: number) => hop < (cfg.trustProxy as number)) : cfg.trustProxy,
     // A malformed %-escape or an over-long id names nothing here.
     frameworkErrors: (_err, request, reply) => notFound(request, reply),
   }).withTypeProvider<ZodTypeProvider>() as unknown as App;
@@ -91,7 +95,7 @@ export async function buildHttp(input: HttpDeps): Promise<App> {
   const app = createServer(cfg, log);
   installErrorHandling(app, log);
   await registerPlugins(app, cfg, log);
-  const deps: HttpDeps = { ...input, apiLimit: apiLimiter(app, cfg.apiRatePerMinute) };
+  const deps: HttpDeps = { ...input, apiLimit: apiLimiter(app, cfg.apiRatePerMinute), failedAuth: new FailedAuth(cfg.authFailuresPerMinute) };
   const budget = new ByteBudget(cfg.maxBufferedBytes);
   await app.register(healthPlugin, { deps });
   await app.register(inboundPlugin, { deps, budget });

@@ -11,6 +11,7 @@ import type { Logger } from '../log.js';
 import type { RelayMetrics } from '../metrics.js';
 import type { Services } from '../services/index.js';
 import type { Tracing } from '../tracing.js';
+import type { FailedAuth } from './failed-auth.js';
 import type { ByteBudget } from './limits.js';
 
 export type App = FastifyInstance<http.Server, http.IncomingMessage, http.ServerResponse, FastifyInstance['log'], ZodTypeProvider>;
@@ -30,6 +31,8 @@ export interface HttpDeps {
   inboundUrls(tokens: Record<string, string>): Record<string, string>;
   /** The per-API-key rate limit, shared by every bearer route group (set by buildHttp). */
   apiLimit?: ApiLimiter | null;
+  /** Failed authentication per client address, shared by the API and the inbound URLs (set by buildHttp). */
+  failedAuth?: FailedAuth;
 }
 
 /** What a route group plugin is given. */

@@ -1,6 +1,7 @@
 /**
- * What happens to an inbound request, in order: the URL's token is checked (404, connection
- * closed, nothing read), the content type (415), the per-URL rate (429), the body bytes are
+ * What happens to an inbound request, in order: the URL's token is checked (404, or 429 for an
+ * address that keeps presenting unknown ones; connection closed, nothing read), the content
+ * type (415), the per-URL rate (429), the body bytes are
  * held against the relay-wide budget (503) and read raw up to 1 MiB (413, connection closed);
  * then intake (relay/ingest/intake.ts) checks the exact bytes and stores them durably with the
  * others arriving together (group commit) before the `200 {id, duplicate}`.
@@ -11,7 +12,7 @@ import { z } from 'zod';
 import type { ProviderKey } from '../../lib/providers/index.js';
 import type { Account } from '../store/accounts.js';
 import { Tracing, traceFields } from '../tracing.js';
-import type { App, PluginOptions } from './deps.js';
+import type { App, HttpDeps, PluginOptions } from './deps.js';
 import { errors } from './schemas.js';
 import { HttpError, isJsonType, notJson } from './util.js';
 
@@ -31,6 +32,11 @@ export const inboundPlugin: FastifyPluginAsync<PluginOptions> = async (fastify, 
   const app = fastify as unknown as App;
   const { metrics, log, intake } = deps;
   const tracing = deps.tracing ?? null;
+  const failed = deps.failedAuth;
+  const perUrl =
+    deps.cfg.inboundRatePerMinute > 0
+      ? (app.createRateLimit({ max: deps.cfg.inboundRatePerMinute, timeWindow: 60_000, keyGenerator: (r) => `in:${(r.params as { token?: string }).token ?? ''}` }) as NonNullable<HttpDeps['apiLimit']>)
+      : null;
   const maxBody = deps.cfg.maxBodyBytes;
   const unknownUrl = () => new HttpError(404, 'unknown inbound URL');
 
@@ -50,23 +56,32 @@ export const inboundPlugin: FastifyPluginAsync<PluginOptions> = async (fastify, 
         body: z.any().describe('the vendor event, JSON, at most 1 MiB; stored byte for byte'),
         response: { 200: Stored, ...errors(400, 404, 413, 415, 429, 503) },
       },
-      config: {
-        rateLimit:
-          deps.cfg.inboundRatePerMinute > 0
-            ? { max: deps.cfg.inboundRatePerMinute, timeWindow: 60_000, keyGenerator: (r: { params: unknown }) => `in:${(r.params as { token?: string }).token ?? ''}` }
-            : false,
-      },
-      onRequest: async (request) => {
+      onRequest: async (request, reply) => {
         const { provider, token } = request.params as { provider: string; token: string };
         if (tracing) request.inboundSpan = tracing.inbound(provider);
         const account = await intake.tokens.account(provider, token);
         if (!account) {
           request.closeConnection = true;
+          // Guessing URLs is slowed per address, as guessing keys is; a valid URL from the same
+          // address still works (it was looked up first).
+          const wait = failed?.fail(request.ip) ?? 0;
+          if (wait > 0) {
+            reply.header('Retry-After', String(wait));
+            throw new HttpError(429, `too many requests to unknown inbound URLs from this address (RELAY_AUTH_FAILURES_PER_MINUTE); retry in ${wait} s`, wait);
+          }
           throw unknownUrl();
         }
         if (!isJsonType(request.headers['content-type'])) {
           request.closeConnection = true;
           throw notJson(request.headers['content-type']);
+        }
+        // Per URL, and only for one that exists: unknown tokens never enter the limiter's memory.
+        if (perUrl) {
+          const r = await perUrl(request);
+          if (!r.isAllowed && r.isExceeded) {
+            reply.header('Retry-After', String(r.ttlInSeconds));
+            throw new HttpError(429, `rate limit exceeded: at most ${r.max} requests a minute to this inbound URL (RELAY_INBOUND_RATE_PER_MINUTE); retry in ${r.ttlInSeconds} s`, r.ttlInSeconds);
+          }
         }
         request.inboundAccount = account;
       },

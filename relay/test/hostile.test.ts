@@ -1,0 +1,104 @@
+/**
+ * The relay under hostile clients: guessing API keys and inbound URLs is slowed per address
+ * (the forwarded one only behind a trusted proxy) while valid credentials keep working, and no
+ * flood of made-up credentials can empty the limiters' memory.
+ */
+import { randomBytes } from 'node:crypto';
+import { clientKey, FailedAuth } from '../http/failed-auth.js';
+import type { Relay } from '../main.js';
+import { walnutSession } from './fixtures.js';
+import { call, startTestRelay, STORES } from './harness.js';
+
+const wrongKey = () => `dh_${randomBytes(24).toString('base64url')}`;
+
+/** Runs `n` calls of `f`, `width` at a time; their statuses, counted. */
+async function flood(n: number, width: number, f: () => Promise<number>): Promise<Record<number, number>> {
+  const counts: Record<number, number> = {};
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next++ < n) {
+        const s = await f();
+        counts[s] = (counts[s] ?? 0) + 1;
+      }
+    }),
+  );
+  return counts;
+}
+
+describe('failed authentication, counted per address', () => {
+  let relay: Relay;
+  afterEach(() => relay?.close());
+
+  it('slows a key-guessing flood to 429 within the limit, while a valid key from the same address keeps working', async () => {
+    relay = await startTestRelay(STORES[0][1](), { authFailuresPerMinute: 10 });
+    const { apiKey } = await relay.store.accounts.create('guessed');
+    expect((await call(relay.url, 'GET', '/v1/me', { key: apiKey })).status).toBe(200);
+    for (let i = 0; i < 10; i++) expect((await call(relay.url, 'GET', '/v1/me', { key: wrongKey() })).status).toBe(401);
+    const res = await fetch(`${relay.url}/v1/me`, { headers: { Authorization: `Bearer ${wrongKey()}` } });
+    expect(res.status).toBe(429);
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(((await res.json()) as { error: string }).error).toMatch(/unknown API keys from this address.*RELAY_AUTH_FAILURES_PER_MINUTE/);
+    // Still refused while it lasts; the valid key is not.
+    expect((await call(relay.url, 'GET', '/v1/me', { key: wrongKey() })).status).toBe(429);
+    expect((await call(relay.url, 'GET', '/v1/me', { key: apiKey })).status).toBe(200);
+  });
+
+  it("a flood of made-up keys does not reset a key's exhausted rate limit", async () => {
+    relay = await startTestRelay(STORES[0][1](), { apiRatePerMinute: 5, authFailuresPerMinute: 20 });
+    const { apiKey } = await relay.store.accounts.create('limited');
+    for (let i = 0; i < 5; i++) expect((await call(relay.url, 'GET', '/v1/me', { key: apiKey })).status).toBe(200);
+    expect((await call(relay.url, 'GET', '/v1/me', { key: apiKey })).status).toBe(429);
+    // More distinct keys than the per-key limiter keeps (5,000): none of them is a key.
+    const got = await flood(5100, 32, async () => (await fetch(`${relay.url}/v1/me`, { headers: { Authorization: `Bearer ${wrongKey()}` } })).status);
+    expect(got).toStrictEqual({ 401: 20, 429: 5080 });
+    expect((await call(relay.url, 'GET', '/v1/me', { key: apiKey })).status).toBe(429);
+  });
+
+  it('slows guessing of inbound URLs the same way; the real URL from that address is still stored', async () => {
+    relay = await startTestRelay(STORES[0][1](), { authFailuresPerMinute: 5 });
+    const { tokens } = await relay.store.accounts.create('inbound');
+    const post = (token: string, id: string) => call(relay.url, 'POST', `/v1/inbound/walnut/${token}`, { body: walnutSession(id) });
+    expect((await post(tokens.walnut, 'real-1')).status).toBe(200);
+    for (let i = 0; i < 5; i++) expect((await post(randomBytes(24).toString('base64url'), `guess-${i}`)).status).toBe(404);
+    const res = await fetch(`${relay.url}/v1/inbound/walnut/${randomBytes(24).toString('base64url')}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: walnutSession('guess-x') });
+    expect(res.status).toBe(429);
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await post(tokens.walnut, 'real-2')).status).toBe(200);
+  });
+
+  it('counts the forwarded address only behind a trusted proxy', async () => {
+    const asFrom = (key: string, address: string) => call(relay.url, 'GET', '/v1/me', { key, headers: { 'X-Forwarded-For': address } });
+    relay = await startTestRelay(STORES[0][1](), { authFailuresPerMinute: 3, trustProxy: ['127.0.0.1'] });
+    for (let i = 0; i < 3; i++) expect((await asFrom(wrongKey(), '203.0.113.7')).status).toBe(401);
+    expect((await asFrom(wrongKey(), '203.0.113.7')).status).toBe(429);
+    expect((await asFrom(wrongKey(), '198.51.100.9')).status).toBe(401); // another client behind the same proxy
+    await relay.close();
+    // Not trusted: the header is anyone's to forge, so the connection's address is counted.
+    relay = await startTestRelay(STORES[0][1](), { authFailuresPerMinute: 3 });
+    for (let i = 0; i < 3; i++) expect((await asFrom(wrongKey(), `203.0.113.${i}`)).status).toBe(401);
+    expect((await asFrom(wrongKey(), '198.51.100.9')).status).toBe(429);
+  });
+});
+
+describe('the failed-authentication table', () => {
+  it('is one entry per client: an IPv4 address, an IPv6 /64', () => {
+    expect(clientKey('203.0.113.7')).toBe('203.0.113.7');
+    expect(clientKey('::ffff:203.0.113.7')).toBe('203.0.113.7');
+    expect(clientKey('2001:db8:abcd:12:1::7')).toBe('2001:db8:abcd:12::/64');
+    expect(clientKey('2001:0db8:abcd:0012:ffff:1:2:3')).toBe('2001:db8:abcd:12::/64');
+    expect(clientKey('2001:db8::1')).toBe('2001:db8:0:0::/64');
+  });
+
+  it('stays bounded, and a flood of new addresses never frees one that is over the limit', () => {
+    let now = 1_000_000;
+    const t = new FailedAuth(3, 100, () => now);
+    for (let i = 0; i < 3; i++) t.fail('198.51.100.1');
+    expect(t.blockedFor('198.51.100.1')).toBe(60);
+    for (let i = 0; i < 10_000; i++) t.fail(`10.0.${i >> 8}.${i & 255}`);
+    expect(t.size).toBeLessThanOrEqual(100);
+    expect(t.blockedFor('198.51.100.1')).toBe(60);
+    now += 60_000; // the minute is over
+    expect(t.blockedFor('198.51.100.1')).toBe(0);
+  });
+});
