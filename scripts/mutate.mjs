@@ -548,6 +548,31 @@ const MUTATIONS = [
     to: ': cfg.trustProxy || true,',
     tests: [HOSTILE],
   },
+  {
+    name: "a failing ROLLBACK replaces the full disk's error [hostile]",
+    file: 'relay/store/db.ts',
+    from: `          try {
+            db.exec('ROLLBACK');
+          } catch {
+            // no transaction was open any more
+          }`,
+    to: "          db.exec('ROLLBACK');",
+    tests: [HOSTILE],
+  },
+  {
+    name: '/healthz answers 200 while the store cannot write [hostile]',
+    file: 'relay/http/health.ts',
+    from: 'problem = await deps.services.reads.cannotWrite();',
+    to: 'await deps.services.reads.ping();\n        problem = null;',
+    tests: [HOSTILE],
+  },
+  {
+    name: 'a small write on a nearly full disk called room again [hostile]',
+    file: 'relay/store/write-health.ts',
+    from: 'if (!(await roomy().catch(() => false))) return reason;',
+    to: '',
+    tests: [HOSTILE],
+  },
 ];
 
 // `npm run mutate -- --only=derive` runs the mutations tagged [derive]; a comma-separated list of

@@ -73,7 +73,7 @@ export function installErrorHandling(app: App, log: Logger): void {
     if (err instanceof SyntaxError || err.statusCode === 400) return sendError(reply, 400, 'body is not valid JSON');
     if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) return sendError(reply, err.statusCode, err.message);
     log('error', 'request failed', { method: request.method, route: routeForLog(request), error: err.message });
-    return sendError(reply, 503, 'temporarily unavailable; retry');
+    return sendError(reply, 503, 'temporarily unavailable; retry', 5);
   });
 
   app.setNotFoundHandler(notFound);

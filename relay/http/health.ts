@@ -1,4 +1,8 @@
-/** `GET /healthz`: 200 while the store answers, 503 otherwise (and while overloaded). */
+/**
+ * `GET /healthz`: 200 while the store answers and can write; 503 with the reason and a
+ * Retry-After otherwise (a store that cannot write, a full disk, refuses every ingest), and
+ * while overloaded.
+ */
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { App, HttpDeps } from './deps.js';
@@ -15,12 +19,15 @@ export const healthPlugin: FastifyPluginAsync<{ deps: HttpDeps }> = async (fasti
       },
     },
     async (_request, reply) => {
+      let problem: string | null;
       try {
-        await deps.services.reads.ping();
-        return { ok: true as const };
+        problem = await deps.services.reads.cannotWrite();
+        if (problem) problem = `the store cannot write: ${problem}`;
       } catch {
-        return reply.code(503).send({ ok: false as const, error: 'store unavailable' });
+        problem = 'store unavailable';
       }
+      if (problem === null) return { ok: true as const };
+      return reply.code(503).header('Retry-After', '5').send({ ok: false as const, error: problem });
     },
   );
 };

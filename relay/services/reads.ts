@@ -93,6 +93,11 @@ export class Reads {
     return this.store.ping();
   }
 
+  /** Why the store cannot take writes now (it answers reads); null when it can. */
+  cannotWrite(): Promise<string | null> {
+    return this.store.cannotWrite();
+  }
+
   /** Pending deliveries and the age of the oldest, across accounts (metrics). */
   pendingStats(): Promise<{ pending: number; oldestAgeSeconds: number }> {
     return this.store.deliveryList.pendingStats();

@@ -190,7 +190,13 @@ export async function openSqlite(file: string): Promise<Db> {
           db.exec('COMMIT');
           return out;
         } catch (err) {
-          db.exec('ROLLBACK');
+          // SQLite may have rolled back already (a full disk does): a failing ROLLBACK must not
+          // replace the error that says what went wrong.
+          try {
+            db.exec('ROLLBACK');
+          } catch {
+            // no transaction was open any more
+          }
           throw err;
         }
       }).then(durable);

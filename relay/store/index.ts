@@ -20,6 +20,7 @@ import { Retention } from './retention.js';
 import { Settings } from './settings.js';
 import { Stats } from './stats.js';
 import { Tokens } from './tokens.js';
+import { watchWrites, type WatchedDb } from './write-health.js';
 
 export class Store {
   readonly accounts: Accounts;
@@ -60,7 +61,7 @@ export class Store {
 
   /** Opens the database a RELAY_DATABASE_URL names (`sqlite:PATH` or `postgres://…`). */
   static async open(url: string, log?: DbLog): Promise<Store> {
-    return new Store(await openDb(url, log));
+    return new Store(watchWrites(await openDb(url, log), log));
   }
 
   /** Brings the schema to the newest version (or, for the migration tests, to `upTo`). */
@@ -75,6 +76,18 @@ export class Store {
 
   async ping(): Promise<void> {
     await this.db.query('SELECT 1 AS ok');
+  }
+
+  /**
+   * Why the store cannot take writes now; null when it can. It answers reads; after a write was
+   * refused for want of space, this looks for room again itself (a relay taken out of a load
+   * balancer for it gets no other write to find out by).
+   */
+  async cannotWrite(): Promise<string | null> {
+    await this.ping();
+    const db = this.db as Partial<WatchedDb>;
+    if (!db.recheck || !db.cannotWrite) return null;
+    return db.recheck(() => this.settings.set('write_probe', String(Date.now())));
   }
 
   /** How many write transactions are worth running at once. */

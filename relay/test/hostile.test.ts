@@ -1,13 +1,21 @@
 /**
- * The relay under hostile clients: guessing API keys and inbound URLs is slowed per address
- * (the forwarded one only behind a trusted proxy) while valid credentials keep working, and no
- * flood of made-up credentials can empty the limiters' memory.
+ * The relay under hostile clients and a broken machine: guessing API keys and inbound URLs is
+ * slowed per address (the forwarded one only behind a trusted proxy) while valid credentials
+ * keep working, and no flood of made-up credentials can empty the limiters' memory; a full disk
+ * is logged as one and seen by /healthz until there is room again, losing nothing acked.
  */
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { clientKey, FailedAuth } from '../http/failed-auth.js';
 import type { Relay } from '../main.js';
 import { walnutSession } from './fixtures.js';
-import { call, startTestRelay, STORES } from './harness.js';
+import type { LogSink } from '../log.js';
+import { isOutOfSpace } from '../store/write-health.js';
+import { deliveriesOf } from './fixtures.js';
+import { call, startSink, startTestRelay, STORES, until } from './harness.js';
 
 const wrongKey = () => `dh_${randomBytes(24).toString('base64url')}`;
 
@@ -100,5 +108,80 @@ describe('the failed-authentication table', () => {
     expect(t.blockedFor('198.51.100.1')).toBe(60);
     now += 60_000; // the minute is over
     expect(t.blockedFor('198.51.100.1')).toBe(0);
+  });
+});
+
+/** A small tmpfs of its own (root only): a disk that really fills. Null where mounting is not allowed. */
+function smallDisk(mb: number): { dir: string; grow(mb: number): void; remove(): void } | null {
+  const dir = mkdtempSync(path.join(tmpdir(), 'demohooks-full-'));
+  const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${mb}m`, 'tmpfs', dir], { encoding: 'utf8' });
+  if (mount.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    // eslint-disable-next-line no-console
+    console.warn(`full-disk test skipped: cannot mount a tmpfs here (${(mount.stderr || mount.error?.message || '').trim()}); it runs as root, as CI does`);
+    return null;
+  }
+  return {
+    dir,
+    grow: (to) => void spawnSync('mount', ['-o', `remount,size=${to}m`, dir]),
+    remove: () => {
+      spawnSync('umount', [dir]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+describe('a full disk', () => {
+  it('is logged as what it is, /healthz answers 503 with the reason until there is room, and every acked event is delivered', async () => {
+    const disk = smallDisk(3);
+    if (!disk) return;
+    const lines: Array<{ level: string; msg: string; fields: Record<string, unknown> }> = [];
+    const log: LogSink = (level, msg, fields) => lines.push({ level, msg, fields });
+    const sink = await startSink();
+    const relay = await startTestRelay(`sqlite:${path.join(disk.dir, 'relay.db')}`, {}, log);
+    try {
+      const acct = await relay.store.accounts.create('full');
+      await call(relay.url, 'POST', '/v1/hooks', { key: acct.apiKey, body: { target_url: `${sink.url}/hooks/standard/1/a/`, event: 'walnut.*' } });
+      const post = (id: string) => fetch(`${relay.url}/v1/inbound/walnut/${acct.tokens.walnut}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: walnutSession(id, { padding: 'x'.repeat(64 * 1024) }) });
+      const acked: string[] = [];
+      expect((await fetch(`${relay.url}/healthz`)).status).toBe(200);
+      let refused: Response | null = null;
+      for (let i = 0; i < 200 && !refused; i++) {
+        const r = await post(`fill-${i}`);
+        if (r.status === 200) acked.push(((await r.json()) as { id: string }).id);
+        else refused = r;
+      }
+      expect(acked.length).toBeGreaterThan(0);
+      expect(refused?.status).toBe(503);
+      expect(Number(refused!.headers.get('retry-after'))).toBeGreaterThan(0);
+      const health = await fetch(`${relay.url}/healthz`);
+      expect(health.status).toBe(503);
+      expect(Number(health.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(((await health.json()) as { error: string }).error).toBe('the store cannot write: database or disk is full');
+      const said = lines.filter((l) => l.level === 'error').map((l) => `${l.msg} ${JSON.stringify(l.fields)}`);
+      expect(said.some((l) => l.startsWith('the store cannot write: out of disk space') && l.includes('database or disk is full'))).toBe(true);
+      expect(said.filter((l) => /cannot rollback/.test(l))).toStrictEqual([]);
+
+      // Room again: healthy without any other write, then ingesting.
+      disk.grow(64);
+      await until('healthy again', async () => (await fetch(`${relay.url}/healthz`)).status === 200);
+      const after = await post('room-again');
+      expect(after.status).toBe(200);
+      acked.push(((await after.json()) as { id: string }).id);
+      expect(lines.some((l) => l.msg === 'the store can write again')).toBe(true);
+      for (const id of acked) await until(`${id} delivered and recorded`, async () => (await deliveriesOf(relay, id))[0]?.status === 'delivered', 30_000);
+      expect(new Set(sink.received.map((r) => r.headers['x-relay-event-id']))).toStrictEqual(new Set(acked));
+    } finally {
+      await relay.close();
+      await sink.close();
+      disk.remove();
+    }
+  });
+
+  it("recognises each store's out-of-space error", () => {
+    expect(isOutOfSpace(new Error('database or disk is full'))).toBe(true);
+    expect(isOutOfSpace(Object.assign(new Error('could not extend file "base/16384/2619": No space left on device'), { code: '53100' }))).toBe(true);
+    expect(isOutOfSpace(Object.assign(new Error('write failed'), { code: 'ENOSPC' }))).toBe(true);
+    expect(isOutOfSpace(new Error('UNIQUE constraint failed: events.dkey'))).toBe(false);
   });
 });
