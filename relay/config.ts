@@ -32,8 +32,10 @@ export interface RelayConfig {
   requestTimeoutMs: number;
   /** An idle keep-alive connection is closed after this time. */
   keepAliveTimeoutMs: number;
-  /** Open connections at once; more are closed as they arrive. */
+  /** Open connections at once; past it the longest idle is closed for a new one (only when all are busy is the new one refused). */
   maxConnections: number;
+  /** Open connections one address may hold (0: no limit); a trusted proxy's are not counted. */
+  maxConnectionsPerAddress: number;
   /** Request body bytes held in memory at once, across all requests; past it, 503. */
   maxBufferedBytes: number;
   /** Requests a minute per API key (0: no limit). */
@@ -151,6 +153,7 @@ const Fields = z.object({
     RELAY_REQUEST_TIMEOUT_MS: wholeNumber(30_000, 1000, 60 * 60 * 1000),
     RELAY_KEEP_ALIVE_TIMEOUT_MS: wholeNumber(5_000, 100, 10 * 60 * 1000),
     RELAY_MAX_CONNECTIONS: wholeNumber(1024, 16, 1_000_000),
+    RELAY_MAX_CONNECTIONS_PER_ADDRESS: wholeNumber(256, 0, 1_000_000),
     RELAY_MAX_BUFFERED_MB: wholeNumber(64, 2, 64 * 1024),
     RELAY_API_RATE_PER_MINUTE: wholeNumber(6000, 0, 10_000_000),
     RELAY_INBOUND_RATE_PER_MINUTE: wholeNumber(60_000, 0, 100_000_000),
@@ -248,6 +251,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
     requestTimeoutMs: v.RELAY_REQUEST_TIMEOUT_MS,
     keepAliveTimeoutMs: v.RELAY_KEEP_ALIVE_TIMEOUT_MS,
     maxConnections: v.RELAY_MAX_CONNECTIONS,
+    maxConnectionsPerAddress: v.RELAY_MAX_CONNECTIONS_PER_ADDRESS,
     maxBufferedBytes: v.RELAY_MAX_BUFFERED_MB * 1024 * 1024,
     apiRatePerMinute: v.RELAY_API_RATE_PER_MINUTE,
     inboundRatePerMinute: v.RELAY_INBOUND_RATE_PER_MINUTE,

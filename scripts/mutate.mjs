@@ -573,6 +573,20 @@ const MUTATIONS = [
     to: '',
     tests: [HOSTILE],
   },
+  {
+    name: 'at the connection cap a new client is refused, no idle connection closed [hostile]',
+    file: 'relay/http/connections.ts',
+    from: '      const victim = oldestIdle();',
+    to: '      const victim = undefined as Socket | undefined;',
+    tests: [HOSTILE],
+  },
+  {
+    name: 'one address may hold any number of connections [hostile]',
+    file: 'relay/http/connections.ts',
+    from: 'if (perAddress > 0 && !trusted(raw)',
+    to: 'if (perAddress < 0 && !trusted(raw)',
+    tests: [HOSTILE],
+  },
 ];
 
 // `npm run mutate -- --only=derive` runs the mutations tagged [derive]; a comma-separated list of

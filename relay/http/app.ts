@@ -7,6 +7,7 @@
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import underPressure from '@fastify/under-pressure';
+import { BlockList, isIPv6 } from 'node:net';
 import Fastify, { LogController } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { RelayConfig } from '../config.js';
@@ -15,6 +16,7 @@ import { activityPlugin } from './activity.js';
 import { apiLimiter } from './auth.js';
 import { consolePlugin } from './console.js';
 import type { App, HttpDeps } from './deps.js';
+import { capConnections } from './connections.js';
 import { FailedAuth } from './failed-auth.js';
 import { installErrorHandling, JSON_API_BODY_BYTES, notFound, sendError } from './errors.js';
 import { healthPlugin } from './health.js';
@@ -27,6 +29,23 @@ import { HttpError } from './util.js';
 
 export type { App, HttpDeps } from './deps.js';
 export { sendError } from './errors.js';
+
+/** Whether a connection's peer is a proxy RELAY_TRUST_PROXY names (with a hop count, any peer is). */
+function trustedProxy(trust: RelayConfig['trustProxy']): (address: string) => boolean {
+  if (trust === false) return () => false;
+  if (typeof trust === 'number') return () => trust > 0;
+  const list = new BlockList();
+  for (const entry of trust) {
+    const [address, bits] = entry.split('/');
+    const type = isIPv6(address) ? 'ipv6' : 'ipv4';
+    if (bits === undefined) list.addAddress(address, type);
+    else list.addSubnet(address, Number(bits), type);
+  }
+  return (address) => {
+    const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+    return v4 ? list.check(v4[1], 'ipv4') : list.check(address, isIPv6(address) ? 'ipv6' : 'ipv4');
+  };
+}
 
 /** The server with its time limits and caps: a slow client is cut off in seconds, not minutes. */
 function createServer(cfg: RelayConfig, log: Logger): App {
@@ -51,7 +70,7 @@ function createServer(cfg: RelayConfig, log: Logger): App {
     frameworkErrors: (_err, request, reply) => notFound(request, reply),
   }).withTypeProvider<ZodTypeProvider>() as unknown as App;
 
-  app.server.maxConnections = cfg.maxConnections;
+  capConnections(app.server, cfg.maxConnections, cfg.maxConnectionsPerAddress, trustedProxy(cfg.trustProxy));
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   return app;
