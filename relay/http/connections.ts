@@ -18,11 +18,19 @@ interface Tracked {
 }
 
 export interface ConnectionCap {
+  /** Connections open now, and how many of them are in the middle of a request. */
+  readonly open: number;
+  readonly busy: number;
   /** Connections closed to make room for new ones. */
   readonly evicted: number;
   /** New connections refused because every open one was busy. */
   readonly refused: number;
 }
+
+const caps = new WeakMap<http.Server, ConnectionCap>();
+
+/** The cap kept on `server` (for the metrics and the tests). */
+export const connectionCapOf = (server: http.Server): ConnectionCap | undefined => caps.get(server);
 
 export function capConnections(server: http.Server, max: number, perAddress: number, trusted: (address: string) => boolean): ConnectionCap {
   const open = new Map<Socket, Tracked>();
@@ -90,7 +98,13 @@ export function capConnections(server: http.Server, max: number, perAddress: num
     });
   });
 
-  return {
+  const cap: ConnectionCap = {
+    get open() {
+      return open.size;
+    },
+    get busy() {
+      return open.size - idle.size;
+    },
     get evicted() {
       return counts.evicted;
     },
@@ -98,4 +112,6 @@ export function capConnections(server: http.Server, max: number, perAddress: num
       return counts.refused;
     },
   };
+  caps.set(server, cap);
+  return cap;
 }

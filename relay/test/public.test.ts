@@ -12,6 +12,7 @@ import { terminalSafe } from '../cli/index.js';
 import { silentLogger } from '../log.js';
 import { startRelay, type Relay } from '../main.js';
 import { roundRobin } from '../domain/fairness.js';
+import { connectionCapOf } from '../http/connections.js';
 import { call, RELAY_BIN, reportPgSkip, sleep, spawnRelay, startSink, startTestRelay, STORES, testConfig, until } from './harness.js';
 import { claim, deliveriesOf, settle, unsubscribe, walnutSession as session } from './fixtures.js';
 
@@ -312,17 +313,31 @@ describe('connections, time limits and bodies', () => {
   });
   afterAll(() => relay.close());
 
-  it('caps open connections: past RELAY_MAX_CONNECTIONS a new one is closed, and the relay answers again once they go', async () => {
+  it('caps open connections: at RELAY_MAX_CONNECTIONS the longest idle one makes room; with every one busy, a new one is closed', async () => {
     expect((await call(relay.url, 'GET', '/healthz')).status).toBe(200);
     const idle = Array.from({ length: 16 }, () => rawSocket(relay.url));
     await Promise.all(idle.map((s) => s.connected));
     await sleep(50);
+    const admitted = rawSocket(relay.url);
+    admitted.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    await until('the new client is answered', () => admitted.read().startsWith('HTTP/1.1 200'));
+    const gone = idle.map(() => false);
+    idle.forEach((s, i) => void s.closed.then(() => (gone[i] = true)));
+    await until('an idle connection made room', () => gone.some(Boolean));
+    expect(gone.filter(Boolean)).toHaveLength(1); // one, the rest are open
+    for (const s of [...idle, admitted]) s.socket.destroy();
+    await Promise.all([...idle, admitted].map((s) => s.closed));
+    // Every connection in the middle of a request (headers read, body stalled): nothing to close.
+    const busy = Array.from({ length: 16 }, () => rawSocket(relay.url));
+    await Promise.all(busy.map((s) => s.connected));
+    for (const s of busy) s.socket.write(`POST ${inbound} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{`);
+    await until('16 requests in progress', () => connectionCapOf(relay.server)!.busy === 16);
     const extra = rawSocket(relay.url);
     extra.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
-    expect(await within(extra.closed, 5000)).toBe(true);
+    expect(await within(extra.closed, 2000)).toBe(true);
     expect(extra.read()).toBe('');
-    for (const s of idle) s.socket.destroy();
-    await Promise.all(idle.map((s) => s.closed));
+    for (const s of busy) s.socket.destroy();
+    await Promise.all(busy.map((s) => s.closed));
     await until('answers again', async () => (await call(relay.url, 'GET', '/healthz').catch(() => ({ status: 0 }))).status === 200);
   });
 
