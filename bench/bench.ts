@@ -730,6 +730,33 @@ async function pacedBurst(): Promise<void> {
   say();
 }
 
+/**
+ * Delivery slots against targets that answer in 200 ms (as Zapier's hooks do): one account with
+ * 16 Zaps, paced as in production (25 a second per hook URL), at the default slots. An in-flight
+ * delivery is a wait on a socket, so the slots must be many enough for the latency.
+ */
+async function slowTargets(): Promise<void> {
+  const zaps = 16;
+  const events = quick ? 200 : 600;
+  say(`## delivery to targets answering in 200 ms: one account, ${zaps} Zaps paced at 25/s each, default slots (RELAY_DELIVERY_CONCURRENCY), SQLite`);
+  const sink = await startTimingSink(200, 200);
+  const r = await relayOn(freshSqliteUrl(), { RELAY_DELIVERY_CONCURRENCY: '', RELAY_TARGET_RATE: '25', RELAY_ZAPIER_USER_RATE: '0' });
+  try {
+    await subscribe(r, sink.url, zaps);
+    const started = performance.now();
+    await closedLoop(events, 16, send(r));
+    const want = events * zaps;
+    const complete = await waitFor(() => sink.count() >= want, 120_000);
+    const seconds = (performance.now() - started) / 1000;
+    const rate = sink.count() / seconds;
+    say(table(['deliveries', 'seconds', 'deliveries/s', 'the pace allows', '≥ 300/s'], [[sink.count(), fmt(seconds, 1), fmt(rate, 0), zaps * 25, complete && rate >= 300 ? 'met' : `NOT met${complete ? '' : ' (INCOMPLETE)'}`]]));
+  } finally {
+    r.stop();
+    await sink.close();
+  }
+  say();
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   say(`# demohooks benchmark (${quick ? 'quick' : 'full'}) — Node ${process.version}, ${require('node:os').cpus().length} cores${pgAvailable.ok ? '' : `; PostgreSQL skipped: ${pgAvailable.why}`}`);
@@ -745,6 +772,7 @@ async function main(): Promise<void> {
     ['company', bigCompany],
     ['plays', playsDigest],
     ['pacing', pacedBurst],
+    ['slow', slowTargets],
   ];
   try {
     for (const [key, fn] of sections) if (!only || only.split(',').includes(key)) await fn();

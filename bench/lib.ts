@@ -158,7 +158,8 @@ out.on('error',()=>{});out.end(body)})});s.keepAliveTimeout=5000;s.listen(0,'127
 }
 
 /** A sink that records when each event arrives (by X-Relay-Event-Id). */
-export async function startTimingSink(status = 200) {
+/** `delayMs`: how long each answer takes (a Zap's hook answering over the network). */
+export async function startTimingSink(status = 200, delayMs = 0) {
   const arrivals = new Map<string, number>();
   let count = 0;
   const server = http.createServer((req, res) => {
@@ -167,7 +168,8 @@ export async function startTimingSink(status = 200) {
       count++;
       const id = String(req.headers['x-relay-event-id'] ?? '');
       if (!arrivals.has(id)) arrivals.set(id, performance.now());
-      res.writeHead(status).end();
+      if (delayMs > 0) setTimeout(() => res.writeHead(status).end(), delayMs);
+      else res.writeHead(status).end();
     });
   });
   server.keepAliveTimeout = 5000;

@@ -138,7 +138,8 @@ const Fields = z.object({
     RELAY_RETRY_MAX_MS: wholeNumber(60 * 60 * 1000, 1, 7 * DAY),
     RELAY_GIVE_UP_MS: wholeNumber(DAY, 1, 365 * DAY),
     RELAY_DELIVERY_TIMEOUT_MS: wholeNumber(10_000, 100, 10 * 60 * 1000),
-    RELAY_DELIVERY_CONCURRENCY: wholeNumber(16, 1, 1000),
+    // An attempt in flight is a wait on a socket: enough slots for targets that answer in 200 ms.
+    RELAY_DELIVERY_CONCURRENCY: wholeNumber(128, 1, 1000),
     RELAY_LEASE_MS: wholeNumber(20_000, 100, 60 * 60 * 1000),
     RELAY_POLL_MS: wholeNumber(250, 10, 60_000),
     RELAY_RETENTION_DAYS: wholeNumber(30, 0, 3650),

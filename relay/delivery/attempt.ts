@@ -50,7 +50,9 @@ export class Attempts {
     private readonly cfg: RelayConfig,
     private readonly tracing: Tracing | null = null,
   ) {
-    this.agents = { http: new http.Agent({ keepAlive: true, maxSockets: 64 }), https: new https.Agent({ keepAlive: true, maxSockets: 64 }) };
+    // As many sockets to one host (every Zap is on hooks.zapier.com) as there are delivery slots.
+    const maxSockets = cfg.deliveryConcurrency;
+    this.agents = { http: new http.Agent({ keepAlive: true, maxSockets }), https: new https.Agent({ keepAlive: true, maxSockets }) };
     this.lookup = guardedLookup(cfg.allowPrivateTargets);
   }
 
