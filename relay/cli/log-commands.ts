@@ -4,6 +4,7 @@ import { isProviderKey as isProvider } from '../../lib/providers/index.js';
 import { API_DELIVERY_STATUSES, EVENT_DELIVERY_STATUSES, isDeliveryStatus } from '../domain/statuses.js';
 import { isRelayEvent, unknownEventMessage } from '../http/schemas.js';
 import { argsOf, limitArg, paging, table, UsageError, type Command } from './format.js';
+import { PREVIEW_CHARS } from '../services/reads.js';
 
 export const LOG_COMMANDS: Record<string, Command> = {
   'events list': {
@@ -18,7 +19,8 @@ export const LOG_COMMANDS: Record<string, Command> = {
       if (state !== undefined && !(EVENT_DELIVERY_STATUSES as readonly string[]).includes(state)) throw new UsageError(`--delivery-status must be one of ${EVENT_DELIVERY_STATUSES.join(', ')}`);
       const limit = limitArg(values.limit, 20);
       const { rows, more } = paging(
-        await services.reads.events(accountId, { provider: provider as never, event, deliveryStatus: state as never, q: values.q as string | undefined, limit: limit + 1, before: values.before as string | undefined }),
+        // Previews: the listing shows no bodies (`events show` has the whole), so wide ones cost it nothing.
+        (await services.reads.events(accountId, { provider: provider as never, event, deliveryStatus: state as never, q: values.q as string | undefined, limit: limit + 1, before: values.before as string | undefined, preview: PREVIEW_CHARS })).rows,
         limit,
         (b) => ['demohooks-relay events list', ...argsOf(values, ['account', 'provider', 'event', 'delivery-status', 'q', 'limit']), '--before', b].join(' '),
       );

@@ -8,6 +8,9 @@ const KEY = 'demohooks.apiKey';
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
 let liveTimer = null;
+// The live view's round (a stopped view's answer schedules nothing) and its next poll.
+let liveChain = 0;
+let liveNow = null;
 let chart = null;
 
 // The vendors the relay knows, served by the relay from its vendor modules (/vendors.js).
@@ -139,7 +142,40 @@ function stopLive() {
     clearTimeout(liveTimer);
   }
   liveTimer = null;
+  liveChain++;
+  liveNow = null;
 }
+
+/**
+ * A live view: `fn` again `everyMs` after its last answer came (never a second request while
+ * one is out, however slow the relay is), every 30 s while the tab is hidden, and at once when
+ * it is shown again.
+ */
+function pollLive(fn, everyMs) {
+  stopLive();
+  const chain = liveChain;
+  const tick = async () => {
+    liveTimer = null;
+    liveNow = null;
+    if (chain !== liveChain) return;
+    try {
+      await fn();
+    } catch {
+      // shown by the view itself; the next round tries again
+    }
+    if (chain !== liveChain) return;
+    liveNow = tick;
+    liveTimer = setTimeout(tick, document.hidden ? Math.max(everyMs, 30_000) : everyMs);
+  };
+  liveNow = tick;
+  liveTimer = setTimeout(tick, everyMs);
+}
+document.addEventListener('visibilitychange', () => {
+  if (document.hidden || !liveNow || !liveTimer) return;
+  clearTimeout(liveTimer);
+  liveTimer = null;
+  void liveNow();
+});
 
 function copyButton(text, what) {
   return h('button', {
@@ -299,7 +335,8 @@ async function events(params) {
   let shown = 0;
 
   const query = () => {
-    const q = new URLSearchParams({ limit: '50' });
+    // Previews: the list shows a line of each body; the event's own page has the whole.
+    const q = new URLSearchParams({ limit: '50', body: 'preview' });
     for (const [k, v] of Object.entries(filters)) if (v) q.set(k, k === 'since' || k === 'until' ? new Date(v).toISOString() : v);
     return `/v1/events?${q}`;
   };
@@ -396,7 +433,7 @@ async function events(params) {
   );
   live.addEventListener('change', () => {
     stopLive();
-    if (live.checked) liveTimer = setInterval(() => refresh().catch(() => undefined), 2000);
+    if (live.checked) pollLive(refresh, 2000);
   });
   show(
     h('h2', {}, 'Events'),
@@ -414,7 +451,7 @@ async function events(params) {
     if (err.message !== 'signed out') status.replaceChildren(notice(err.message, 'error'));
     return;
   }
-  if (live.checked) liveTimer = setInterval(() => refresh().catch(() => undefined), 2000);
+  if (live.checked) pollLive(refresh, 2000);
 }
 
 // One event --------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { isProviderKey as isProvider, PROVIDER_KEYS, type ProviderKey } from '../../lib/providers/index.js';
 import { UnknownCursor, UnknownFilter } from '../domain/errors.js';
+import { PREVIEW_CHARS } from '../services/reads.js';
 import type { App, PluginOptions } from './deps.js';
 import { BEARER, bearerApi } from './auth.js';
 import {
@@ -139,7 +140,7 @@ export const operatorPlugin: FastifyPluginAsync<PluginOptions> = async (fastify,
     {
       schema: {
         summary: 'The event log, newest first',
-        description: 'Next page: `before={last id}`. `q` matches text in the raw body.',
+        description: 'Next page: `before={last id}`. `q` matches text in the raw body. `body=preview` lists each body cut to its first 1,024 characters (a listing for people; the Zapier app asks for the whole).',
         tags,
         security: BEARER,
         querystring: z.object({
@@ -151,13 +152,14 @@ export const operatorPlugin: FastifyPluginAsync<PluginOptions> = async (fastify,
           delivery_status: unlessEmpty(eventDeliveryStatus),
           limit: limit(3, 100),
           before: optionalText('before', 200),
+          body: z.enum(['full', 'preview'], { error: 'body must be full or preview' }).optional(),
         }),
         response: { 200: z.array(EventRow), ...errors(400, 401, 429) },
       },
     },
     async (request, reply) => {
       const f = request.query;
-      const rows = await paged(() =>
+      const { rows, more } = await paged(() =>
         reads.events(request.account.id, {
           event: f.event,
           provider: f.provider as ProviderKey | undefined,
@@ -167,9 +169,13 @@ export const operatorPlugin: FastifyPluginAsync<PluginOptions> = async (fastify,
           deliveryStatus: f.delivery_status,
           limit: f.limit + 1,
           before: f.before,
+          preview: f.body === 'preview' ? PREVIEW_CHARS : undefined,
         }),
       );
-      return page(request.url, reply, f.limit, rows);
+      if (!more) return page(request.url, reply, f.limit, rows);
+      // The page stopped early for its bodies' size: the next one goes on from its last row.
+      reply.header('Link', nextLink(request.url, rows[rows.length - 1].id));
+      return rows;
     },
   );
 

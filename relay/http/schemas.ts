@@ -149,11 +149,12 @@ export const CompanyRow = z
   })
   .meta({ id: 'CompanyRow' });
 
-const summary = z.string().nullable().describe('what happened, in words, as the vendor module reads the body (not verified: the relay holds no secrets); null when it cannot');
+const summary = z.string().nullable().describe('what happened, in words, as the vendor module reads the body (not verified: the relay holds no secrets); null when it cannot, or when the body is over 64 KiB');
 
 export const EventRow = StoredEvent.extend({
   delivery_status: z.enum(EVENT_DELIVERY_STATUSES),
   summary,
+  body_truncated: z.boolean().optional().describe('with body=preview: true when `body` is only the first 1,024 characters (GET /v1/events/{id} has the whole)'),
 }).meta({ id: 'EventRow' });
 
 export const Attempt = z.object({

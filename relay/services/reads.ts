@@ -15,8 +15,19 @@ import type { StatsHour } from '../store/stats.js';
 import type { ApiDeliveryStatus, EventDeliveryStatus } from '../domain/statuses.js';
 import type { CaughtUp } from './caught-up.js';
 
+/** A listed body cut to this many characters, when a listing asks for previews. */
+export const PREVIEW_CHARS = 1024;
+
+/** Bodies longer than this get no summary in a listing (a vendor's event is a few KiB): the work of reading one grows with its width, and a listing's must not. */
+export const SUMMARY_MAX_CHARS = 64 * 1024;
+
+/** A page of the event log holds at most this much body text (the first event always listed); the next page goes on from there. */
+export const LIST_BODY_BUDGET = 4 * 1024 * 1024;
+
 export interface EventRow extends StoredEvent {
   delivery_status: EventDeliveryStatus;
+  /** Set when the body is a preview: whether it was cut. */
+  body_truncated?: boolean;
   /** What happened, in words, as the vendor module reads the body (unverified: the relay holds no secrets); null when it cannot. */
   summary: string | null;
 }
@@ -56,10 +67,21 @@ export class Reads {
     return this.store.stats.hourly(accountId, hours);
   }
 
-  async events(accountId: string, f: EventFilter): Promise<EventRow[]> {
+  /**
+   * The event log. Nothing done per row grows with a body's width past a bound: a body over
+   * 64 KiB is listed without a summary, with `preview` only its first 64 KiB are read and its
+   * first `preview` characters listed, and a page of whole bodies holds at most 4 MiB of them
+   * (`more`: it stopped there).
+   */
+  async events(accountId: string, f: Omit<EventFilter, 'bodyChars' | 'bodyBudget'> & { preview?: number }): Promise<{ rows: EventRow[]; more: boolean }> {
     await this.caughtUp.wait();
-    const rows = await this.store.events.list(accountId, f);
-    return rows.map(({ provider, ...r }) => ({ ...r, summary: describeEvent(provider, r.body) }));
+    const { rows, more } = await this.store.events.list(accountId, { ...f, bodyChars: f.preview === undefined ? undefined : SUMMARY_MAX_CHARS, bodyBudget: f.preview === undefined ? LIST_BODY_BUDGET : undefined });
+    return { more, rows: rows.map(({ provider, ...r }) => {
+      const summary = r.body.length <= SUMMARY_MAX_CHARS ? describeEvent(provider, r.body) : null;
+      if (f.preview === undefined) return { ...r, summary };
+      const cut = r.body.length > f.preview;
+      return { ...r, body: cut ? r.body.slice(0, f.preview) : r.body, body_truncated: cut, summary };
+    }) };
   }
 
   /** One event with every delivery and every attempt; null when it is not this account's. */

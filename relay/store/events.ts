@@ -56,6 +56,10 @@ export interface EventFilter {
   before?: string;
   /** Only events whose deliveries, together, are in this state. */
   deliveryStatus?: EventDeliveryStatus;
+  /** Each body read only to this many characters and one more (so a longer one is known to be longer); unset: whole. */
+  bodyChars?: number;
+  /** A page stops once the bodies listed reach this many (characters; bytes on PostgreSQL), the first always listed. */
+  bodyBudget?: number;
 }
 
 /** An event's bytes as a delivery sends them. */
@@ -112,8 +116,11 @@ export class Events extends Repo {
     return e ? { id: e.id, provider: e.provider, event: e.event, received_at: isoOf(e.received_at), headers: JSON.parse(e.headers), body: e.body } : null;
   }
 
-  /** The event log, newest first by arrival, with its deliveries' state together; `before` pages on. */
-  async list(accountId: string, f: EventFilter): Promise<Array<StoredEvent & { provider: string; delivery_status: EventDeliveryStatus }>> {
+  /**
+   * The event log, newest first by arrival, with its deliveries' state together; `before` pages
+   * on. `more`: the page stopped early, its bodies having reached `bodyBudget`.
+   */
+  async list(accountId: string, f: EventFilter): Promise<{ rows: Array<StoredEvent & { provider: string; delivery_status: EventDeliveryStatus }>; more: boolean }> {
     const { params: list, p } = placeholders([accountId]);
     const where = ['e.account_id = $1'];
     if (f.provider) where.push(`e.provider = ${p(f.provider)}`);
@@ -145,12 +152,24 @@ export class Events extends Repo {
               WHEN ${has(`d.status = 'delivered'`)} THEN 'delivered'
               ELSE 'cancelled' END`;
     if (f.deliveryStatus) where.push(`(${state}) = ${p(f.deliveryStatus)}`);
+    // The page's rows first, without their bodies; then each body, while the bodies listed
+    // before it stay within the budget (the first is always listed): a page of wide events
+    // reads and holds a bounded amount, and the next page starts where this one stopped.
+    const body = f.bodyChars ? `substr(b.body, 1, ${Math.trunc(f.bodyChars) + 1})` : 'b.body';
     const rows = await this.db.query<any>(
-      `SELECT e.id, e.provider, e.event, e.received_at, e.headers, e.body, ${state} AS delivery_status
-       FROM events e WHERE ${where.join(' AND ')} ORDER BY e.seq DESC LIMIT ${p(f.limit)}`,
+      `SELECT x.id, x.provider, x.event, x.received_at, x.headers, x.delivery_status,
+              CASE WHEN COALESCE(x.before_bytes, 0) < ${p(f.bodyBudget ?? Number.MAX_SAFE_INTEGER)} THEN (SELECT ${body} FROM events b WHERE b.id = x.id) END AS body
+       FROM (SELECT y.*, SUM(y.bytes) OVER (ORDER BY y.seq DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before_bytes
+             FROM (SELECT e.id, e.seq, e.provider, e.event, e.received_at, e.headers, ${state} AS delivery_status, ${this.d.name === 'postgres' ? 'octet_length' : 'length'}(e.body) AS bytes
+                   FROM events e WHERE ${where.join(' AND ')} ORDER BY e.seq DESC LIMIT ${p(f.limit)}) y) x
+       ORDER BY x.seq DESC`,
       list,
     );
-    return rows.map((r) => ({ id: r.id, provider: r.provider, event: r.event, received_at: isoOf(r.received_at), headers: JSON.parse(r.headers), body: r.body, delivery_status: r.delivery_status }));
+    const listed = rows.findIndex((r) => r.body === null);
+    return {
+      rows: (listed < 0 ? rows : rows.slice(0, listed)).map((r) => ({ id: r.id, provider: r.provider, event: r.event, received_at: isoOf(r.received_at), headers: JSON.parse(r.headers), body: r.body, delivery_status: r.delivery_status })),
+      more: listed >= 0,
+    };
   }
 
   /** An event's place in the log, for paging; null when it is not this account's. */

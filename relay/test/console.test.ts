@@ -92,6 +92,31 @@ if (!CHROMIUM) {
     expect(await page.isVisible('#signout')).toBe(true);
   };
 
+  it('asks for the live event list again only once the last answer came, with previews of the bodies', async () => {
+    await signIn();
+    const asked: number[] = [];
+    let out = 0;
+    let most = 0;
+    const bodies = new Set<string | null>();
+    // The relay answering slowly (3 s), as it would under load: the console must not pile up requests.
+    await page.route('**/v1/events?**', async (route) => {
+      asked.push(Date.now());
+      out++;
+      most = Math.max(most, out);
+      bodies.add(new URL(route.request().url()).searchParams.get('body'));
+      await new Promise((r) => setTimeout(r, 3000));
+      await route.continue();
+      out--;
+    });
+    await page.click('nav a[href="#/events"]');
+    await until('four lists asked for', () => asked.length >= 4, 30_000);
+    expect(most).toBe(1);
+    expect([...bodies]).toStrictEqual(['preview']);
+    // Each next one came 2 s after the last answer, not on a clock of its own.
+    for (let i = 2; i < asked.length; i++) expect(asked[i] - asked[i - 1]).toBeGreaterThanOrEqual(4900);
+    await page.unroute('**/v1/events?**');
+  });
+
   it('signs in, shows the webhook URLs, and shows an event arriving live; opening it shows its body and deliveries', async () => {
     await call(relay.url, 'POST', '/v1/hooks', { key, body: { target_url: `${sink.url}/zap`, event: 'walnut.*' } });
     await signIn();

@@ -313,7 +313,7 @@ describe.each(STORES)('relay faults on %s', (_name, dbUrl) => {
     const items = Array.from({ length: 8 }, (_, i) => ({ accountId: account.id, provider: 'walnut' as const, event: 'walnut.demo_session_finished', identity: `o-${i}`, headers: {}, body: session(`o-${i}`) }));
     const stored = await relay.store.events.ingest(items);
     expect(stored.every((s) => !s.duplicate)).toBe(true);
-    const listed = await servicesOf(relay.store).reads.events(account.id, { event: 'walnut.*', limit: 100 });
+    const listed = (await servicesOf(relay.store).reads.events(account.id, { event: 'walnut.*', limit: 100 })).rows;
     expect(listed.map((e) => JSON.parse(e.body).data.session_id)).toStrictEqual(items.map((_, i) => `o-${i}`).reverse());
     // Ids made by different processes do not sort by arrival: two events in one millisecond, the
     // later-arriving with the smaller id, still list in the order they arrived.
@@ -324,7 +324,7 @@ describe.each(STORES)('relay faults on %s', (_name, dbUrl) => {
         [id, account.id, tag, Buffer.from(id.padEnd(16, '0').slice(-16)), at, session(tag)],
       );
     }
-    const again = await servicesOf(relay.store).reads.events(account.id, { event: 'walnut.*', limit: 2 });
+    const again = (await servicesOf(relay.store).reads.events(account.id, { event: 'walnut.*', limit: 2 })).rows;
     expect(again.map((e) => e.id)).toStrictEqual(['evt_0000000000000000', 'evt_zzzzzzzzzzzzzzzz']);
   });
 
@@ -571,7 +571,7 @@ describe.each(STORES)('schema migration on %s', (_name, dbUrl) => {
       // …but not a different body with its identity, and the newer event lists first.
       const [twin] = await store.events.ingest([{ accountId: 'acc_old', provider: 'walnut', event: 'walnut.demo_session_finished', identity: 'walnut:demo_session_finished:old-1', headers: {}, body: session('old-1', { x: 1 }) }]);
       expect(twin.duplicate).toBe(false);
-      expect((await servicesOf(store).reads.events('acc_old', { event: 'walnut.*', limit: 10 })).map((e) => e.id)).toStrictEqual([twin.id, 'evt_old']);
+      expect((await servicesOf(store).reads.events('acc_old', { event: 'walnut.*', limit: 10 })).rows.map((e) => e.id)).toStrictEqual([twin.id, 'evt_old']);
     } finally {
       await db.close();
     }

@@ -271,3 +271,45 @@ describe('an idle-connection flood', () => {
     }
   });
 });
+
+describe('wide events', () => {
+  let relay: Relay;
+  afterEach(() => relay?.close());
+
+  it('are cheap to list: a preview reads a bounded part of each body, no summary past 64 KiB, the whole on the event page', async () => {
+    relay = await startTestRelay(STORES[0][1]());
+    const acct = await relay.store.accounts.create('wide');
+    const post = async (body: string) => (await call(relay.url, 'POST', `/v1/inbound/walnut/${acct.tokens.walnut}`, { body })).json.id as string;
+    const narrow = await post(walnutSession('narrow-1'));
+    const keys = Object.fromEntries(Array.from({ length: 30_000 }, (_, i) => [`k${i}`, i]));
+    const wideBody = walnutSession('wide-1', { keys });
+    expect(wideBody.length).toBeGreaterThan(300_000);
+    const wide = await post(wideBody);
+    const list = async (q: string) => (await call(relay.url, 'GET', `/v1/events?limit=10${q}`, { key: acct.apiKey })).json as Array<{ id: string; body: string; summary: string | null; body_truncated?: boolean }>;
+    // The whole bodies (what the Zapier app asks for): a summary for the narrow one only.
+    const full = new Map((await list('')).map((e) => [e.id, e]));
+    expect(full.get(narrow)!.summary).toContain('someone-awesome@walnut.io');
+    expect([full.get(wide)!.body.length, full.get(wide)!.summary, full.get(wide)!.body_truncated]).toStrictEqual([wideBody.length, null, undefined]);
+    // Previews: each body's first 1,024 characters.
+    const preview = new Map((await list('&body=preview')).map((e) => [e.id, e]));
+    expect(preview.get(narrow)!.summary).toBe(full.get(narrow)!.summary);
+    expect(preview.get(narrow)!.body).toBe(full.get(narrow)!.body.slice(0, 1024));
+    expect([preview.get(wide)!.body, preview.get(wide)!.body_truncated, preview.get(wide)!.summary]).toStrictEqual([wideBody.slice(0, 1024), true, null]);
+    // The event itself, whole.
+    expect((await call(relay.url, 'GET', `/v1/events/${wide}`, { key: acct.apiKey })).json.body).toBe(wideBody);
+    expect((await call(relay.url, 'GET', '/v1/events?body=some', { key: acct.apiKey })).json.error).toBe('body must be full or preview');
+  });
+
+  it('a page of whole bodies stops at 4 MiB of them, and the next page goes on from there', async () => {
+    relay = await startTestRelay(STORES[0][1]());
+    const acct = await relay.store.accounts.create('wider');
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) ids.push((await call(relay.url, 'POST', `/v1/inbound/walnut/${acct.tokens.walnut}`, { body: walnutSession(`big-${i}`, { pad: 'p'.repeat(900 * 1024) }) })).json.id);
+    const first = await fetch(`${relay.url}/v1/events?limit=10`, { headers: { Authorization: `Bearer ${acct.apiKey}` } });
+    const page1 = ((await first.json()) as Array<{ id: string }>).map((e) => e.id);
+    expect(page1).toStrictEqual(ids.slice(1).reverse()); // five of 900 KiB: the sixth would pass 4 MiB
+    const next = /<([^>]+)>; rel="next"/.exec(first.headers.get('link') ?? '')![1];
+    const page2 = (await call(relay.url, 'GET', next.replace(/^https?:\/\/[^/]+/, ''), { key: acct.apiKey })).json.map((e: { id: string }) => e.id);
+    expect(page2).toStrictEqual([ids[0]]);
+  });
+});

@@ -99,7 +99,7 @@ describe('the OpenAPI document', () => {
     expect(doc.paths['/v1/hooks'].post.requestBody.content['application/json'].schema.required).toStrictEqual(['target_url', 'event']);
     // What may be left out is documented as optional, and what may not as required.
     const required = (p: string) => Object.fromEntries(doc.paths[p].get.parameters.filter((x: any) => x.in === 'query').map((x: any) => [x.name, x.required === true]));
-    expect(required('/v1/events')).toStrictEqual({ provider: false, event: false, since: false, until: false, q: false, delivery_status: false, limit: false, before: false });
+    expect(required('/v1/events')).toStrictEqual({ provider: false, event: false, since: false, until: false, q: false, delivery_status: false, limit: false, before: false, body: false });
     expect(required('/v1/activity')).toStrictEqual({ domain: false, person: false, since: false, until: false, limit: false, before: false });
     expect(required('/v1/activity/companies')).toStrictEqual({ since: false, until: false, limit: false, before: false });
     expect(doc.paths['/v1/hooks/{id}/retry-failed'].post.requestBody.content['application/json'].schema.required ?? []).toStrictEqual([]);
