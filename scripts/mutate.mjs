@@ -587,6 +587,27 @@ const MUTATIONS = [
     to: 'if (perAddress < 0 && !trusted(raw)',
     tests: [HOSTILE],
   },
+  {
+    name: 'a listing summarises every body, however wide [hostile]',
+    file: 'relay/services/reads.ts',
+    from: 'const summary = r.body.length <= SUMMARY_MAX_CHARS ? describeEvent(provider, r.body) : null;',
+    to: 'const summary = describeEvent(provider, r.body);',
+    tests: [HOSTILE],
+  },
+  {
+    name: 'a page of whole bodies without a size bound [hostile]',
+    file: 'relay/services/reads.ts',
+    from: 'bodyBudget: f.preview === undefined ? LIST_BODY_BUDGET : undefined',
+    to: 'bodyBudget: undefined',
+    tests: [HOSTILE],
+  },
+  {
+    name: 'the console asks again before the last answer came [console]',
+    file: 'relay/console/console.js',
+    from: '      await fn();',
+    to: '      void fn();',
+    tests: [CONSOLE],
+  },
 ];
 
 // `npm run mutate -- --only=derive` runs the mutations tagged [derive]; a comma-separated list of

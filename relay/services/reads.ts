@@ -21,8 +21,12 @@ export const PREVIEW_CHARS = 1024;
 /** Bodies longer than this get no summary in a listing (a vendor's event is a few KiB): the work of reading one grows with its width, and a listing's must not. */
 export const SUMMARY_MAX_CHARS = 64 * 1024;
 
-/** A page of the event log holds at most this much body text (the first event always listed); the next page goes on from there. */
-export const LIST_BODY_BUDGET = 4 * 1024 * 1024;
+/**
+ * A page of whole bodies holds at most about this much (the first event always listed; a
+ * vendor's events are a few KiB, so a page of them is never cut): reading, serialising and
+ * sending a page costs the event loop a bounded time, whatever was posted.
+ */
+export const LIST_BODY_BUDGET = 1024 * 1024;
 
 export interface EventRow extends StoredEvent {
   delivery_status: EventDeliveryStatus;
@@ -70,7 +74,7 @@ export class Reads {
   /**
    * The event log. Nothing done per row grows with a body's width past a bound: a body over
    * 64 KiB is listed without a summary, with `preview` only its first 64 KiB are read and its
-   * first `preview` characters listed, and a page of whole bodies holds at most 4 MiB of them
+   * first `preview` characters listed, and a page of whole bodies holds at most 1 MiB of them
    * (`more`: it stopped there).
    */
   async events(accountId: string, f: Omit<EventFilter, 'bodyChars' | 'bodyBudget'> & { preview?: number }): Promise<{ rows: EventRow[]; more: boolean }> {

@@ -58,7 +58,7 @@ export interface EventFilter {
   deliveryStatus?: EventDeliveryStatus;
   /** Each body read only to this many characters and one more (so a longer one is known to be longer); unset: whole. */
   bodyChars?: number;
-  /** A page stops once the bodies listed reach this many (characters; bytes on PostgreSQL), the first always listed. */
+  /** A page stops once the bodies listed reach this many bytes, the first always listed. */
   bodyBudget?: number;
 }
 
@@ -155,12 +155,15 @@ export class Events extends Repo {
     // The page's rows first, without their bodies; then each body, while the bodies listed
     // before it stay within the budget (the first is always listed): a page of wide events
     // reads and holds a bounded amount, and the next page starts where this one stopped.
-    const body = f.bodyChars ? `substr(b.body, 1, ${Math.trunc(f.bodyChars) + 1})` : 'b.body';
+    // octet_length reads a value's size from its header, not the value: a wide body is read only
+    // when it is listed, and then only its start when that is all a preview needs.
+    const n = Math.trunc(f.bodyChars ?? 0);
+    const body = f.bodyChars ? `CASE WHEN octet_length(b.body) <= ${n} THEN b.body ELSE substr(b.body, 1, ${n + 1}) END` : 'b.body';
     const rows = await this.db.query<any>(
       `SELECT x.id, x.provider, x.event, x.received_at, x.headers, x.delivery_status,
               CASE WHEN COALESCE(x.before_bytes, 0) < ${p(f.bodyBudget ?? Number.MAX_SAFE_INTEGER)} THEN (SELECT ${body} FROM events b WHERE b.id = x.id) END AS body
        FROM (SELECT y.*, SUM(y.bytes) OVER (ORDER BY y.seq DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before_bytes
-             FROM (SELECT e.id, e.seq, e.provider, e.event, e.received_at, e.headers, ${state} AS delivery_status, ${this.d.name === 'postgres' ? 'octet_length' : 'length'}(e.body) AS bytes
+             FROM (SELECT e.id, e.seq, e.provider, e.event, e.received_at, e.headers, ${state} AS delivery_status, octet_length(e.body) AS bytes
                    FROM events e WHERE ${where.join(' AND ')} ORDER BY e.seq DESC LIMIT ${p(f.limit)}) y) x
        ORDER BY x.seq DESC`,
       list,
