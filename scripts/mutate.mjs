@@ -608,6 +608,13 @@ const MUTATIONS = [
     to: '      void fn();',
     tests: [CONSOLE],
   },
+  {
+    name: 'a request during shutdown answered without Retry-After [hostile]',
+    file: 'relay/http/app.ts',
+    from: "    return sendError(reply, 503, 'the relay is shutting down; retry shortly', 5);",
+    to: '',
+    tests: [HOSTILE],
+  },
 ];
 
 // `npm run mutate -- --only=derive` runs the mutations tagged [derive]; a comma-separated list of

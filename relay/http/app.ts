@@ -62,7 +62,8 @@ function createServer(cfg: RelayConfig, log: Logger): App {
     connectionTimeout: cfg.requestTimeoutMs,
     // Node checks the header and request time limits on this interval (its default is 30 s).
     http: { headersTimeout: cfg.headersTimeoutMs, requestTimeout: cfg.requestTimeoutMs, connectionsCheckingInterval: Math.min(1000, cfg.headersTimeoutMs) },
-    return503OnClosing: true,
+    // While closing, requests are answered 503 below (with Retry-After, which Fastify's own omits).
+    return503OnClosing: false,
     // request.ip: the client's address, or the one a trusted proxy forwarded (RELAY_TRUST_PROXY).
     // A hop count trusts that many proxies in front, whatever their addresses.
     trustProxy: typeof cfg.trustProxy === 'number' ? ((_address: string, hop: number) => hop < (cfg.trustProxy as number)) : cfg.trustProxy,
@@ -71,6 +72,16 @@ function createServer(cfg: RelayConfig, log: Logger): App {
   }).withTypeProvider<ZodTypeProvider>() as unknown as App;
 
   capConnections(app.server, cfg.maxConnections, cfg.maxConnectionsPerAddress, trustedProxy(cfg.trustProxy));
+  // A deploy's SIGTERM: what still arrives on an open connection is told to come back, and when.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    if (!closing) return;
+    request.closeConnection = true;
+    return sendError(reply, 503, 'the relay is shutting down; retry shortly', 5);
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   return app;

@@ -15,6 +15,7 @@ import { clientKey, FailedAuth } from '../http/failed-auth.js';
 import type { Relay } from '../main.js';
 import { walnutSession } from './fixtures.js';
 import type { LogSink } from '../log.js';
+import { connectionCapOf } from '../http/connections.js';
 import { isOutOfSpace } from '../store/write-health.js';
 import { deliveriesOf } from './fixtures.js';
 import { call, startSink, startTestRelay, STORES, until } from './harness.js';
@@ -314,5 +315,30 @@ describe('wide events', () => {
     }
     // Two of 600 KiB a page: a third would start past 1 MiB.
     expect(pages).toStrictEqual([ids.slice(4).reverse(), ids.slice(2, 4).reverse(), ids.slice(0, 2).reverse()]);
+  });
+});
+
+describe('every 503 says when to come back', () => {
+  it('a request that arrives while the relay shuts down is told 503 with Retry-After', async () => {
+    const relay = await startTestRelay(STORES[0][1]());
+    const { tokens } = await relay.store.accounts.create('closing');
+    const body = walnutSession('during-close');
+    const socket = net.connect(Number(new URL(relay.url).port), '127.0.0.1');
+    let read = '';
+    socket.on('data', (c) => (read += c.toString('latin1')));
+    await new Promise((r) => socket.once('connect', r));
+    // A request in progress (its body half sent) when the shutdown begins, and one after it on the same connection.
+    socket.write(`POST /v1/inbound/walnut/${tokens.walnut} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 10)}`);
+    await until('the first request is in progress', () => connectionCapOf(relay.server)!.busy === 1);
+    const closed = relay.close();
+    socket.write(`${body.slice(10)}GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n`);
+    await until('both answered', () => (read.match(/HTTP\/1\.1 /g) ?? []).length === 2);
+    await closed;
+    socket.destroy();
+    const [first, second] = read.split(/(?=HTTP\/1\.1 )/);
+    expect(first).toMatch(/^HTTP\/1\.1 200/); // the one in progress was finished
+    expect(second).toMatch(/^HTTP\/1\.1 503/);
+    expect(second).toMatch(/\r\nretry-after: 5\r\n/i);
+    expect(second).toContain('the relay is shutting down; retry shortly');
   });
 });
