@@ -8,12 +8,10 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import http from 'node:http';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { demoSessionSample } from '../lib/providers/walnut.js';
-import { createAccountCli, freshSqliteUrl, spawnRelay, startSink, stopRelay, type SpawnedRelay } from '../relay/test/harness.js';
+import { createAccountCli, freshSqliteUrl, idleFlood, probeHealth, spawnRelay, startSink, stopRelay, type SpawnedRelay } from '../relay/test/harness.js';
 import { percentile, post, table } from './lib.js';
 
 type Say = (s?: string) => void;
@@ -21,44 +19,6 @@ type Say = (s?: string) => void;
 const sleepMs = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const session = (id: string, extra: Record<string, unknown> = {}) => JSON.stringify({ ...demoSessionSample, data: { ...demoSessionSample.data, session_id: id }, ...extra });
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-
-/** One GET /healthz on a connection of its own: answered 200 within 2 s? */
-const probe = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/healthz', agent: false, timeout: 2000 }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode === 200));
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(false));
-  });
-
-/** `n` idle connections held open from `from` (spread over them), each one cut reopened at once. */
-function idleFlood(port: number, n: number, from: string[]) {
-  let on = true;
-  let reopened = 0;
-  const open = new Set<net.Socket>();
-  let k = 0;
-  const one = () => {
-    if (!on) return;
-    const s = net.connect({ port, host: '127.0.0.1', localAddress: from[k++ % from.length] });
-    open.add(s);
-    s.on('error', () => undefined);
-    s.on('close', () => {
-      open.delete(s);
-      reopened++;
-      setTimeout(one, 2);
-    });
-  };
-  for (let i = 0; i < n; i++) one();
-  return {
-    reopened: () => reopened,
-    stop: () => {
-      on = false;
-      for (const s of open) s.destroy();
-    },
-  };
-}
 
 async function idleConnections(short: boolean, rows: Array<Array<string | number>>, failures: string[]): Promise<void> {
   const relay = await spawnRelay({ RELAY_DATABASE_URL: freshSqliteUrl() }, false);
@@ -69,9 +29,9 @@ async function idleConnections(short: boolean, rows: Array<Array<string | number
     await sleepMs(1000);
     const probes = short ? 60 : 200;
     let answered = 0;
-    for (let i = 0; i < probes; i++) if (await probe(port)) answered++;
+    for (let i = 0; i < probes; i++) if (await probeHealth(port)) answered++;
     const share = answered / probes;
-    rows.push([`idle-connection flood: ${short ? 1100 : 3000} held open from 8 addresses past the cap of 1,024, each cut one reopened (${flood.reopened()} times)`, `${answered} of ${probes} new-connection /healthz probes answered (${(share * 100).toFixed(0)} %; ≥ 95 %)`]);
+    rows.push([`idle-connection flood: ${short ? 1100 : 3000} held open from 8 addresses past the cap of 1,024, each cut one reopened (${flood.reopened} times)`, `${answered} of ${probes} new-connection /healthz probes answered (${(share * 100).toFixed(0)} %; ≥ 95 %)`]);
     if (share < 0.95) failures.push(`idle flood: only ${(share * 100).toFixed(0)} % of new clients answered`);
   } finally {
     flood.stop();

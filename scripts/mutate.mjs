@@ -576,15 +576,15 @@ const MUTATIONS = [
   {
     name: 'at the connection cap a new client is refused, no idle connection closed [hostile]',
     file: 'relay/http/connections.ts',
-    from: '      const victim = oldestIdle();',
-    to: '      const victim = undefined as Socket | undefined;',
+    from: '(this.tracked.size >= this.max && !this.evictOldest())',
+    to: '(this.tracked.size >= this.max && true)',
     tests: [HOSTILE],
   },
   {
     name: 'one address may hold any number of connections [hostile]',
     file: 'relay/http/connections.ts',
-    from: 'if (perAddress > 0 && !trusted(raw)',
-    to: 'if (perAddress < 0 && !trusted(raw)',
+    from: 'const full = this.perAddress > 0 &&',
+    to: 'const full = this.perAddress < 0 &&',
     tests: [HOSTILE],
   },
   {

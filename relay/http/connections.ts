@@ -33,85 +33,82 @@ const caps = new WeakMap<http.Server, ConnectionCap>();
 export const connectionCapOf = (server: http.Server): ConnectionCap | undefined => caps.get(server);
 
 export function capConnections(server: http.Server, max: number, perAddress: number, trusted: (address: string) => boolean): ConnectionCap {
-  const open = new Map<Socket, Tracked>();
-  /** Idle connections, the longest idle first (a Map keeps insertion order). */
-  const idle = new Set<Socket>();
-  const byAddress = new Map<string, number>();
-  const counts = { evicted: 0, refused: 0 };
+  const cap = new Cap(max, perAddress, trusted);
   // Node's own cap stays as a backstop above ours: past it, Node drops a connection before
   // anyone sees it, so ours must act first.
   server.maxConnections = max + 64;
-
-  const oldestIdle = (address?: string): Socket | undefined => {
-    for (const s of idle) if (address === undefined || open.get(s)?.address === address) return s;
-    return undefined;
-  };
-  const evict = (s: Socket) => {
-    idle.delete(s);
-    counts.evicted++;
-    s.destroy();
-  };
-
-  server.on('connection', (socket: Socket) => {
-    const raw = socket.remoteAddress ?? '';
-    const address = clientKey(raw);
-    if (perAddress > 0 && !trusted(raw) && (byAddress.get(address) ?? 0) >= perAddress) {
-      const own = oldestIdle(address);
-      if (!own) {
-        counts.refused++;
-        socket.destroy();
-        return;
-      }
-      evict(own);
-    }
-    if (open.size >= max) {
-      const victim = oldestIdle();
-      if (!victim) {
-        counts.refused++;
-        socket.destroy();
-        return;
-      }
-      evict(victim);
-    }
-    open.set(socket, { address, busy: 0 });
-    idle.add(socket);
-    byAddress.set(address, (byAddress.get(address) ?? 0) + 1);
-    socket.once('close', () => {
-      open.delete(socket);
-      idle.delete(socket);
-      const n = (byAddress.get(address) ?? 1) - 1;
-      if (n > 0) byAddress.set(address, n);
-      else byAddress.delete(address);
-    });
-  });
-
-  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const socket = req.socket;
-    const t = open.get(socket);
-    if (!t) return;
-    t.busy++;
-    idle.delete(socket);
-    res.once('close', () => {
-      t.busy--;
-      // Idle again, now the newest idle: the longest idle go first.
-      if (t.busy === 0 && !socket.destroyed && open.has(socket)) idle.add(socket);
-    });
-  });
-
-  const cap: ConnectionCap = {
-    get open() {
-      return open.size;
-    },
-    get busy() {
-      return open.size - idle.size;
-    },
-    get evicted() {
-      return counts.evicted;
-    },
-    get refused() {
-      return counts.refused;
-    },
-  };
+  server.on('connection', (socket: Socket) => cap.admit(socket));
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => cap.serve(req.socket, res));
   caps.set(server, cap);
   return cap;
+}
+
+class Cap implements ConnectionCap {
+  private readonly tracked = new Map<Socket, Tracked>();
+  /** Idle connections, the longest idle first (a Set keeps insertion order). */
+  private readonly idle = new Set<Socket>();
+  private readonly byAddress = new Map<string, number>();
+  evicted = 0;
+  refused = 0;
+
+  constructor(
+    private readonly max: number,
+    private readonly perAddress: number,
+    private readonly trusted: (address: string) => boolean,
+  ) {}
+
+  get open(): number {
+    return this.tracked.size;
+  }
+
+  get busy(): number {
+    return this.tracked.size - this.idle.size;
+  }
+
+  /** A new connection: room made for it by closing the longest idle one (its address's own first, when that address holds its share), or refused. */
+  admit(socket: Socket): void {
+    const raw = socket.remoteAddress ?? '';
+    const address = clientKey(raw);
+    const full = this.perAddress > 0 && !this.trusted(raw) && (this.byAddress.get(address) ?? 0) >= this.perAddress;
+    if ((full && !this.evictOldest(address)) || (this.tracked.size >= this.max && !this.evictOldest())) {
+      this.refused++;
+      socket.destroy();
+      return;
+    }
+    this.tracked.set(socket, { address, busy: 0 });
+    this.idle.add(socket);
+    this.byAddress.set(address, (this.byAddress.get(address) ?? 0) + 1);
+    socket.once('close', () => this.forget(socket, address));
+  }
+
+  /** A request on `socket`: busy until its response is done, then idle again (the newest idle). */
+  serve(socket: Socket, res: http.ServerResponse): void {
+    const t = this.tracked.get(socket);
+    if (!t) return;
+    t.busy++;
+    this.idle.delete(socket);
+    res.once('close', () => {
+      t.busy--;
+      if (t.busy === 0 && !socket.destroyed && this.tracked.has(socket)) this.idle.add(socket);
+    });
+  }
+
+  private evictOldest(address?: string): boolean {
+    for (const s of this.idle) {
+      if (address !== undefined && this.tracked.get(s)?.address !== address) continue;
+      this.idle.delete(s);
+      this.evicted++;
+      s.destroy();
+      return true;
+    }
+    return false;
+  }
+
+  private forget(socket: Socket, address: string): void {
+    this.tracked.delete(socket);
+    this.idle.delete(socket);
+    const n = (this.byAddress.get(address) ?? 1) - 1;
+    if (n > 0) this.byAddress.set(address, n);
+    else this.byAddress.delete(address);
+  }
 }

@@ -2,7 +2,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig, type RelayConfig } from '../config.js';
@@ -245,6 +245,49 @@ export async function stopRelay(relay: SpawnedRelay): Promise<void> {
   relay.proc.kill('SIGTERM');
   await exited;
 }
+
+/** Holds `n` idle connections open from `from` (spread over those local addresses), each one cut reopened at once, until stopped. */
+export function idleFlood(port: number, n: number, from: string[] = ['127.0.0.1']) {
+  let on = true;
+  let reopened = 0;
+  let k = 0;
+  const open = new Set<net.Socket>();
+  const one = () => {
+    if (!on) return;
+    const s = net.connect({ port, host: '127.0.0.1', localAddress: from[k++ % from.length] });
+    open.add(s);
+    s.on('error', () => undefined);
+    s.on('close', () => {
+      open.delete(s);
+      reopened++;
+      setTimeout(one, 2);
+    });
+  };
+  for (let i = 0; i < n; i++) one();
+  return {
+    get open() {
+      return open.size;
+    },
+    get reopened() {
+      return reopened;
+    },
+    stop() {
+      on = false;
+      for (const s of open) s.destroy();
+    },
+  };
+}
+
+/** One GET /healthz on a connection of its own, as a new client makes one: answered 200 within 2 s? */
+export const probeHealth = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/healthz', agent: false, timeout: 2000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode === 200));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

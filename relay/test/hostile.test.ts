@@ -7,18 +7,16 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { clientKey, FailedAuth } from '../http/failed-auth.js';
-import type { Relay } from '../main.js';
-import { walnutSession } from './fixtures.js';
-import type { LogSink } from '../log.js';
 import { connectionCapOf } from '../http/connections.js';
+import { clientKey, FailedAuth } from '../http/failed-auth.js';
+import type { LogSink } from '../log.js';
+import type { Relay } from '../main.js';
 import { isOutOfSpace } from '../store/write-health.js';
-import { deliveriesOf } from './fixtures.js';
-import { call, startSink, startTestRelay, STORES, until } from './harness.js';
+import { deliveriesOf, walnutSession } from './fixtures.js';
+import { call, idleFlood, probeHealth, startSink, startTestRelay, STORES, until } from './harness.js';
 
 const wrongKey = () => `dh_${randomBytes(24).toString('base64url')}`;
 
@@ -189,48 +187,6 @@ describe('a full disk', () => {
   });
 });
 
-/** Holds `n` connections open from `localAddress`, sending nothing, and reopens each one that is closed, until stopped. */
-function idleFlood(port: number, n: number, localAddress = '127.0.0.1') {
-  let on = true;
-  const open = new Set<net.Socket>();
-  let reopened = 0;
-  const one = () => {
-    if (!on) return;
-    const s = net.connect({ port, host: '127.0.0.1', localAddress });
-    open.add(s);
-    s.on('error', () => undefined);
-    s.on('close', () => {
-      open.delete(s);
-      reopened++;
-      setTimeout(one, 5);
-    });
-  };
-  for (let i = 0; i < n; i++) one();
-  return {
-    get open() {
-      return open.size;
-    },
-    get reopened() {
-      return reopened;
-    },
-    stop() {
-      on = false;
-      for (const s of open) s.destroy();
-    },
-  };
-}
-
-/** One GET /healthz on a connection of its own: whether it was answered 200 within 2 s. */
-const probe = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/healthz', agent: false, timeout: 2000 }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode === 200));
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(false));
-  });
-
 describe('an idle-connection flood', () => {
   let relay: Relay;
   afterEach(() => relay?.close());
@@ -238,14 +194,14 @@ describe('an idle-connection flood', () => {
   it('locks nobody out: at the cap the longest idle connection makes room for a new client', async () => {
     relay = await startTestRelay(STORES[0][1](), { maxConnections: 64, maxConnectionsPerAddress: 0 });
     const port = Number(new URL(relay.url).port);
-    const before = await Promise.all(Array.from({ length: 10 }, () => probe(port)));
+    const before = await Promise.all(Array.from({ length: 10 }, () => probeHealth(port)));
     expect(before.every(Boolean)).toBe(true);
     // Three times the cap held open, each one cut reopened at once, for the whole run.
     const flood = idleFlood(port, 192);
     try {
       await until('the flood holds the cap', () => flood.open >= 150);
       let answered = 0;
-      for (let i = 0; i < 100; i++) if (await probe(port)) answered++;
+      for (let i = 0; i < 100; i++) if (await probeHealth(port)) answered++;
       expect(flood.reopened).toBeGreaterThan(100); // it kept flooding throughout
       expect(answered).toBeGreaterThanOrEqual(95);
     } finally {
@@ -256,16 +212,16 @@ describe('an idle-connection flood', () => {
   it('holds one address to its share of connections; another address is not touched', async () => {
     relay = await startTestRelay(STORES[0][1](), { maxConnections: 1000, maxConnectionsPerAddress: 20 });
     const port = Number(new URL(relay.url).port);
-    const mine = idleFlood(port, 10, '127.0.0.3');
-    const flood = idleFlood(port, 60, '127.0.0.2');
+    const mine = idleFlood(port, 10, ['127.0.0.3']);
+    const flood = idleFlood(port, 60, ['127.0.0.2']);
     try {
       await until('the flood was cut to its share', async () => {
-        const accepted = (await probe(port)) ? 1 : 0;
+        const accepted = (await probeHealth(port)) ? 1 : 0;
         return accepted === 1 && flood.reopened >= 40;
       });
       // 127.0.0.3's ten were never closed for 127.0.0.2's flood.
       expect([mine.open, mine.reopened]).toStrictEqual([10, 0]);
-      expect(await probe(port)).toBe(true);
+      expect(await probeHealth(port)).toBe(true);
     } finally {
       flood.stop();
       mine.stop();
