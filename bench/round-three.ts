@@ -67,7 +67,7 @@ async function keyGuessing(short: boolean, rows: Array<Array<string | number>>, 
     };
     await Promise.all([...Array.from({ length: 32 }, guess), owner()]);
     const ok = valid.filter((s) => s === 200).length;
-    rows.push([`key guessing: ${sent.toLocaleString('en')} wrong keys from one address in ${seconds} s`, `${counts[401] ?? 0} answered 401, ${counts[429] ?? 0} 429 (slowed from the ${firstSlowed}th; limit 30 a minute); the owner's valid key meanwhile: ${ok} of ${valid.length} answered 200`]);
+    rows.push([`key guessing: ${sent.toLocaleString('en')} wrong keys from one address in ${seconds} s`, `${counts[401] ?? 0} answered 401, ${counts[429] ?? 0} 429 (slowed from request ${firstSlowed} on; limit 30 a minute); the owner's valid key meanwhile: ${ok} of ${valid.length} answered 200`]);
     if ((counts[401] ?? 0) > 30 * Math.ceil(seconds / 60) + 32) failures.push(`key guessing: ${counts[401]} wrong keys answered 401, past the limit`);
     if (ok !== valid.length) failures.push(`key guessing: the valid key was refused ${valid.length - ok} times`);
   } finally {
