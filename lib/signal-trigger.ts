@@ -69,13 +69,21 @@ export function keyAccount(input: Record<string, unknown>, company: string): boo
  * An account play's window: the verified live sessions of the last `days` of the companies
  * its inputs take (key accounts, not ignored), and the moment it was read at.
  */
-export async function playWindow(z: ZObject, bundle: Bundle, days: number): Promise<{ sessions: Activity[]; complete: boolean; now: number }> {
+async function playWindow(z: ZObject, bundle: Bundle, days: number): Promise<{ sessions: Activity[]; complete: boolean; now: number }> {
   const input = bundle.inputData as Record<string, unknown>;
   const counted = requireCountedVendor(z, bundle.authData);
   const ignored = ignoredCompanies(input);
   const now = Date.now();
   const read = await accountSessions(z, bundle, now - days * DAY, counted, (c) => !ignored.has(c) && keyAccount(input, c));
   return { ...read, now };
+}
+
+/** A ranking play's request: its look-back and list length, as its inputs say, and its window. */
+export async function playRequest(z: ZObject, bundle: Bundle, daysSpec: NumberInput, limitSpec: NumberInput): Promise<{ days: number; limit: number; sessions: Activity[]; complete: boolean; now: number }> {
+  const input = bundle.inputData as Record<string, unknown>;
+  const days = readNumber(z, input, daysSpec);
+  const limit = readNumber(z, input, limitSpec);
+  return { days, limit, ...(await playWindow(z, bundle, days)) };
 }
 
 /** `ignore_domains`: comma-separated domains or emails, each folded to its company. */

@@ -8,7 +8,7 @@ import { defineSearch, type Bundle, type ZObject } from 'zapier-platform-core';
 import { demoPerformance, demoPerformanceTexts, digestTailFields, playRecord, type DemoRow } from '../lib/account-plays.js';
 import { f } from '../lib/record.js';
 import { onlyDomainsField } from '../lib/session-trigger.js';
-import { ignoreDomainsField, playWindow, readNumber, sampleActivity, VERIFIED_ONLY, type NumberInput } from '../lib/signal-trigger.js';
+import { ignoreDomainsField, playRequest, sampleActivity, VERIFIED_ONLY, type NumberInput } from '../lib/signal-trigger.js';
 
 const DAYS: NumberInput = { key: 'days', label: 'Look Back (days)', dflt: 30, min: 1, max: 365 };
 const LIMIT: NumberInput = { key: 'limit', label: 'How Many Demos', dflt: 5, min: 1, max: 50 };
@@ -41,10 +41,7 @@ export default defineSearch({
       ignoreDomainsField,
     ],
     perform: async (z: ZObject, bundle: Bundle) => {
-      const input = bundle.inputData as Record<string, unknown>;
-      const days = readNumber(z, input, DAYS);
-      const limit = readNumber(z, input, LIMIT);
-      const { sessions, complete, now } = await playWindow(z, bundle, days);
+      const { days, limit, sessions, complete, now } = await playRequest(z, bundle, DAYS, LIMIT);
       return [demoPerformanceRecord(demoPerformance(sessions, limit), days, now, complete)];
     },
     sample: demoPerformanceRecord(demoPerformance(sample, 5), 30, Date.parse('2026-11-14T08:00:00.000Z'), true),

@@ -9,7 +9,7 @@ import { ACCOUNT_SCORE_HELP, digestTailFields, playRecord, rankAccounts, topAcco
 import { byCompany } from '../lib/activity-reads.js';
 import { f } from '../lib/record.js';
 import { onlyDomainsField } from '../lib/session-trigger.js';
-import { ignoreDomainsField, playWindow, readNumber, sampleActivity, VERIFIED_ONLY, type NumberInput } from '../lib/signal-trigger.js';
+import { ignoreDomainsField, playRequest, sampleActivity, VERIFIED_ONLY, type NumberInput } from '../lib/signal-trigger.js';
 
 const DAYS: NumberInput = { key: 'days', label: 'Look Back (days)', dflt: 7, min: 1, max: 90 };
 const LIMIT: NumberInput = { key: 'limit', label: 'How Many Accounts', dflt: 10, min: 1, max: 50 };
@@ -40,10 +40,7 @@ export default defineSearch({
       ignoreDomainsField,
     ],
     perform: async (z: ZObject, bundle: Bundle) => {
-      const input = bundle.inputData as Record<string, unknown>;
-      const days = readNumber(z, input, DAYS);
-      const limit = readNumber(z, input, LIMIT);
-      const { sessions, complete, now } = await playWindow(z, bundle, days);
+      const { days, limit, sessions, complete, now } = await playRequest(z, bundle, DAYS, LIMIT);
       return [topAccountsRecord(rankAccounts(byCompany(sessions), now, limit), days, now, complete)];
     },
     sample: topAccountsRecord(rankAccounts(byCompany(sample), SAMPLE_AT, 10), 7, SAMPLE_AT, true),
