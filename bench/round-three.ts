@@ -10,14 +10,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { demoSessionSample } from '../lib/providers/walnut.js';
+import { walnutSession as session } from '../relay/test/fixtures.js';
 import { createAccountCli, freshSqliteUrl, idleFlood, probeHealth, spawnRelay, startSink, stopRelay, type SpawnedRelay } from '../relay/test/harness.js';
 import { percentile, post, table } from './lib.js';
 
 type Say = (s?: string) => void;
 
 const sleepMs = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const session = (id: string, extra: Record<string, unknown> = {}) => JSON.stringify({ ...demoSessionSample, data: { ...demoSessionSample.data, session_id: id }, ...extra });
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
 async function idleConnections(short: boolean, rows: Array<Array<string | number>>, failures: string[]): Promise<void> {

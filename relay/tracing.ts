@@ -62,11 +62,6 @@ export class Tracing {
     );
   }
 
-  /** A stage within a span of this process (the ack's group commit). */
-  child(parent: Span, name: string, attributes: Attributes): Span {
-    return this.handle.tracer.startSpan(name, { attributes }, trace.setSpan(ROOT_CONTEXT, parent));
-  }
-
   /**
    * A stage of a stored event (the derive, an attempt), in the trace its context names; null
    * when it has none (stored with tracing off) or the context cannot be read.

@@ -17,7 +17,7 @@ import { apiLimiter } from './auth.js';
 import { consolePlugin } from './console.js';
 import type { App, HttpDeps } from './deps.js';
 import { capConnections } from './connections.js';
-import { FailedAuth } from './failed-auth.js';
+import { FailedAuth, unmapped } from './failed-auth.js';
 import { installErrorHandling, JSON_API_BODY_BYTES, notFound, sendError } from './errors.js';
 import { healthPlugin } from './health.js';
 import { hooksPlugin } from './hooks.js';
@@ -41,9 +41,9 @@ function trustedProxy(trust: RelayConfig['trustProxy']): (address: string) => bo
     if (bits === undefined) list.addAddress(address, type);
     else list.addSubnet(address, Number(bits), type);
   }
-  return (address) => {
-    const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-    return v4 ? list.check(v4[1], 'ipv4') : list.check(address, isIPv6(address) ? 'ipv6' : 'ipv4');
+  return (raw) => {
+    const address = unmapped(raw);
+    return list.check(address, isIPv6(address) ? 'ipv6' : 'ipv4');
   };
 }
 

@@ -18,10 +18,12 @@ interface Entry {
   since: number;
 }
 
+/** An IPv4 client as IPv4, however the socket spells it (a dual-stack socket says `::ffff:a.b.c.d`). */
+export const unmapped = (address: string): string => /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1] ?? address;
+
 /** One client, as counted: an IPv4 address, or an IPv6 address's /64 (what one host is usually given). */
-export function clientKey(address: string): string {
-  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (v4) return v4[1];
+export function clientKey(raw: string): string {
+  const address = unmapped(raw);
   if (!isIPv6(address)) return address;
   // Expand "::" to find the first four groups.
   const [head, tail = ''] = address.split('::');

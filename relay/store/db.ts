@@ -105,7 +105,8 @@ export class WalSync {
 }
 
 /** Statements that change nothing need no sync. */
-const READ_ONLY = /^\s*(SELECT|PRAGMA)\b/i;
+/** A statement that only reads (no durability to wait for, nothing written). */
+export const READ_ONLY = /^\s*(SELECT|PRAGMA)\b/i;
 
 /** The statement queue of each SQLite file open in this process (see openSqlite). */
 const QUEUES = new Map<string | symbol, { chain: Promise<unknown>; users: number }>();

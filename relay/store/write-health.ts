@@ -8,12 +8,10 @@
  */
 import { statfs } from 'node:fs/promises';
 import path from 'node:path';
-import type { Db, DbLog, Queryable } from './db.js';
+import { READ_ONLY, type Db, type DbLog, type Queryable } from './db.js';
 
 /** Free space a SQLite store needs to be called writable again: two of the largest inbound bodies. */
 const ROOM_BYTES = 2 * 1024 * 1024;
-
-const READ_ONLY = /^\s*(SELECT|PRAGMA)\b/i;
 
 /** SQLite's SQLITE_FULL, the file system's ENOSPC/EDQUOT, PostgreSQL's disk_full (53100). */
 export function isOutOfSpace(err: unknown): boolean {
