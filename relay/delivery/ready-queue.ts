@@ -24,7 +24,16 @@ export interface Queued {
   at: number;
   /** Waiting for its turn: it holds neither a slot nor a place in its account's share until then. */
   paced: boolean;
+  /** It was handed over with a turn ahead (`at` is then that turn, as this process can tell). */
+  turned: boolean;
 }
+
+/**
+ * Whether a delivery handed over with a turn ahead can no longer start on it: this process
+ * reached it more than the turns' margin late (a busy event loop, no slot free). Sent now, it
+ * could share a second at the target with turns other processes start on time.
+ */
+export const turnMissed = (q: Queued, now: number): boolean => q.turned && now > q.at + TURN_MARGIN_MS;
 
 export class ReadyQueue {
   private readonly queue: Queued[] = [];
@@ -87,7 +96,7 @@ export class ReadyQueue {
       const paced = d.waitMs > 0;
       if (paced) this.pacedCount++;
       else tally(this.held, d.account_id, 1);
-      this.queue.push({ d, at: paced ? now + d.waitMs : leasedAt, paced });
+      this.queue.push({ d, at: paced ? now + d.waitMs : leasedAt, paced, turned: paced });
     }
   }
 
@@ -115,9 +124,10 @@ export class ReadyQueue {
 
   /**
    * The next queued delivery a free slot may start now, oldest first: its turn come, its account
-   * within its share; those whose lease could run out before the attempt
-   * ends (queued past `latestAt`) are taken out and passed to `expired`. Null: no slot free, or
-   * nothing queued fits one.
+   * within its share; those whose lease could run out before the attempt ends (queued past
+   * `latestAt`), whose target is paused, or whose turn was missed are taken out and passed to
+   * `expired` (handed back: claimed again, with a new turn). Null: no slot free, or nothing
+   * queued fits one.
    */
   next(now: number, latestAt: number, expired: (q: Queued) => void): Claimed | null {
     for (let i = 0; i < this.queue.length && this.inflight < this.slots; ) {
@@ -132,6 +142,12 @@ export class ReadyQueue {
       }
       if (Math.max(q.at, this.freeAt(q.d.target_url)) > now || (this.running.get(q.d.account_id) ?? 0) >= this.share) {
         i++;
+        continue;
+      }
+      if (turnMissed(q, now)) {
+        this.queue.splice(i, 1);
+        this.unpace(q);
+        expired(q);
         continue;
       }
       this.queue.splice(i, 1);

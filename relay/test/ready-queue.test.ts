@@ -5,6 +5,7 @@
  * the deliverer's mode is named and moves only by its table.
  */
 import { ReadyQueue } from '../delivery/ready-queue.js';
+import { TURN_MARGIN_MS } from '../domain/pacing.js';
 import type { Claimed } from '../store/deliveries/claim.js';
 import { silentLogger } from '../log.js';
 import { startTestRelay, freshSqliteUrl, until } from './harness.js';
@@ -40,9 +41,24 @@ describe('ready queue', () => {
     // The paced one does not start before its turn, however free the slots are.
     expect(q.next(now + 100, now - 10_000, never)).toBeNull();
     expect(q.nextTurn(now)).toBeGreaterThanOrEqual(now + 500);
-    const started = q.next(now + 600, now - 10_000, never);
+    const started = q.next(now + 520, now - 10_000, never);
     expect(started?.id).toBe('later');
     expect(q.held.get('acc_1')).toBe(2);
+    expect(q.paced).toBe(0);
+  });
+
+  it('a delivery reached after its turn has passed by more than the margin goes back, never sent late', () => {
+    const q = new ReadyQueue(4, 4);
+    const now = performance.now();
+    q.push([delivery('on-time', 500), delivery('late', 500, 'https://hooks.zapier.com/hooks/catch/1/b/')], now);
+    const back: string[] = [];
+    // Positive control: within the margin it starts.
+    expect(q.next(now + 500 + TURN_MARGIN_MS - 1, now - 10_000, (x) => back.push(x.d.id))?.id).toBe('on-time');
+    expect(back).toStrictEqual([]);
+    // Past it (this process was held up), it is handed back, not started.
+    expect(q.next(now + 500 + TURN_MARGIN_MS + 200, now - 10_000, (x) => back.push(x.d.id))).toBeNull();
+    expect(back).toStrictEqual(['late']);
+    expect(q.length).toBe(0);
     expect(q.paced).toBe(0);
   });
 
