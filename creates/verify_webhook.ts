@@ -48,11 +48,11 @@ const perform = (async (z, bundle) => {
     );
   }
   const provider = PROVIDERS[key];
-  const outcome = runPipeline(
+  const outcome = await runPipeline(
     z,
+    bundle,
     provider,
     { rawBody: bundle.inputData.body as string | undefined, signature: (bundle.inputData.signature as string | undefined) ?? null },
-    bundle.authData,
     { want: '*', includeTest: truthy(bundle.inputData.include_test_events) },
   );
   if (outcome.kind === 'skipped') {

@@ -28,7 +28,7 @@ const HELP =
   'Fill in each vendor’s signing secret in the connection so every session is verified.';
 
 export function demoSessionTrigger() {
-  const relay = relaySubscription(DEMO_ACTIVITY);
+  const relay = relaySubscription(DEMO_ACTIVITY, DEMO_SESSION_KEY);
 
   const performSubscribe = (async (z, bundle) => {
     assetRules(z, bundle.inputData);
@@ -41,7 +41,7 @@ export function demoSessionTrigger() {
     const raw = bundle.rawRequest?.content;
     const { provider, eventType } = activityVendorOf(headers, raw);
     if (!provider) return [];
-    const outcome = runPipeline(z, provider, { rawBody: raw, headers }, bundle.authData, { want: eventType, includeTest });
+    const outcome = await runPipeline(z, bundle, provider, { rawBody: raw, headers }, { want: eventType, includeTest });
     if (outcome.kind === 'skipped') return [];
     const record = matchSession(z, bundle.inputData, provider, outcome.payload, outcome.record);
     if (!record || !(await firstTime(z, DEMO_SESSION_KEY, bundle, record.id))) return [];

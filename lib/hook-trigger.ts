@@ -13,6 +13,7 @@ import type { EventSpec, ProviderSpec } from './providers/index.js';
 import { PROVIDERS, relayEventName } from './providers/index.js';
 import { commonOutputFields, type OutputField } from './record.js';
 import { relayRequest, type RelayEvent, type RelayMe } from './relay-client.js';
+import { tellRelay } from './run-verdict.js';
 import { assetRules, historyWanted, isSessionEvent, sessionInputFields, sessionOutputFields, sessionSample, matchSession, withHistory } from './session-trigger.js';
 
 /** Seen record ids are kept for 7 days, per connection ("auth" scope). */
@@ -41,10 +42,12 @@ export const zCache = (z: ZObject) =>
   };
 
 /** Subscribing a Zap to a relay event and unsubscribing it: the REST-hook half of every trigger. */
-export function relaySubscription(relayEvent: string) {
+export function relaySubscription(relayEvent: string, trigger?: string) {
   const performSubscribe = (async (z, bundle) => {
+    // Which Zap this is, so the relay's operator can tell its subscriptions apart.
+    const zapId = bundle.meta?.zap?.id;
     const { data } = await relayRequest<{ id: string }>(z, bundle, 'POST', '/v1/hooks', {
-      body: { target_url: bundle.targetUrl, event: relayEvent },
+      body: { target_url: bundle.targetUrl, event: relayEvent, ...(zapId !== undefined && zapId !== null ? { zap_id: String(zapId) } : {}), ...(trigger ? { trigger } : {}) },
     });
     return data;
   }) satisfies WebhookTriggerPerformSubscribe;
@@ -65,19 +68,27 @@ export function raiseRefusal(z: ZObject, err: WebhookRefused): never {
   throw new z.errors.Error(err.message, err.code, 400);
 }
 
-export function runPipeline(
+/**
+ * A hook perform's pipeline on the delivery Zapier hands it: the outcome, or the refusal as the
+ * Zapier error the contract asks for; either way the relay is told what the run made of it.
+ */
+export async function runPipeline(
   z: ZObject,
+  bundle: Bundle,
   provider: ProviderSpec,
   delivery: Parameters<typeof processDelivery>[1],
-  authData: Record<string, unknown>,
   filter: Parameters<typeof processDelivery>[3],
-): Outcome {
+): Promise<Outcome> {
+  let outcome: Outcome;
   try {
-    return processDelivery(provider, delivery, secretsFor(provider, authData), filter);
+    outcome = processDelivery(provider, delivery, secretsFor(provider, bundle.authData), filter);
   } catch (err) {
-    if (isWebhookRefused(err)) raiseRefusal(z, err);
-    throw err;
+    if (!isWebhookRefused(err)) throw err;
+    await tellRelay(z, bundle, delivery.headers, { refused: true, code: err.code });
+    raiseRefusal(z, err);
   }
+  await tellRelay(z, bundle, delivery.headers, { refused: false });
+  return outcome;
 }
 
 /** How many stored events "Test trigger" looks through for ones this trigger takes (the relay's maximum). */
@@ -169,7 +180,7 @@ export function hookTrigger(provider: ProviderSpec, event: EventSpec | null) {
 
   const filterOf = (bundle: Bundle) => ({ want, includeTest: truthy(bundle.inputData.include_test_events) });
 
-  const relay = relaySubscription(relayEvent);
+  const relay = relaySubscription(relayEvent, key);
   const performUnsubscribe = relay.performUnsubscribe;
   // Asset words that cannot be read are refused when the Zap is turned on.
   const performSubscribe = (async (z, bundle) => {
@@ -179,7 +190,7 @@ export function hookTrigger(provider: ProviderSpec, event: EventSpec | null) {
 
   const perform = (async (z, bundle) => {
     const filter = filterOf(bundle);
-    const outcome = runPipeline(z, provider, { rawBody: bundle.rawRequest?.content, headers: bundle.rawRequest?.headers }, bundle.authData, filter);
+    const outcome = await runPipeline(z, bundle, provider, { rawBody: bundle.rawRequest?.content, headers: bundle.rawRequest?.headers }, filter);
     if (outcome.kind === 'skipped') return [];
     if (!session) return (await firstTime(z, key, bundle, outcome.record.id)) ? [outcome.record] : [];
     const record = matchSession(z, bundle.inputData, provider, outcome.payload, outcome.record);

@@ -74,7 +74,7 @@ export async function relayRequest<T>(
   bundle: Bundle,
   method: 'GET' | 'POST' | 'DELETE',
   path: string,
-  options: { body?: unknown; params?: Record<string, string>; allow404?: boolean } = {},
+  options: { body?: unknown; params?: Record<string, string>; allow404?: boolean; timeoutMs?: number } = {},
 ): Promise<{ status: number; data: T }> {
   const base = relayBase(z, bundle);
   let response: HttpResponse;
@@ -90,6 +90,7 @@ export async function relayRequest<T>(
       },
       body: options.body !== undefined ? JSON.stringify(options.body) : undefined,
       skipThrowForStatus: true,
+      ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}),
     });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;

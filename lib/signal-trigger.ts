@@ -247,7 +247,7 @@ export const signalHelpField = (help: string) =>
   });
 
 export function signalTrigger(spec: SignalSpec) {
-  const relay = relaySubscription(DEMO_ACTIVITY);
+  const relay = relaySubscription(DEMO_ACTIVITY, spec.key);
   const numbersOf = (z: ZObject, input: Record<string, unknown>) => Object.fromEntries(spec.numbers.map((n) => [n.key, readNumber(z, input, n)]));
 
   // Out-of-range inputs and a connection that could count nothing are refused when the Zap is turned on.
@@ -286,7 +286,7 @@ export function signalTrigger(spec: SignalSpec) {
     if (!provider || !counted.includes(provider)) return [];
     // Verified like any trigger's delivery: a forgery halts, a bad body is refused. The body it
     // takes is the one parsed above (the same bytes, the same JSON.parse).
-    const out = runPipeline(z, provider, { rawBody: raw, headers }, bundle.authData, { want: '*', includeTest });
+    const out = await runPipeline(z, bundle, provider, { rawBody: raw, headers }, { want: '*', includeTest });
     if (out.kind !== 'record') return [];
     const act = demoActivityOf(provider, eventType, body);
     if (!act || ignoredCompanies(input).has(act.company) || !keyAccount(input, act.company)) return [];

@@ -106,7 +106,16 @@ const isoOrNull = isoOut.nullable();
 
 export const InboundUrls = z.record(z.string(), z.string()).describe('the URL to paste into each vendor, by provider');
 
-export const Hook = z.object({ id: z.string(), event: z.string(), target_url: z.string(), created_at: isoOut }).meta({ id: 'Hook' });
+export const Hook = z
+  .object({
+    id: z.string(),
+    event: z.string(),
+    target_url: z.string(),
+    created_at: isoOut,
+    zap_id: z.string().nullable().describe('the Zap behind the subscription, as the Zapier app said when it subscribed (null: not said)'),
+    trigger: z.string().nullable().describe("the Zap's trigger key, e.g. walnut_demo_session_finished (null: not said)"),
+  })
+  .meta({ id: 'Hook' });
 
 export const HookHealth = Hook.extend({
   pending: z.number().int(),
@@ -114,14 +123,21 @@ export const HookHealth = Hook.extend({
   last_success_at: isoOrNull,
   last_failure_at: isoOrNull,
   last_error: z.string().nullable(),
+  retrying: z.number().int().describe('of the pending, those with a failed attempt, waiting for their next one'),
   health: z
-    .enum(['healthy', 'failing', 'throttled'])
-    .describe('failing from the first failed attempt after a success (or none), until its deliveries have succeeded for a minute; throttled while its target, not failing, is paused by a 429 or 503'),
+    .enum(['healthy', 'failing', 'refusing', 'throttled'])
+    .describe(
+      'failing from the first failed attempt after a success (or none), until its deliveries have succeeded for a minute; refusing while the Zap reports that its runs halt on what the relay delivers (refusing_reason says why), until it takes one; throttled while its target, not failing, is paused by a 429 or 503',
+    ),
   failing_since: isoOrNull,
+  refusing_since: isoOrNull.describe('since when the Zap has refused what it was delivered (null: it has not)'),
+  refusing_reason: z.string().nullable().describe('why, in words an operator can act on (null: not refusing)'),
+  refusing_code: z.string().nullable().describe('the reason code the Zap gave, e.g. signature_mismatch'),
+  refusals: z.number().int().describe('refusals reported since it began refusing'),
   paced: z.number().int().describe("deliveries waiting for their turn within the target's limits (RELAY_TARGET_RATE, RELAY_ZAPIER_USER_RATE): not attempts, not failures"),
   throttled_until: isoOrNull.describe('until when the target is paused by the Retry-After of its 429 or 503 (null: not paused)'),
   consecutive_failures: z.number().int(),
-  success_rate_24h: z.number().nullable().describe('delivered attempts of all attempts in the last 24 hours (429s and 503s, throttling, left out), 0 to 1; null when none was made'),
+  success_rate_24h: z.number().nullable().describe('of the deliveries attempted in the last 24 hours, the share delivered, 0 to 1 (one waiting only on a 429 or 503, throttling, left out); null when none was attempted'),
 }).meta({ id: 'HookHealth' });
 
 export const StatsHour = z

@@ -5,7 +5,8 @@
 import type { RelayConfig } from '../config.js';
 import { resolveTarget } from '../delivery/targets.js';
 import { HookLimit } from '../domain/errors.js';
-import type { Hook } from '../store/hooks.js';
+import { refusalWords, type RefusalReason } from '../domain/refusals.js';
+import type { Hook, Verdict, ZapOf } from '../store/hooks.js';
 import type { Store } from '../store/index.js';
 import type { Scope } from '../store/deliveries/manage.js';
 
@@ -20,19 +21,51 @@ export async function waitForInflight(store: Store, scope: Scope, ms: number): P
 export class Subscriptions {
   constructor(
     private readonly store: Store,
-    private readonly cfg: Pick<RelayConfig, 'targetHosts' | 'allowPrivateTargets' | 'maxHooksPerAccount' | 'leaseMs'>,
+    private readonly cfg: Pick<RelayConfig, 'targetHosts' | 'allowPrivateTargets' | 'maxHooksPerAccount' | 'leaseMs' | 'alertRepeatMs'>,
   ) {}
 
-  /** Subscribes a target that passes the target rule (its name resolved and checked now). */
-  async subscribe(accountId: string, event: string, targetUrl: string): Promise<Subscribed> {
+  /** Subscribes a target that passes the target rule (its name resolved and checked now); `zap` says which Zap it is. */
+  async subscribe(accountId: string, event: string, targetUrl: string, zap: ZapOf = {}): Promise<Subscribed> {
     const target = await resolveTarget(targetUrl, this.cfg);
     if (!target.ok) return target;
     try {
-      return { ok: true, hook: await this.store.hooks.create(accountId, event, target.url.toString(), this.cfg.maxHooksPerAccount) };
+      return { ok: true, hook: await this.store.hooks.create(accountId, event, target.url.toString(), this.cfg.maxHooksPerAccount, zap) };
     } catch (err) {
       if (err instanceof HookLimit) return { ok: false, status: 422, error: err.message };
       throw err;
     }
+  }
+
+  /**
+   * What the Zap's run made of a delivery of `eventId`: refused it (a reason code), or took it.
+   * The subscription is `refusing` from the first refusal, with an alert (at most one in the
+   * alert repeat window), and healthy again at the first delivery taken, with a recovered alert.
+   * `not_found`: no delivery of that event to that subscription in this account; `stale`: a
+   * verdict on a newer event was recorded already.
+   */
+  async judge(accountId: string, hookId: string, eventId: string, verdict: { refused: false } | { refused: true; code: RefusalReason }): Promise<'recorded' | 'stale' | 'not_found'> {
+    return this.store.tx(async (q) => {
+      const t = await this.store.hooks.verdictTarget(accountId, hookId, eventId, q);
+      if (!t) return 'not_found';
+      const now = Date.now();
+      const kept: Verdict = verdict.refused ? { refused: true, reason: `${t.provider}:${verdict.code}` } : { refused: false };
+      const r = await this.store.hooks.judge(t.id, kept, t.received_at, now, this.cfg.alertRepeatMs, q);
+      if (!r.recorded) return 'stale';
+      if (r.alert && t.alert_url) {
+        const subscription = { id: t.id, event: t.event, target_url: t.target_url, zap_id: t.zap_id };
+        if (verdict.refused) {
+          await this.store.alerts.queue(q, t.account_id, t.id, 'subscription.refusing', {
+            subscription,
+            since: new Date(now).toISOString(),
+            reason: refusalWords(verdict.code, t.provider),
+            reason_code: verdict.code,
+          });
+        } else {
+          await this.store.alerts.queue(q, t.account_id, t.id, 'subscription.recovered', { subscription, since: new Date(t.refusing_since ?? now).toISOString(), refusals: t.refusals });
+        }
+      }
+      return 'recorded';
+    });
   }
 
   /**

@@ -3,8 +3,8 @@ import { newId } from '../domain/ids.js';
 import type { Queryable } from './db.js';
 import { Repo } from './sql.js';
 
-/** What an alert tells: a subscription began failing, recovered, or gave deliveries up. */
-export type AlertType = 'subscription.failing' | 'subscription.recovered' | 'delivery.given_up';
+/** What an alert tells: a subscription began failing, its Zap began refusing, it recovered, it was removed by a 410, or deliveries were given up. */
+export type AlertType = 'subscription.failing' | 'subscription.recovered' | 'subscription.refusing' | 'subscription.removed' | 'delivery.given_up';
 
 export interface DueAlert {
   id: string;

@@ -561,7 +561,7 @@ describe.each(STORES)('schema migration on %s', (_name, dbUrl) => {
       await store.migrate();
       await store.migrate(); // a second start changes nothing
       const rows = await db.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
-      expect(rows.map((r) => Number(r.version))).toStrictEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+      expect(rows.map((r) => Number(r.version))).toStrictEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
       expect((await deliveriesOf(store, 'evt_old')).map((d) => [d.id, d.status])).toStrictEqual([['d1', 'delivered'], ['d2', 'cancelled'], ['d3', 'cancelled'], ['d4', 'pending']]);
       // The pending delivery knows its account now, so the fair claim still finds it.
       expect((await claim(store, 'w_migrated', 10, 1000)).map((d) => [d.id, d.account_id])).toStrictEqual([['d4', 'acc_old']]);

@@ -117,8 +117,11 @@ export class Outcomes extends Repo {
     if (rows.length === 0) return { recorded: false };
     const [row] = rows;
     if (outcome.kind === 'gone' && row.hook_id) {
-      // REST hooks: 410 Gone means the subscriber is gone; stop delivering to it.
+      // REST hooks: 410 Gone means the subscriber is gone; stop delivering to it, and say so
+      // (later events of its kind reach no one).
+      const [gone] = await this.hooks.healthOf([row.hook_id], [row.hook_id], q);
       await this.hooks.delete(null, row.hook_id, q);
+      if (gone?.alert_url) await this.alerts.queue(q, gone.account_id, gone.id, 'subscription.removed', { subscription: { id: gone.id, event: gone.event, target_url: gone.target_url, zap_id: gone.zap_id }, since: new Date().toISOString() });
       await cancelPending(q, this.d, { hookId: row.hook_id }, 'HTTP 410 Gone from the subscriber');
     }
     return { recorded: true, status: row.status, attempts: Number(row.attempts) };
@@ -231,6 +234,6 @@ export class Outcomes extends Repo {
 
   private alertOf(q: Queryable, row: HealthRow, type: 'subscription.failing' | 'subscription.recovered', extra: Record<string, unknown>): Promise<void> {
     if (!row.alert_url) return Promise.resolve();
-    return this.alerts.queue(q, row.account_id, row.id, type, { subscription: { id: row.id, event: row.event, target_url: row.target_url }, ...extra });
+    return this.alerts.queue(q, row.account_id, row.id, type, { subscription: { id: row.id, event: row.event, target_url: row.target_url, zap_id: row.zap_id }, ...extra });
   }
 }

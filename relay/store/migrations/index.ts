@@ -16,8 +16,9 @@ import { migration as v8 } from './008-derive-from-event-log.js';
 import { migration as v9 } from './009-pacing-throttling-alert-limits.js';
 import { migration as v10 } from './010-activity-reads-for-plays.js';
 import { migration as v11 } from './011-event-trace-context.js';
+import { migration as v12 } from './012-zaps-refusals.js';
 
-export const MIGRATIONS: Migration[] = [v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11];
+export const MIGRATIONS: Migration[] = [v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12];
 export { SCHEMA_V1 } from './001-accounts-tokens-hooks-events-deliveries.js';
 
 /** Brings the schema to the newest version (or, for the migration tests, to `upTo`). */
