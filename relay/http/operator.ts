@@ -242,7 +242,8 @@ export const operatorPlugin: FastifyPluginAsync<PluginOptions> = async (fastify,
     '/v1/deliveries/:id/retry',
     {
       schema: {
-        summary: 'Retry one failed or given-up delivery now (its give-up window restarts)',
+        summary: 'Retry one failed, given-up or retrying delivery now (its give-up window restarts)',
+        description: 'A retrying delivery (pending after a failed attempt) is sent at once instead of after its backoff.',
         tags,
         security: BEARER,
         params: IdParams,
@@ -255,6 +256,27 @@ export const operatorPlugin: FastifyPluginAsync<PluginOptions> = async (fastify,
       if (!r.ok) throw r.why === 'not_found' ? new HttpError(404, 'no such delivery') : new HttpError(409, r.message);
       log('info', 'delivery retried by operator', { account_id: request.account.id, delivery_id: id });
       return reply.code(202).send({ id, status: 'pending' as const });
+    },
+  );
+
+  app.post(
+    '/v1/hooks/:id/retry-now',
+    {
+      schema: {
+        summary: 'Send every retrying delivery of a subscription now, without waiting out its backoff',
+        description: 'For the Zap that was just fixed: its deliveries waiting for their next attempt go out at once (their give-up window restarts).',
+        tags,
+        security: BEARER,
+        params: IdParams,
+        response: { 202: z.object({ queued: z.number().int() }), ...errors(401, 404, 429) },
+      },
+    },
+    async (request, reply) => {
+      const hookId = request.params.id;
+      const n = plausibleId(hookId) ? await deliveries.retryNow(request.account.id, hookId) : null;
+      if (n === null) throw new HttpError(404, 'no such subscription');
+      log('info', 'retrying deliveries sent now by operator', { account_id: request.account.id, hook_id: hookId, queued: n });
+      return reply.code(202).send({ queued: n });
     },
   );
 

@@ -11,11 +11,18 @@ export class DeliveryService {
     private readonly kick: () => void = () => undefined,
   ) {}
 
-  /** A failed or given-up delivery due now, its give-up window restarted. */
+  /** A failed, given-up or retrying delivery due now, its give-up window restarted. */
   async retry(accountId: string, id: string): Promise<RetryResult> {
     const r = await this.store.deliveries.retryOne(accountId, id);
     if (r.ok) this.kick();
     return r;
+  }
+
+  /** Every retrying delivery of a subscription due now; null: not this account's. */
+  async retryNow(accountId: string, hookId: string): Promise<number | null> {
+    const n = await this.store.deliveries.retryNow(accountId, hookId);
+    if (n) this.kick();
+    return n;
   }
 
   /** Every failed or given-up delivery of a subscription since `sinceMs`; null: not this account's. */

@@ -26,6 +26,11 @@ export async function cancelPending(q: Queryable, d: Dialect, scope: Scope, why:
   );
 }
 
+/** Leased: an attempt in flight, or paused with its disabled account. */
+const LEASED = (a: string, now: string) => `(${a}.locked_until IS NOT NULL AND ${a}.locked_until >= ${now})`;
+/** Waiting for its next attempt after a failed one, and not leased. */
+const RETRYING = (a: string, now: string) => `${a}.status = 'pending' AND ${a}.attempts > 0 AND NOT ${LEASED(a, now)}`;
+
 export type RetryResult = { ok: true } | { ok: false; why: 'not_found' } | { ok: false; why: 'conflict'; message: string };
 
 export class Manage extends Repo {
@@ -63,21 +68,36 @@ export class Manage extends Repo {
   }
 
   /**
-   * Makes a failed or given-up delivery due now, its give-up window restarted (the operator's
-   * "Retry"). `not_found` when it is not this account's; `conflict` with the reason otherwise.
+   * Makes a failed, given-up or retrying delivery due now, its give-up window restarted (the
+   * operator's "Retry" and "Retry now"). `not_found` when it is not this account's; `conflict`
+   * with the reason otherwise.
    */
   async retryOne(accountId: string, id: string): Promise<RetryResult> {
     return this.db.tx(async (q) => {
-      const [row] = await q.query<{ status: DeliveryStatus; hook: string | null }>(
-        `SELECT d.status, h.id AS hook FROM deliveries d JOIN events e ON e.id = d.event_id LEFT JOIN hooks h ON h.id = d.hook_id
+      const [row] = await q.query<{ status: DeliveryStatus; attempts: number; leased: number; hook: string | null }>(
+        `SELECT d.status, d.attempts, CASE WHEN ${LEASED('d', this.now)} THEN 1 ELSE 0 END AS leased, h.id AS hook FROM deliveries d JOIN events e ON e.id = d.event_id LEFT JOIN hooks h ON h.id = d.hook_id
          WHERE d.id = $1 AND e.account_id = $2`,
         [id, accountId],
       );
       if (!row) return { ok: false, why: 'not_found' };
-      if (row.status !== 'failed' && row.status !== 'given_up') return { ok: false, why: 'conflict', message: `delivery is ${row.status}; only failed or given-up deliveries can be retried` };
-      if (!row.hook) return { ok: false, why: 'conflict', message: 'its subscription no longer exists (the Zap was turned off or deleted)' };
-      await q.query(`${this.dueNow()} WHERE id = $1 AND status IN ('failed', 'given_up')`, [id]);
+      const conflict = (message: string) => ({ ok: false, why: 'conflict', message }) as const;
+      if (row.status === 'pending' && Number(row.attempts) === 0) return conflict('delivery is pending with no attempt yet: it is due and goes out in its turn');
+      if (row.status === 'pending' && Number(row.leased)) return conflict('delivery is being attempted now (or waits for its turn within its target\'s limits), or its account is disabled');
+      if (row.status !== 'failed' && row.status !== 'given_up' && row.status !== 'pending') {
+        return conflict(`delivery is ${row.status}; only retrying, failed or given-up deliveries can be retried`);
+      }
+      if (!row.hook) return conflict('its subscription no longer exists (the Zap was turned off or deleted)');
+      await q.query(`${this.dueNow()} WHERE id = $1 AND (status IN ('failed', 'given_up') OR (${RETRYING('deliveries', this.now)}))`, [id]);
       return { ok: true };
+    });
+  }
+
+  /** Every retrying delivery of a subscription sent now, without waiting out its backoff (the Zap was just fixed). Null: not this account's. */
+  async retryNow(accountId: string, hookId: string): Promise<number | null> {
+    return this.db.tx(async (q) => {
+      const [hook] = await q.query('SELECT id FROM hooks WHERE id = $1 AND account_id = $2', [hookId, accountId]);
+      if (!hook) return null;
+      return (await q.query(`${this.dueNow()} WHERE hook_id = $1 AND ${RETRYING('deliveries', this.now)} RETURNING id`, [hookId])).length;
     });
   }
 
