@@ -281,3 +281,25 @@ export function publicBase(cfg: Pick<RelayConfig, 'publicUrl' | 'host' | 'port'>
   const host = cfg.host === '0.0.0.0' || cfg.host === '::' ? '127.0.0.1' : cfg.host;
   return `http://${host}:${cfg.port}`;
 }
+
+/** The rules a running relay checks target and alert URLs by, recorded for the CLI on the same database. */
+export type ServedRules = Pick<RelayConfig, 'targetHosts' | 'alertHosts' | 'allowPrivateTargets'>;
+
+export const servedRules = (cfg: RelayConfig): ServedRules => ({ targetHosts: cfg.targetHosts, alertHosts: cfg.alertHosts, allowPrivateTargets: cfg.allowPrivateTargets });
+
+/** `cfg` with the rules a running relay recorded (JSON from `servedRules`), when there are any to read. */
+export function withServedRules(cfg: RelayConfig, recorded: string | null): RelayConfig {
+  if (!recorded) return cfg;
+  try {
+    const r = JSON.parse(recorded) as Partial<ServedRules>;
+    const hosts = (v: unknown) => Array.isArray(v) && v.every((h) => typeof h === 'string');
+    return {
+      ...cfg,
+      ...(hosts(r.targetHosts) ? { targetHosts: r.targetHosts } : {}),
+      ...(hosts(r.alertHosts) ? { alertHosts: r.alertHosts } : {}),
+      ...(typeof r.allowPrivateTargets === 'boolean' ? { allowPrivateTargets: r.allowPrivateTargets } : {}),
+    };
+  } catch {
+    return cfg;
+  }
+}

@@ -7,7 +7,7 @@ import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PROVIDER_KEYS } from '../lib/providers/index.js';
 import { Alerter } from './alerts/alerter.js';
-import { publicBase, type RelayConfig } from './config.js';
+import { publicBase, servedRules, type RelayConfig } from './config.js';
 import { Deliverer } from './delivery/deliverer.js';
 import { buildHttp, type App } from './http/app.js';
 import { Deriver } from './ingest/deriver.js';
@@ -89,6 +89,8 @@ export async function startRelay(cfg: RelayConfig, log: Logger, options: { deliv
   base = publicBase(cfg, url);
   // The CLI prints the URLs this relay serves, not ones built from its own environment.
   await store.settings.set('public_url', base);
+  // And checks target and alert URLs by this relay's rules, not its own environment's.
+  await store.settings.set('served_rules', JSON.stringify(servedRules(cfg)));
   const alerter = new Alerter(store, cfg, log, (hookId) => `${base}/#/failed?hook=${encodeURIComponent(hookId)}`);
   if (options.deliver !== false) {
     deliverer.start();

@@ -2,7 +2,7 @@
 import { orList, PROVIDER_KEYS } from '../../lib/providers/index.js';
 import { isProviderKey as isProvider } from '../../lib/providers/index.js';
 import { inboundUrlsFor } from '../main.js';
-import { argsOf, limitArg, paging, table, UsageError, type Command } from './format.js';
+import { table, UsageError, type Command } from './format.js';
 
 export const ACCOUNT_COMMANDS: Record<string, Command> = {
   'account list': {
@@ -24,28 +24,6 @@ export const ACCOUNT_COMMANDS: Record<string, Command> = {
     async run({ services, accountId }) {
       const changed = await services.accounts.disable(accountId);
       return { json: { account_id: accountId, disabled: true, changed }, text: changed ? `Account ${accountId} disabled: its inbound URLs answer 404 and its API key 401, on every relay process.` : `Account ${accountId} was already disabled.` };
-    },
-  },
-  'hooks list': {
-    options: { limit: { type: 'string' }, before: { type: 'string' } },
-    async run({ services, accountId, values }) {
-      const limit = limitArg(values.limit, 100);
-      const { rows: hooks, more } = paging(await services.reads.hooks(accountId, { limit: limit + 1, before: values.before as string | undefined }), limit, (b) =>
-        ['demohooks-relay hooks list', ...argsOf(values, ['account', 'limit']), '--before', b].join(' '),
-      );
-      const health = (h: (typeof hooks)[number]) => {
-        const state = h.health === 'failing' ? `FAILING since ${h.failing_since} (${h.consecutive_failures} failed)` : h.health === 'throttled' ? `throttled by the target until ${h.throttled_until}` : 'healthy';
-        return h.paced ? `${state}, ${h.paced} paced` : state;
-      };
-      return {
-        json: hooks,
-        text: hooks.length
-          ? table([
-              ['ID', 'EVENT', 'TARGET', 'HEALTH', 'PENDING', 'FAILED', 'LAST SUCCESS', 'LAST ERROR'],
-              ...hooks.map((h) => [h.id, h.event, h.target_url, health(h), String(h.pending), String(h.failed), h.last_success_at ?? '-', (h.last_error ?? '-').slice(0, 60)]),
-            ]) + more
-          : 'No subscriptions: turn on a Zap that uses a demohooks trigger.',
-      };
     },
   },
   'hooks delete': {

@@ -5,6 +5,7 @@ import { jsonLogger } from '../log.js';
 import { inboundUrlsFor, startRelay } from '../main.js';
 import { Store } from '../store/index.js';
 import { ACCOUNT_COMMANDS } from './account-commands.js';
+import { HOOK_COMMANDS } from './hook-commands.js';
 import { LOG_COMMANDS } from './log-commands.js';
 import { runOperator, servedUrl } from './operator.js';
 import { USAGE } from './usage.js';
@@ -69,7 +70,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     return 0;
   }
-  const ops = ACCOUNT_COMMANDS[`${cmd} ${sub}`] ?? LOG_COMMANDS[`${cmd} ${sub}`];
+  const ops = ACCOUNT_COMMANDS[`${cmd} ${sub}`] ?? HOOK_COMMANDS[`${cmd} ${sub}`] ?? LOG_COMMANDS[`${cmd} ${sub}`];
   if (ops) return runOperator(cfg, ops, rest);
   if (cmd === 'serve') {
     const log = jsonLogger();

@@ -5,6 +5,7 @@ import { API_DELIVERY_STATUSES, EVENT_DELIVERY_STATUSES, isDeliveryStatus } from
 import { isRelayEvent, unknownEventMessage } from '../http/schemas.js';
 import { argsOf, limitArg, paging, table, UsageError, type Command } from './format.js';
 import { PREVIEW_CHARS } from '../services/reads.js';
+import { urlTail } from './hook-commands.js';
 
 export const LOG_COMMANDS: Record<string, Command> = {
   'events list': {
@@ -46,11 +47,42 @@ export const LOG_COMMANDS: Record<string, Command> = {
         json: rows,
         text: rows.length
           ? table([
-              ['ID', 'EVENT ID', 'TARGET', 'STATUS', 'ATTEMPTS', 'LAST ANSWER', 'UPDATED', 'NOTE'],
-              ...rows.map((d) => [d.id, d.event_id, d.target_url, d.status, String(d.attempt_count), d.last_status_code !== null ? `HTTP ${d.last_status_code}` : (d.last_error ?? '-').slice(0, 50), d.updated_at, marks(d) || '-']),
+              ['ID', 'EVENT ID', 'TARGET', 'STATUS', 'ATTEMPTS', 'LAST ANSWER', 'NEXT ATTEMPT', 'UPDATED', 'NOTE'],
+              ...rows.map((d) => [
+                d.id,
+                d.event_id,
+                urlTail(d.target_url),
+                d.status,
+                String(d.attempt_count),
+                d.last_status_code !== null ? `HTTP ${d.last_status_code}` : (d.last_error ?? '-').slice(0, 50),
+                d.next_attempt_at ?? '-',
+                d.updated_at,
+                marks(d) || '-',
+              ]),
             ]) + more
           : 'No deliveries match.',
       };
+    },
+  },
+  'deliveries show': {
+    options: {},
+    async run({ services, accountId, positionals }) {
+      const id = positionals[0];
+      if (!id) throw new UsageError('deliveries show needs the delivery id (demohooks-relay deliveries list)');
+      const d = await services.reads.delivery(accountId, id);
+      if (!d) throw new UsageError(`no delivery ${id} in account ${accountId}`);
+      const head = [
+        `Delivery ${d.id}: ${d.status}${d.manual_retries ? `, retried by hand ×${d.manual_retries}` : ''}${d.origin === 'replay' ? ', a replay' : ''}`,
+        `  event ${d.event_id} (${d.event}) → ${d.target_url}`,
+        `  subscription ${d.hook_id ?? '(deleted)'}; next attempt ${d.next_attempt_at ?? '-'}`,
+      ].join('\n');
+      const attempts = d.attempts.length
+        ? table([
+            ['#', 'STARTED', 'MS', 'ANSWER', 'RESPONSE'],
+            ...d.attempts.map((a) => [String(a.n), a.started_at, String(a.duration_ms), a.status_code !== null ? `HTTP ${a.status_code}` : (a.error ?? '-').slice(0, 60), (a.response_snippet ?? '-').replace(/\s+/g, ' ').slice(0, 60)]),
+          ])
+        : 'No attempt yet.';
+      return { json: d, text: `${head}\n\n${attempts}` };
     },
   },
   'deliveries retry': {
@@ -60,7 +92,7 @@ export const LOG_COMMANDS: Record<string, Command> = {
       if (!id) throw new UsageError('deliveries retry needs the delivery id');
       const r = await services.deliveries.retry(accountId, id);
       if (!r.ok) throw new UsageError(r.why === 'not_found' ? `no delivery ${id} in account ${accountId}` : `cannot retry ${id}: ${r.message}`);
-      return { json: { id, status: 'pending' }, text: `Delivery ${id} is due again now (a running relay sends it within its poll interval).` };
+      return { json: { id, status: 'pending' }, text: `Delivery ${id} is due now (a running relay sends it within its poll interval).` };
     },
   },
 };

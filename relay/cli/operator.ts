@@ -1,7 +1,7 @@
 /** Runs an operator command on the database directly (no server needed): the account it names, one service call, printed. */
 import { parseArgs } from 'node:util';
 import { UnknownCursor, UnknownFilter } from '../domain/errors.js';
-import { publicBase, type RelayConfig } from '../config.js';
+import { publicBase, withServedRules, type RelayConfig } from '../config.js';
 import { createServices } from '../services/index.js';
 import { Store } from '../store/index.js';
 import { ACCOUNT_COMMANDS } from './account-commands.js';
@@ -24,7 +24,8 @@ export async function runOperator(cfg: RelayConfig, cmd: Command, args: string[]
   const store = await Store.open(cfg.databaseUrl);
   try {
     await store.migrate();
-    const services = createServices(store, cfg);
+    const rules = withServedRules(cfg, await store.settings.get('served_rules'));
+    const services = createServices(store, rules);
     let accountId = parsed.values.account as string | undefined;
     if (accountId === undefined && cmd !== ACCOUNT_COMMANDS['account list']) {
       const accounts = await services.reads.accounts();
@@ -33,7 +34,7 @@ export async function runOperator(cfg: RelayConfig, cmd: Command, args: string[]
     } else if (accountId !== undefined && !(await services.reads.accounts()).some((a) => a.id === accountId)) {
       throw new UsageError(`no account ${accountId} (demohooks-relay account list)`);
     }
-    const out = await cmd.run({ cfg, services, accountId: accountId ?? '', positionals: parsed.positionals, values: parsed.values as never, publicUrl: await servedUrl(store, cfg) });
+    const out = await cmd.run({ cfg: rules, services, accountId: accountId ?? '', positionals: parsed.positionals, values: parsed.values as never, publicUrl: await servedUrl(store, cfg) });
     // JSON.stringify escapes C0 but leaves C1 controls raw: escaped here, it is the same JSON.
     process.stdout.write(`${parsed.values.json ? terminalSafe(JSON.stringify(out.json)) : out.text}\n`);
     return 0;

@@ -97,6 +97,14 @@ export class Reads {
     return { ...rest, summary: describeEvent(provider, e.body), deliveries: await this.store.deliveryList.ofEvent(id) };
   }
 
+  /** One delivery with its attempts and its event's id and name; null when it is not this account's. */
+  async delivery(accountId: string, id: string): Promise<(EventDetail['deliveries'][number] & { event_id: string; event: string }) | null> {
+    const eventId = await this.store.deliveryList.eventOf(accountId, id);
+    const e = eventId ? await this.event(accountId, eventId) : null;
+    const d = e?.deliveries.find((x) => x.id === id);
+    return e && d ? { ...d, event_id: e.id, event: e.event } : null;
+  }
+
   async deliveries(accountId: string, f: { status?: ApiDeliveryStatus; hookId?: string; limit: number; before?: string }): Promise<DeliveryRow[]> {
     await this.caughtUp.wait();
     return this.store.deliveryList.list(accountId, f);

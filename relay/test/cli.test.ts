@@ -33,7 +33,7 @@ describe('demohooks-relay operator commands', () => {
       const hooks = run(dbUrl, 'hooks', 'list', '--json');
       expect(hooks.code).toBe(0);
       expect(hooks.json()).toMatchObject([{ event: 'walnut.*', failed: 1, pending: 0 }]);
-      expect(run(dbUrl, 'hooks', 'list').out).toMatch(/^ID\s+EVENT\s+TARGET\s+HEALTH\s+PENDING\s+FAILED/);
+      expect(run(dbUrl, 'hooks', 'list').out).toMatch(/^ID\s+ZAP\s+TRIGGER\s+EVENT\s+TARGET\s+HEALTH\s+PENDING\s+RETRYING\s+FAILED OR GIVEN UP\s+DELIVERED, 24 H/);
       expect(run(dbUrl, 'events', 'list', '--json').json().map((e: any) => [e.id, e.delivery_status])).toStrictEqual([[ack.json.id, 'failed']]);
       const failed = run(dbUrl, 'deliveries', 'list', '--status', 'failed', '--json').json();
       expect(failed).toHaveLength(1);
@@ -70,9 +70,59 @@ describe('demohooks-relay operator commands', () => {
     }
   });
 
+  it("has the API's subscription commands: hooks create and retry-now, deliveries show with attempts and the next one, and the running relay's rules for alert URLs", async () => {
+    const dbUrl = freshSqliteUrl();
+    // The relay allows alert URLs on 127.0.0.1; the CLI's own environment does not say so.
+    const relay = await startTestRelay(dbUrl, { alertHosts: ['127.0.0.1:*'], retryBaseMs: 60_000, retryMaxMs: 60_000 });
+    const sink = await startSink(() => 500);
+    const cli = (...args: string[]) => {
+      const r = spawnSync(process.execPath, [RELAY_BIN, ...args], {
+        env: { ...process.env, RELAY_DATABASE_URL: dbUrl, RELAY_ALERT_HOSTS: '', RELAY_TARGET_HOSTS: '', RELAY_ALLOW_PRIVATE_TARGETS: '', PORT: '', RELAY_PUBLIC_URL: '' },
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
+      return { code: r.status, out: r.stdout, err: r.stderr, json: () => JSON.parse(r.stdout) };
+    };
+    try {
+      const { tokens } = await relay.store.accounts.create('cli');
+      const created = cli('hooks', 'create', `${sink.url}/hooks/standard/1/zap-a/`, '--event', 'walnut.*', '--zap-id', '991', '--trigger', 'walnut_any_event', '--json');
+      expect(created.code).toBe(0);
+      expect(created.json()).toMatchObject({ event: 'walnut.*', zap_id: '991', trigger: 'walnut_any_event' });
+      const typo = cli('hooks', 'create', `${sink.url}/x`, '--event', 'walnut.demo_session_finishd');
+      expect([typo.code, typo.err]).toStrictEqual([2, expect.stringContaining('did you mean "walnut.demo_session_finished"')]);
+      expect(cli('hooks', 'create', `${sink.url}/x`).code).toBe(2);
+      const listed = cli('hooks', 'list');
+      expect(listed.out).toContain('991');
+      expect(listed.out).toContain('zap-a/');
+
+      const ack = await call(relay.url, 'POST', `/v1/inbound/walnut/${tokens.walnut}`, { body: JSON.stringify(demoSessionSample) });
+      await until('retrying', async () => (await deliveriesOf(relay, ack.json.id))[0]?.attempts === 1);
+      const [d] = await deliveriesOf(relay, ack.json.id);
+      const shown = cli('deliveries', 'show', d.id);
+      expect(shown.code).toBe(0);
+      expect(shown.out).toContain(`Delivery ${d.id}: retrying`);
+      expect(shown.out).toMatch(/^1\s+\S+\s+\d+\s+HTTP 500/m);
+      expect(cli('deliveries', 'show', d.id, '--json').json()).toMatchObject({ id: d.id, event_id: ack.json.id, attempts: [{ n: 1, status_code: 500 }], next_attempt_at: expect.any(String) });
+      expect(cli('deliveries', 'list').out).toMatch(/NEXT ATTEMPT/);
+      expect(cli('deliveries', 'show', 'dlv_nope').code).toBe(2);
+
+      const now = cli('hooks', 'retry-now', created.json().id, '--json');
+      expect([now.code, now.json()]).toStrictEqual([0, { queued: 1 }]);
+      await until('sent again by the running relay', async () => (await deliveriesOf(relay, ack.json.id))[0].attempts === 2);
+      expect(cli('hooks', 'retry-now', 'hook_nope').code).toBe(2);
+
+      // The alert URL passes by the rules of the relay that serves this database.
+      const alerts = cli('alerts', 'set', `${sink.url}/services/T0/B0/x`);
+      expect([alerts.code, alerts.err]).toStrictEqual([0, '']);
+    } finally {
+      await relay.close();
+      await sink.close();
+    }
+  });
+
   it('has every console action, with target columns, paging, the URLs the running relay serves, and exit 2 on every refusal', async () => {
     const dbUrl = freshSqliteUrl();
-    const relay = await startTestRelay(dbUrl, { giveUpMs: 300, retryBaseMs: 40, retryMaxMs: 80 });
+    const relay = await startTestRelay(dbUrl, { giveUpMs: 300, retryBaseMs: 40, retryMaxMs: 80, alertHosts: ['127.0.0.1:*'] });
     const sink = await startSink((r) => (r.path === '/bad' ? 400 : 200));
     try {
       // account create prints the inbound URLs and console of the relay on this database, not of the CLI's environment.
@@ -91,9 +141,9 @@ describe('demohooks-relay operator commands', () => {
 
       // Lists: target columns, health, paging that says how to go on.
       const hooksText = run(dbUrl, 'hooks', 'list', ...A).out;
-      expect(hooksText).toMatch(/^ID\s+EVENT\s+TARGET\s+HEALTH\s+PENDING\s+FAILED/);
+      expect(hooksText).toMatch(/^ID\s+ZAP\s+TRIGGER\s+EVENT\s+TARGET\s+HEALTH\s+PENDING\s+RETRYING\s+FAILED OR GIVEN UP/);
       expect(hooksText).toContain(`${sink.url}/bad`);
-      expect(hooksText).toMatch(/FAILING since \S+ \(1 failed\)/);
+      expect(hooksText).toMatch(/FAILING since \S+ \(1 failed attempt\)/);
       const page1 = run(dbUrl, 'deliveries', 'list', ...A, '--limit', '1');
       expect(page1.out).toMatch(/^ID\s+EVENT ID\s+TARGET\s+STATUS/);
       const more = /More: (demohooks-relay deliveries list .* --before (\S+))$/m.exec(page1.out);

@@ -98,6 +98,12 @@ export class DeliveryList extends Repo {
   }
 
   /** Every delivery of an event, oldest first, each with every attempt. */
+  /** The event a delivery is of, when both are this account's; null otherwise. */
+  async eventOf(accountId: string, id: string): Promise<string | null> {
+    const [r] = await this.db.query<{ event_id: string }>('SELECT d.event_id FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = $1 AND e.account_id = $2', [id, accountId]);
+    return r?.event_id ?? null;
+  }
+
   async ofEvent(eventId: string): Promise<EventDelivery[]> {
     const deliveries = await this.db.query<any>('SELECT id, hook_id, target_url, status, attempts, origin, manual_retries, next_at FROM deliveries WHERE event_id = $1 ORDER BY created_at, id', [eventId]);
     const attempts = await this.db.query<any>(
