@@ -25,6 +25,7 @@ const HISTORY = 'dist/relay/test/session-history.test.js';
 const PLAYS = 'dist/relay/test/account-plays.test.js';
 const TRACING = 'dist/relay/test/tracing.test.js';
 const HOSTILE = 'dist/relay/test/hostile.test.js';
+const RUNS = 'dist/relay/test/zap-runs.test.js';
 
 const MUTATIONS = [
   {
@@ -519,6 +520,55 @@ const MUTATIONS = [
     from: 'ms: record.durationMs, ...trace };',
     to: 'ms: record.durationMs };',
     tests: [TRACING],
+  },
+  {
+    name: 'a delivery reached after its turn has passed is sent late [pacing]',
+    file: 'relay/delivery/ready-queue.ts',
+    from: 'export const turnMissed = (q: Queued, now: number): boolean => q.turned && now > q.at + TURN_MARGIN_MS;',
+    to: 'export const turnMissed = (q: Queued, now: number): boolean => false;',
+    tests: [READY],
+  },
+  {
+    name: "the Zap's refusal not told to the relay [zap runs]",
+    file: 'lib/hook-trigger.ts',
+    from: "    await tellRelay(z, bundle, delivery.headers, { refused: true, code: err.code });\n",
+    to: '',
+    tests: [RUNS],
+  },
+  {
+    name: 'a refusing subscription reads healthy [zap runs]',
+    file: 'relay/store/hooks.ts',
+    from: ": r.refusing_since !== null ? 'refusing' :",
+    to: ': false ? \'refusing\' :',
+    tests: [RUNS],
+  },
+  {
+    name: 'a delivery the Zap takes does not end its refusing [zap runs]',
+    file: 'lib/run-verdict.ts',
+    from: 'if (told ? await cache.get(told, scope) : !(await cache.get(refusing, scope))) return;',
+    to: 'if (told ? await cache.get(told, scope) : true) return;',
+    tests: [RUNS],
+  },
+  {
+    name: 'a late verdict on an older event moves the health back [zap runs]',
+    file: 'relay/store/hooks.ts',
+    from: 'AND (verdict_event_at IS NULL OR verdict_event_at <= ${at}) RETURNING refusing_alert_at AS a',
+    to: 'RETURNING refusing_alert_at AS a',
+    tests: [RUNS],
+  },
+  {
+    name: 'no alert when a 410 removes a subscription [zap runs]',
+    file: 'relay/store/deliveries/outcomes.ts',
+    from: "if (gone?.alert_url) await this.alerts.queue(",
+    to: "if (false) await this.alerts.queue(",
+    tests: [RUNS],
+  },
+  {
+    name: 'retry now leaves a retrying delivery to its backoff [zap runs]',
+    file: 'relay/store/deliveries/manage.ts',
+    from: "WHERE id = $1 AND (status IN ('failed', 'given_up') OR (${RETRYING('deliveries', this.now)}))",
+    to: "WHERE id = $1 AND status IN ('failed', 'given_up')",
+    tests: [RUNS],
   },
   {
     name: 'failed authentication counted per presented key [hostile]',
