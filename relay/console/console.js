@@ -201,23 +201,29 @@ const marks = (d) => [d.origin === 'replay' ? h('span', { class: 'badge mark' },
 
 // Overview: the last 24 hours, subscriptions and their health, inbound URLs -----------------------
 
+// Counts per hour, drawn as bars within each hour (a line between two hours'
+// counts would draw a slope that happened at no time).
 const SERIES = [
-  { key: 'delivered', label: 'Delivered', stroke: '#1f7a3f' },
-  { key: 'failed_attempts', label: 'Failed attempts', stroke: '#b42318' },
-  { key: 'given_up', label: 'Given up', stroke: '#6b0f0a', dash: [6, 4] },
-  { key: 'inbound', label: 'Events received', stroke: '#2f5bd3' },
+  { key: 'inbound', label: 'Events received', stroke: '#2f5bd3', fill: '#2f5bd3' },
+  { key: 'delivered', label: 'Delivered', stroke: '#1f7a3f', fill: '#1f7a3f' },
+  { key: 'failed_attempts', label: 'Failed attempts', stroke: '#b42318', fill: '#b42318' },
+  { key: 'given_up', label: 'Given up', stroke: '#6b0f0a', fill: '#6b0f0a' },
 ];
 
 function drawChart(holder, stats) {
-  const data = [stats.map((r) => Date.parse(r.hour) / 1000), ...SERIES.map((s) => stats.map((r) => r[s.key]))];
+  const data = [stats.map((r) => Date.parse(r.hour) / 1000 + 1800), ...SERIES.map((s) => stats.map((r) => r[s.key]))];
   const width = Math.max(260, (holder.clientWidth || 600) - 16);
+  const n = SERIES.length;
+  // Nested bars, each series narrower than the one before and drawn over it, so every count
+  // of an hour shows beside the others (received widest, given up narrowest).
+  const bars = (i) => window.uPlot.paths.bars({ size: [0.85 - i * (0.6 / n), 48] });
   chart = new window.uPlot(
     {
       width,
       height: 220,
-      series: [{}, ...SERIES.map((s) => ({ label: s.label, stroke: s.stroke, width: 2, dash: s.dash, points: { show: false } }))],
+      series: [{}, ...SERIES.map((s, i) => ({ label: s.label, stroke: s.stroke, fill: s.fill, width: 1, paths: bars(i), points: { show: false } }))],
       axes: [{}, { label: 'per hour', size: 60 }],
-      scales: { y: { range: (_u, _min, max) => [0, Math.max(4, max)] } },
+      scales: { x: { range: (_u, min, max) => [min - 1800, max + 1800] }, y: { range: (_u, _min, max) => [0, Math.max(4, max)] } },
     },
     data,
     holder,
@@ -225,6 +231,10 @@ function drawChart(holder, stats) {
 }
 
 function healthCell(k) {
+  if (k.health === 'refusing') {
+    // Delivered, but the Zap's runs halt on what it gets: the operator's fix is in the Zap.
+    return h('td', { class: 'bad' }, h('span', { class: 'badge failing' }, 'refused by its Zap'), ` since ${when(k.refusing_since)}: ${k.refusing_reason}`, pacedNote(k));
+  }
   if (k.health === 'failing') {
     return h('td', { class: 'bad' }, h('span', { class: 'badge failing' }, 'failing'), ` since ${when(k.failing_since)} · ${plural(k.consecutive_failures, 'failed attempt', 'failed attempts')} in a row`, pacedNote(k));
   }
@@ -240,11 +250,34 @@ function pacedNote(k) {
   return k.paced ? ` · ${plural(k.paced, 'delivery waits', 'deliveries wait')} for its turn (paced)` : '';
 }
 
-const rate = (r) => (r === null ? 'no attempts' : `${Math.round(r * 1000) / 10} %`);
+const rate = (r) => (r === null ? 'none attempted' : `${Math.round(r * 1000) / 10} %`);
 
-async function overview() {
+/** A hook URL's end tells Zaps apart (`…/hooks/standard/123/abc/`): keep it, cut the start. */
+const tail = (s, n = 40) => (s && s.length > n ? `…${s.slice(s.length - n + 1)}` : s || '');
+
+const HOOK_COLUMNS = ['Zap', 'Event', 'Zap hook URL', 'Health', 'Deliveries delivered, 24 h', 'Pending', 'Retrying', 'Failed or given up', 'Last success', 'Last error', 'Actions'];
+
+/** Which Zap: its id and trigger, as the Zapier app said when it subscribed. */
+const zapCell = (k) => h('td', {}, k.zap_id ? `Zap ${k.zap_id}` : 'not said', k.trigger ? h('div', { class: 'muted' }, k.trigger) : null);
+
+/** Sends every retrying delivery of a subscription now, for the Zap that was just fixed. */
+function retryNowButton(k, area, after) {
+  return h('button', {
+    type: 'button',
+    class: 'retry-now',
+    onclick: async (ev) => {
+      const r = await act(ev.target, area, { work: () => api('POST', `/v1/hooks/${encodeURIComponent(k.id)}/retry-now`, {}), done: null });
+      if (r) await after(`${plural(r.queued, 'retrying delivery', 'retrying deliveries')} sent now.`);
+    },
+  }, `Send ${plural(k.retrying, 'retrying delivery', 'retrying deliveries')} now`);
+}
+
+async function overview(message) {
+  const status = statusArea('action-status');
+  if (message) status.append(notice(message));
   const [me, first, stats] = await Promise.all([api('GET', '/v1/me'), call('GET', '/v1/hooks?limit=50'), api('GET', '/v1/stats/deliveries?hours=24')]);
   const totals = Object.fromEntries(SERIES.map((s) => [s.key, stats.reduce((n, r) => n + r[s.key], 0)]));
+  const unheard = stats.reduce((n, r) => n + r.no_subscription, 0);
   const holder = h('div', { id: 'chart', role: 'img', 'aria-label': `Per hour over the last 24 hours: ${SERIES.map((s) => `${s.label.toLowerCase()} ${totals[s.key]}`).join(', ')} in total.` });
   const urls = h(
     'table',
@@ -255,24 +288,36 @@ async function overview() {
   const body = h('tbody', {});
   const more = h('button', { type: 'button', id: 'more-hooks', hidden: true }, 'More subscriptions');
   let next = first.next;
+  // On a narrow screen each row is a card, its cells labelled (console.css).
+  const labelled = (tr) => {
+    [...tr.children].forEach((td, i) => td.setAttribute('data-label', HOOK_COLUMNS[i]));
+    return tr;
+  };
   const add = (hooks) =>
     body.append(
       ...hooks.map((k) =>
-        h(
+        labelled(h(
           'tr',
-          { 'data-id': k.id, class: k.health === 'failing' ? 'failing' : '' },
+          { 'data-id': k.id, class: k.health === 'failing' || k.health === 'refusing' ? 'failing' : '' },
+          zapCell(k),
           h('td', {}, k.event),
-          h('td', {}, h('code', {}, short(k.target_url, 60))),
+          h('td', {}, h('code', { title: k.target_url }, tail(k.target_url))),
           healthCell(k),
           h('td', {}, rate(k.success_rate_24h)),
-          h('td', {}, String(k.pending)),
+          h('td', {}, String(k.pending - k.retrying)),
+          h('td', { class: k.retrying ? 'bad' : '' }, String(k.retrying)),
           h('td', { class: k.failed ? 'bad' : '' }, String(k.failed)),
           h('td', {}, when(k.last_success_at)),
           h('td', {}, short(k.last_error, 60)),
-          h('td', {}, k.failed || k.health === 'failing' || k.pending ? h('a', { href: `#/failed?hook=${encodeURIComponent(k.id)}` }, 'See problems') : ''),
-        ),
+          rowActions(k),
+        )),
       ),
     );
+  function rowActions(k) {
+    const area = statusArea(`hook-${k.id}`);
+    const problems = k.failed || k.retrying || k.health === 'failing' ? h('a', { href: `#/failed?hook=${encodeURIComponent(k.id)}` }, 'See problems') : null;
+    return h('td', {}, problems, k.retrying ? h('div', {}, retryNowButton(k, area, (msg) => overview(msg))) : null, area);
+  }
   add(first.data);
   more.hidden = !next;
   more.addEventListener('click', async () => {
@@ -282,15 +327,23 @@ async function overview() {
     more.hidden = !next;
   });
   const failing = first.data.filter((k) => k.health === 'failing').length;
+  const refusing = first.data.filter((k) => k.health === 'refusing').length;
   const subs = first.data.length
     ? [
         failing ? notice(`${plural(failing, 'subscription is', 'subscriptions are')} failing: its Zap is not receiving events. Open its problems to see why.`, 'error', false) : null,
+        refusing
+          ? notice(`${plural(refusing, 'Zap refuses', 'Zaps refuse')} what the relay delivers: the runs halt before anything reaches the CRM. The Health column says why and what to change in the Zap.`, 'error', false)
+          : null,
         scroller(
           'Subscriptions',
           h(
             'table',
             { id: 'hooks' },
-            h('thead', {}, h('tr', {}, th('Event'), th('Zap hook URL'), th('Health'), th('Success, 24 h'), th('Pending'), th('Failed'), th('Last success'), th('Last error'), th('Actions', true))),
+            h(
+              'thead',
+              {},
+              h('tr', {}, ...HOOK_COLUMNS.map((c, i) => th(c, i === HOOK_COLUMNS.length - 1))),
+            ),
             body,
           ),
         ),
@@ -298,9 +351,17 @@ async function overview() {
       ]
     : notice('No subscriptions yet. Turn on a Zap that uses a demohooks trigger: it subscribes here by itself.', 'info', false);
   show(
+    status,
     h('h2', {}, 'Last 24 hours'),
     holder,
     h('p', { class: 'legend-note' }, `Totals: ${SERIES.map((s) => `${s.label.toLowerCase()} ${totals[s.key]}`).join(' · ')}.`),
+    unheard
+      ? notice(
+          `${plural(unheard, 'event', 'events')} in the last 24 hours arrived with no subscription listening: nothing was sent anywhere. A Zap that was turned off, or removed by a 410, no longer subscribes.`,
+          'info',
+          false,
+        )
+      : null,
     h('h2', {}, 'Subscriptions (Zaps)'),
     subs,
     h('h2', {}, 'Webhook URLs'),
@@ -484,7 +545,7 @@ async function eventDetail(id, message) {
     ? e.deliveries.map((d) => {
         const area = statusArea(`status-${d.id}`);
         const retry =
-          d.status === 'failed' || d.status === 'given_up'
+          d.status === 'failed' || d.status === 'given_up' || d.status === 'retrying'
             ? h('button', {
                 type: 'button',
                 class: 'retry',
@@ -492,7 +553,7 @@ async function eventDetail(id, message) {
                   const ok = await act(ev.target, area, { work: () => api('POST', `/v1/deliveries/${encodeURIComponent(d.id)}/retry`), done: null });
                   if (ok) await refreshWith('Queued again; the new attempt appears below when it is made.');
                 },
-              }, 'Retry now')
+              }, d.status === 'retrying' ? 'Send now' : 'Retry now')
             : null;
         return h(
           'section',
@@ -588,19 +649,19 @@ async function failed(params, message) {
             h('td', {}, d.last_status_code !== null ? `HTTP ${d.last_status_code}` : short(d.last_error, 60)),
             h('td', {}, d.status === 'retrying' ? `next ${when(d.next_attempt_at)}` : ''),
           ];
-          if (d.status !== 'retrying') {
-            cells[6].append(
-              h('button', {
-                type: 'button',
-                class: 'retry',
-                onclick: async (ev) => {
-                  const ok = await act(ev.target, area, { work: () => api('POST', `/v1/deliveries/${encodeURIComponent(d.id)}/retry`), done: null });
-                  if (ok) await failed(params, 'Queued again: it is retried now.');
-                },
-              }, 'Retry'),
-              area,
-            );
-          }
+          // A retrying one can go now instead of after its backoff (the Zap was just fixed).
+          cells[6].append(
+            d.status === 'retrying' ? ' ' : '',
+            h('button', {
+              type: 'button',
+              class: 'retry',
+              onclick: async (ev) => {
+                const ok = await act(ev.target, area, { work: () => api('POST', `/v1/deliveries/${encodeURIComponent(d.id)}/retry`), done: null });
+                if (ok) await failed(params, d.status === 'retrying' ? 'Sent now, without waiting for its backoff.' : 'Queued again: it is retried now.');
+              },
+            }, d.status === 'retrying' ? 'Send now' : 'Retry'),
+            area,
+          );
           return h('tr', { 'data-id': d.id }, ...cells);
         }),
       );
@@ -655,7 +716,14 @@ async function failed(params, message) {
       area,
     );
   });
-  show(h('h2', {}, hook ? 'Problems of one subscription' : 'Problems'), hook ? h('p', {}, h('a', { href: '#/failed' }, 'Show every subscription')) : null, status, bulk, sections);
+  // "Send now" per subscription that has deliveries waiting for their next attempt.
+  const waiting = [...new Map(pages[0].data.filter((r) => r.hook_id).map((r) => [r.hook_id, r.target_url])).entries()];
+  const sendNow = waiting.map(([id, target]) => {
+    const area = statusArea(`now-${id}`);
+    const count = pages[0].data.filter((r) => r.hook_id === id).length;
+    return h('div', { class: 'bulk' }, retryNowButton({ id, retrying: count }, area, (msg) => failed(params, msg)), ` for ${tail(target, 50)}`, area);
+  });
+  show(h('h2', {}, hook ? 'Problems of one subscription' : 'Problems'), hook ? h('p', {}, h('a', { href: '#/failed' }, 'Show every subscription')) : null, status, sendNow, bulk, sections);
 }
 
 // Keys, URLs and alerts ------------------------------------------------------------------------------

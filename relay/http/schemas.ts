@@ -141,7 +141,14 @@ export const HookHealth = Hook.extend({
 }).meta({ id: 'HookHealth' });
 
 export const StatsHour = z
-  .object({ hour: isoOut, delivered: z.number().int(), failed_attempts: z.number().int(), given_up: z.number().int(), inbound: z.number().int() })
+  .object({
+    hour: isoOut,
+    delivered: z.number().int(),
+    failed_attempts: z.number().int(),
+    given_up: z.number().int(),
+    inbound: z.number().int(),
+    no_subscription: z.number().int().describe('events received that no subscription was listening for: sent nowhere'),
+  })
   .meta({ id: 'StatsHour' });
 
 export const StoredEvent = z

@@ -236,7 +236,7 @@ if (!CHROMIUM) {
     await until('the other delivered', async () => (await deliveriesOf(relay, id)).find((x) => x.hook_id === ok.id)?.status === 'delivered');
     await signIn();
     await page.waitForSelector('#chart canvas');
-    expect(await page.getAttribute('#chart', 'aria-label')).toMatch(/events received 1 in total/);
+    expect(await page.getAttribute('#chart', 'aria-label')).toMatch(/events received 1, /);
     // Positive control: the healthy one reads healthy; the failing one is red, saying since when.
     expect(await page.textContent(`#hooks tr[data-id="${ok.id}"]`)).toContain('healthy');
     const failing = page.locator(`#hooks tr[data-id="${down.id}"]`);
@@ -364,6 +364,72 @@ if (!CHROMIUM) {
     await page.waitForSelector('text=Replayed to 1 subscription.');
     await page.waitForSelector('section.delivery .badge.mark:has-text("replay")');
     expect(errors.filter((e) => !e.includes('409'))).toStrictEqual([]);
+  });
+
+  it("overview: which Zap each subscription is, a Zap refusing what it gets in words, retrying deliveries sent now by one click, events heard by no one counted; chart as bars", async () => {
+    refuse = false;
+    // A retry ten minutes away: only "send now" brings it sooner.
+    await relay.close();
+    relay = await startTestRelay(freshSqliteUrl(), { retryBaseMs: 600_000, retryMaxMs: 600_000 });
+    const created = await relay.store.accounts.create('Acme RevOps');
+    key = created.apiKey;
+    inbound = (await call(relay.url, 'GET', '/v1/me', { key })).json.inbound;
+    const ok = (await call(relay.url, 'POST', '/v1/hooks', { key, body: { target_url: `${sink.url}/hooks/standard/1/ok-zap/`, event: 'walnut.*', zap_id: '5150', trigger: 'walnut_any_event' } })).json;
+    const down = (await call(relay.url, 'POST', '/v1/hooks', { key, body: { target_url: `${sink.url}/zap-down`, event: 'walnut.*' } })).json;
+    const id = await post({ ...demoSessionSample, data: { ...demoSessionSample.data, session_id: 'zap-1' } });
+    await until('delivered to one, retrying to the other', async () => {
+      const ds = await deliveriesOf(relay, id);
+      return ds.find((x) => x.hook_id === ok.id)?.status === 'delivered' && ds.find((x) => x.hook_id === down.id)?.attempts === 1;
+    });
+    // The Zap behind the first reports that its run halted on the signature.
+    expect((await call(relay.url, 'POST', `/v1/hooks/${ok.id}/runs`, { key, body: { event_id: id, outcome: 'refused', reason: 'signature_mismatch' } })).status).toBe(202);
+    // A Supademo event nobody listens for.
+    expect((await call('', 'POST', inbound.supademo, { body: JSON.stringify({ event: 'demo.viewed', data: { id: 'nobody' } }) })).status).toBe(200);
+    await signIn();
+    await page.waitForSelector('#chart canvas');
+    const refusing = page.locator(`#hooks tr[data-id="${ok.id}"]`);
+    expect(await refusing.getAttribute('class')).toBe('failing');
+    const text = (await refusing.textContent()) ?? '';
+    expect(text).toContain('Zap 5150');
+    expect(text).toContain('walnut_any_event');
+    expect(text).toContain('ok-zap/'); // the URL's end, which tells Zaps apart
+    expect(text).toContain("refused by its Zap since");
+    expect(text).toContain("the Walnut signing secret in this Zap's connection is not the one Walnut signs with");
+    expect(await page.textContent('main')).toContain('1 Zap refuses what the relay delivers');
+    expect(await page.textContent('main')).toContain('1 event in the last 24 hours arrived with no subscription listening');
+    await page.screenshot({ path: path.join(tmpdir(), 'demohooks-console-refusing.png'), fullPage: true });
+    // Retrying, a minute of backoff ahead: sent now from the overview.
+    const retrying = page.locator(`#hooks tr[data-id="${down.id}"]`);
+    const button = retrying.locator('button.retry-now');
+    expect(await button.textContent()).toBe('Send 1 retrying delivery now');
+    const before = (await deliveriesOf(relay, id)).find((x) => x.hook_id === down.id)!.attempts;
+    await button.click();
+    await page.waitForSelector('text=1 retrying delivery sent now.');
+    await until('attempted again at once', async () => (await deliveriesOf(relay, id)).find((x) => x.hook_id === down.id)!.attempts === before + 1);
+    expect(await axeFindings()).toStrictEqual([]);
+    expect(errors).toStrictEqual([]);
+  });
+
+  it('at 390 px the subscriptions are cards: no sideways scrolling, the hook URL readable', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    const long = `${sink.url}/hooks/standard/12345678/0a1b2c3d4e5f6a7b8c9d/`;
+    const hook = (await call(relay.url, 'POST', '/v1/hooks', { key, body: { target_url: long, event: 'walnut.demo_session_finished', zap_id: '271828', trigger: 'walnut_demo_session_finished' } })).json;
+    await signIn();
+    await page.waitForSelector(`#hooks tr[data-id="${hook.id}"]`);
+    const table = await page.evaluate(() => {
+      const t = (globalThis as any).document.querySelector('#hooks');
+      const code = (globalThis as any).document.querySelector('#hooks code');
+      return { scroll: t.scrollWidth, client: t.parentElement.clientWidth, codeWidth: code.getBoundingClientRect().width, codeHeight: code.getBoundingClientRect().height };
+    });
+    expect(table.scroll).toBeLessThanOrEqual(table.client);
+    // Wrapped at full width, not a letter a line: wider than tall.
+    expect(table.codeWidth).toBeGreaterThan(table.codeHeight * 3);
+    expect(await page.textContent(`#hooks tr[data-id="${hook.id}"] td[data-label="Zap"]`)).toContain('Zap 271828');
+    // Each cell says what it is, the table's header being hidden.
+    const label = await page.evaluate(() => (globalThis as any).getComputedStyle((globalThis as any).document.querySelector('#hooks td[data-label="Health"]'), '::before').content);
+    expect(label).toBe('"Health: "');
+    await page.screenshot({ path: path.join(tmpdir(), 'demohooks-console-390.png'), fullPage: true });
+    expect(await axeFindings()).toStrictEqual([]);
   });
 
   it('at 390 px the page is no wider than the screen, and every page passes axe-core', async () => {

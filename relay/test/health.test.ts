@@ -168,8 +168,15 @@ describe.each(STORES)('operator health and alerts on %s', (_name, dbUrl) => {
     expect(hours[2] - hours[1]).toBe(3_600_000);
     // The two events and their deliveries, in the current hour (or across it, at an hour's turn).
     const total = (k: string) => r.json.reduce((n: number, x: any) => n + x[k], 0);
-    expect([total('delivered'), total('failed_attempts'), total('given_up'), total('inbound')]).toStrictEqual([2, 0, 0, 2]);
+    expect([total('delivered'), total('failed_attempts'), total('given_up'), total('inbound'), total('no_subscription')]).toStrictEqual([2, 0, 0, 2, 0]);
     expect(r.json[0]).toMatchObject({ delivered: 0, inbound: 0 });
+    // An event of a kind no subscription listens for: received, sent nowhere, and counted so.
+    const unheard = await call('', 'POST', inbound.supademo, { body: JSON.stringify({ event: 'demo.viewed', data: { id: 'u-1' } }) });
+    expect(unheard.status).toBe(200);
+    await until('counted as heard by no subscription', async () => {
+      const again = (await call(relay.url, 'GET', '/v1/stats/deliveries?hours=3', { key })).json as any[];
+      return again.reduce((n, x) => n + x.no_subscription, 0) === 1 && again.reduce((n, x) => n + x.inbound, 0) === 3;
+    });
     expect((await call(relay.url, 'GET', '/v1/stats/deliveries', { key })).json).toHaveLength(24);
     const bad = await call(relay.url, 'GET', '/v1/stats/deliveries?hours=0', { key });
     expect(bad.status).toBe(400);
