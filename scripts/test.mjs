@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { BUILD, BUNDLE, COMPILE, SMOKE, VALIDATE } from './package-steps.mjs';
 
 const run = (cmd, args, extraEnv = {}) => {
   const r = spawnSync(cmd, args, { stdio: 'inherit', env: { ...process.env, ...extraEnv } });
@@ -27,13 +28,14 @@ if (!process.version.startsWith('v22.')) {
 }
 
 const results = path.join(mkdtempSync(path.join(tmpdir(), 'demohooks-jest-')), 'results.json');
+// The packaging steps are the ones `npm run deploy` runs before it uploads (scripts/package-steps.mjs).
 const steps = [
-  ['compile TypeScript', 'tsc', ['-p', '.']],
-  ['bundle the app Zapier loads (dist/app.bundle.js)', 'npm', ['run', '--silent', 'bundle']],
-  ['validate the app definition', 'zapier-platform', ['validate', '--without-style']],
+  COMPILE,
+  BUNDLE,
+  VALIDATE,
   ['jest suite (via zapier-platform test)', 'zapier-platform', ['test', '--skip-validate']],
-  ['build build.zip', 'zapier-platform', ['build', '--skip-validation', '--skip-dep-install']],
-  ['smoke-test the built zip', 'node', ['dist/scripts/smoke-zip.js', 'build/build.zip']],
+  BUILD,
+  SMOKE,
   ['fault and bad-input suite (short form of npm run torture)', 'node', ['dist/bench/torture.js', '--short']],
   ['the test vendor: a fourth vendor added to a copy of the project, through the shared suites', 'node', ['scripts/test-vendor.mjs']],
 ];
