@@ -15,10 +15,11 @@
 export const URL_WINDOW_MS = 1000;
 /**
  * A URL's turns `targetRate` apart are spaced this much more than the window: an attempt that
- * starts a little after its turn (a busy event loop, a slow connect) then still cannot put one
- * send too many into one second at the target.
+ * starts after its turn (a process short of CPU, a commit that took its time) then still
+ * cannot put one send too many into one second at the target. A start later than this is not
+ * made on that turn (relay/delivery/ready-queue.ts).
  */
-export const TURN_MARGIN_MS = 50;
+export const TURN_MARGIN_MS = 200;
 export const USER_WINDOW_MS = 5 * 60 * 1000;
 const USER_WINDOW_S = USER_WINDOW_MS / 1000;
 
@@ -113,7 +114,8 @@ export function takeTurn(urlWindow: UrlWindow, userWindow: UserWindow | null, no
     const second = userSecond(userWindow, Math.floor(at / 1000), userLimit);
     if (second * 1000 > at) at = second * 1000;
   }
-  const url = [...urlWindow.filter((t) => t > now - URL_WINDOW_MS), at].slice(-Math.max(1, limits.targetRate));
+  // Kept while a later turn can still be spaced from it: the window and its margin.
+  const url = [...urlWindow.filter((t) => t > now - URL_WINDOW_MS - TURN_MARGIN_MS), at].slice(-Math.max(1, limits.targetRate));
   let user: UserWindow | null = null;
   if (userWindow) {
     const s = Math.floor(at / 1000);

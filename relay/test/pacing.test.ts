@@ -42,6 +42,16 @@ describe('pacing rules', () => {
     expect([...turns].sort((a, b) => a - b)).toStrictEqual(turns);
   });
 
+  it('a turn taken after the window has passed still keeps the margin from the turns a window before it', () => {
+    const limits: PacingLimits = { targetRate: 4, userRate: 0 };
+    let w: number[] = [];
+    for (let i = 0; i < 4; i++) w = takeTurn(w, null, 5_000_000, limits, false).url;
+    // Positive control: asked for at the window's end plus the margin, the turn is now.
+    expect(takeTurn(w, null, 5_000_000 + 1000 + TURN_MARGIN_MS, limits, false).at).toBe(5_000_000 + 1000 + TURN_MARGIN_MS);
+    // Asked for inside the margin (the window itself over), the turn waits for the margin.
+    expect(takeTurn(w, null, 5_000_000 + 1000 + TURN_MARGIN_MS / 2, limits, false).at).toBe(5_000_000 + 1000 + TURN_MARGIN_MS);
+  });
+
   it("a user's window counts every URL of that user, 5 minutes long; a legacy URL gets a tenth, on its own", () => {
     const limits: PacingLimits = { targetRate: 0, userRate: 60 };
     const urls: Record<string, number[]> = { a: [], b: [] };

@@ -84,7 +84,7 @@ describe('ready queue', () => {
     // Two to the one target, the third waits its second; the other target goes on.
     expect(ids).toStrictEqual(['x-1', 'x-2', 'y-1']);
     expect(q.next(now + 1000, now - 10_000, never)).toBeNull();
-    expect(q.next(now + 1100, now - 10_000, never)?.id).toBe('x-3');
+    expect(q.next(now + 1000 + TURN_MARGIN_MS + 1, now - 10_000, never)?.id).toBe('x-3');
   });
 });
 
