@@ -6,7 +6,8 @@
  *
  * Every documented payload of the three vendors is signed with a demo secret and posted to
  * the relay's inbound URL; then a vendor retry (acked as a duplicate, not delivered twice)
- * and a forged delivery (refused by the trigger) show the safety rules at work.
+ * and a forged delivery (refused by the trigger, which tells the relay) show the safety rules at
+ * work; then the operator's view, and a Zap that is down: retried, alerted, sent now, recovered.
  * `--json` prints each record in full. `--keep` leaves the relay running afterwards and prints
  * the console's address and the demo account's API key, to look at real data in the console.
  */
@@ -34,7 +35,19 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'demohooks-demo-'));
   const relay = await startRelay(
     // With --keep the relay stays up for the console: on PORT when it is set (checked like the relay's own), else any free port.
-    { ...loadConfig({}), port: keep && process.env.PORT ? loadConfig({ PORT: process.env.PORT }).port : 0, databaseUrl: `sqlite:${path.join(dir, 'relay.db')}`, targetHosts: ['127.0.0.1:*'], allowPrivateTargets: true, retentionDays: 0, pollMs: 20 },
+    {
+      ...loadConfig({}),
+      port: keep && process.env.PORT ? loadConfig({ PORT: process.env.PORT }).port : 0,
+      databaseUrl: `sqlite:${path.join(dir, 'relay.db')}`,
+      targetHosts: ['127.0.0.1:*'],
+      alertHosts: ['127.0.0.1:*'],
+      allowPrivateTargets: true,
+      retentionDays: 0,
+      pollMs: 20,
+      // The outage below: a retry a minute away (only "retry now" brings it sooner), recovered at the first success.
+      retryBaseMs: 60_000,
+      recoveredAfterMs: 0,
+    },
     silentLogger,
   );
   const { apiKey, tokens } = await relay.store.accounts.create('demo');
@@ -48,10 +61,18 @@ async function main(): Promise<void> {
   let skipped = 0;
   const signals: any[] = [];
   let signalChecks = 0;
+  let flakyDown = true;
+  let flakyHits = 0;
   const zap = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', async () => {
+      if (req.url === '/hooks/flaky') {
+        // A Zap that is down for a while (Zapier answering 500), for the operator's part of the demo.
+        flakyHits++;
+        res.writeHead(flakyDown ? 500 : 200).end();
+        return;
+      }
       const sub = subscriptions.get(req.url ?? '');
       res.writeHead(sub ? 200 : 410).end();
       if (!sub) return;
@@ -137,6 +158,9 @@ async function main(): Promise<void> {
 
   console.log(`\n${records} records into the Zap, ${refusals} refused, ${sent} posted (+1 vendor retry acked as duplicate).`);
   const recordsBeforeSignals = records;
+  // The trigger told the relay it refused the forged delivery: the operator sees why.
+  const walnutHook = ((await (await fetch(`${relay.url}/v1/hooks`, { headers: { Authorization: `Bearer ${apiKey}` } })).json()) as any[]).find((k) => k.trigger === 'walnut_any_event');
+  console.log(`the relay was told: the Walnut Zap is ${walnutHook.health}: ${walnutHook.refusing_reason}`);
 
   // The playbook's buying-committee signal: the documented Walnut demo session, varied into
   // three people at one company (two of its hosts), fires when the third person appears.
@@ -156,6 +180,8 @@ async function main(): Promise<void> {
     console.log(`expected one buying-committee signal of 3 people, got ${signals.length}`);
     process.exitCode = 1;
   }
+  await operatorView(relay.url, apiKey, zapBase, (down) => (flakyDown = down), () => flakyHits, post);
+
   if (keep) {
     console.log(`\nThe relay keeps running with this data. Console: ${relay.url}/`);
     console.log(`Sign in with the demo account's API key: ${apiKey}`);
@@ -169,6 +195,70 @@ async function main(): Promise<void> {
   await new Promise<void>((r) => zap.close(() => r()));
   rmSync(dir, { recursive: true, force: true });
   if (recordsBeforeSignals !== sent - 1 || refusals !== 1) process.exitCode = 1;
+}
+
+/**
+ * What the team that runs the relay sees: each Zap's health (the Walnut Zap refused the forged
+ * delivery, and took the committee's sessions after it), then a Zap that is down: its delivery
+ * retried, a failing alert at a local stand-in for Slack, the Zap fixed, its waiting delivery
+ * sent now, and the recovered alert.
+ */
+async function operatorView(
+  relayUrl: string,
+  apiKey: string,
+  zapBase: string,
+  setDown: (down: boolean) => void,
+  hits: () => number,
+  post: (provider: ProviderKey, body: string) => Promise<{ id: string }>,
+): Promise<void> {
+  const api = async (method: string, p: string, body?: unknown) => {
+    const res = await fetch(`${relayUrl}${p}`, { method, headers: { Authorization: `Bearer ${apiKey}`, ...(body ? { 'Content-Type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+    return res.status === 204 ? null : res.json();
+  };
+  const alerts: Array<{ type: string; text: string }> = [];
+  const slack = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      alerts.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      res.writeHead(200).end('ok');
+    });
+  });
+  await new Promise<void>((r) => slack.listen(0, '127.0.0.1', r));
+  const wait = async (what: string, ok: () => boolean | Promise<boolean>) => {
+    const deadline = Date.now() + 15_000;
+    while (!(await ok())) {
+      if (Date.now() > deadline) throw new Error(`demo: ${what} did not happen within 15 s`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  try {
+    console.log("\nthe operator's view (GET /v1/hooks, as the console and `demohooks-relay hooks list` show it):");
+    for (const k of (await api('GET', '/v1/hooks')) as any[]) {
+      const said = k.trigger === 'walnut_any_event' && k.health === 'healthy' ? ' (it took the genuine sessions after the forged one: healthy again)' : '';
+      console.log(`  ${k.trigger ?? '-'}: ${k.health}${k.refusing_reason ? `: ${k.refusing_reason}` : ''}${said}`);
+    }
+
+    console.log('\na Zap that is down: Zapier answers 500 for its hook');
+    await api('PUT', '/v1/me/alerts', { url: `http://127.0.0.1:${(slack.address() as AddressInfo).port}/services/T0/B0/demo` });
+    const hook = (await api('POST', '/v1/hooks', { target_url: `${zapBase}/hooks/flaky`, event: 'walnut.demo_session_finished', zap_id: 'demo-flaky', trigger: 'walnut_demo_session_finished' })) as { id: string };
+    const base = PROVIDERS.walnut.events[0].sample as any;
+    await post('walnut', JSON.stringify({ ...base, data: { ...base.data, session_id: 'outage-1' } }));
+    await wait('the failed attempt', async () => ((await api('GET', `/v1/deliveries?status=retrying&hook_id=${hook.id}`)) as unknown[]).length === 1);
+    const [retrying] = (await api('GET', `/v1/deliveries?status=retrying&hook_id=${hook.id}`)) as any[];
+    console.log(`  delivery ${retrying.id}: retrying after HTTP ${retrying.last_status_code}, next attempt ${retrying.next_attempt_at}`);
+    await wait('the failing alert', () => alerts.some((a) => a.type === 'subscription.failing'));
+    console.log(`  alert to Slack: ${alerts.find((a) => a.type === 'subscription.failing')!.text}`);
+    setDown(false);
+    const before = hits();
+    const now = (await api('POST', `/v1/hooks/${hook.id}/retry-now`, {})) as { queued: number };
+    console.log(`  the Zap is fixed; "Send retrying deliveries now": ${now.queued} sent without waiting for the backoff`);
+    await wait('the delivery', async () => hits() > before && ((await api('GET', `/v1/deliveries?status=delivered&hook_id=${hook.id}`)) as unknown[]).length === 1);
+    await wait('the recovered alert', () => alerts.some((a) => a.type === 'subscription.recovered'));
+    console.log(`  delivered; alert to Slack: ${alerts.find((a) => a.type === 'subscription.recovered')!.text}`);
+  } finally {
+    await new Promise<void>((r) => slack.close(() => r()));
+  }
 }
 
 main().catch((err) => {

@@ -35,7 +35,7 @@ export function alertText(p: Payload, account: string, consoleUrl: string, giveU
     return `:large_green_circle: demohooks relay (${esc(account)}): the Zap behind ${sub} takes its deliveries again (refusing since ${esc(p.since)}, ${p.refusals} refused). ${link}`;
   }
   if (p.type === 'subscription.recovered') {
-    return `:large_green_circle: demohooks relay (${esc(account)}): the subscription ${sub} is delivering again (failing since ${esc(p.since)}, ${p.failed_attempts ?? 0} failed attempts). ${link}`;
+    return `:large_green_circle: demohooks relay (${esc(account)}): the subscription ${sub} is delivering again (failing since ${esc(p.since)}, ${p.failed_attempts ?? 0} failed attempt${p.failed_attempts === 1 ? '' : 's'}). ${link}`;
   }
   const n = p.count ?? 1;
   return `:warning: demohooks relay (${esc(account)}): ${n} ${n === 1 ? 'delivery' : 'deliveries'} to ${sub} given up after ${giveUpHours} h of retries. Retry them from the console once the target answers: ${link}`;

@@ -29,7 +29,7 @@ export function refusalWords(reason: string, provider: string | null): string {
   const where = provider && provider in PROVIDERS ? PROVIDERS[provider as ProviderKey].scheme.secretWhere : `${v}'s webhook settings`;
   switch (reason as RefusalReason) {
     case 'signature_mismatch':
-      return `the ${v} signing secret in this Zap's connection is not the one ${v} signs with: copy ${where} into the connection's ${v} secret (in Zapier, the demohooks connection)`;
+      return `the ${v} signing secret in this Zap's connection is not the one ${v} signs with: copy ${where} into the connection's ${v} secret (in Zapier, the demohooks connection); if it is the current one already, the event was not signed by ${v} (someone who knows the inbound URL posted it: rotate that URL)`;
     case 'signature_missing':
       return `${v} sent the event unsigned, but this Zap's connection has a ${v} signing secret: turn signing on in ${v}, or clear the secret from the connection`;
     case 'signature_malformed':
