@@ -46,3 +46,16 @@ function companyOfHost(host: string): string | null {
   if (free.has(host) || free.has(domain) || disposable.has(host) || disposable.has(domain)) return null;
   return domain;
 }
+
+/**
+ * A company's name read from its domain, for when the vendor sends none (Walnut never does):
+ * the registrable label, its words capitalised (`acme.co.uk` → `Acme`, `umbrella-corp.com` →
+ * `Umbrella Corp`). A guess a person can read, not a legal name: the domain stays beside it.
+ */
+export function nameOfDomain(domain: string): string {
+  const { getDomain } = load();
+  const registrable = getDomain(domain) ?? domain;
+  const label = registrable.slice(0, registrable.indexOf('.') > 0 ? registrable.indexOf('.') : undefined);
+  const words = label.split(/[-_]+/).filter(Boolean);
+  return words.length ? words.map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join(' ') : domain;
+}

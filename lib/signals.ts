@@ -12,6 +12,7 @@
 import type { DemoActivity } from './activity.js';
 import { accountScore } from './account-plays.js';
 import { crmNote, oneLine, slackEscape } from './record.js';
+import { nameOfDomain } from './company.js';
 
 /** A day in milliseconds, the unit of every signal's window. */
 export const DAY = 86_400_000;
@@ -182,7 +183,7 @@ export function engagementOf(domain: string, sessions: Activity[], countedVendor
   const times = sessions.map((s) => s.at);
   return {
     company_domain: domain,
-    company_name: companyName ?? domain,
+    company_name: companyName ?? nameOfDomain(domain),
     engagement_score: accountScore(sessions, atMs).shown,
     people_count: people.length,
     people,

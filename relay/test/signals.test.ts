@@ -59,7 +59,7 @@ describe.each(STORES)('account signals through a relay on %s', (_name, dbUrl) =>
     const [signal] = await deliver(third);
     expect(signal).toMatchObject({
       company_domain: 'acme.co.uk',
-      company_name: 'acme.co.uk',
+      company_name: 'Acme', // Walnut sends no company name: read from the domain
       people_count: 3,
       people_emails: 'dana@acme.co.uk, sam@acme.co.uk, kim@acme.co.uk',
       sessions_count: 4,
@@ -74,7 +74,7 @@ describe.each(STORES)('account signals through a relay on %s', (_name, dbUrl) =>
       is_test: false,
     });
     expect(signal.people[1]).toMatchObject({ email: 'sam@acme.co.uk', sessions: 2, demos: 'My Awesome Demo' });
-    expect(signal.summary_text).toBe('3 people from acme.co.uk viewed "My Awesome Demo" within 14 days: dana@acme.co.uk, sam@acme.co.uk, kim@acme.co.uk (My Awesome Demo).');
+    expect(signal.summary_text).toBe('3 people from Acme viewed "My Awesome Demo" within 14 days: dana@acme.co.uk, sam@acme.co.uk, kim@acme.co.uk (My Awesome Demo).');
     // The same delivery again (at-least-once), and a fourth person: nothing.
     expect(await deliver(third)).toStrictEqual([]);
     w.clock += 1000;
@@ -276,7 +276,7 @@ describe.each(STORES)('account signals through a relay on %s', (_name, dbUrl) =>
     const [r] = await deliver(back);
     expect(r).toMatchObject({ company_domain: 'globex.com', people_count: 1, people_emails: 'cy@globex.com', quiet_days: 30, window_days: 21 });
     expect(r.previous_activity_at).toBe(new Date(w.clock - 30 * DAY).toISOString());
-    expect(r.summary_text).toContain('globex.com is back after 30 quiet days');
+    expect(r.summary_text).toContain('Globex is back after 30 quiet days');
     expect(Object.keys(r).sort()).toStrictEqual(Object.keys(w.op('account_reengaged').sample).sort());
     expect(await two.deliver(back)).toStrictEqual([]); // one person back is not two
     w.clock += DAY;
