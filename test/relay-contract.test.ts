@@ -43,12 +43,15 @@ afterEach(() => {
 });
 
 describe.each(Object.entries(CONTRACT))('%s', (key, relayEvent) => {
-  it(`subscribes the Zap's target URL to ${relayEvent}`, async () => {
+  it(`subscribes the Zap's target URL to ${relayEvent}, saying which Zap and trigger it is`, async () => {
     nock(RELAY, { reqheaders: { authorization: `Bearer ${API_KEY}` } })
-      .post('/v1/hooks', { target_url: TARGET, event: relayEvent })
+      .post('/v1/hooks', { target_url: TARGET, event: relayEvent, zap_id: '31337', trigger: key })
       .reply(201, { id: 'hook_1', event: relayEvent, target_url: TARGET, created_at: '2026-11-23T10:00:00Z' });
-    const out = await appTester(triggerOp(key).performSubscribe, bundle() as any);
+    const out = await appTester(triggerOp(key).performSubscribe, { ...bundle(), meta: { zap: { id: 31337 } } } as any);
     expect(out).toStrictEqual({ id: 'hook_1', event: relayEvent, target_url: TARGET, created_at: '2026-11-23T10:00:00Z' });
+    // Without a Zap (the editor's own test), no zap_id is sent.
+    nock(RELAY).post('/v1/hooks', { target_url: TARGET, event: relayEvent, trigger: key }).reply(201, { id: 'hook_2', event: relayEvent, target_url: TARGET, created_at: '2026-11-23T10:00:00Z' });
+    expect(await appTester(triggerOp(key).performSubscribe, bundle() as any)).toMatchObject({ id: 'hook_2' });
   });
 
   it('unsubscribes by the id the subscription returned', async () => {

@@ -57,7 +57,7 @@ export const HOOK_COMMANDS: Record<string, Command> = {
     async run({ services, accountId, positionals, values }) {
       const url = positionals[0];
       const event = values.event as string | undefined;
-      if (!url || !event) throw new UsageError('hooks create needs the target URL and --event (e.g. hooks create https://hooks.zapier.com/hooks/catch/1/abc/ --event walnut.*)');
+      if (!url || !event) throw new UsageError('hooks create needs the target URL and --event (e.g. hooks create https://hooks.zapier.com/hooks/catch/1/abc/ --event demo.activity)');
       if (!isRelayEvent(event)) throw new UsageError(unknownEventMessage(event));
       for (const k of ['zap-id', 'trigger'] as const) if (String(values[k] ?? '').length > 100) throw new UsageError(`--${k} must be at most 100 characters`);
       const r = await services.subscriptions.subscribe(accountId, event, url, { zapId: (values['zap-id'] as string | undefined) ?? null, trigger: (values.trigger as string | undefined) ?? null });

@@ -113,7 +113,7 @@ export const Hook = z
     target_url: z.string(),
     created_at: isoOut,
     zap_id: z.string().nullable().describe('the Zap behind the subscription, as the Zapier app said when it subscribed (null: not said)'),
-    trigger: z.string().nullable().describe("the Zap's trigger key, e.g. walnut_demo_session_finished (null: not said)"),
+    trigger: z.string().nullable().describe("the Zap's trigger key, e.g. demo_session (null: not said)"),
   })
   .meta({ id: 'Hook' });
 
