@@ -571,6 +571,27 @@ const MUTATIONS = [
     tests: [RUNS],
   },
   {
+    name: "the CLI checks alert URLs by its own environment, not the running relay's [zap runs]",
+    file: 'relay/cli/operator.ts',
+    from: "const rules = withServedRules(cfg, await store.settings.get('served_rules'));",
+    to: 'const rules = withServedRules(cfg, null);',
+    tests: [CLI],
+  },
+  {
+    name: 'events heard by no subscription not counted [zap runs]',
+    file: 'relay/store/stats.ts',
+    from: 'for (const r of unheard) if (at(r.b)) at(r.b).no_subscription += num(r.n);',
+    to: '',
+    tests: [HEALTH],
+  },
+  {
+    name: 'a signal names the company by its domain when the vendor sends no name [zap runs]',
+    file: 'lib/signals.ts',
+    from: 'company_name: companyName ?? nameOfDomain(domain),',
+    to: 'company_name: companyName ?? domain,',
+    tests: [SIGNALS],
+  },
+  {
     name: 'failed authentication counted per presented key [hostile]',
     file: 'relay/http/auth.ts',
     from: 'failed.fail(request.ip)',

@@ -158,7 +158,7 @@ describe.each(STORES)('operator API on %s', (_name, dbUrl) => {
     expect(await call(relay.url, 'POST', `/v1/deliveries/${failed.id}/retry`, { key })).toStrictEqual({ status: 202, json: { id: failed.id, status: 'pending' } });
     await until('second attempt', async () => (await deliveriesOf(relay, id)).find((d) => d.id === failed.id)!.attempts === 2);
     const conflict = await call(relay.url, 'POST', `/v1/deliveries/${delivered.id}/retry`, { key });
-    expect([conflict.status, conflict.json.error]).toStrictEqual([409, 'delivery is delivered; only failed or given-up deliveries can be retried']);
+    expect([conflict.status, conflict.json.error]).toStrictEqual([409, 'delivery is delivered; only retrying, failed or given-up deliveries can be retried']);
     // A subscription that is gone: its failed delivery cannot be retried.
     await until('failed again', async () => (await statusOf(id, bad.id)) === 'failed');
     expect((await call(relay.url, 'DELETE', `/v1/hooks/${bad.id}`, { key })).status).toBe(204);

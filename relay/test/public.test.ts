@@ -82,6 +82,8 @@ describe('the OpenAPI document', () => {
         'GET /v1/deliveries',
         'POST /v1/deliveries/{id}/retry',
         'POST /v1/hooks/{id}/retry-failed',
+        'POST /v1/hooks/{id}/retry-now',
+        'POST /v1/hooks/{id}/runs',
         'POST /v1/me/rotate-key',
         'POST /v1/me/rotate-inbound',
         'POST /v1/me/disable',

@@ -74,8 +74,9 @@ export class Manage extends Repo {
    */
   async retryOne(accountId: string, id: string): Promise<RetryResult> {
     return this.db.tx(async (q) => {
-      const [row] = await q.query<{ status: DeliveryStatus; attempts: number; leased: number; hook: string | null }>(
-        `SELECT d.status, d.attempts, CASE WHEN ${LEASED('d', this.now)} THEN 1 ELSE 0 END AS leased, h.id AS hook FROM deliveries d JOIN events e ON e.id = d.event_id LEFT JOIN hooks h ON h.id = d.hook_id
+      const [row] = await q.query<{ status: DeliveryStatus; attempts: number; leased: number; due: number; hook: string | null }>(
+        `SELECT d.status, d.attempts, CASE WHEN ${LEASED('d', this.now)} THEN 1 ELSE 0 END AS leased, CASE WHEN d.next_at <= ${this.now} THEN 1 ELSE 0 END AS due,
+           h.id AS hook FROM deliveries d JOIN events e ON e.id = d.event_id LEFT JOIN hooks h ON h.id = d.hook_id
          WHERE d.id = $1 AND e.account_id = $2`,
         [id, accountId],
       );
@@ -83,6 +84,7 @@ export class Manage extends Repo {
       const conflict = (message: string) => ({ ok: false, why: 'conflict', message }) as const;
       if (row.status === 'pending' && Number(row.attempts) === 0) return conflict('delivery is pending with no attempt yet: it is due and goes out in its turn');
       if (row.status === 'pending' && Number(row.leased)) return conflict('delivery is being attempted now (or waits for its turn within its target\'s limits), or its account is disabled');
+      if (row.status === 'pending' && Number(row.due)) return conflict('delivery is due now already: it goes out in its turn');
       if (row.status !== 'failed' && row.status !== 'given_up' && row.status !== 'pending') {
         return conflict(`delivery is ${row.status}; only retrying, failed or given-up deliveries can be retried`);
       }
