@@ -83,7 +83,9 @@ describe('a relay killed with SIGKILL under load', () => {
     const acct = createAccount(dbUrl);
     const path = new URL(acct.inbound.walnut).pathname;
     const sink = await startSink();
-    const env = { RELAY_DATABASE_URL: dbUrl, RELAY_LOG_LEVEL: 'debug', RELAY_DELIVERY_CONCURRENCY: '4' };
+    // The test relays' 500 ms delivery timeout would make a busy machine's slow answer a retry (at least
+    // once, by design): this test is of the claims between processes, so attempts wait longer.
+    const env = { RELAY_DATABASE_URL: dbUrl, RELAY_LOG_LEVEL: 'debug', RELAY_DELIVERY_CONCURRENCY: '4', RELAY_DELIVERY_TIMEOUT_MS: '10000' };
     const a = await spawnRelay(env);
     const b = await spawnRelay(env);
     try {
