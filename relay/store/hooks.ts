@@ -90,8 +90,8 @@ const codeOf = (kept: string) => kept.slice(kept.indexOf(':') + 1);
 const providerOf = (kept: string) => (kept.includes(':') ? kept.slice(0, kept.indexOf(':')) : null);
 
 const FAILED_ATTEMPT = '(a.status_code IS NULL OR a.status_code < 200 OR a.status_code >= 300)';
-/** A 429 or 503 asked the relay to slow down: neither a success nor a failure of the subscription. */
-const NOT_THROTTLED = '(a.status_code IS NULL OR a.status_code NOT IN (429, 503))';
+/** A subscription's health row with where its account's alerts go (`HealthRow`). */
+const HEALTH_ROW = `SELECT h.id, h.account_id, h.event, h.target_url, h.zap_id, h.failing_since, h.consecutive_failures, a.alert_url FROM hooks h JOIN accounts a ON a.id = h.account_id`;
 
 export class Hooks extends Repo {
   /** Subscribes; throws HookLimit when the account already holds `max` subscriptions. */
@@ -181,10 +181,15 @@ export class Hooks extends Repo {
   async healthOf(ids: string[], failed: string[], q: Queryable): Promise<HealthRow[]> {
     const list = (xs: string[], from: number) => xs.map((_, i) => `$${i + from}`).join(', ');
     return q.query<HealthRow>(
-      `SELECT h.id, h.account_id, h.event, h.target_url, h.zap_id, h.failing_since, h.consecutive_failures, a.alert_url FROM hooks h JOIN accounts a ON a.id = h.account_id
+      `${HEALTH_ROW}
        WHERE h.id IN (${list(ids, 1)}) AND (h.failing_since IS NOT NULL${failed.length ? ` OR h.id IN (${list(failed, ids.length + 1)})` : ''})`,
       [...ids, ...failed],
     );
+  }
+
+  /** One subscription's health row, with where its alerts go; undefined when it does not exist. */
+  async healthRow(id: string, q: Queryable): Promise<HealthRow | undefined> {
+    return (await q.query<HealthRow>(`${HEALTH_ROW} WHERE h.id = $1`, [id]))[0];
   }
 
   /**
@@ -228,7 +233,7 @@ export class Hooks extends Repo {
   /** Failing subscriptions whose successes have lasted `steadyMs` by now: due to recover (the alert loop does it). */
   async steady(now: number, steadyMs: number): Promise<HealthRow[]> {
     return this.db.query<HealthRow>(
-      `SELECT h.id, h.account_id, h.event, h.target_url, h.zap_id, h.failing_since, h.consecutive_failures, a.alert_url FROM hooks h JOIN accounts a ON a.id = h.account_id
+      `${HEALTH_ROW}
        WHERE h.failing_since IS NOT NULL AND h.ok_since IS NOT NULL AND h.ok_since <= $1`,
       [now - steadyMs],
     );

@@ -119,7 +119,7 @@ export class Outcomes extends Repo {
     if (outcome.kind === 'gone' && row.hook_id) {
       // REST hooks: 410 Gone means the subscriber is gone; stop delivering to it, and say so
       // (later events of its kind reach no one).
-      const [gone] = await this.hooks.healthOf([row.hook_id], [row.hook_id], q);
+      const gone = await this.hooks.healthRow(row.hook_id, q);
       await this.hooks.delete(null, row.hook_id, q);
       if (gone?.alert_url) await this.alerts.queue(q, gone.account_id, gone.id, 'subscription.removed', { subscription: { id: gone.id, event: gone.event, target_url: gone.target_url, zap_id: gone.zap_id }, since: new Date().toISOString() });
       await cancelPending(q, this.d, { hookId: row.hook_id }, 'HTTP 410 Gone from the subscriber');
