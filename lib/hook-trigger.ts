@@ -14,6 +14,7 @@ import { PROVIDERS, relayEventName } from './providers/index.js';
 import { commonOutputFields, type OutputField } from './record.js';
 import { relayRequest, type RelayEvent, type RelayMe } from './relay-client.js';
 import { tellRelay } from './run-verdict.js';
+import { zCache } from './zcache.js';
 import { assetRules, historyWanted, isSessionEvent, sessionInputFields, sessionOutputFields, sessionSample, matchSession, withHistory } from './session-trigger.js';
 
 /** Seen record ids are kept for 7 days, per connection ("auth" scope). */
@@ -34,12 +35,6 @@ export const includeTestEventsField = includeTestField(Object.values(PROVIDERS))
 export const truthy = (v: unknown): boolean =>
   v === true || (typeof v === 'string' && ['true', 'yes', '1', 'on'].includes(v.trim().toLowerCase()));
 
-/** z.cache with the scope and set-if-absent arguments zapier-platform-core 19 takes (its types lag). */
-export const zCache = (z: ZObject) =>
-  z.cache as unknown as {
-    get(k: string, scope?: string[]): Promise<unknown>;
-    set(k: string, v: unknown, ttl?: number, scope?: string[], nx?: boolean): Promise<boolean | null>;
-  };
 
 /** Subscribing a Zap to a relay event and unsubscribing it: the REST-hook half of every trigger. */
 export function relaySubscription(relayEvent: string, trigger?: string) {

@@ -8,7 +8,7 @@
  * and a run that takes its delivery calls the relay only when this subscription was refusing.
  */
 import type { Bundle, ZObject } from 'zapier-platform-core';
-import { zCache } from './hook-trigger.js';
+import { zCache } from './zcache.js';
 import { relayRequest } from './relay-client.js';
 import { findHeader, type Headers } from './signature.js';
 

@@ -14,7 +14,8 @@ import { defineTrigger, type Bundle, type WebhookTriggerPerform, type WebhookTri
 import { demoActivityOf } from './activity.js';
 import { accountSessions, ACTIVITY_VENDORS, activityPages, activityVendorOf, countedActivity, countedVendors } from './activity-reads.js';
 import { companyOfDomain } from './company.js';
-import { includeTestField, relaySetupField, relaySubscription, runPipeline, truthy, zCache } from './hook-trigger.js';
+import { includeTestField, relaySetupField, relaySubscription, runPipeline, truthy } from './hook-trigger.js';
+import { zCache } from './zcache.js';
 import { DEMO_ACTIVITY, eventFieldOf, orList, type ProviderSpec } from './providers/index.js';
 import { commonOutputFields, f, type OutputField } from './record.js';
 import { onlyCompanies } from './session-trigger.js';
