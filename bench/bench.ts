@@ -18,7 +18,9 @@ import { activityIndex } from '../relay/domain/activity.js';
 import { dedupKey } from '../relay/domain/identity.js';
 import { Store } from '../relay/store/index.js';
 import { demoActivityOf } from '../lib/activity.js';
-import { dropStores, freshPgUrl, freshSqliteUrl, pgAvailable, RELAY_BIN, spawnRelay } from '../relay/test/harness.js';
+import { dropStores, freshPgUrl, freshSqliteUrl, pgAvailable, spawnRelay } from '../relay/test/harness.js';
+import { relayOn, type Running, stores, subscribe, UNLIMITED } from './relays.js';
+import { idleCpu, stageProfile, steadyRate } from './steady.js';
 import { startZapier } from '../relay/test/zapier-standin.js';
 import { closedLoop, cpuMsOf, fmt, median, openLoop, percentile, post, spawnBareForwarder, spawnBareServer, spawnCollector, startTimingSink, table, waitFor, walnutEvent } from './lib.js';
 
@@ -126,40 +128,6 @@ app.triggers.walnut_demo_session_finished.operation.perform(z,bundle).then((r)=>
 }
 
 // 3–5. the relay ----------------------------------------------------------------------------
-
-const UNLIMITED = { RELAY_INBOUND_RATE_PER_MINUTE: '100000000', RELAY_API_RATE_PER_MINUTE: '10000000' };
-
-interface Running {
-  url: string;
-  inbound: string;
-  key: string;
-  /** Its processes: paused (SIGSTOP) while another row is measured, so an idle relay's polling costs that row nothing. */
-  procs?: ChildProcess[];
-  stop: () => void;
-}
-
-async function relayOn(databaseUrl: string, env: Record<string, string> = {}): Promise<Running> {
-  const acct = JSON.parse(
-    execFileSync(process.execPath, [RELAY_BIN, 'account', 'create', '--name', 'bench', '--json'], { env: { ...process.env, RELAY_DATABASE_URL: databaseUrl }, encoding: 'utf8' }),
-  );
-  // The per-URL inbound limit (1,000/s by default) would cap the load itself: set past reach, so
-  // the limiter still does its bookkeeping on every request but never refuses one.
-  const r = await spawnRelay({ RELAY_DATABASE_URL: databaseUrl, RELAY_DELIVERY_CONCURRENCY: '32', ...UNLIMITED, ...env }, false);
-  return { url: r.url, inbound: `${r.url}${new URL(acct.inbound.walnut).pathname}`, key: acct.api_key, procs: [r.proc], stop: () => r.proc.kill('SIGTERM') };
-}
-
-async function subscribe(r: Running, target: string, count: number): Promise<void> {
-  for (let i = 0; i < count; i++) {
-    const res = await fetch(`${r.url}/v1/hooks`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${r.key}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ target_url: `${target}/s${i}`, event: 'walnut.*' }),
-    });
-    if (res.status !== 201) throw new Error(`subscribe failed: ${res.status} ${await res.text()}`);
-  }
-}
-
-const stores = (): Array<[string, () => string]> => [['SQLite', freshSqliteUrl], ...(pgAvailable.ok ? ([['PostgreSQL', freshPgUrl]] as Array<[string, () => string]>) : [])];
 
 let seq = 0;
 const send = (r: Running) => (i: number) => {
@@ -766,6 +734,9 @@ async function main(): Promise<void> {
     ['cold', coldStart],
     ['ingest', ingest],
     ['delivery', delivery],
+    ['steady', steadyRate],
+    ['idle', idleCpu],
+    ['stages', stageProfile],
     ['subs', growthSubscriptions],
     ['stored', growthStored],
     ['activity', growthActivity],

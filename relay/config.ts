@@ -18,7 +18,10 @@ export interface RelayConfig {
   deliveryTimeoutMs: number;
   deliveryConcurrency: number;
   leaseMs: number;
+  /** How soon a relay looks again for due work it could not take (a paused or full target's). */
   pollMs: number;
+  /** How often an idle relay looks for work it was not told of: stored by another process or the CLI, or left by one that died. */
+  idlePollMs: number;
   retentionDays: number;
   /** Purging spares each company's newest demo-activity event this long, so a return after a long silence is still recognised. */
   activityMemoryDays: number;
@@ -142,6 +145,7 @@ const Fields = z.object({
     RELAY_DELIVERY_CONCURRENCY: wholeNumber(128, 1, 1000),
     RELAY_LEASE_MS: wholeNumber(20_000, 100, 60 * 60 * 1000),
     RELAY_POLL_MS: wholeNumber(250, 10, 60_000),
+    RELAY_IDLE_POLL_MS: wholeNumber(5_000, 10, 10 * 60 * 1000),
     RELAY_RETENTION_DAYS: wholeNumber(30, 0, 3650),
     RELAY_ACTIVITY_MEMORY_DAYS: wholeNumber(400, 0, 3650),
     RELAY_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).optional(),
@@ -244,6 +248,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
     deliveryConcurrency: v.RELAY_DELIVERY_CONCURRENCY,
     leaseMs: v.RELAY_LEASE_MS,
     pollMs: v.RELAY_POLL_MS,
+    idlePollMs: Math.max(v.RELAY_IDLE_POLL_MS, v.RELAY_POLL_MS),
     retentionDays: v.RELAY_RETENTION_DAYS,
     activityMemoryDays: v.RELAY_ACTIVITY_MEMORY_DAYS,
     maxBodyBytes: 1024 * 1024,

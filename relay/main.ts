@@ -46,7 +46,8 @@ function loops(store: Store, cfg: RelayConfig, log: Logger, metrics: ReturnType<
   const handoff = new Handoff();
   const deliverer = new Deliverer(store, cfg, log, metrics, tracing);
   // The deliverer is woken only when a derive queued deliveries it was not handed.
-  const deriver = new Deriver(store, handoff, log, cfg.pollMs, () => deliverer.kick(), undefined, tracing);
+  // Kicked by this process's intake; the idle look finds what another process stored and died before deriving.
+  const deriver = new Deriver(store, handoff, log, Math.max(cfg.idlePollMs, cfg.pollMs), () => deliverer.kick(), undefined, tracing);
   const intake = new Intake(store, handoff, () => deriver.kick(), tracing);
   return { deliverer, deriver, intake };
 }
@@ -81,7 +82,8 @@ export async function startRelay(cfg: RelayConfig, log: Logger, options: { deliv
   const metrics = createMetrics(store.deliveryList);
   const tracing = startTracing(cfg.tracing, log);
   const { deliverer, deriver, intake } = loops(store, cfg, log, metrics, tracing);
-  const services = createServices(store, cfg, { deriver: () => deriver.kick(), deliverer: () => deliverer.kick() });
+  let alerts: Alerter | null = null; // made once the relay's own URL is known, below
+  const services = createServices(store, cfg, { deriver: () => deriver.kick(), deliverer: () => deliverer.kick(), alerter: () => alerts?.kick() });
   let base = publicBase(cfg);
   const app = await buildHttp({ cfg, services, intake, log, metrics, tracing, inboundUrls: (tokens) => inboundUrlsFor(base, tokens) });
   await app.listen({ port: cfg.port, host: cfg.host });
@@ -92,6 +94,8 @@ export async function startRelay(cfg: RelayConfig, log: Logger, options: { deliv
   // And checks target and alert URLs by this relay's rules, not its own environment's.
   await store.settings.set('served_rules', JSON.stringify(servedRules(cfg)));
   const alerter = new Alerter(store, cfg, log, (hookId) => `${base}/#/failed?hook=${encodeURIComponent(hookId)}`);
+  alerts = alerter;
+  deliverer.onTrouble = () => alerter.kick();
   if (options.deliver !== false) {
     deliverer.start();
     deriver.handTo(deliverer);

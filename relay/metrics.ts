@@ -20,7 +20,10 @@ export interface QueueStats {
 
 export function createMetrics(queue: QueueStats): RelayMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  // The event-loop lag gauges sampled twice a second, not at prom-client's default 10 ms: that
+  // histogram's timer wakes the process a hundred times a second, a measurable share of what an
+  // idle relay costs (docs/benchmarks.md), for a precision a scrape every 15 s does not use.
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 500 });
   const inbound = new Counter({
     name: 'demohooks_relay_inbound_events_total',
     help: 'Inbound vendor posts, by provider and outcome (stored, duplicate, refused_<HTTP status>).',

@@ -23,6 +23,7 @@ export class Alerter {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;
+  private kicked = false;
   private readonly lookup;
   private readonly agents = { http: new http.Agent({ keepAlive: false }), https: new https.Agent({ keepAlive: false }) };
 
@@ -36,17 +37,37 @@ export class Alerter {
     this.lookup = guardedLookup(cfg.allowPrivateTargets);
   }
 
+  /**
+   * Rounds run every five polls while anything is outstanding (an alert pending, a subscription
+   * failing, given-up deliveries not yet reported) and at the idle look otherwise; an outcome
+   * that may queue an alert kicks a round now.
+   */
   start(): void {
-    const tick = () => {
+    this.schedule(this.cfg.pollMs);
+  }
+
+  /** Something may have queued an alert (an outcome that was not a delivery, a Zap's refusal): a round runs now. */
+  kick(): void {
+    this.kicked = true;
+    if (this.timer && !this.running && !this.stopped) {
+      clearTimeout(this.timer);
+      this.schedule(0);
+    }
+  }
+
+  private schedule(ms: number): void {
+    this.timer = setTimeout(() => {
+      this.timer = null;
       if (this.stopped) return;
+      let busy = true;
       this.running = this.tick()
+        .then((b) => void (busy = b))
         .catch((err) => this.log('error', 'alert loop failed', { error: (err as Error).message }))
         .finally(() => {
           this.running = null;
-          if (!this.stopped) this.timer = setTimeout(tick, this.cfg.pollMs * 5);
+          if (!this.stopped) this.schedule(this.kicked ? 0 : busy ? this.cfg.pollMs * 5 : Math.max(this.cfg.idlePollMs, this.cfg.pollMs * 5));
         });
-    };
-    this.timer = setTimeout(tick, this.cfg.pollMs);
+    }, ms);
   }
 
   async stop(): Promise<void> {
@@ -57,12 +78,20 @@ export class Alerter {
     this.agents.https.destroy();
   }
 
-  /** One round: given-up deliveries become one alert a subscription an hour, with their count; then what is due is sent. */
-  async tick(): Promise<void> {
+  /**
+   * One round: given-up deliveries become one alert a subscription an hour, with their count;
+   * then what is due is sent. Unless kicked, first one read says whether anything is
+   * outstanding at all; false: nothing was (the next round can wait for the idle look).
+   */
+  async tick(): Promise<boolean> {
+    const kicked = this.kicked;
+    this.kicked = false;
+    if (!kicked && !(await this.store.alerts.outstanding())) return false;
     await this.store.outcomes.recoverSteady(this.cfg);
     for (const r of await this.store.alerts.givenUpDue()) await this.store.alerts.reportGivenUp(r);
     const due = await this.store.alerts.claimDue(this.cfg.leaseMs);
     await Promise.all(due.map((a) => this.send(a)));
+    return true;
   }
 
   private async send(a: DueAlert): Promise<void> {

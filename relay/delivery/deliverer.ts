@@ -46,6 +46,12 @@ export class Deliverer extends KickLoop implements LeaseTaker {
   private capped = new Set<string>();
   private turnTimer: NodeJS.Timeout | null = null;
   private turnAt = 0;
+  /** When a waiting loop looks again (performance.now() time). */
+  private wakeAt = 0;
+  /** The earliest pending delivery's due time may have changed since the store was last asked. */
+  private dueUnknown = true;
+  /** Told of every outcome that was not a delivery (it may have queued an alert). */
+  onTrouble: () => void = () => undefined;
 
   constructor(
     private readonly store: Store,
@@ -125,7 +131,10 @@ export class Deliverer extends KickLoop implements LeaseTaker {
   protected async loop(): Promise<void> {
     let lastClaim = 0;
     while (this.running) {
-      if (this.modeNow === 'waiting' && (this.kicked || performance.now() - lastClaim >= this.cfg.pollMs)) this.to('looking');
+      if (this.modeNow === 'waiting' && (this.kicked || performance.now() >= this.wakeAt)) {
+        if (!this.kicked) this.dueUnknown = true; // woken for what came due: there may be more
+        this.to('looking');
+      }
       this.kicked = false;
       this.startReady();
       let failed = false;
@@ -139,10 +148,35 @@ export class Deliverer extends KickLoop implements LeaseTaker {
         lastClaim = performance.now();
         failed = !(await this.claim(want, lastClaim));
       }
-      // New work stored while claiming would otherwise wait for the next poll.
+      // New work stored while claiming would otherwise wait for the next look.
       if (this.kicked && !failed) continue;
-      await this.sleep(Math.max(1, lastClaim + this.cfg.pollMs - performance.now()));
+      if (this.modeNow === 'waiting') await this.planWake(lastClaim);
+      await this.sleep(Math.max(1, (this.modeNow === 'waiting' ? this.wakeAt : lastClaim + this.cfg.pollMs) - performance.now()));
     }
+  }
+
+  /**
+   * When a waiting loop looks again: at the earliest pending delivery's due time (asked of the
+   * store when it may have changed), no sooner than the poll when due work is being passed over
+   * (a paused or full target's), and no later than the idle look.
+   */
+  private async planWake(lastClaim: number): Promise<void> {
+    const idle = lastClaim + Math.max(this.cfg.idlePollMs, this.cfg.pollMs);
+    // Known: keep it (a timer may fire a little before its time; the next turn of the loop sees it due).
+    if (!this.dueUnknown) return;
+    let wait: number | null;
+    try {
+      wait = await this.store.claims.nextDueIn();
+      this.dueUnknown = false;
+    } catch (err) {
+      this.log('error', 'reading when the next delivery is due failed', { error: (err as Error).message });
+      wait = 0;
+    }
+    // Due now: if it came due after the claim just made began, look again at once; if it was
+    // due already, that claim passed it over (its target paused or full) until the poll.
+    const now = performance.now();
+    const at = wait === null ? idle : wait > 0 ? now + wait : -wait < now - lastClaim ? now : lastClaim + this.cfg.pollMs;
+    this.wakeAt = Math.min(idle, at);
   }
 
   /** One claim into the ready queue; false when it failed. */
@@ -150,6 +184,7 @@ export class Deliverer extends KickLoop implements LeaseTaker {
     try {
       const r = await this.store.claims.claim({ worker: this.worker, limit: want, leaseMs: this.cfg.leaseMs, perAccount: 2 * this.cfg.accountConcurrency, held: this.queue.held, pacing: this.pacing });
       this.queue.push(r.claimed, claimedAt);
+      if (r.seen > r.claimed.length) this.dueUnknown = true; // due work left behind (a full or paused target's)
       // Found nothing more: look again at a kick or the poll, or once an account whose work
       // was left behind for its share holds a quarter of its allowance less (so the next
       // claim takes a batch, not one).
@@ -159,6 +194,7 @@ export class Deliverer extends KickLoop implements LeaseTaker {
       return true;
     } catch (err) {
       this.log('error', 'claim failed', { error: (err as Error).message });
+      this.dueUnknown = true;
       if (this.running) this.to('waiting');
       return false;
     }
@@ -184,6 +220,11 @@ export class Deliverer extends KickLoop implements LeaseTaker {
           // once the pause ends), once the pause is recorded there.
           if (result.outcome.kind === 'throttled') this.queue.pause(claimed.target_url, performance.now() + result.outcome.delayMs);
           await this.recorder.record(claimed, result);
+          // Not delivered: due again later (a retry, a paused target), which a waiting loop wakes for.
+          if (result.outcome.kind !== 'delivered') {
+            this.dueUnknown = true;
+            this.onTrouble();
+          }
         })
         .finally(() => {
           this.inflight.delete(p);

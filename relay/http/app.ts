@@ -6,7 +6,6 @@
  */
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
-import underPressure from '@fastify/under-pressure';
 import { BlockList, isIPv6 } from 'node:net';
 import Fastify, { LogController } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -25,6 +24,7 @@ import { inboundPlugin } from './inbound.js';
 import { ByteBudget } from './limits.js';
 import { metricsPlugin } from './metrics.js';
 import { operatorPlugin } from './operator.js';
+import { installPressure } from './pressure.js';
 import { HttpError } from './util.js';
 
 export type { App, HttpDeps } from './deps.js';
@@ -90,13 +90,12 @@ function createServer(cfg: RelayConfig, log: Logger): App {
 /** Overload answers, rate limits and the OpenAPI document. */
 async function registerPlugins(app: App, cfg: RelayConfig, log: Logger): Promise<void> {
   // Overload: 503 + Retry-After while the event loop lags or the heap is past its mark.
-  await app.register(underPressure, {
-    maxEventLoopDelay: cfg.maxEventLoopDelayMs,
+  installPressure(app as never, {
+    maxEventLoopDelayMs: cfg.maxEventLoopDelayMs,
     maxHeapUsedBytes: cfg.maxHeapBytes,
-    retryAfter: 10,
-    pressureHandler: (_request, reply, type, value) => {
+    onPressure: (_request, reply, type, value) => {
       log('warn', 'overloaded: answering 503', { type, value });
-      void sendError(reply, 503, 'the relay is overloaded; retry later', 10);
+      return sendError(reply, 503, 'the relay is overloaded; retry later', 10);
     },
   });
   await app.register(rateLimit, {

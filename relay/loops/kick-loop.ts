@@ -9,6 +9,8 @@ export abstract class KickLoop {
   /** Kicked since the current round began. */
   protected kicked = false;
   private wake: (() => void) | null = null;
+  /** Kicked or nudged while not asleep: the next sleep returns at once. */
+  private woken = false;
   private loopDone: Promise<void> = Promise.resolve();
 
   protected abstract loop(): Promise<void>;
@@ -22,7 +24,7 @@ export abstract class KickLoop {
   /** New work was stored: look now instead of at the next poll. */
   kick(): void {
     this.kicked = true;
-    this.wake?.();
+    this.rouse();
   }
 
   /** Ends the loop after the round under way. */
@@ -34,11 +36,20 @@ export abstract class KickLoop {
 
   /** Wakes a sleeping loop without marking new work (a delivery slot came free). */
   protected nudge(): void {
-    this.wake?.();
+    this.rouse();
+  }
+
+  private rouse(): void {
+    if (this.wake) this.wake();
+    else this.woken = true;
   }
 
   /** Sleeps `ms`, or until kicked or nudged. */
   protected async sleep(ms: number): Promise<void> {
+    if (this.woken || !this.running) {
+      this.woken = false;
+      return;
+    }
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, ms);
       this.wake = () => {

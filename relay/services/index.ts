@@ -19,10 +19,10 @@ export interface Services {
 }
 
 /** `wake`: this process's loops, when it runs them (the CLI does not). */
-export function createServices(store: Store, cfg: RelayConfig, wake: { deriver?: () => void; deliverer?: () => void } = {}): Services {
+export function createServices(store: Store, cfg: RelayConfig, wake: { deriver?: () => void; deliverer?: () => void; alerter?: () => void } = {}): Services {
   const caughtUp = new CaughtUp(store, wake.deriver);
   return {
-    subscriptions: new Subscriptions(store, cfg),
+    subscriptions: new Subscriptions(store, cfg, wake.alerter),
     accounts: new AccountService(store, cfg),
     deliveries: new DeliveryService(store, caughtUp, wake.deliverer),
     reads: new Reads(store, caughtUp),

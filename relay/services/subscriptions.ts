@@ -22,6 +22,8 @@ export class Subscriptions {
   constructor(
     private readonly store: Store,
     private readonly cfg: Pick<RelayConfig, 'targetHosts' | 'allowPrivateTargets' | 'maxHooksPerAccount' | 'leaseMs' | 'alertRepeatMs'>,
+    /** This process's alert loop, when it runs one: a verdict may have queued an alert. */
+    private readonly alerted: () => void = () => undefined,
   ) {}
 
   /** Subscribes a target that passes the target rule (its name resolved and checked now); `zap` says which Zap it is. */
@@ -44,6 +46,12 @@ export class Subscriptions {
    * verdict on a newer event was recorded already.
    */
   async judge(accountId: string, hookId: string, eventId: string, verdict: { refused: false } | { refused: true; code: RefusalReason }): Promise<'recorded' | 'stale' | 'not_found'> {
+    const out = await this.judged(accountId, hookId, eventId, verdict);
+    if (out === 'recorded') this.alerted();
+    return out;
+  }
+
+  private judged(accountId: string, hookId: string, eventId: string, verdict: { refused: false } | { refused: true; code: RefusalReason }): Promise<'recorded' | 'stale' | 'not_found'> {
     return this.store.tx(async (q) => {
       const t = await this.store.hooks.verdictTarget(accountId, hookId, eventId, q);
       if (!t) return 'not_found';

@@ -36,6 +36,16 @@ export class Alerts extends Repo {
   }
 
   /** Subscriptions with given-up deliveries not yet told, whose last such alert is an hour old or more. */
+  /** Whether the alert loop has anything to do: an alert pending, a subscription failing, given-up deliveries not yet reported. */
+  async outstanding(): Promise<boolean> {
+    const [r] = await this.db.query<{ yes: number | boolean }>(
+      `SELECT CASE WHEN EXISTS (SELECT 1 FROM alerts WHERE status = 'pending') OR EXISTS (SELECT 1 FROM hooks WHERE failing_since IS NOT NULL OR given_up_unreported > 0) THEN 1 ELSE 0 END AS yes`,
+      [],
+      true,
+    );
+    return Number(r?.yes) === 1;
+  }
+
   async givenUpDue(): Promise<GivenUpReport[]> {
     return this.db.query<GivenUpReport>(
       `SELECT h.id, h.account_id, h.event, h.target_url, h.given_up_unreported AS n, a.alert_url FROM hooks h JOIN accounts a ON a.id = h.account_id

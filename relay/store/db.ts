@@ -77,6 +77,14 @@ export class WalSync {
     return this.queued;
   }
 
+  /**
+   * Resolves once the syncs already asked for are done, starting none: what a read saw was
+   * committed before one of them was asked for, so it is on disk once they are.
+   */
+  settled(): Promise<void> {
+    return (this.queued ?? this.inflight ?? Promise.resolve()).catch(() => undefined);
+  }
+
   private flush(): Promise<void> {
     const p: Promise<void> = (async () => {
       if (!this.file) {
@@ -173,23 +181,34 @@ export async function openSqlite(file: string): Promise<Db> {
   // journal (kept by a multi-row insert that may fail halfway) stays off the disk.
   db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${memory ? 'OFF' : 'NORMAL'}; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;`);
   const wal = memory ? null : new WalSync(`${path.resolve(file)}-wal`);
-  const durable = <T>(out: T): Promise<T> | T => (wal ? wal.sync().then(() => out) : out);
+  // What this connection has changed so far: work that changed nothing (a claim or an alert
+  // round that found nothing due) starts no sync of its own; it waits only for those already
+  // asked for, since what it read (a duplicate's original, say) may not be on disk before them.
+  const changes = db.prepare('SELECT total_changes() AS n');
+  const changed = () => Number((changes.get() as { n: number }).n);
+  const durable = <T>([out, wrote]: [T, boolean]): Promise<T> => (!wal ? Promise.resolve(out) : (wrote ? wal.sync() : wal.settled()).then(() => out));
   const q = sqliteStatements(db);
   const enqueue = sharedQueue(memory ? Symbol('memory') : path.resolve(file));
   return {
     dialect: SQLITE,
     describe: `sqlite:${file}`,
     query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
-      const rows = enqueue(() => q.query<T>(sql, params));
-      return READ_ONLY.test(sql) ? rows : rows.then(durable);
+      if (READ_ONLY.test(sql)) return enqueue(() => q.query<T>(sql, params));
+      return enqueue(async (): Promise<[T[], boolean]> => {
+        const before = changed();
+        const rows = await q.query<T>(sql, params);
+        return [rows, changed() !== before];
+      }).then(durable);
     },
     tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
-      return enqueue(async () => {
+      return enqueue(async (): Promise<[T, boolean]> => {
         db.exec('BEGIN IMMEDIATE');
         try {
+          const before = changed();
           const out = await fn(q);
+          const wrote = changed() !== before;
           db.exec('COMMIT');
-          return out;
+          return [out, wrote];
         } catch (err) {
           // SQLite may have rolled back already (a full disk does): a failing ROLLBACK must not
           // replace the error that says what went wrong.

@@ -82,6 +82,7 @@ export function testConfig(databaseUrl: string, overrides: Partial<RelayConfig> 
     retryBaseMs: 50,
     retryMaxMs: 400,
     pollMs: 20,
+    idlePollMs: 20,
     leaseMs: 2000,
     deliveryTimeoutMs: 1500,
     retentionDays: 0,
@@ -183,8 +184,11 @@ export interface SpawnedRelay {
 }
 
 export function spawnRelay(env: Record<string, string>, keepLogs = true): Promise<SpawnedRelay> {
-  const proc = spawn(process.execPath, [RELAY_BIN, 'serve'], {
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', RELAY_ALLOW_PRIVATE_TARGETS: '1', RELAY_TARGET_HOSTS: '127.0.0.1:*', RELAY_DELIVERY_TIMEOUT_MS: '500', RELAY_POLL_MS: '20', RELAY_RETRY_BASE_MS: '50', RELAY_RETRY_MAX_MS: '400', RELAY_TARGET_RATE: '0', RELAY_ZAPIER_USER_RATE: '0', RELAY_ALERT_REPEAT_MS: '0', RELAY_RECOVERED_AFTER_MS: '0', ...env },
+  // RELAY_CPU_PROF_DIR (the bench's profiles): each relay writes a .cpuprofile there when it
+  // stops; Node does not take --cpu-prof from NODE_OPTIONS.
+  const prof = process.env.RELAY_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.RELAY_CPU_PROF_DIR}`] : [];
+  const proc = spawn(process.execPath, [...prof, RELAY_BIN, 'serve'], {
+    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', RELAY_ALLOW_PRIVATE_TARGETS: '1', RELAY_TARGET_HOSTS: '127.0.0.1:*', RELAY_DELIVERY_TIMEOUT_MS: '500', RELAY_POLL_MS: '20', RELAY_IDLE_POLL_MS: '20', RELAY_RETRY_BASE_MS: '50', RELAY_RETRY_MAX_MS: '400', RELAY_TARGET_RATE: '0', RELAY_ZAPIER_USER_RATE: '0', RELAY_ALERT_REPEAT_MS: '0', RELAY_RECOVERED_AFTER_MS: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];

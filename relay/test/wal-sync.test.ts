@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { WalSync } from '../store/db.js';
+import { openSqlite, WalSync } from '../store/db.js';
 
 /**
  * SQLite's durability: COMMIT writes the log, and a write's promise may resolve only after an
@@ -44,6 +44,46 @@ describe('WalSync (what an ack waits for on SQLite)', () => {
       await sync.close();
     } finally {
       proto.datasync = real;
+    }
+  });
+
+  it('a transaction that changed nothing starts no sync, yet resolves only once the syncs already asked for are done', async () => {
+    const probe = await open(wal, 'r');
+    const proto = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> };
+    await probe.close();
+    const real = proto.datasync;
+    const started: Array<() => void> = [];
+    proto.datasync = function (this: unknown) {
+      return new Promise<void>((resolve, reject) => started.push(() => real.call(this).then(resolve, reject)));
+    };
+    const db = await openSqlite(path.join(dir, 'changes.db'));
+    try {
+      await db.query('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)').catch(() => undefined);
+      while (started.length > 0) started.shift()!();
+      await new Promise((r) => setTimeout(r, 20));
+      while (started.length > 0) started.shift()!();
+      const done: string[] = [];
+      // A write asks for a sync, and waits for it.
+      const write = db.tx((q) => q.query('INSERT INTO t (v) VALUES ($1)', ['x'])).then(() => done.push('write'));
+      while (started.length < 1) await new Promise((r) => setTimeout(r, 1));
+      // One that reads what the write committed (an update that matches nothing): no sync of
+      // its own, but not answered before the write's sync is done.
+      const empty = db.tx((q) => q.query("UPDATE t SET v = 'y' WHERE v = 'none'")).then(() => done.push('empty'));
+      const none = db.query("UPDATE t SET v = 'y' WHERE v = 'none'").then(() => done.push('none'));
+      await new Promise((r) => setTimeout(r, 30));
+      expect(done).toStrictEqual([]);
+      expect(started).toHaveLength(1);
+      started.shift()!();
+      await Promise.all([write, empty, none]);
+      expect(done).toContain('write');
+      expect(done).toHaveLength(3);
+      expect(started).toHaveLength(0);
+      // With no sync pending, one that changed nothing is answered at once.
+      await db.tx((q) => q.query("UPDATE t SET v = 'y' WHERE v = 'none'"));
+      expect(started).toHaveLength(0);
+    } finally {
+      proto.datasync = real;
+      await db.close();
     }
   });
 });

@@ -37,6 +37,8 @@ export interface ClaimRequest {
 
 export interface ClaimResult {
   claimed: Claimed[];
+  /** Due deliveries the claim found, taken or not (a full or paused target's are left due). */
+  seen: number;
   /** Accounts whose due work was left behind only because they hold their share. */
   capped: Set<string>;
 }
@@ -92,6 +94,20 @@ export class Claims extends Repo {
     };
     const lease = this.d.name === 'postgres' ? leasePostgres : leaseSqlite;
     return lease(this.db, this.events, candidatesSql(this.d), 2 * Math.min(r.limit, share), pick, r);
+  }
+
+  /**
+   * How long until the earliest pending delivery is due (or its lease runs out), by the
+   * database clock: ≤ 0 when some are due now that a claim did not take; null when none are
+   * pending. An idle deliverer sleeps that long instead of polling.
+   */
+  async nextDueIn(): Promise<number | null> {
+    const [row] = await this.db.query<{ wait: number | string | null }>(
+      `SELECT MIN(CASE WHEN locked_until IS NOT NULL AND locked_until > next_at THEN locked_until ELSE next_at END) - ${this.d.now} AS wait FROM deliveries WHERE status = 'pending'`,
+      [],
+      true,
+    );
+    return row?.wait === null || row?.wait === undefined ? null : Number(row.wait);
   }
 
   /** Hands back one delivery this worker leased and did not attempt, so it is due again at once. */
@@ -157,8 +173,10 @@ async function deferTurns(q: Queryable, d: Dialect, claimed: Claimed[], turns: M
  * statement that read the account before the disable.
  */
 async function leasePostgres(db: Db, _events: Events, candidates: string, per: number, pick: Pick, r: ClaimRequest): Promise<ClaimResult> {
-  const { picked, capped } = pick(await db.query<Candidate>(candidates, [per], true));
-  if (picked.length === 0) return { claimed: [], capped };
+  const found = await db.query<Candidate>(candidates, [per], true);
+  const seen = found.length;
+  const { picked, capped } = pick(found);
+  if (picked.length === 0) return { claimed: [], capped, seen };
   const lease = async (q: Queryable, ids: string[]) => {
     const now = db.dialect.now;
     const rows = await q.query<LeasedRow & { headers: string; body: string; received_at: number; trace: string | null }>(
@@ -175,10 +193,10 @@ async function leasePostgres(db: Db, _events: Events, candidates: string, per: n
     );
     return rows.map((x) => toClaimed(x, { headers: JSON.parse(x.headers), body: x.body, received_at: x.received_at, trace: x.trace }));
   };
-  if (!r.pacing || !pacingOn(r.pacing)) return { claimed: await lease(db, picked.map((c) => c.id)), capped };
+  if (!r.pacing || !pacingOn(r.pacing)) return { claimed: await lease(db, picked.map((c) => c.id)), capped, seen };
   return db.tx(async (q) => {
     const { ids, turns } = await turnsFor(q, db.dialect, picked, r);
-    return { claimed: ids.length ? await deferTurns(q, db.dialect, await lease(q, ids), turns, r) : [], capped };
+    return { claimed: ids.length ? await deferTurns(q, db.dialect, await lease(q, ids), turns, r) : [], capped, seen };
   });
 }
 
@@ -186,10 +204,12 @@ async function leasePostgres(db: Db, _events: Events, candidates: string, per: n
 async function leaseSqlite(db: Db, events: Events, candidates: string, per: number, pick: Pick, r: ClaimRequest): Promise<ClaimResult> {
   const now = db.dialect.now;
   return db.tx(async (q: Queryable) => {
-    const { picked, capped } = pick(await q.query<Candidate>(candidates, [per]));
-    if (picked.length === 0) return { claimed: [], capped };
+    const found = await q.query<Candidate>(candidates, [per]);
+    const seen = found.length;
+    const { picked, capped } = pick(found);
+    if (picked.length === 0) return { claimed: [], capped, seen };
     const { ids, turns } = await turnsFor(q, db.dialect, picked, r);
-    if (ids.length === 0) return { claimed: [], capped };
+    if (ids.length === 0) return { claimed: [], capped, seen };
     const rows = await q.query<LeasedRow>(
       `UPDATE deliveries SET locked_by = $1, locked_until = ${now} + $2, updated_at = ${now}
        WHERE id IN (${ids.map((_, i) => `$${i + 3}`).join(', ')}) AND +status = 'pending' AND (locked_until IS NULL OR locked_until < ${now}) -- by id: the unary + keeps SQLite off the status index
@@ -197,8 +217,8 @@ async function leaseSqlite(db: Db, events: Events, candidates: string, per: numb
        RETURNING id, account_id, event_id, hook_id, target_url, attempts`,
       [r.worker, r.leaseMs, ...ids],
     );
-    if (rows.length === 0) return { claimed: [], capped };
+    if (rows.length === 0) return { claimed: [], capped, seen };
     const bytes = await events.bytes([...new Set(rows.map((x) => x.event_id))], q);
-    return { claimed: await deferTurns(q, db.dialect, rows.map((x) => toClaimed(x, bytes.get(x.event_id)!)), turns, r), capped };
+    return { claimed: await deferTurns(q, db.dialect, rows.map((x) => toClaimed(x, bytes.get(x.event_id)!)), turns, r), capped, seen };
   });
 }
