@@ -167,6 +167,20 @@ function sharedQueue(key: string | symbol): (<T>(work: () => Promise<T>) => Prom
   });
 }
 
+/**
+ * `changed()`: what this connection has changed so far. `durable`: a result once it is on disk.
+ * Work that changed nothing (a claim or an alert round that found nothing due) starts no sync
+ * of its own; it waits only for those already asked for, since what it read (a duplicate's
+ * original, say) may not be on disk before them.
+ */
+function durability(db: import('node:sqlite').DatabaseSync, wal: WalSync | null) {
+  const changes = db.prepare('SELECT total_changes() AS n');
+  return {
+    changed: () => Number((changes.get() as { n: number }).n),
+    durable: <T>([out, wrote]: [T, boolean]): Promise<T> => (!wal ? Promise.resolve(out) : (wrote ? wal.sync() : wal.settled()).then(() => out)),
+  };
+}
+
 export async function openSqlite(file: string): Promise<Db> {
   quietSqliteWarning();
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -181,12 +195,7 @@ export async function openSqlite(file: string): Promise<Db> {
   // journal (kept by a multi-row insert that may fail halfway) stays off the disk.
   db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${memory ? 'OFF' : 'NORMAL'}; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;`);
   const wal = memory ? null : new WalSync(`${path.resolve(file)}-wal`);
-  // What this connection has changed so far: work that changed nothing (a claim or an alert
-  // round that found nothing due) starts no sync of its own; it waits only for those already
-  // asked for, since what it read (a duplicate's original, say) may not be on disk before them.
-  const changes = db.prepare('SELECT total_changes() AS n');
-  const changed = () => Number((changes.get() as { n: number }).n);
-  const durable = <T>([out, wrote]: [T, boolean]): Promise<T> => (!wal ? Promise.resolve(out) : (wrote ? wal.sync() : wal.settled()).then(() => out));
+  const { changed, durable } = durability(db, wal);
   const q = sqliteStatements(db);
   const enqueue = sharedQueue(memory ? Symbol('memory') : path.resolve(file));
   return {
