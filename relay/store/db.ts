@@ -259,6 +259,11 @@ export async function openPostgres(url: string, log: DbLog = () => undefined): P
   const pool = new pg.Pool({
     connectionString: parsed.toString(),
     max: 10,
+    // Two connections stay open however long the relay is idle (its loops look every few
+    // seconds, and a new connection costs the database a process start); the rest close after
+    // 30 s unused.
+    min: 2,
+    idleTimeoutMillis: 30_000,
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   });
   return openPostgresPool(pool, parsed, schema, log);
