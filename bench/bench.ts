@@ -264,8 +264,8 @@ async function delivery(): Promise<void> {
   say('## relay delivery: inbound to a local sink, end to end (one subscription), against a bare forwarder (answers, then POSTs each body on to the same sink, storing nothing); pacing off (RELAY_TARGET_RATE=0): this measures the relay, the burst row below the pace');
   const n = quick ? 1000 : 4000;
   const rounds = quick ? 1 : 3;
-  type Row = { name: string; rate: number[]; p50: number[]; p99: number[]; complete: boolean };
-  const rows: Row[] = [{ name: 'bare forwarder (baseline)', rate: [], p50: [], p99: [], complete: true }, ...stores().map(([name]) => ({ name: `relay, ${name}`, rate: [], p50: [], p99: [], complete: true }))];
+  type Row = { name: string; rate: number[]; cpu: number[]; p50: number[]; p99: number[]; complete: boolean };
+  const rows: Row[] = [{ name: 'bare forwarder (baseline)', rate: [], cpu: [], p50: [], p99: [], complete: true }, ...stores().map(([name]) => ({ name: `relay, ${name}`, rate: [], cpu: [], p50: [], p99: [], complete: true }))];
   // Rounds alternate between the baseline and the relays so drift in the machine's load hits all alike.
   for (let round = 0; round < rounds; round++) {
     for (const [i, row] of rows.entries()) {
@@ -273,13 +273,16 @@ async function delivery(): Promise<void> {
       let target: Running;
       if (i === 0) {
         const fwd = await spawnBareForwarder(sink.url);
-        target = { url: fwd.url, inbound: fwd.url, key: '', stop: () => fwd.proc.kill() };
+        target = { url: fwd.url, inbound: fwd.url, key: '', procs: [fwd.proc], stop: () => fwd.proc.kill() };
       } else {
         target = await relayOn(stores()[i - 1][1]());
         await subscribe(target, sink.url, 1);
       }
       try {
+        const cpu0 = cpuMsOf(target.procs ?? []);
         const d = await deliveryRun(target, sink.arrivals, n, 1, sink.count);
+        // What an event cost the server's own process, ack to delivery (for PostgreSQL, not the database's).
+        row.cpu.push(((cpuMsOf(target.procs ?? []) - cpu0) * 1000) / n);
         row.rate.push(d.eventsPerSec);
         row.p50.push(d.p50);
         row.p99.push(d.p99);
@@ -292,10 +295,10 @@ async function delivery(): Promise<void> {
   }
   const base = median(rows[0].rate);
   say(`${rounds} alternating round${rounds > 1 ? 's' : ''}, medians; ${n} events each, 16 in flight`);
-  say(table(['server', 'events/s delivered', 'ratio', 'p50 ms', 'p99 ms', '≥ 0.5×'], rows.map((r, i) => {
+  say(table(['server', 'events/s delivered', 'ratio', 'CPU µs/event', 'p50 ms', 'p99 ms', '≥ 0.5×'], rows.map((r, i) => {
     const ratio = median(r.rate) / base;
     const verdict = i === 0 ? '' : !r.complete ? 'NOT met (INCOMPLETE)' : ratio >= 0.5 ? 'met' : 'NOT met';
-    return [r.name, fmt(median(r.rate), 0), fmt(ratio, 2), fmt(median(r.p50), 1), fmt(median(r.p99), 1), verdict];
+    return [r.name, fmt(median(r.rate), 0), fmt(ratio, 2), fmt(median(r.cpu), 0), fmt(median(r.p50), 1), fmt(median(r.p99), 1), verdict];
   })));
   say();
 }

@@ -29,8 +29,17 @@ export interface LeaseTaker {
   give(room: Room, handed: Claimed[], leasedAt: number): void;
 }
 
+/**
+ * About how many deliveries one derive round stores: its transaction holds SQLite's one
+ * connection, and acks wait for it, so an event that fans out to a hundred subscriptions makes
+ * rounds of ten events, not of `batch`.
+ */
+export const DELIVERIES_PER_ROUND = 1000;
+
 export class Deriver extends KickLoop {
   private taker: LeaseTaker | null = null;
+  /** Events the next round takes: `batch`, fewer while events fan out wide. */
+  private limit: number;
 
   constructor(
     private readonly store: Store,
@@ -43,6 +52,7 @@ export class Deriver extends KickLoop {
     private readonly tracing: Tracing | null = null,
   ) {
     super();
+    this.limit = batch;
   }
 
   /** Hands fresh deliveries to `taker` from now on (null: none, they wait for a claim). */
@@ -55,24 +65,27 @@ export class Deriver extends KickLoop {
     return this.stopLoop();
   }
 
-  /** One round: the next batch of stored events derived; how many. */
-  async round(): Promise<number> {
+  /** One round: the next batch of stored events derived; whether it was full (more may be waiting). */
+  async round(): Promise<boolean> {
     const taker = this.taker;
+    const limit = this.limit;
     const room = taker?.reserve() ?? null;
     const leasedAt = performance.now();
     const startedAt = Date.now();
     let r;
     try {
-      r = await this.store.derive.next({ limit: this.batch, known: this.handoff.known, lease: taker && room ? { worker: taker.worker, leaseMs: taker.leaseMs, room, pacing: taker.pacing } : null });
+      r = await this.store.derive.next({ limit, known: this.handoff.known, lease: taker && room ? { worker: taker.worker, leaseMs: taker.leaseMs, room, pacing: taker.pacing } : null });
     } catch (err) {
       if (taker && room) taker.give(room, [], leasedAt);
       throw err;
     }
     this.handoff.forget(r.ids);
+    const fanout = r.ids.length > 0 ? r.deliveries / r.ids.length : 1;
+    this.limit = Math.max(1, Math.min(this.batch, Math.floor(DELIVERIES_PER_ROUND / Math.max(1, fanout))));
     if (taker && room) taker.give(room, r.handed, leasedAt);
     if (r.deliveries > r.handed.length) this.onQueued();
     if (this.tracing) this.traceRound(r.traced, r.ids.length, startedAt);
-    return r.ids.length;
+    return r.ids.length >= limit;
   }
 
   /** Each traced event's derive as a span of its trace: the round it was derived in. */
@@ -89,7 +102,7 @@ export class Deriver extends KickLoop {
       this.kicked = false;
       let full = false;
       try {
-        full = (await this.round()) >= this.batch;
+        full = await this.round();
         failures = 0;
       } catch (err) {
         failures++;

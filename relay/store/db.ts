@@ -20,11 +20,20 @@ export interface Queryable {
   query<T = Row>(sql: string, params?: unknown[], prepare?: boolean): Promise<T[]>;
 }
 
+export interface TxOptions {
+  first?: boolean;
+}
+
 export interface Db extends Queryable {
   /** How this database spells what the two spell differently (the clock among them). */
   dialect: Dialect;
-  /** Runs `fn` in one transaction; commits when it resolves, rolls back when it throws. */
-  tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` in one transaction; commits when it resolves, rolls back when it throws. `first`:
+   * an ack waits on it (an inbound batch): on SQLite, whose one connection takes work in turn, it
+   * goes before background work already waiting (a fan-out, an outcome), never before a
+   * statement already running.
+   */
+  tx<T>(fn: (q: Queryable) => Promise<T>, opts?: TxOptions): Promise<T>;
   close(): Promise<void>;
   /** Where the data lives, without credentials (for logs). */
   describe: string;
@@ -116,8 +125,17 @@ export class WalSync {
 /** A statement that only reads (no durability to wait for, nothing written). */
 export const READ_ONLY = /^\s*(SELECT|PRAGMA)\b/i;
 
+/** One SQLite connection's turns: what runs now, what waits (acks' work first). */
+interface Turns {
+  first: Array<() => void>;
+  rest: Array<() => void>;
+  busy: boolean;
+  users: number;
+  drained: Array<() => void>;
+}
+
 /** The statement queue of each SQLite file open in this process (see openSqlite). */
-const QUEUES = new Map<string | symbol, { chain: Promise<unknown>; users: number }>();
+const QUEUES = new Map<string | symbol, Turns>();
 
 /** Statements run on one SQLite connection, each prepared once (`$1` parameters, booleans as 0/1). */
 function sqliteStatements(db: import('node:sqlite').DatabaseSync): Queryable {
@@ -149,20 +167,40 @@ function sqliteStatements(db: import('node:sqlite').DatabaseSync): Queryable {
  * Connections of one process to one file share the queue: SQLite's busy wait is synchronous,
  * so a second connection waiting for the first's write lock would block the very thread
  * that has to finish the first's transaction (two relays in one process, as tests run them).
+ * Work an ack waits for (`first`) takes the next turn ahead of background work waiting; at
+ * most one inbound batch is written at a time, so background work is never starved by it.
  */
-function sharedQueue(key: string | symbol): (<T>(work: () => Promise<T>) => Promise<T>) & { close(): Promise<void> } {
-  const queue = QUEUES.get(key) ?? { chain: Promise.resolve() as Promise<unknown>, users: 0 };
-  QUEUES.set(key, queue);
-  queue.users++;
-  const enqueue = <T>(work: () => Promise<T>): Promise<T> => {
-    const run = queue.chain.then(work);
-    queue.chain = run.catch(() => undefined);
-    return run;
+function sharedQueue(key: string | symbol): (<T>(work: () => Promise<T>, first?: boolean) => Promise<T>) & { close(): Promise<void> } {
+  const turns = QUEUES.get(key) ?? { first: [], rest: [], busy: false, users: 0, drained: [] };
+  QUEUES.set(key, turns);
+  turns.users++;
+  const next = () => {
+    const run = turns.first.shift() ?? turns.rest.shift();
+    if (run) {
+      turns.busy = true;
+      run();
+    } else {
+      turns.busy = false;
+      turns.drained.splice(0).forEach((d) => d());
+    }
   };
+  const enqueue = <T>(work: () => Promise<T>, first = false): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      (first ? turns.first : turns.rest).push(() => {
+        let out: Promise<T>;
+        try {
+          out = work();
+        } catch (err) {
+          out = Promise.reject(err);
+        }
+        out.then(resolve, reject).finally(next);
+      });
+      if (!turns.busy) next();
+    });
   return Object.assign(enqueue, {
     async close() {
-      await queue.chain;
-      if (--queue.users === 0) QUEUES.delete(key);
+      if (turns.busy) await new Promise<void>((resolve) => turns.drained.push(resolve));
+      if (--turns.users === 0) QUEUES.delete(key);
     },
   });
 }
@@ -209,7 +247,7 @@ export async function openSqlite(file: string): Promise<Db> {
         return [rows, changed() !== before];
       }).then(durable);
     },
-    tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    tx<T>(fn: (q: Queryable) => Promise<T>, opts?: TxOptions): Promise<T> {
       return enqueue(async (): Promise<[T, boolean]> => {
         db.exec('BEGIN IMMEDIATE');
         try {
@@ -228,7 +266,7 @@ export async function openSqlite(file: string): Promise<Db> {
           }
           throw err;
         }
-      }).then(durable);
+      }, opts?.first).then(durable);
     },
     async close() {
       await enqueue.close();
@@ -292,7 +330,7 @@ function openPostgresPool(pool: import('pg').Pool, url: URL, schema: string | nu
     async query<T>(sql: string, params: unknown[] = [], prepare = false) {
       return (await pool.query(prepare ? named(sql, params) : { text: sql, values: params })).rows as T[];
     },
-    async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    async tx<T>(fn: (q: Queryable) => Promise<T>, _opts?: TxOptions): Promise<T> {
       const client = await pool.connect();
       // A connection the server ends while it is checked out (a restart, a session timeout)
       // reports it here as well as to the query waiting on it: without a listener the process

@@ -240,7 +240,7 @@ async function ingestSqlite(db: Db, all: InboundItem[], now: number): Promise<In
     }
     let k = 0;
     return all.map((i) => (ok(i) ? results[k++] : gone()));
-  });
+  }, { first: true });
 }
 
 /**

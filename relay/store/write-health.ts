@@ -8,7 +8,7 @@
  */
 import { statfs } from 'node:fs/promises';
 import path from 'node:path';
-import { READ_ONLY, type Db, type DbLog, type Queryable } from './db.js';
+import { READ_ONLY, type Db, type DbLog, type Queryable, type TxOptions } from './db.js';
 
 /** Free space a SQLite store needs to be called writable again: two of the largest inbound bodies. */
 const ROOM_BYTES = 2 * 1024 * 1024;
@@ -69,8 +69,8 @@ export function watchWrites(db: Db, log: DbLog = () => undefined): WatchedDb {
       const run = (db.query as (s: string, p?: unknown[], ...r: unknown[]) => Promise<T[]>)(sql, params, ...rest);
       return READ_ONLY.test(sql) ? run : watch(run);
     },
-    tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
-      return watch(db.tx(fn));
+    tx<T>(fn: (q: Queryable) => Promise<T>, opts?: TxOptions): Promise<T> {
+      return watch(db.tx(fn, opts));
     },
     close: () => db.close(),
   };

@@ -86,4 +86,35 @@ describe('WalSync (what an ack waits for on SQLite)', () => {
       await db.close();
     }
   });
+
+  it("an ack's transaction takes the next turn ahead of background work waiting, never the running one's", async () => {
+    const db = await openSqlite(path.join(dir, 'turns.db'));
+    try {
+      await db.query('CREATE TABLE IF NOT EXISTS turns (n INTEGER)');
+      const order: string[] = [];
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const running = db.tx(async (q) => {
+        await gate;
+        await q.query('INSERT INTO turns (n) VALUES (1)');
+        order.push('running');
+      });
+      const background = [1, 2].map((n) => db.tx(async (q) => {
+        await q.query('INSERT INTO turns (n) VALUES ($1)', [n]);
+        order.push(`background ${n}`);
+      }));
+      const ack = db.tx(async (q) => {
+        await q.query('INSERT INTO turns (n) VALUES (9)');
+        order.push('ack');
+      }, { first: true });
+      await new Promise((r) => setTimeout(r, 20));
+      expect(order).toStrictEqual([]); // all wait for the one running
+      release();
+      await Promise.all([running, ack, ...background]);
+      expect(order).toStrictEqual(['running', 'ack', 'background 1', 'background 2']);
+      expect((await db.query<{ c: number }>('SELECT COUNT(*) AS c FROM turns'))[0].c).toBe(4);
+    } finally {
+      await db.close();
+    }
+  });
 });
