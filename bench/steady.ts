@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { spawnRelay } from '../relay/test/harness.js';
-import { closedLoop, cpuMsOf, fmt, median, openLoop, percentile, post, startTimingSink, table, waitFor, walnutEvent } from './lib.js';
+import { closedLoop, cpuMsOf, fmt, median, openLoop, percentile, post, spawnBareForwarder, startTimingSink, table, waitFor, walnutEvent } from './lib.js';
 import { AT_DEFAULTS, exited, newAccount, pgCpuMs, stores, subscribe, UNLIMITED } from './relays.js';
 import { STAGES, stagesOf } from './stages.js';
 
@@ -114,12 +114,49 @@ async function saturatedCpu(name: string, databaseUrl: string, n: number): Promi
   }
 }
 
+/**
+ * The machine's own share of the ratio: the bare forwarder (answers, then posts each body on)
+ * at the same steady rate and saturated. Work spread thin costs more CPU per unit than the
+ * same work back to back (caches go cold, the core clocks down, each request wakes the
+ * process), whatever the server does.
+ */
+async function baselineRatio(rate: number, seconds: number, n: number) {
+  const sink = await startTimingSink();
+  const fwd = await spawnBareForwarder(sink.url);
+  let seq = 0;
+  const send = () => {
+    const e = walnutEvent(`bare-steady-${seq++}`);
+    return post(fwd.url, e.body, e.headers);
+  };
+  try {
+    await closedLoop(500, 32, send);
+    await waitFor(() => sink.count() >= 500, 30_000);
+    let before = sink.count();
+    let cpu0 = cpuMsOf([fwd.proc]);
+    const sent = Math.round(rate * seconds);
+    await openLoop(rate, seconds, send);
+    await waitFor(() => sink.count() - before >= sent, 60_000);
+    const steady = (cpuMsOf([fwd.proc]) - cpu0) / sent;
+    before = sink.count();
+    cpu0 = cpuMsOf([fwd.proc]);
+    await closedLoop(n, 32, send);
+    await waitFor(() => sink.count() - before >= n, 60_000);
+    return { steady, saturated: (cpuMsOf([fwd.proc]) - cpu0) / n };
+  } finally {
+    fwd.proc.kill();
+    await exited(fwd.proc);
+    await sink.close();
+  }
+}
+
 export async function steadyRate(): Promise<void> {
   const rate = 200;
   const seconds = quick ? 5 : 15;
   const saturatedN = quick ? 2000 : 6000;
   say(`## end to end at a steady ${rate} events/s over 10 subscriptions (10 accounts, one Zap each, 20 a second each), vendor POST sent → target received, for ${seconds} s: at the defaults (pacing on) and with pacing off; CPU per event against the same relay saturated (${saturatedN} events, 32 in flight, pacing off)`);
   const rows: Array<Array<string | number>> = [];
+  const bare = await baselineRatio(rate, seconds, saturatedN);
+  rows.push(['-', 'bare forwarder (baseline)', '-', '-', '-', '-', '', fmt(bare.steady * 1000, 0), fmt(bare.saturated * 1000, 0), fmt(bare.steady / bare.saturated, 2), '']);
   for (const [name, url] of stores()) {
     const paced = await steadyRun(name, url(), rate, seconds, {});
     const unpaced = await steadyRun(name, url(), rate, seconds, PACING_OFF);
