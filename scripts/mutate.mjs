@@ -26,6 +26,8 @@ const PLAYS = 'dist/relay/test/account-plays.test.js';
 const TRACING = 'dist/relay/test/tracing.test.js';
 const HOSTILE = 'dist/relay/test/hostile.test.js';
 const RUNS = 'dist/relay/test/zap-runs.test.js';
+const IDLE = 'dist/relay/test/idle.test.js';
+const WAL = 'dist/relay/test/wal-sync.test.js';
 
 const MUTATIONS = [
   {
@@ -75,8 +77,8 @@ const MUTATIONS = [
   {
     name: 'SQLite statements outside the transaction queue [faults]',
     file: 'relay/store/db.ts',
-    from: 'const rows = enqueue(() => q.query<T>(sql, params));',
-    to: 'const rows = q.query<T>(sql, params);',
+    from: 'return enqueue(async (): Promise<[T[], boolean]> => {',
+    to: 'return ((work: () => Promise<[T[], boolean]>) => work())(async (): Promise<[T[], boolean]> => {',
     tests: [FAULTS],
   },
   {
@@ -685,6 +687,41 @@ const MUTATIONS = [
     from: "    return sendError(reply, 503, 'the relay is shutting down; retry shortly', 5);",
     to: '',
     tests: [HOSTILE],
+  },
+  {
+    name: 'an idle deliverer sleeps to its idle look past a retry coming due [idle]',
+    file: 'relay/delivery/deliverer.ts',
+    from: 'wait > 0 ? now + wait :',
+    to: 'wait > 0 ? idle :',
+    tests: [IDLE],
+  },
+  {
+    name: 'a deliverer never asks when the next delivery is due after a failure [idle]',
+    file: 'relay/delivery/deliverer.ts',
+    from: "if (result.outcome.kind !== 'delivered') {\n            this.dueUnknown = true;",
+    to: "if (result.outcome.kind !== 'delivered') {",
+    tests: [IDLE],
+  },
+  {
+    name: 'a failure does not wake the alert loop [idle]',
+    file: 'relay/delivery/deliverer.ts',
+    from: 'this.onTrouble();',
+    to: '',
+    tests: [IDLE],
+  },
+  {
+    name: 'a transaction that changed nothing answers before the syncs asked for [wal]',
+    file: 'relay/store/db.ts',
+    from: '(wrote ? wal.sync() : wal.settled())',
+    to: '(wrote ? wal.sync() : Promise.resolve())',
+    tests: [WAL],
+  },
+  {
+    name: "an ack's transaction waits behind background work [wal]",
+    file: 'relay/store/db.ts',
+    from: '(first ? turns.first : turns.rest).push(',
+    to: 'turns.rest.push(',
+    tests: [WAL],
   },
 ];
 
