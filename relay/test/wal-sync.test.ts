@@ -15,7 +15,8 @@ describe('WalSync (what an ack waits for on SQLite)', () => {
   writeFileSync(wal, 'log');
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('resolves a write only after a sync that began after it, sharing one sync among the writes that waited', async () => {
+  /** Every file handle's datasync held until the test starts it (`started`, in order); `restore` lets them run again. */
+  async function holdDatasync() {
     const probe = await open(wal, 'r');
     const proto = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> };
     await probe.close();
@@ -24,6 +25,11 @@ describe('WalSync (what an ack waits for on SQLite)', () => {
     proto.datasync = function (this: unknown) {
       return new Promise<void>((resolve, reject) => started.push(() => real.call(this).then(resolve, reject)));
     };
+    return { started, restore: () => void (proto.datasync = real) };
+  }
+
+  it('resolves a write only after a sync that began after it, sharing one sync among the writes that waited', async () => {
+    const { started, restore } = await holdDatasync();
     try {
       const sync = new WalSync(wal);
       const settled: string[] = [];
@@ -43,19 +49,12 @@ describe('WalSync (what an ack waits for on SQLite)', () => {
       expect(started).toHaveLength(2);
       await sync.close();
     } finally {
-      proto.datasync = real;
+      restore();
     }
   });
 
   it('a transaction that changed nothing starts no sync, yet resolves only once the syncs already asked for are done', async () => {
-    const probe = await open(wal, 'r');
-    const proto = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> };
-    await probe.close();
-    const real = proto.datasync;
-    const started: Array<() => void> = [];
-    proto.datasync = function (this: unknown) {
-      return new Promise<void>((resolve, reject) => started.push(() => real.call(this).then(resolve, reject)));
-    };
+    const { started, restore } = await holdDatasync();
     const db = await openSqlite(path.join(dir, 'changes.db'));
     try {
       await db.query('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)').catch(() => undefined);
@@ -82,7 +81,7 @@ describe('WalSync (what an ack waits for on SQLite)', () => {
       await db.tx((q) => q.query("UPDATE t SET v = 'y' WHERE v = 'none'"));
       expect(started).toHaveLength(0);
     } finally {
-      proto.datasync = real;
+      restore();
       await db.close();
     }
   });
