@@ -20,7 +20,7 @@ export interface RelayConfig {
   leaseMs: number;
   /** How soon a relay looks again for due work it could not take (a paused or full target's). */
   pollMs: number;
-  /** How often an idle relay looks for work it was not told of: stored by another process or the CLI, or left by one that died. */
+  /** How often an idle relay looks for work it was not told of: stored by another process or the CLI, or left by one that died (never more often than `pollMs`). */
   idlePollMs: number;
   retentionDays: number;
   /** Purging spares each company's newest demo-activity event this long, so a return after a long silence is still recognised. */

@@ -47,7 +47,7 @@ function loops(store: Store, cfg: RelayConfig, log: Logger, metrics: ReturnType<
   const deliverer = new Deliverer(store, cfg, log, metrics, tracing);
   // The deliverer is woken only when a derive queued deliveries it was not handed.
   // Kicked by this process's intake; the idle look finds what another process stored and died before deriving.
-  const deriver = new Deriver(store, handoff, log, Math.max(cfg.idlePollMs, cfg.pollMs), () => deliverer.kick(), undefined, tracing);
+  const deriver = new Deriver(store, handoff, log, cfg.idlePollMs, () => deliverer.kick(), undefined, tracing);
   const intake = new Intake(store, handoff, () => deriver.kick(), tracing);
   return { deliverer, deriver, intake };
 }

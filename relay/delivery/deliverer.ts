@@ -161,7 +161,7 @@ export class Deliverer extends KickLoop implements LeaseTaker {
    * (a paused or full target's), and no later than the idle look.
    */
   private async planWake(lastClaim: number): Promise<void> {
-    const idle = lastClaim + Math.max(this.cfg.idlePollMs, this.cfg.pollMs);
+    const idle = lastClaim + this.cfg.idlePollMs;
     // Known: keep it (a timer may fire a little before its time; the next turn of the loop sees it due).
     if (!this.dueUnknown) return;
     let wait: number | null;

@@ -90,7 +90,7 @@ function createServer(cfg: RelayConfig, log: Logger): App {
 /** Overload answers, rate limits and the OpenAPI document. */
 async function registerPlugins(app: App, cfg: RelayConfig, log: Logger): Promise<void> {
   // Overload: 503 + Retry-After while the event loop lags or the heap is past its mark.
-  installPressure(app as never, {
+  installPressure(app, {
     maxEventLoopDelayMs: cfg.maxEventLoopDelayMs,
     maxHeapUsedBytes: cfg.maxHeapBytes,
     onPressure: (_request, reply, type, value) => {

@@ -200,7 +200,7 @@ describe.each(STORES)('the work behind the ack, on %s', (_name, dbUrl) => {
     const target = await holdingTarget();
     const { got } = target;
     // A poll far longer than the test: only the deliverer's own bookkeeping can move the backlog.
-    const relay = await startRelay(testConfig(dbUrl(), { deliveryConcurrency: 2, accountConcurrency: 1, pollMs: 60_000, deliveryTimeoutMs: 5000, leaseMs: 10_000 }), silentLogger);
+    const relay = await startRelay(testConfig(dbUrl(), { deliveryConcurrency: 2, accountConcurrency: 1, pollMs: 60_000, idlePollMs: 60_000, deliveryTimeoutMs: 5000, leaseMs: 10_000 }), silentLogger);
     const { store } = relay;
     try {
       const { account } = await store.accounts.create('backlog');

@@ -90,7 +90,7 @@ describe('ready queue', () => {
 
 describe("the deliverer's modes", () => {
   it('looking at start, waiting once a claim finds nothing more, looking again when work is stored, stopped at the end', async () => {
-    const relay = await startTestRelay(freshSqliteUrl(), { pollMs: 60_000 }, silentLogger);
+    const relay = await startTestRelay(freshSqliteUrl(), { pollMs: 60_000, idlePollMs: 60_000 }, silentLogger);
     try {
       expect(['looking', 'waiting']).toContain(relay.deliverer.mode);
       await until('waiting: nothing to find', async () => relay.deliverer.mode === 'waiting');
