@@ -41,6 +41,12 @@ export const assetStagesField = {
 };
 
 /**
+ * 2000 → "2,000". Not toLocaleString: the first Intl call of a process loads ICU's locale data,
+ * about 15 ms of every cold start for one number in a help text.
+ */
+const thousands = (n: number): string => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+
+/**
  * Above a session trigger's inputs, what the fields it adds mean: Zapier's output fields carry
  * no help text, and the editor shows this where the builder maps them.
  */
@@ -57,7 +63,7 @@ export const sessionFieldsHelp = (providers: ProviderSpec[]) => [
     key: 'session_history',
     type: 'copy' as const,
     helpText: [
-      `**Viewer history**: "Viewer Sessions So Far" counts this person's demo sessions the relay remembers, up to and including this one; "First Session" is true when none came before; "Company Sessions in 30 Days" and "Company People in 30 Days" count the viewer's company up to this session (its newest ${(HISTORY_MAX_PAGES * ACTIVITY_PAGE).toLocaleString('en')} events). ${HISTORY_COUNTS}`,
+      `**Viewer history**: "Viewer Sessions So Far" counts this person's demo sessions the relay remembers, up to and including this one; "First Session" is true when none came before; "Company Sessions in 30 Days" and "Company People in 30 Days" count the viewer's company up to this session (its newest ${thousands(HISTORY_MAX_PAGES * ACTIVITY_PAGE)} events). ${HISTORY_COUNTS}`,
       '**Matched Terms** lists the words of "Only Demos Matching" and "Asset Stages" this session matched; **Asset Stage** is the stage of the first word of "Asset Stages" it matched.',
     ].join('\n\n'),
   },
