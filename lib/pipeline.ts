@@ -144,6 +144,8 @@ export function toRecord(
   }
   // One literal and spreads of fast-mode literals: building this object is most of the
   // per-event cost once the body is parsed, so the parts are kept in a shape V8 copies fast.
+  // Every key goes in the literal: assigning one after (record.x = …) to an object of this
+  // many keys turns it into a slow dictionary.
   const record: DemoRecord = {
     id: provider.identity(payload) ?? bodyHashId(provider.key, rawBody),
     provider: provider.key,
@@ -154,11 +156,11 @@ export function toRecord(
     signature_verified: signatureVerified,
     ...flat.viewer,
     ...flat.fields,
+    ...(withDynamic ? flat.dynamic : undefined),
+    summary_text: flat.summary_text,
+    slack_message: flat.slack_message,
+    crm_note: flat.crm_note,
   } as DemoRecord;
-  if (flat.dynamic && withDynamic) Object.assign(record, flat.dynamic);
-  record.summary_text = flat.summary_text;
-  record.slack_message = flat.slack_message;
-  record.crm_note = flat.crm_note;
   for (const k in extra) record[k] = extra[k];
   return record;
 }
