@@ -1,5 +1,6 @@
 import { defineCreate, type CreatePerform } from 'zapier-platform-core';
 import { includeTestEventsField, runPipeline, truthy } from '../lib/hook-trigger.js';
+import { builtSample } from '../lib/built-samples.js';
 import { scopeSampleRecord, type DemoRecord } from '../lib/pipeline.js';
 import { isProviderKey, orList, PROVIDER_KEYS, PROVIDERS } from '../lib/providers/index.js';
 import { zapierHookHeaderName } from '../lib/signature.js';
@@ -72,7 +73,7 @@ export default defineCreate({
   operation: {
     inputFields,
     perform,
-    sample: scopeSampleRecord(Object.values(PROVIDERS)),
+    sample: builtSample('creates.verify_webhook', () => scopeSampleRecord(Object.values(PROVIDERS))),
     outputFields,
   },
 });

@@ -8,6 +8,7 @@ import { defineTrigger, type WebhookTriggerPerform, type WebhookTriggerPerformLi
 import { ACTIVITY_VENDORS, activityVendorOf } from './activity-reads.js';
 import { isWebhookRefused, type WebhookRefused } from './errors.js';
 import { firstTime, includeTestField, LIST_HISTORY, uniqueFields, LIST_LIMIT, raiseRefusal, relaySubscription, runPipeline, truthy } from './hook-trigger.js';
+import { builtSample } from './built-samples.js';
 import { commonKeysSample, processDelivery, sampleRecord, secretsFor, type DemoRecord } from './pipeline.js';
 import { DEMO_ACTIVITY, isProviderKey, orList, PROVIDERS, type EventSpec, type ProviderSpec } from './providers/index.js';
 import { commonOutputFields } from './record.js';
@@ -90,7 +91,9 @@ export function demoSessionTrigger() {
       perform,
       performList,
       // The keys every vendor's session record has, with the first documented session's values.
-      sample: sessionSample(SESSION_EVENTS[0].provider, SESSION_EVENTS[0].event.sample, commonKeysSample(SESSION_EVENTS.map(({ provider, event }) => sampleRecord(provider, event.sample)))),
+      sample: builtSample(`triggers.${DEMO_SESSION_KEY}`, () =>
+        sessionSample(SESSION_EVENTS[0].provider, SESSION_EVENTS[0].event.sample, commonKeysSample(SESSION_EVENTS.map(({ provider, event }) => sampleRecord(provider, event.sample)))),
+      ),
       outputFields: uniqueFields([...commonOutputFields, ...SESSION_EVENTS.flatMap(({ event }) => event.outputFields), ...sessionOutputFields]),
     },
   });

@@ -15,6 +15,7 @@ import { commonOutputFields, type OutputField } from './record.js';
 import { relayRequest, type RelayEvent, type RelayMe } from './relay-client.js';
 import { tellRelay } from './run-verdict.js';
 import { zCache } from './zcache.js';
+import { builtSample } from './built-samples.js';
 import { assetRules, historyWanted, isSessionEvent, sessionInputFields, sessionOutputFields, sessionSample, matchSession, withHistory } from './session-trigger.js';
 
 /** Seen record ids are kept for 7 days, per connection ("auth" scope). */
@@ -165,8 +166,10 @@ export function hookTrigger(provider: ProviderSpec, event: EventSpec | null) {
   // event of the vendor has (including one added later), so a live event can match it.
   // A demo session (it counts as demo activity) also gets the asset tags and the viewer's history.
   const session = isSessionEvent(provider, event?.event);
-  const vendorSample = event ? sampleRecord(provider, event.sample) : scopeSampleRecord([provider]);
-  const sample = session && event ? sessionSample(provider, event.sample, vendorSample) : vendorSample;
+  const sample = builtSample(`triggers.${key}`, () => {
+    const vendorSample = event ? sampleRecord(provider, event.sample) : scopeSampleRecord([provider]);
+    return session && event ? sessionSample(provider, event.sample, vendorSample) : vendorSample;
+  });
   const outputFields = uniqueFields([
     ...commonOutputFields,
     ...(event ? event.outputFields : provider.events.flatMap((e) => e.outputFields)),

@@ -22,6 +22,7 @@ import { onlyCompanies } from './session-trigger.js';
 import { relayRequest, type RelayActivityEvent, type RelayEvent } from './relay-client.js';
 import { findHeader } from './signature.js';
 import { committeeIn, DAY, engagementOf, peopleOf, returnIn, sessionsOf, signalRecord, type Activity, type SignalRecord } from './signals.js';
+import { builtSample } from './built-samples.js';
 
 export { ACTIVITY_PAGE, ACTIVITY_VENDORS, countedActivity, countedVendors } from './activity-reads.js';
 
@@ -195,7 +196,8 @@ export interface SignalSpec {
   judge(ctx: JudgeContext, n: Record<string, number>, input: Record<string, unknown>): Promise<Found[]>;
   /** The output fields only this signal has (committeeFields, reengagedFields). */
   ownFields: OutputField[];
-  sample: SignalRecord;
+  /** The sample record (built with the bundle: lib/built-samples.ts). */
+  sample(): SignalRecord;
 }
 
 export const signalOutputFields: OutputField[] = [
@@ -358,7 +360,7 @@ export function signalTrigger(spec: SignalSpec) {
       performUnsubscribe: relay.performUnsubscribe,
       perform,
       performList,
-      sample: spec.sample,
+      sample: builtSample(`triggers.${spec.key}`, spec.sample),
       outputFields: [...signalOutputFields, ...spec.ownFields, ...signalOnlyFields],
     },
   });

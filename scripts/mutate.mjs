@@ -28,6 +28,7 @@ const HOSTILE = 'dist/relay/test/hostile.test.js';
 const RUNS = 'dist/relay/test/zap-runs.test.js';
 const IDLE = 'dist/relay/test/idle.test.js';
 const WAL = 'dist/relay/test/wal-sync.test.js';
+const BUNDLE = 'dist/test/bundle.test.js';
 
 const MUTATIONS = [
   {
@@ -722,6 +723,20 @@ const MUTATIONS = [
     from: '(first ? turns.first : turns.rest).push(',
     to: 'turns.rest.push(',
     tests: [WAL],
+  },
+  {
+    name: 'the bundle computes its samples at load instead of carrying them [bundle]',
+    file: 'lib/built-samples.ts',
+    from: 'return found === undefined ? compute() : (found as T);',
+    to: 'return compute();',
+    tests: [BUNDLE],
+  },
+  {
+    name: 'the bundle carries samples other than the compiled app computes [bundle]',
+    file: 'scripts/bundle.mjs',
+    from: 'samples[`${kind}.${key}`] = def.operation.sample;',
+    to: 'samples[`${kind}.${key}`] = { ...def.operation.sample, id: `${key}-stale` };',
+    tests: [BUNDLE],
   },
 ];
 

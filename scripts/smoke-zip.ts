@@ -7,6 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import App from '../index.js';
 import { demoSessionSample } from '../lib/providers/walnut.js';
 import { signBody } from '../lib/signature.js';
 
@@ -26,6 +27,26 @@ async function invoke(handler: any, bundle: unknown, trigger = 'walnut_demo_sess
   return handler(event, {});
 }
 
+/**
+ * The zip's app carries the samples the bundle computed (lib/built-samples.ts): each equals the
+ * one the compiled app computes now, and loading the app reads none of the company lists.
+ */
+function checkSamples(dir: string): void {
+  const built = require(path.join(dir, 'index.js'));
+  const lists = Object.keys(require.cache).filter((p) => p.startsWith(dir) && /[\\/](tldts|email-providers|disposable-email-domains-js)[\\/]/.test(p));
+  if (lists.length) throw new Error(`loading the built app read ${lists.map((p) => path.relative(dir, p)).join(', ')}: its samples were computed, not built in (npm run bundle)`);
+  let n = 0;
+  for (const kind of ['triggers', 'searches', 'creates'] as const) {
+    for (const [key, def] of Object.entries((App as any)[kind] ?? {})) {
+      const want = JSON.stringify((def as any).operation.sample);
+      const got = JSON.stringify(built[kind]?.[key]?.operation?.sample);
+      if (got !== want) throw new Error(`built app: the sample of ${kind}.${key} differs from the compiled app's (rebuild with npm run build): ${got?.slice(0, 200)} ≠ ${want?.slice(0, 200)}`);
+      n++;
+    }
+  }
+  console.log(`smoke: the built app's ${n} samples equal the compiled app's, and loading it read no company list`);
+}
+
 async function main(): Promise<void> {
   const zip = path.resolve(process.argv[2] ?? 'build/build.zip');
   const dir = mkdtempSync(path.join(tmpdir(), 'demohooks-zip-'));
@@ -33,6 +54,7 @@ async function main(): Promise<void> {
     await decompress(zip, dir);
     // Run from the unzipped folder only: nothing may resolve back into this checkout.
     process.chdir(dir);
+    checkSamples(dir);
     const { handler } = require(path.join(dir, 'zapierwrapper.js'));
     const body = JSON.stringify(demoSessionSample);
     const bundle = (signature: string) => ({

@@ -4,6 +4,7 @@
  * sessions, demos, total time, the three texts), or [] when it has none in the period.
  */
 import { defineSearch, type Bundle, type ZObject } from 'zapier-platform-core';
+import { builtSample } from '../lib/built-samples.js';
 import { companyOfDomain } from '../lib/company.js';
 import {
   ACTIVITY_VENDORS,
@@ -33,11 +34,6 @@ export interface EngagementRecord extends Engagement {
 function record(domain: string, e: Engagement, days: number): EngagementRecord {
   return { id: `engagement:${domain}:${days}d`, ...e, days, ...engagementTexts(e, days) };
 }
-
-const sampleSessions = sampleActivity([
-  { email: 'dana.lee@acme.co.uk', name: 'Dana Lee', at: '2026-11-10T14:02:11.000Z' },
-  { email: 'sam.ortiz@eu.acme.co.uk', name: 'Sam Ortiz', at: '2026-11-12T09:40:27.000Z' },
-]);
 
 export default defineSearch({
   key: 'company_engagement',
@@ -76,7 +72,13 @@ export default defineSearch({
       if (sessions.length === 0) return [];
       return [record(domain, engagementOf(domain, sessions, counted.map((p) => p.label), Date.now()), days)];
     },
-    sample: record('acme.co.uk', engagementOf('acme.co.uk', sampleSessions, ACTIVITY_VENDORS.map((p) => p.label), sampleSessions[sampleSessions.length - 1].at), 30),
+    sample: builtSample('searches.company_engagement', () => {
+      const sessions = sampleActivity([
+        { email: 'dana.lee@acme.co.uk', name: 'Dana Lee', at: '2026-11-10T14:02:11.000Z' },
+        { email: 'sam.ortiz@eu.acme.co.uk', name: 'Sam Ortiz', at: '2026-11-12T09:40:27.000Z' },
+      ]);
+      return record('acme.co.uk', engagementOf('acme.co.uk', sessions, ACTIVITY_VENDORS.map((p) => p.label), sessions[sessions.length - 1].at), 30);
+    }),
     outputFields: [
       ...signalOutputFields,
       f('days', 'Look Back (days)', 'integer'),

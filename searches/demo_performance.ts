@@ -6,6 +6,7 @@
  */
 import { defineSearch, type Bundle, type ZObject } from 'zapier-platform-core';
 import { demoPerformance, demoPerformanceTexts, digestTailFields, playRecord, type DemoRow } from '../lib/account-plays.js';
+import { builtSample } from '../lib/built-samples.js';
 import { f } from '../lib/record.js';
 import { onlyDomainsField } from '../lib/session-trigger.js';
 import { ignoreDomainsField, playRequest, sampleActivity, VERIFIED_ONLY, type NumberInput } from '../lib/signal-trigger.js';
@@ -15,11 +16,6 @@ const LIMIT: NumberInput = { key: 'limit', label: 'How Many Demos', dflt: 5, min
 
 export const demoPerformanceRecord = (rows: DemoRow[], days: number, atMs: number, complete: boolean) =>
   playRecord('demo_performance', 'demos', rows, days, atMs, complete, demoPerformanceTexts);
-
-const sample = sampleActivity([
-  { email: 'dana.lee@acme.co.uk', name: 'Dana Lee', at: '2026-11-10T14:02:11.000Z' },
-  { email: 'kim.chen@globex.com', name: 'Kim Chen', at: '2026-11-13T16:20:05.000Z' },
-]);
 
 export default defineSearch({
   key: 'demo_performance',
@@ -44,7 +40,13 @@ export default defineSearch({
       const { days, limit, sessions, complete, now } = await playRequest(z, bundle, DAYS, LIMIT);
       return [demoPerformanceRecord(demoPerformance(sessions, limit), days, now, complete)];
     },
-    sample: demoPerformanceRecord(demoPerformance(sample, 5), 30, Date.parse('2026-11-14T08:00:00.000Z'), true),
+    sample: builtSample('searches.demo_performance', () => {
+      const sessions = sampleActivity([
+        { email: 'dana.lee@acme.co.uk', name: 'Dana Lee', at: '2026-11-10T14:02:11.000Z' },
+        { email: 'kim.chen@globex.com', name: 'Kim Chen', at: '2026-11-13T16:20:05.000Z' },
+      ]);
+      return demoPerformanceRecord(demoPerformance(sessions, 5), 30, Date.parse('2026-11-14T08:00:00.000Z'), true);
+    }),
     outputFields: [
       f('demos_count', 'Number of Demos', 'integer'),
       f('demos[]provider', 'Demos: Vendor'),

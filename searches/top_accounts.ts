@@ -10,19 +10,13 @@ import { byCompany } from '../lib/activity-reads.js';
 import { f } from '../lib/record.js';
 import { onlyDomainsField } from '../lib/session-trigger.js';
 import { ignoreDomainsField, playRequest, sampleActivity, VERIFIED_ONLY, type NumberInput } from '../lib/signal-trigger.js';
+import { builtSample } from '../lib/built-samples.js';
 
 const DAYS: NumberInput = { key: 'days', label: 'Look Back (days)', dflt: 7, min: 1, max: 90 };
 const LIMIT: NumberInput = { key: 'limit', label: 'How Many Accounts', dflt: 10, min: 1, max: 50 };
 
 export const topAccountsRecord = (rows: AccountRow[], days: number, atMs: number, complete: boolean) => playRecord('top_accounts', 'accounts', rows, days, atMs, complete, topAccountsTexts);
 
-// The sample: the documented Walnut demo session, varied into two companies' viewers.
-const sample = sampleActivity([
-  { email: 'dana.lee@acme.co.uk', name: 'Dana Lee', at: '2026-11-10T14:02:11.000Z' },
-  { email: 'sam.ortiz@acme.co.uk', name: 'Sam Ortiz', at: '2026-11-12T09:40:27.000Z' },
-  { email: 'kim.chen@globex.com', name: 'Kim Chen', at: '2026-11-13T16:20:05.000Z' },
-]);
-const SAMPLE_AT = Date.parse('2026-11-14T08:00:00.000Z');
 
 export default defineSearch({
   key: 'top_accounts',
@@ -43,7 +37,16 @@ export default defineSearch({
       const { days, limit, sessions, complete, now } = await playRequest(z, bundle, DAYS, LIMIT);
       return [topAccountsRecord(rankAccounts(byCompany(sessions), now, limit), days, now, complete)];
     },
-    sample: topAccountsRecord(rankAccounts(byCompany(sample), SAMPLE_AT, 10), 7, SAMPLE_AT, true),
+    sample: builtSample('searches.top_accounts', () => {
+      // The documented Walnut demo session, varied into two companies' viewers.
+      const sessions = sampleActivity([
+        { email: 'dana.lee@acme.co.uk', name: 'Dana Lee', at: '2026-11-10T14:02:11.000Z' },
+        { email: 'sam.ortiz@acme.co.uk', name: 'Sam Ortiz', at: '2026-11-12T09:40:27.000Z' },
+        { email: 'kim.chen@globex.com', name: 'Kim Chen', at: '2026-11-13T16:20:05.000Z' },
+      ]);
+      const at = Date.parse('2026-11-14T08:00:00.000Z');
+      return topAccountsRecord(rankAccounts(byCompany(sessions), at, 10), 7, at, true);
+    }),
     outputFields: [
       f('accounts_count', 'Number of Accounts', 'integer'),
       f('accounts[]domain', 'Accounts: Company Domain'),

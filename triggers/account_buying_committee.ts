@@ -8,13 +8,6 @@ const WINDOW_DAYS: NumberInput = { key: 'window_days', label: 'Within (days)', d
 /** `same_demo` (the playbook's committee: several people on one demo) or `any_demo`. */
 const sameDemo = (input: Record<string, unknown>) => input.count_views_of !== 'any_demo';
 
-// The sample: the documented Walnut demo session, varied into three people at one company.
-const people = sampleActivity([
-  { email: 'dana.lee@acme.co.uk', name: 'Dana Lee', at: '2026-11-10T14:02:11.000Z' },
-  { email: 'sam.ortiz@eu.acme.co.uk', name: 'Sam Ortiz', at: '2026-11-12T09:40:27.000Z' },
-  { email: 'kim.chen@acme.co.uk', name: 'Kim Chen', at: '2026-11-18T16:15:03.000Z' },
-]);
-
 export default signalTrigger({
   key: 'account_buying_committee',
   noun: 'Buying Committee',
@@ -72,10 +65,18 @@ export default signalTrigger({
     }
     return found;
   },
-  sample: signalRecord('buying_committee', 'acme.co.uk', people, people[2], {
-    windowDays: 14,
-    momentMs: people[2].at,
-    demo: { id: people[0].demo!, name: people[0].demoName },
-    countedVendors: ACTIVITY_VENDORS.map((p) => p.label),
-  }),
+  // The documented Walnut demo session, varied into three people at one company.
+  sample: () => {
+    const people = sampleActivity([
+      { email: 'dana.lee@acme.co.uk', name: 'Dana Lee', at: '2026-11-10T14:02:11.000Z' },
+      { email: 'sam.ortiz@eu.acme.co.uk', name: 'Sam Ortiz', at: '2026-11-12T09:40:27.000Z' },
+      { email: 'kim.chen@acme.co.uk', name: 'Kim Chen', at: '2026-11-18T16:15:03.000Z' },
+    ]);
+    return signalRecord('buying_committee', 'acme.co.uk', people, people[2], {
+      windowDays: 14,
+      momentMs: people[2].at,
+      demo: { id: people[0].demo!, name: people[0].demoName },
+      countedVendors: ACTIVITY_VENDORS.map((p) => p.label),
+    });
+  },
 });

@@ -5,12 +5,6 @@ import { DAY, peopleOf, returnIn, signalRecord } from '../lib/signals.js';
 const QUIET_DAYS: NumberInput = { key: 'quiet_days', label: 'Quiet For (days)', dflt: 21, min: 1, max: 365 };
 const MIN_PEOPLE: NumberInput = { key: 'min_people', label: 'Minimum People', dflt: 1, min: 1, max: 50 };
 
-// The sample: the documented Walnut demo session, varied into a company that comes back after 40 days.
-const visits = sampleActivity([
-  { email: 'dana.lee@acme.co.uk', name: 'Dana Lee', at: '2026-10-05T10:12:00.000Z' },
-  { email: 'kim.chen@acme.co.uk', name: 'Kim Chen', at: '2026-11-14T15:30:45.000Z' },
-]);
-
 export default signalTrigger({
   key: 'account_reengaged',
   noun: 'Account Re-engagement',
@@ -48,5 +42,12 @@ export default signalTrigger({
       },
     ];
   },
-  sample: signalRecord('reengaged', 'acme.co.uk', [visits[1]], visits[1], { windowDays: 21, momentMs: visits[1].at, previous: visits[0], countedVendors: ACTIVITY_VENDORS.map((p) => p.label) }),
+  // The documented Walnut demo session, varied into a company that comes back after 40 days.
+  sample: () => {
+    const visits = sampleActivity([
+      { email: 'dana.lee@acme.co.uk', name: 'Dana Lee', at: '2026-10-05T10:12:00.000Z' },
+      { email: 'kim.chen@acme.co.uk', name: 'Kim Chen', at: '2026-11-14T15:30:45.000Z' },
+    ]);
+    return signalRecord('reengaged', 'acme.co.uk', [visits[1]], visits[1], { windowDays: 21, momentMs: visits[1].at, previous: visits[0], countedVendors: ACTIVITY_VENDORS.map((p) => p.label) });
+  },
 });

@@ -12,6 +12,7 @@
 import { defineTrigger, type Bundle, type ZObject } from 'zapier-platform-core';
 import { ACCOUNT_SCORE_HELP } from '../lib/account-plays.js';
 import { activityPages, countedActivity, quietCompanies } from '../lib/activity-reads.js';
+import { builtSample } from '../lib/built-samples.js';
 import { commonOutputFields, crmNote, f, oneLine, slackEscape } from '../lib/record.js';
 import { onlyDomainsField } from '../lib/session-trigger.js';
 import {
@@ -97,11 +98,6 @@ async function sessionsBefore(z: ZObject, bundle: Bundle, domain: string, lastAt
   return sessionsOf(acts);
 }
 
-const sample = sampleActivity([
-  { email: 'dana.lee@acme.co.uk', name: 'Dana Lee', at: '2026-10-20T14:02:11.000Z' },
-  { email: 'sam.ortiz@acme.co.uk', name: 'Sam Ortiz', at: '2026-10-24T09:40:27.000Z' },
-]);
-
 export default defineTrigger({
   key: 'account_went_quiet',
   noun: 'Quiet Account',
@@ -141,7 +137,13 @@ export default defineTrigger({
       }
       return out;
     },
-    sample: quietRecord('acme.co.uk', sample, ACTIVITY_VENDORS.map((p) => p.label), Date.parse('2026-11-08T09:00:00.000Z'), 14),
+    sample: builtSample('triggers.account_went_quiet', () => {
+      const sessions = sampleActivity([
+        { email: 'dana.lee@acme.co.uk', name: 'Dana Lee', at: '2026-10-20T14:02:11.000Z' },
+        { email: 'sam.ortiz@acme.co.uk', name: 'Sam Ortiz', at: '2026-10-24T09:40:27.000Z' },
+      ]);
+      return quietRecord('acme.co.uk', sessions, ACTIVITY_VENDORS.map((p) => p.label), Date.parse('2026-11-08T09:00:00.000Z'), 14);
+    }),
     outputFields: [
       ...signalOutputFields,
       f('last_session_at', 'Last Session At', 'datetime'),
