@@ -29,6 +29,7 @@ const RUNS = 'dist/relay/test/zap-runs.test.js';
 const IDLE = 'dist/relay/test/idle.test.js';
 const WAL = 'dist/relay/test/wal-sync.test.js';
 const BUNDLE = 'dist/test/bundle.test.js';
+const PARAMS = 'dist/relay/test/sqlite-params.test.js';
 
 const MUTATIONS = [
   {
@@ -737,6 +738,13 @@ const MUTATIONS = [
     from: 'samples[`${kind}.${key}`] = def.operation.sample;',
     to: 'samples[`${kind}.${key}`] = { ...def.operation.sample, id: `${key}-stale` };',
     tests: [BUNDLE],
+  },
+  {
+    name: 'SQLite values passed as given, whatever order the statement names them in [sqlite]',
+    file: 'relay/store/db.ts',
+    from: 'order: order.every((n, i) => n === i) ? null : order',
+    to: 'order: null',
+    tests: [PARAMS],
   },
 ];
 
