@@ -20,6 +20,14 @@ function load() {
   return lists;
 }
 
+/**
+ * Loads the lists now: the relay does at start, so its first inbound event (every demo view
+ * names a company) does not wait the 10 to 20 ms they take.
+ */
+export function loadCompanyLists(): void {
+  load();
+}
+
 /** The company domain of an email address, or null (no email, free-mail, disposable, no registrable domain). */
 export function companyOfEmail(raw: unknown): string | null {
   const email = normEmail(raw);

@@ -6,6 +6,7 @@
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PROVIDER_KEYS } from '../lib/providers/index.js';
+import { loadCompanyLists } from '../lib/company.js';
 import { Alerter } from './alerts/alerter.js';
 import { publicBase, servedRules, type RelayConfig } from './config.js';
 import { Deliverer } from './delivery/deliverer.js';
@@ -86,6 +87,7 @@ export async function startRelay(cfg: RelayConfig, log: Logger, options: { deliv
   const services = createServices(store, cfg, { deriver: () => deriver.kick(), deliverer: () => deliverer.kick(), alerter: () => alerts?.kick() });
   let base = publicBase(cfg);
   const app = await buildHttp({ cfg, services, intake, log, metrics, tracing, inboundUrls: (tokens) => inboundUrlsFor(base, tokens) });
+  loadCompanyLists();
   await app.listen({ port: cfg.port, host: cfg.host });
   const url = listeningUrl(app);
   base = publicBase(cfg, url);
