@@ -94,13 +94,20 @@ export function makeViewer(parts: {
  */
 const ISO_UTC = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z$/;
 
+/** The number of the two digits at `i` (the caller's pattern has matched digits there). */
+const twoDigits = (s: string, i: number): number => (s.charCodeAt(i) - 48) * 10 + s.charCodeAt(i + 1) - 48;
+
 export function isoFrom(v: unknown): string | null {
   // Fast path for the form the vendors send (UTC, `Z`): normalised to milliseconds without
   // a Date round trip. Month and day ranges still go through Date when they look odd.
   if (typeof v === 'string') {
     const m = ISO_UTC.exec(v);
-    if (m && +v.slice(5, 7) >= 1 && +v.slice(5, 7) <= 12 && +v.slice(8, 10) >= 1 && +v.slice(8, 10) <= 28 && +v.slice(11, 13) < 24 && +v.slice(14, 16) < 60 && +v.slice(17, 19) < 60) {
-      return `${m[1]}.${(m[2] ?? '').padEnd(3, '0').slice(0, 3)}Z`;
+    if (m) {
+      const month = twoDigits(v, 5);
+      const day = twoDigits(v, 8);
+      if (month >= 1 && month <= 12 && day >= 1 && day <= 28 && twoDigits(v, 11) < 24 && twoDigits(v, 14) < 60 && twoDigits(v, 17) < 60) {
+        return `${m[1]}.${(m[2] ?? '').padEnd(3, '0').slice(0, 3)}Z`;
+      }
     }
   }
   if (typeof v === 'number' && Number.isFinite(v)) {
@@ -142,12 +149,12 @@ export const viewerLabel = (v: Viewer, fallback = 'an identified viewer'): strin
 
 /** A CRM note: a title line then `Label: value` lines for the values present. */
 export function crmNote(title: string, rows: Array<[string, unknown]>): string {
-  const lines = [title];
+  let note = title;
   for (const [label, value] of rows) {
     if (value === null || value === undefined || value === '') continue;
-    lines.push(`${label}: ${typeof value === 'boolean' ? (value ? 'yes' : 'no') : String(value)}`);
+    note += `\n${label}: ${typeof value === 'boolean' ? (value ? 'yes' : 'no') : String(value)}`;
   }
-  return lines.join('\n');
+  return note;
 }
 
 const toSnake = (k: string): string =>
