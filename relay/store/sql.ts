@@ -27,15 +27,32 @@ export function chunks<T>(xs: T[], size: number): T[][] {
   return out;
 }
 
+/**
+ * Placeholder lists by their shape: every batch statement asks for one, and a batch's row
+ * counts repeat, so each is built once (a thousand-row one is 7,000 placeholders).
+ */
+const lists = new Map<string, string>();
+function listOf(key: string, build: () => string): string {
+  let out = lists.get(key);
+  if (out === undefined) {
+    if (lists.size >= 1000) lists.clear();
+    out = build();
+    lists.set(key, out);
+  }
+  return out;
+}
+
 /** `($1, $2, …), ($n+1, …)` for `rows` rows of `cols` parameters (numbered after the first `skip`). */
 export function values(rows: number, cols: number, skip = 0): string {
-  const out: string[] = [];
-  for (let r = 0; r < rows; r++) out.push(`(${Array.from({ length: cols }, (_, c) => `$${skip + r * cols + c + 1}`).join(', ')})`);
-  return out.join(', ');
+  return listOf(`v${rows},${cols},${skip}`, () => {
+    const out: string[] = [];
+    for (let r = 0; r < rows; r++) out.push(`(${Array.from({ length: cols }, (_, c) => `$${skip + r * cols + c + 1}`).join(', ')})`);
+    return out.join(', ');
+  });
 }
 
 /** `$from, $from+1, …` for a list of parameters. */
-export const params = (n: number, from = 1) => Array.from({ length: n }, (_, i) => `$${i + from}`).join(', ');
+export const params = (n: number, from = 1): string => listOf(`p${n},${from}`, () => Array.from({ length: n }, (_, i) => `$${i + from}`).join(', '));
 
 export const iso = (ms: number | string | null | undefined): string | null => (ms === null || ms === undefined ? null : new Date(Number(ms)).toISOString());
 export const isoOf = (ms: number | string): string => new Date(Number(ms)).toISOString();
