@@ -20,6 +20,10 @@ import { ATTR, type Tracing, traceparentOf } from '../tracing.js';
 import type { Handoff } from './handoff.js';
 
 const CONTROL = /[\u0000-\u001f\u007f]/;
+// One decoder for every body (a decode without `stream` starts afresh). ignoreBOM keeps a
+// byte-order mark in the text: the stored body must be the exact bytes received, or the
+// vendor's signature would no longer match when it is forwarded.
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const unknownUrl = () => new Refused(404, 'unknown inbound URL');
 
 /**
@@ -138,9 +142,7 @@ export class Intake {
 export function parseInbound(provider: ProviderKey, raw: Buffer, headers: Record<string, string>): Omit<InboundItem, 'accountId' | 'token'> {
   let text: string;
   try {
-    // ignoreBOM keeps a byte-order mark in the text: the stored body must be the exact bytes
-    // received, or the vendor's signature would no longer match when it is forwarded.
-    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(raw);
+    text = UTF8.decode(raw);
   } catch {
     throw new Refused(400, 'body is not valid UTF-8');
   }
