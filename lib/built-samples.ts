@@ -22,6 +22,19 @@ function builtSamples(): Record<string, unknown> | null {
 /** Where the bundle keeps a sample: `triggers.walnut_any_event`, `searches.top_accounts`, `creates.verify_webhook`. */
 export type SampleId = `${'triggers' | 'searches' | 'creates'}.${string}`;
 
+const KINDS = ['triggers', 'searches', 'creates'] as const;
+
+/** Every sample an app definition carries, by where the bundle keeps it. */
+export function samplesOf(app: Partial<Record<(typeof KINDS)[number], Record<string, { operation?: { sample?: unknown } }>>>): Record<SampleId, unknown> {
+  const out: Record<SampleId, unknown> = {};
+  for (const kind of KINDS) {
+    for (const [key, def] of Object.entries(app[kind] ?? {})) {
+      if (def.operation?.sample !== undefined) out[`${kind}.${key}`] = def.operation.sample;
+    }
+  }
+  return out;
+}
+
 /** The sample the bundle was built with, else `compute()` (everything a sample needs goes inside it). */
 export function builtSample<T>(id: SampleId, compute: () => T): T {
   const found = builtSamples()?.[id];

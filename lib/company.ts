@@ -6,6 +6,15 @@
  */
 import { normEmail } from './record.js';
 
+/** The packages that hold the lists (kept out of the app's bundle: they are data, loaded on first use). */
+export const COMPANY_LIST_PACKAGES = ['tldts', 'email-providers', 'disposable-email-domains-js'] as const;
+
+/** Whether a loaded file (a require.cache key) is one of those packages'. */
+export function isCompanyListFile(file: string): boolean {
+  const parts = file.split(/[\\/]/);
+  return parts.some((part, i) => parts[i - 1] === 'node_modules' && (COMPANY_LIST_PACKAGES as readonly string[]).includes(part));
+}
+
 let lists: { free: Set<string>; disposable: Set<string>; getDomain: (host: string) => string | null } | null = null;
 
 function load() {

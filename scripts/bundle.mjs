@@ -18,14 +18,9 @@ if (!existsSync(compiled)) {
   console.error('npm run bundle: dist/index.js is missing. Compile first: `npx tsc -p .` (npm run build does both).');
   process.exit(1);
 }
-const app = require(compiled.pathname).default;
-
-const samples = {};
-for (const kind of ['triggers', 'searches', 'creates']) {
-  for (const [key, def] of Object.entries(app[kind] ?? {})) {
-    if (def.operation?.sample !== undefined) samples[`${kind}.${key}`] = def.operation.sample;
-  }
-}
+const { samplesOf } = require('../dist/lib/built-samples.js');
+const { COMPANY_LIST_PACKAGES } = require('../dist/lib/company.js');
+const samples = samplesOf(require(compiled.pathname).default);
 
 await build({
   entryPoints: ['index.ts'],
@@ -36,7 +31,7 @@ await build({
   platform: 'node',
   format: 'cjs',
   target: 'node22',
-  external: ['zapier-platform-core', 'tldts', 'email-providers', 'disposable-email-domains-js'],
+  external: ['zapier-platform-core', ...COMPANY_LIST_PACKAGES],
   outfile,
   logLevel: 'warning',
   define: { DEMOHOOKS_BUILT_SAMPLES: JSON.stringify(JSON.stringify(samples)) },

@@ -735,8 +735,8 @@ const MUTATIONS = [
   {
     name: 'the bundle carries samples other than the compiled app computes [bundle]',
     file: 'scripts/bundle.mjs',
-    from: 'samples[`${kind}.${key}`] = def.operation.sample;',
-    to: 'samples[`${kind}.${key}`] = { ...def.operation.sample, id: `${key}-stale` };',
+    from: 'const samples = samplesOf(require(compiled.pathname).default);',
+    to: 'const samples = Object.fromEntries(Object.entries(samplesOf(require(compiled.pathname).default)).map(([id, s]) => [id, { ...s, id: `${id}-stale` }]));',
     tests: [BUNDLE],
   },
   {

@@ -8,6 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import App from '../index.js';
+import { samplesOf, type SampleId } from '../lib/built-samples.js';
+import { isCompanyListFile } from '../lib/company.js';
 import { demoSessionSample } from '../lib/providers/walnut.js';
 import { signBody } from '../lib/signature.js';
 
@@ -32,19 +34,17 @@ async function invoke(handler: any, bundle: unknown, trigger = 'walnut_demo_sess
  * one the compiled app computes now, and loading the app reads none of the company lists.
  */
 function checkSamples(dir: string): void {
-  const built = require(path.join(dir, 'index.js'));
-  const lists = Object.keys(require.cache).filter((p) => p.startsWith(dir) && /[\\/](tldts|email-providers|disposable-email-domains-js)[\\/]/.test(p));
+  const built = samplesOf(require(path.join(dir, 'index.js')));
+  const lists = Object.keys(require.cache).filter((p) => p.startsWith(dir) && isCompanyListFile(p));
   if (lists.length) throw new Error(`loading the built app read ${lists.map((p) => path.relative(dir, p)).join(', ')}: its samples were computed, not built in (npm run bundle)`);
-  let n = 0;
-  for (const kind of ['triggers', 'searches', 'creates'] as const) {
-    for (const [key, def] of Object.entries((App as any)[kind] ?? {})) {
-      const want = JSON.stringify((def as any).operation.sample);
-      const got = JSON.stringify(built[kind]?.[key]?.operation?.sample);
-      if (got !== want) throw new Error(`built app: the sample of ${kind}.${key} differs from the compiled app's (rebuild with npm run build): ${got?.slice(0, 200)} ≠ ${want?.slice(0, 200)}`);
-      n++;
-    }
+  const compiled = samplesOf(App as never);
+  if (Object.keys(built).length !== Object.keys(compiled).length) throw new Error(`built app: ${Object.keys(built).length} samples, the compiled app ${Object.keys(compiled).length} (rebuild with npm run build)`);
+  for (const [id, sample] of Object.entries(compiled)) {
+    const want = JSON.stringify(sample);
+    const got = JSON.stringify(built[id as SampleId]);
+    if (got !== want) throw new Error(`built app: the sample of ${id} differs from the compiled app's (rebuild with npm run build): ${got?.slice(0, 200)} ≠ ${want?.slice(0, 200)}`);
   }
-  console.log(`smoke: the built app's ${n} samples equal the compiled app's, and loading it read no company list`);
+  console.log(`smoke: the built app's ${Object.keys(compiled).length} samples equal the compiled app's, and loading it read no company list`);
 }
 
 async function main(): Promise<void> {
