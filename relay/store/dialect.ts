@@ -32,6 +32,12 @@ export interface Dialect {
   stallLimit(seconds: number): string | null;
   /** How many write transactions are worth running at once (SQLite has one connection). */
   readonly writers: number;
+  /**
+   * The rows a large multi-row insert writes per statement: on PostgreSQL each statement is a
+   * round trip; on SQLite each row count is a statement text of its own to prepare, and a
+   * thousand rows take longer to prepare than to run.
+   */
+  readonly rowsPerStatement: number;
 }
 
 export const SQLITE: Dialect = {
@@ -48,6 +54,7 @@ export const SQLITE: Dialect = {
   bytes: 'BLOB',
   stallLimit: () => null,
   writers: 1,
+  rowsPerStatement: 64,
 };
 
 export const POSTGRES: Dialect = {
@@ -64,4 +71,5 @@ export const POSTGRES: Dialect = {
   bytes: 'BYTEA',
   stallLimit: (seconds) => `SET LOCAL idle_in_transaction_session_timeout = '${seconds}s'`,
   writers: 8,
+  rowsPerStatement: 1000,
 };

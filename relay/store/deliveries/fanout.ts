@@ -99,14 +99,13 @@ export async function fanOut(q: Queryable, d: Dialect, items: FanOutItem[], orig
     const turn = turns?.get(r[0]);
     return turns && r[5] !== null && !turn ? [...r.slice(0, 5), null, null] : [...r, turn && turn.waitMs > 0 ? turn.at : null];
   });
-  // The deliveries, due now by the database clock (or at a later turn): one statement per
-  // thousand on PostgreSQL (a round trip each), per 64 on SQLite, where each row count is a
-  // statement text of its own to prepare, and a thousand rows take longer to prepare than to run.
+  // The deliveries, due now by the database clock (or at a later turn), in statements of the
+  // dialect's size.
   const replay = origin ? '(SELECT COALESCE(MAX(x.replay), 0) + 1 FROM deliveries x WHERE x.event_id = v.column2 AND x.hook_id = v.column3)' : '0';
   const leaseMs = lease ? Math.trunc(lease.leaseMs) : 0;
   let queued = 0;
   const leased: LeasedRow[] = [];
-  for (const chunk of chunks(withTurns, d.name === 'sqlite' ? 64 : 1000)) {
+  for (const chunk of chunks(withTurns, d.rowsPerStatement)) {
     const at = d.cast('v.column7', 'bigint');
     const got = await q.query<Omit<LeasedRow, 'waitMs'> & { locked_by: string | null }>(
       `INSERT INTO deliveries (id, event_id, hook_id, target_url, account_id, status, attempts, next_at, window_start, created_at, updated_at, replay, locked_by, turn_at, locked_until${origin ? ', origin' : ''})
