@@ -1,9 +1,9 @@
 /**
  * The deriver, the stage behind the ack: the activity index and the fan-out to subscriptions,
  * built from the event log by the store in batches (store/derive.ts). Kicked after each stored
- * batch, and on a poll for events another relay process stored (whichever process gets there
- * first derives them; the cursor is shared), at the idle look (RELAY_IDLE_POLL_MS). At start it catches up with whatever was stored
- * but not derived before a crash. Before each round it reserves room with this process's
+ * batch; at the idle look (RELAY_IDLE_POLL_MS) it looks for events another relay process stored
+ * (whichever process gets there first derives them; the cursor is shared). At start it catches
+ * up with whatever was stored but not derived before a crash. Before each round it reserves room with this process's
  * deliverer; the deliveries stored leased within that room are handed to it, and only when
  * some are left over is the deliverer woken to claim them.
  */

@@ -35,7 +35,6 @@ export class Alerts extends Repo {
     );
   }
 
-  /** Subscriptions with given-up deliveries not yet told, whose last such alert is an hour old or more. */
   /** Whether the alert loop has anything to do: an alert pending, a subscription failing, given-up deliveries not yet reported. */
   async outstanding(): Promise<boolean> {
     const [r] = await this.db.query<{ yes: number | boolean }>(
@@ -46,6 +45,7 @@ export class Alerts extends Repo {
     return Number(r?.yes) === 1;
   }
 
+  /** Subscriptions with given-up deliveries not yet told, whose last such alert is an hour old or more. */
   async givenUpDue(): Promise<GivenUpReport[]> {
     return this.db.query<GivenUpReport>(
       `SELECT h.id, h.account_id, h.event, h.target_url, h.given_up_unreported AS n, a.alert_url FROM hooks h JOIN accounts a ON a.id = h.account_id
