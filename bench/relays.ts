@@ -36,8 +36,9 @@ export async function relayOn(databaseUrl: string, env: Record<string, string> =
   return { url: r.url, inbound: `${r.url}${acct.path}`, key: acct.key, procs: [r.proc], stop: () => r.proc.kill('SIGTERM') };
 }
 
-export async function subscribe(r: Pick<Running, 'url' | 'key'>, target: string, count: number): Promise<void> {
-  for (let i = 0; i < count; i++) {
+/** `count` subscriptions to `target`/s<i>, numbered from `from`. */
+export async function subscribe(r: Pick<Running, 'url' | 'key'>, target: string, count: number, from = 0): Promise<void> {
+  for (let i = from; i < from + count; i++) {
     const res = await fetch(`${r.url}/v1/hooks`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${r.key}`, 'Content-Type': 'application/json' },
