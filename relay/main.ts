@@ -14,6 +14,7 @@ import { buildHttp, type App } from './http/app.js';
 import { Deriver } from './ingest/deriver.js';
 import { Handoff } from './ingest/handoff.js';
 import { Intake } from './ingest/intake.js';
+import { AcksFirst } from './loops/acks-first.js';
 import type { Logger } from './log.js';
 import { createMetrics } from './metrics.js';
 import { createServices, type Services } from './services/index.js';
@@ -45,12 +46,13 @@ export interface Relay {
 /** The stages behind the ack and the delivery, wired: the deriver hands fresh deliveries to the deliverer. */
 function loops(store: Store, cfg: RelayConfig, log: Logger, metrics: ReturnType<typeof createMetrics>, tracing: Tracing | null) {
   const handoff = new Handoff();
+  const acks = new AcksFirst();
   const deliverer = new Deliverer(store, cfg, log, metrics, tracing);
   // The deliverer is woken only when a derive queued deliveries it was not handed.
   // Kicked by this process's intake; the idle look finds what another process stored and died before deriving.
-  const deriver = new Deriver(store, handoff, log, cfg.idlePollMs, () => deliverer.kick(), undefined, tracing);
-  const intake = new Intake(store, handoff, () => deriver.kick(), tracing);
-  return { deliverer, deriver, intake };
+  const deriver = new Deriver(store, handoff, log, cfg.idlePollMs, () => deliverer.kick(), undefined, tracing, acks);
+  const intake = new Intake(store, handoff, () => deriver.kick(), tracing, acks);
+  return { deliverer, deriver, intake, acks };
 }
 
 /** Retention: events older than RELAY_RETENTION_DAYS go, except each company's newest demo activity. */
@@ -82,7 +84,7 @@ export async function startRelay(cfg: RelayConfig, log: Logger, options: { deliv
   await store.migrate();
   const metrics = createMetrics(store.deliveryList);
   const tracing = startTracing(cfg.tracing, log);
-  const { deliverer, deriver, intake } = loops(store, cfg, log, metrics, tracing);
+  const { deliverer, deriver, intake, acks } = loops(store, cfg, log, metrics, tracing);
   let alerts: Alerter | null = null; // made once the relay's own URL is known, below
   const services = createServices(store, cfg, { deriver: () => deriver.kick(), deliverer: () => deliverer.kick(), alerter: () => alerts?.kick() });
   let base = publicBase(cfg);
@@ -126,6 +128,7 @@ export async function startRelay(cfg: RelayConfig, log: Logger, options: { deliv
       await app.close();
       clearTimeout(cut);
       deriver.handTo(null);
+      acks.close(); // no more acks to wait for
       await deriver.stop();
       await deliverer.stop();
       await alerter.stop();

@@ -10,6 +10,7 @@
 import type { Room } from '../domain/fairness.js';
 import { SpanKind } from '@opentelemetry/api';
 import type { Logger } from '../log.js';
+import type { AcksFirst } from '../loops/acks-first.js';
 import { KickLoop } from '../loops/kick-loop.js';
 import type { Claimed } from '../store/deliveries/claim.js';
 import type { PacingRules } from '../store/deliveries/pacing.js';
@@ -30,16 +31,18 @@ export interface LeaseTaker {
 }
 
 /**
- * About how many deliveries one derive round stores: its transaction holds SQLite's one
- * connection, and acks wait for it, so an event that fans out to a hundred subscriptions makes
- * rounds of ten events, not of `batch`.
+ * About how many deliveries one derive round stores (a few milliseconds of work): its
+ * transaction holds SQLite's one connection, and acks wait for it, so events that fan out to a
+ * hundred subscriptions make rounds of two or three events, not of `batch`. The events a round
+ * reads are guessed from the last round's fan-out; the store stops at this many deliveries
+ * whatever the guess (an account that just gained its hundredth subscription).
  */
-export const DELIVERIES_PER_ROUND = 1000;
+export const DELIVERIES_PER_ROUND = 250;
 
 export class Deriver extends KickLoop {
   private taker: LeaseTaker | null = null;
-  /** Events the next round takes: `batch`, fewer while events fan out wide. */
-  private limit: number;
+  /** Deliveries an event of the last round fanned out to. */
+  private fanout = 1;
 
   constructor(
     private readonly store: Store,
@@ -50,9 +53,10 @@ export class Deriver extends KickLoop {
     private readonly onQueued: () => void,
     private readonly batch = 2000,
     private readonly tracing: Tracing | null = null,
+    /** Rounds wait for a pause in the acks (or their longest wait). */
+    private readonly acks: AcksFirst | null = null,
   ) {
     super();
-    this.limit = batch;
   }
 
   /** Hands fresh deliveries to `taker` from now on (null: none, they wait for a claim). */
@@ -68,24 +72,24 @@ export class Deriver extends KickLoop {
   /** One round: the next batch of stored events derived; whether it was full (more may be waiting). */
   async round(): Promise<boolean> {
     const taker = this.taker;
-    const limit = this.limit;
+    // Events the round takes: `batch`, fewer while events fan out wide.
+    const limit = Math.max(1, Math.min(this.batch, Math.floor(DELIVERIES_PER_ROUND / this.fanout)));
     const room = taker?.reserve() ?? null;
     const leasedAt = performance.now();
     const startedAt = Date.now();
     let r;
     try {
-      r = await this.store.derive.next({ limit, known: this.handoff.known, lease: taker && room ? { worker: taker.worker, leaseMs: taker.leaseMs, room, pacing: taker.pacing } : null });
+      r = await this.store.derive.next({ limit, maxDeliveries: DELIVERIES_PER_ROUND, known: this.handoff.known, lease: taker && room ? { worker: taker.worker, leaseMs: taker.leaseMs, room, pacing: taker.pacing } : null });
     } catch (err) {
       if (taker && room) taker.give(room, [], leasedAt);
       throw err;
     }
     this.handoff.forget(r.ids);
-    const fanout = r.ids.length > 0 ? r.deliveries / r.ids.length : 1;
-    this.limit = Math.max(1, Math.min(this.batch, Math.floor(DELIVERIES_PER_ROUND / Math.max(1, fanout))));
+    if (r.ids.length > 0) this.fanout = Math.max(1, r.deliveries / r.ids.length);
     if (taker && room) taker.give(room, r.handed, leasedAt);
     if (r.deliveries > r.handed.length) this.onQueued();
     if (this.tracing) this.traceRound(r.traced, r.ids.length, startedAt);
-    return r.ids.length >= limit;
+    return r.full;
   }
 
   /** Each traced event's derive as a span of its trace: the round it was derived in. */
@@ -101,6 +105,7 @@ export class Deriver extends KickLoop {
     while (this.running) {
       this.kicked = false;
       let full = false;
+      if (this.acks) await this.acks.turn();
       try {
         full = await this.round();
         failures = 0;

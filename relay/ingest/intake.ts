@@ -12,6 +12,7 @@ import { findHeader, schemeHeaders } from '../../lib/signature.js';
 import { activityOfPayload } from '../domain/activity.js';
 import { Refused } from '../domain/errors.js';
 import { MAX_IDENTITY_CHARS } from '../domain/identity.js';
+import type { AcksFirst } from '../loops/acks-first.js';
 import { GroupCommit } from '../loops/group-commit.js';
 import type { Account } from '../store/accounts.js';
 import type { InboundItem, IngestResult } from '../store/events.js';
@@ -68,6 +69,8 @@ export class Intake {
     /** A batch was stored: the deriver looks now. */
     afterBatch: () => void,
     private readonly tracing: Tracing | null = null,
+    /** Told while an inbound event waits for its commit, so the work behind the ack can wait for a pause. */
+    private readonly acks: AcksFirst | null = null,
   ) {
     this.tokens = new InboundTokens(store);
     // Inbound events that arrive together are stored in one transaction (group commit), so each
@@ -93,7 +96,13 @@ export class Intake {
   async receive(account: Account, provider: ProviderKey, token: string, raw: Buffer, headers: Record<string, string>, span?: Span): Promise<{ stored: IngestResult; event: string }> {
     const item = parseInbound(provider, raw, headers);
     span?.setAttributes({ [ATTR.account]: account.id, [ATTR.eventName]: item.event });
-    const stored = span && this.tracing ? await this.traced(span, { ...item, accountId: account.id, token, trace: traceparentOf(span) }) : await this.store1({ ...item, accountId: account.id, token });
+    this.acks?.enter();
+    let stored: IngestResult;
+    try {
+      stored = span && this.tracing ? await this.traced(span, { ...item, accountId: account.id, token, trace: traceparentOf(span) }) : await this.store1({ ...item, accountId: account.id, token });
+    } finally {
+      this.acks?.leave();
+    }
     span?.setAttribute(ATTR.event, stored.id);
     if (stored.duplicate) span?.setAttribute(ATTR.duplicate, true);
     return { stored, event: item.event };

@@ -19,6 +19,8 @@ import { chunks, params, Repo } from './sql.js';
 export interface DeriveInput {
   /** At most this many events. */
   limit: number;
+  /** Events up to about this many deliveries (at least one event, all of its deliveries). */
+  maxDeliveries?: number;
   /** What intake already derived of fresh events (their demo activity), so their bodies need not be parsed again. */
   known?: ReadonlyMap<string, ActivityIndex | null>;
   /** Fresh deliveries stored leased to this deliverer, within its room. */
@@ -30,6 +32,8 @@ export interface Derived {
   ids: string[];
   /** Deliveries queued. */
   deliveries: number;
+  /** The round stopped at its limit of events or deliveries: more may be waiting. */
+  full: boolean;
   /** The deliveries stored leased, with their event's bytes: the deliverer's to attempt. */
   handed: Claimed[];
   /** The events derived that belong to a trace (stored with tracing on), for the derive's span. */
@@ -38,7 +42,7 @@ export interface Derived {
 
 type LogRow = { seq: number | string; id: string; account_id: string; provider: ProviderKey; event: string; received_at: number | string; trace: string | null };
 
-const NONE: Derived = { ids: [], deliveries: 0, handed: [], traced: [] };
+const NONE: Derived = { ids: [], deliveries: 0, full: false, handed: [], traced: [] };
 
 export class Derive extends Repo {
   private seqNameCache: string | null = null;
@@ -63,24 +67,27 @@ export class Derive extends Repo {
       const [c] = await q.query<{ seq: number | string }>(`SELECT seq FROM derive_cursor WHERE id = 1${this.d.lock('FOR UPDATE')}`);
       const from = Number(c.seq);
       if (from >= upTo) return NONE;
-      const rows = await q.query<LogRow>(`SELECT seq, id, account_id, provider, event, received_at, trace FROM events WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3`, [from, upTo, input.limit], true);
-      if (rows.length === 0) return NONE;
-      const activity = await this.activityOf(q, rows, input.known ?? new Map());
+      const read = await q.query<LogRow>(`SELECT seq, id, account_id, provider, event, received_at, trace FROM events WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3`, [from, upTo, input.limit], true);
+      if (read.length === 0) return NONE;
+      const activity = await this.activityOf(q, read, input.known ?? new Map());
+      const items = read.map((r) => ({ id: r.id, accountId: r.account_id, provider: r.provider, event: r.event, isActivity: Boolean(activity.get(r.id)), receivedAt: Number(r.received_at) }));
+      const { queued, leased, covered } = await fanOut(q, this.d, items, null, input.lease ?? null, input.maxDeliveries);
+      // The events the fan-out took are the ones derived (their activity indexed, the cursor past them).
+      const rows = read.slice(0, covered);
       await this.activity.insert(
         rows.filter((r) => activity.get(r.id)).map((r) => ({ eventId: r.id, accountId: r.account_id, receivedAt: Number(r.received_at), activity: activity.get(r.id)! })),
         q,
       );
-      const items = rows.map((r) => ({ id: r.id, accountId: r.account_id, provider: r.provider, event: r.event, isActivity: Boolean(activity.get(r.id)), receivedAt: Number(r.received_at) }));
-      const { queued, leased } = await fanOut(q, this.d, items, null, input.lease ?? null);
       const last = Number(rows[rows.length - 1].seq);
       const moved = await q.query('UPDATE derive_cursor SET seq = $1 WHERE id = 1 AND seq = $2 RETURNING seq', [last, from]);
       if (moved.length !== 1) throw new Error('the derive cursor moved under a running derive');
       const ids = rows.map((r) => r.id);
       const traced = rows.filter((r) => r.trace !== null).map((r) => ({ id: r.id, accountId: r.account_id, event: r.event, trace: r.trace! }));
-      if (leased.length === 0) return { ids, deliveries: queued, handed: [], traced };
+      const full = read.length >= input.limit || covered < read.length;
+      if (leased.length === 0) return { ids, deliveries: queued, full, handed: [], traced };
       // The bytes of the events handed over with their leases (at most the deliverer's room).
       const bytes = await this.events.bytes([...new Set(leased.map((d) => d.event_id))], q);
-      return { ids, deliveries: queued, handed: leased.map((d) => ({ ...d, attempts: 0, ...bytes.get(d.event_id)! })), traced };
+      return { ids, deliveries: queued, full, handed: leased.map((d) => ({ ...d, attempts: 0, ...bytes.get(d.event_id)! })), traced };
     });
   }
 

@@ -301,6 +301,37 @@ describe.each(STORES)('the work behind the ack, on %s', (_name, dbUrl) => {
       if (backlogs.length) console.log(`crash test on ${_name}: events acked but not derived at each kill: ${backlogs.join(', ')}`);
     }
   }, 120_000);
+
+  it('a round stops at its deliveries, whatever number of events it read: events that fan out to a hundred subscriptions are derived a few a round, each whole, the rest in the rounds after', async () => {
+    const relay = await startRelay(testConfig(dbUrl()), silentLogger, { deliver: false });
+    try {
+      await relay.deliverer.stop();
+      await relay.deriver.stop();
+      const { store } = relay;
+      const db = store.db;
+      const { account } = await store.accounts.create('budget');
+      for (let i = 0; i < 100; i++) await store.hooks.create(account.id, 'walnut.*', `http://127.0.0.1:9/s${i}`);
+      await store.events.ingest(Array.from({ length: 6 }, (_, i) => item(account.id, `b-${i}`)));
+      // Positive control: a round without a budget takes every event it reads, all their deliveries.
+      const first = await store.derive.next({ limit: 1 });
+      expect({ events: first.ids.length, deliveries: first.deliveries, full: first.full }).toStrictEqual({ events: 1, deliveries: 100, full: true });
+      // Room for 2,000 events, 250 deliveries: three events, the third with all of its hundred.
+      const r = await store.derive.next({ limit: 2000, maxDeliveries: 250 });
+      expect({ events: r.ids.length, deliveries: r.deliveries, full: r.full }).toStrictEqual({ events: 3, deliveries: 300, full: true });
+      // The two after them were read but not derived: no deliveries, no activity, the cursor before them.
+      expect(await count(db, 'SELECT COUNT(*) AS n FROM deliveries')).toBe(400);
+      expect(await count(db, 'SELECT COUNT(*) AS n FROM activity')).toBe(4);
+      const [{ seq }] = await db.query<{ seq: number | string }>('SELECT seq FROM derive_cursor WHERE id = 1');
+      const rest = await db.query<{ id: string }>('SELECT id FROM events WHERE seq > $1 ORDER BY seq', [Number(seq)]);
+      expect(rest).toHaveLength(2);
+      const r2 = await store.derive.next({ limit: 2000, maxDeliveries: 250 });
+      expect({ ids: r2.ids, deliveries: r2.deliveries, full: r2.full }).toStrictEqual({ ids: rest.map((e) => e.id), deliveries: 200, full: false });
+      expect(await count(db, 'SELECT COUNT(*) AS n FROM activity')).toBe(6);
+      expect((await store.derive.next({ limit: 2000, maxDeliveries: 250 })).ids).toStrictEqual([]);
+    } finally {
+      await relay.close();
+    }
+  });
 });
 
 (STORES.length > 1 ? describe : describe.skip)('a PostgreSQL connection ended by the server inside a transaction', () => {

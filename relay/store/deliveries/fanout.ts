@@ -77,12 +77,17 @@ async function hooksFor(q: Queryable, d: Dialect, items: FanOutItem[]): Promise<
  * Queues one delivery per matching subscription for each event, in the caller's transaction.
  * With `receivedAt`, only subscriptions that existed when the event arrived, and at most once
  * per event and subscription (a repeat is skipped); a replay adds a numbered delivery of its own.
+ * `maxDeliveries`: the events are taken in order until they come to that many deliveries (at
+ * least one event, all of its deliveries); `covered` says how many were.
  */
-export async function fanOut(q: Queryable, d: Dialect, items: FanOutItem[], origin: 'replay' | null, lease: LeaseAtInsert | null): Promise<{ queued: number; leased: LeasedRow[] }> {
-  if (items.length === 0) return { queued: 0, leased: [] };
+export async function fanOut(q: Queryable, d: Dialect, items: FanOutItem[], origin: 'replay' | null, lease: LeaseAtInsert | null, maxDeliveries = Infinity): Promise<{ queued: number; leased: LeasedRow[]; covered: number }> {
+  if (items.length === 0) return { queued: 0, leased: [], covered: 0 };
   const hooks = await hooksFor(q, d, items);
   const rows: Array<[string, string, string, string, string, string | null]> = [];
+  let covered = 0;
   for (const item of items) {
+    if (rows.length >= maxDeliveries) break;
+    covered++;
     const m = matchingPatterns(item.provider, item.event);
     for (const h of hooks) {
       if (h.account_id !== item.accountId) continue;
@@ -118,5 +123,5 @@ export async function fanOut(q: Queryable, d: Dialect, items: FanOutItem[], orig
     queued += got.length;
     for (const r of got) if (r.locked_by !== null) leased.push({ id: r.id, event_id: r.event_id, hook_id: r.hook_id, target_url: r.target_url, account_id: r.account_id, waitMs: turns?.get(r.id)?.waitMs ?? 0 });
   }
-  return { queued, leased };
+  return { queued, leased, covered };
 }
