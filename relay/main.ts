@@ -47,7 +47,7 @@ export interface Relay {
 function loops(store: Store, cfg: RelayConfig, log: Logger, metrics: ReturnType<typeof createMetrics>, tracing: Tracing | null) {
   const handoff = new Handoff();
   const acks = new AcksFirst();
-  const deliverer = new Deliverer(store, cfg, log, metrics, tracing);
+  const deliverer = new Deliverer(store, cfg, log, metrics, tracing, acks);
   // The deliverer is woken only when a derive queued deliveries it was not handed.
   // Kicked by this process's intake; the idle look finds what another process stored and died before deriving.
   const deriver = new Deriver(store, handoff, log, cfg.idlePollMs, () => deliverer.kick(), undefined, tracing, acks);

@@ -30,6 +30,7 @@ const IDLE = 'dist/relay/test/idle.test.js';
 const WAL = 'dist/relay/test/wal-sync.test.js';
 const BUNDLE = 'dist/test/bundle.test.js';
 const PARAMS = 'dist/relay/test/sqlite-params.test.js';
+const ACKS = 'dist/relay/test/acks-first.test.js';
 
 const MUTATIONS = [
   {
@@ -745,6 +746,55 @@ const MUTATIONS = [
     from: 'order: order.every((n, i) => n === i) ? null : order',
     to: 'order: null',
     tests: [PARAMS],
+  },
+  {
+    name: 'a derive round takes every event it read, whatever deliveries they come to [acks]',
+    file: 'relay/store/deliveries/fanout.ts',
+    from: 'if (rows.length >= maxDeliveries) break;',
+    to: '',
+    tests: [DERIVE],
+  },
+  {
+    name: 'the cursor moved past every event read, not the ones the round took [acks]',
+    file: 'relay/store/derive.ts',
+    from: 'const rows = read.slice(0, covered);',
+    to: 'const rows = read;',
+    tests: [DERIVE],
+  },
+  {
+    name: 'derive rounds do not wait for the acks [acks]',
+    file: 'relay/ingest/deriver.ts',
+    from: 'if (this.acks) await this.acks.turn();',
+    to: '',
+    tests: [ACKS],
+  },
+  {
+    name: "the deliverer's claims do not wait for the acks [acks]",
+    file: 'relay/delivery/deliverer.ts',
+    from: 'if (this.acks) await this.acks.turn();',
+    to: '',
+    tests: [ACKS],
+  },
+  {
+    name: 'a turn decided when asked, before the event loop reads what arrived [acks]',
+    file: 'relay/loops/acks-first.ts',
+    from: 'setImmediate(this.check);\n      }\n    });',
+    to: 'this.check();\n      }\n    });',
+    tests: [ACKS],
+  },
+  {
+    name: 'no turn under a stream of acks with no pause [acks]',
+    file: 'relay/loops/acks-first.ts',
+    from: '|| now - this.lastTurnAt >= this.maxWaitMs;',
+    to: ';',
+    tests: [ACKS],
+  },
+  {
+    name: 'an event refused at the store still counted as waiting [acks]',
+    file: 'relay/ingest/intake.ts',
+    from: '} finally {\n      this.acks?.leave();\n    }',
+    to: '} catch (err) {\n      throw err;\n    }\n    this.acks?.leave();',
+    tests: [ACKS],
   },
 ];
 

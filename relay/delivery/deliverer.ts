@@ -18,6 +18,7 @@ import type { RelayConfig } from '../config.js';
 import { emptyRoom, type Room } from '../domain/fairness.js';
 import type { LeaseTaker } from '../ingest/deriver.js';
 import type { Logger } from '../log.js';
+import type { AcksFirst } from '../loops/acks-first.js';
 import { KickLoop } from '../loops/kick-loop.js';
 import type { Claimed } from '../store/deliveries/claim.js';
 import type { Store } from '../store/index.js';
@@ -59,6 +60,8 @@ export class Deliverer extends KickLoop implements LeaseTaker {
     private readonly log: Logger,
     metrics?: DeliveryMetrics,
     tracing: Tracing | null = null,
+    /** Each turn of the loop (its claim, the attempts it starts) waits for a pause in the acks, or their longest wait. */
+    private readonly acks: AcksFirst | null = null,
   ) {
     super();
     this.queue = new ReadyQueue(cfg.deliveryConcurrency, cfg.accountConcurrency, cfg.targetRate);
@@ -136,6 +139,7 @@ export class Deliverer extends KickLoop implements LeaseTaker {
         this.to('looking');
       }
       this.kicked = false;
+      if (this.acks) await this.acks.turn();
       this.startReady();
       let failed = false;
       // Claims fill the free slots and a ready queue as deep as the slots, and run again when

@@ -1,12 +1,12 @@
 /**
  * Acks first: the work behind the ack (the derive, which fans each event out to its
- * subscriptions) takes its turn in a pause between inbound requests, so a vendor's burst is
- * acked at the pace of its own commits, not of the deliveries it fans out to. A pause is
- * `quietMs` with no inbound event waiting for its commit; under a stream with no such pause,
- * the work still gets a turn once `maxWaitMs` has passed since its last one, so it never falls
- * behind for want of turns. Node runs one thing at a time: a turn taken the moment the last ack
- * goes out would run before the vendor's next request could even arrive, hence the quiet
- * interval.
+ * subscriptions, and the deliverer's claims) takes its turn in a pause between inbound
+ * requests, so a vendor's burst is acked at the pace of its own commits, not of the deliveries
+ * it fans out to. A pause is `quietMs` with no inbound event waiting for its commit; under a
+ * stream with no such pause, the work still gets a turn once `maxWaitMs` has passed since its
+ * last one, so it never falls behind for want of turns. Node runs one thing at a time: a turn
+ * taken the moment the last ack goes out would run before the vendor's next request could even
+ * arrive, hence the quiet interval.
  */
 export class AcksFirst {
   private pending = 0;
@@ -70,6 +70,7 @@ export class AcksFirst {
         this.timer = null;
         setImmediate(this.check);
       }, Math.max(1, at - now));
+      this.timer.unref(); // a turn waited for keeps no process alive on its own
       return;
     }
     this.scheduled = false;

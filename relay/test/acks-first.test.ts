@@ -3,13 +3,14 @@
  * takes its turn in a pause between inbound events, or once the longest wait has passed.
  */
 import { demoSessionSample } from '../../lib/providers/walnut.js';
+import { Deliverer } from '../delivery/deliverer.js';
 import { Deriver } from '../ingest/deriver.js';
 import { Handoff } from '../ingest/handoff.js';
 import { Intake } from '../ingest/intake.js';
 import { silentLogger } from '../log.js';
 import { AcksFirst } from '../loops/acks-first.js';
 import { startRelay } from '../main.js';
-import { sleep, STORES, testConfig, until } from './harness.js';
+import { sleep, startSink, STORES, testConfig, until } from './harness.js';
 
 const settled = <T>(p: Promise<T>) => {
   const s = { done: false };
@@ -52,13 +53,17 @@ describe('acks first', () => {
   it('under a stream of acks with no pause, the work still has a turn once the longest wait has passed', async () => {
     const before = performance.now();
     const acks = new AcksFirst(1, 40);
-    acks.enter(); // never answered: no pause ever comes
-    await acks.turn();
-    expect(performance.now() - before).toBeGreaterThanOrEqual(40);
-    const again = performance.now();
-    await acks.turn();
-    expect(performance.now() - again).toBeGreaterThanOrEqual(39);
-  });
+    try {
+      acks.enter(); // never answered: no pause ever comes
+      await acks.turn();
+      expect(performance.now() - before).toBeGreaterThanOrEqual(40);
+      const again = performance.now();
+      await acks.turn();
+      expect(performance.now() - again).toBeGreaterThanOrEqual(39);
+    } finally {
+      acks.close();
+    }
+  }, 10_000);
 
   it('closing releases every waiter at once', async () => {
     const acks = new AcksFirst(1, 60_000);
@@ -104,6 +109,46 @@ describe.each(STORES)('acks first in the relay, on %s', (_name, dbUrl) => {
       acks.close();
       await deriver.stop();
       await relay.close();
+    }
+  });
+
+  it("the deliverer's claims wait while an inbound event waits for its commit, and go on once it is answered", async () => {
+    const sink = await startSink();
+    const cfg = testConfig(dbUrl());
+    const relay = await startRelay(cfg, silentLogger, { deliver: false });
+    const acks = new AcksFirst(1, 60_000);
+    const deliverer = new Deliverer(relay.store, cfg, silentLogger, undefined, null, acks);
+    try {
+      await relay.deliverer.stop();
+      await relay.deriver.stop();
+      const { store } = relay;
+      const { account } = await store.accounts.create('claims');
+      await store.hooks.create(account.id, 'walnut.*', `${sink.url}/zap`);
+      const ingest = (tag: string) =>
+        store.events.ingest([{ accountId: account.id, provider: 'walnut', event: 'walnut.demo_session_finished', identity: `walnut:c:${tag}`, headers: {}, body: JSON.stringify({ ...demoSessionSample, data: { ...demoSessionSample.data, session_id: tag } }) }]);
+      const deliveredCount = async () => Number((await store.db.query<{ n: number | string }>("SELECT COUNT(*) AS n FROM deliveries WHERE status = 'delivered'"))[0].n);
+      deliverer.start();
+      // Positive control: no ack waiting, a delivery queued for a claim is recorded delivered.
+      await ingest('calm');
+      await store.derive.next({ limit: 10 }); // stored unleased: a claim's
+      deliverer.kick();
+      await until('the calm delivery recorded', async () => (await deliveredCount()) === 1);
+      // An ack waiting: kicked and polled, the deliverer claims nothing…
+      acks.enter();
+      await ingest('busy');
+      await store.derive.next({ limit: 10 });
+      deliverer.kick();
+      await sleep(150);
+      expect(sink.received).toHaveLength(1);
+      expect(await deliveredCount()).toBe(1);
+      // …until it is answered.
+      acks.leave();
+      await until('the second delivery recorded', async () => (await deliveredCount()) === 2);
+    } finally {
+      acks.close();
+      await deliverer.stop();
+      await relay.close();
+      await sink.close();
     }
   });
 
