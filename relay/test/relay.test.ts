@@ -145,8 +145,9 @@ describe.each(STORES)('relay on %s', (_name, dbUrl) => {
     expect(sink.received.map((r) => [r.path, r.headers['x-relay-event-id']]).sort()).toStrictEqual(
       [['/hook', first.json.id], ['/control', first.json.id], ['/control', ack.json.id]].sort(),
     );
-    expect((await call(relay.url, 'DELETE', `/v1/hooks/${hook.json.id}`, { key })).status).toBe(404);
-    expect((await call(relay.url, 'DELETE', `/v1/hooks/${control.json.id}`, { key })).status).toBe(204);
+    // The whole answer, so that a wrong status says why.
+    expect(await call(relay.url, 'DELETE', `/v1/hooks/${hook.json.id}`, { key })).toStrictEqual({ status: 404, json: { error: 'no such subscription' } });
+    expect(await call(relay.url, 'DELETE', `/v1/hooks/${control.json.id}`, { key })).toStrictEqual({ status: 204, json: null });
   });
 
   it('cancels the queued retries of a subscription that answered 410 Gone', async () => {
