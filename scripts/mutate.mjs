@@ -796,6 +796,13 @@ const MUTATIONS = [
     to: '} catch (err) {\n      throw err;\n    }\n    this.acks?.leave();',
     tests: [ACKS],
   },
+  {
+    name: 'the heap in use never read against its mark [overload]',
+    file: 'relay/http/pressure.ts',
+    from: "if (o.maxHeapUsedBytes > 0 && heap > o.maxHeapUsedBytes) return { type: 'heapUsedBytes', value: heap };",
+    to: '',
+    tests: [PUBLIC],
+  },
 ];
 
 // `npm run mutate -- --only=derive` runs the mutations tagged [derive]; a comma-separated list of

@@ -87,8 +87,11 @@ export function testConfig(databaseUrl: string, overrides: Partial<RelayConfig> 
     deliveryTimeoutMs: 1500,
     retentionDays: 0,
     // The relay shares its event loop with the test, whose spawnSync calls block it for a
-    // second at a time: that is the test's lag, not the relay's (the overload test sets its own).
+    // second at a time: that is the test's lag, not the relay's; and its heap with the test
+    // runner, which holds every test file's leftovers by the end of a run (the overload tests
+    // set their own).
     maxEventLoopDelayMs: 0,
+    maxHeapBytes: 0,
     // The relay's own rules are tested here; pacing and the alert limits have their own tests
     // (relay/test/pacing.test.ts), which set them.
     targetRate: 0,

@@ -448,7 +448,8 @@ describe('overload', () => {
   it('answers 503 + Retry-After while the event loop lags, then serves again', async () => {
     const relay = await startTestRelay(STORES[0][1](), { maxEventLoopDelayMs: 50 });
     try {
-      expect((await call(relay.url, 'GET', '/healthz')).status).toBe(200);
+      // Positive control: it serves (its own start-up may have held the loop past the mark a moment ago).
+      await until('serves', async () => (await call(relay.url, 'GET', '/healthz')).status === 200);
       let seen = null as Response | null;
       for (let i = 0; i < 40 && !seen; i++) {
         const end = Date.now() + 150;
@@ -462,6 +463,29 @@ describe('overload', () => {
       await until('serves again', async () => (await call(relay.url, 'GET', '/healthz')).status === 200);
     } finally {
       await relay.close();
+    }
+  });
+
+  it('answers 503 + Retry-After while the heap in use is past its mark (RELAY_MAX_HEAP_MB)', async () => {
+    // Positive control: a mark far above the heap in use, read (once a second) and passed.
+    const roomy = await startTestRelay(STORES[0][1](), { maxHeapBytes: 1024 ** 4 });
+    try {
+      await sleep(1300);
+      expect((await call(roomy.url, 'GET', '/healthz')).status).toBe(200);
+    } finally {
+      await roomy.close();
+    }
+    const full = await startTestRelay(STORES[0][1](), { maxHeapBytes: 1 });
+    try {
+      let seen = null as { status: number; json: any } | null;
+      await until('the heap read and found past its mark', async () => {
+        const r = await call(full.url, 'GET', '/healthz');
+        if (r.status === 503) seen = r;
+        return seen !== null;
+      });
+      expect(seen!.json).toStrictEqual({ error: 'the relay is overloaded; retry later' });
+    } finally {
+      await full.close();
     }
   });
 });
