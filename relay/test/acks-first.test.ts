@@ -10,6 +10,7 @@ import { Intake } from '../ingest/intake.js';
 import { silentLogger } from '../log.js';
 import { AcksFirst } from '../loops/acks-first.js';
 import { startRelay } from '../main.js';
+import type { Store } from '../store/index.js';
 import { sleep, startSink, STORES, testConfig, until } from './harness.js';
 
 const settled = <T>(p: Promise<T>) => {
@@ -78,6 +79,12 @@ describe('acks first', () => {
   });
 });
 
+/** A Walnut session stored as intake stores one (no activity handed over). */
+const storeSession = (store: Store, accountId: string, tag: string) =>
+  store.events.ingest([{ accountId, provider: 'walnut', event: 'walnut.demo_session_finished', identity: `walnut:s:${tag}`, headers: {}, body: JSON.stringify({ ...demoSessionSample, data: { ...demoSessionSample.data, session_id: tag } }) }]);
+
+const countOf = async (store: Store, sql: string) => Number((await store.db.query<{ n: number | string }>(sql))[0].n);
+
 describe.each(STORES)('acks first in the relay, on %s', (_name, dbUrl) => {
   it('the deriver waits while an inbound event waits for its commit, and derives once it is answered', async () => {
     const relay = await startRelay(testConfig(dbUrl()), silentLogger, { deliver: false });
@@ -88,9 +95,8 @@ describe.each(STORES)('acks first in the relay, on %s', (_name, dbUrl) => {
       const { store } = relay;
       const { account } = await store.accounts.create('turns');
       await store.hooks.create(account.id, 'walnut.*', 'http://127.0.0.1:9/zap');
-      const ingest = (tag: string) =>
-        store.events.ingest([{ accountId: account.id, provider: 'walnut', event: 'walnut.demo_session_finished', identity: `walnut:t:${tag}`, headers: {}, body: JSON.stringify({ ...demoSessionSample, data: { ...demoSessionSample.data, session_id: tag } }), activity: undefined }]);
-      const delivered = async () => Number((await store.db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM deliveries'))[0].n);
+      const ingest = (tag: string) => storeSession(store, account.id, tag);
+      const delivered = () => countOf(store, 'SELECT COUNT(*) AS n FROM deliveries');
       deriver.start();
       // Positive control: no ack waiting, the event is derived.
       await ingest('calm');
@@ -124,9 +130,8 @@ describe.each(STORES)('acks first in the relay, on %s', (_name, dbUrl) => {
       const { store } = relay;
       const { account } = await store.accounts.create('claims');
       await store.hooks.create(account.id, 'walnut.*', `${sink.url}/zap`);
-      const ingest = (tag: string) =>
-        store.events.ingest([{ accountId: account.id, provider: 'walnut', event: 'walnut.demo_session_finished', identity: `walnut:c:${tag}`, headers: {}, body: JSON.stringify({ ...demoSessionSample, data: { ...demoSessionSample.data, session_id: tag } }) }]);
-      const deliveredCount = async () => Number((await store.db.query<{ n: number | string }>("SELECT COUNT(*) AS n FROM deliveries WHERE status = 'delivered'"))[0].n);
+      const ingest = (tag: string) => storeSession(store, account.id, tag);
+      const deliveredCount = () => countOf(store, "SELECT COUNT(*) AS n FROM deliveries WHERE status = 'delivered'");
       deliverer.start();
       // Positive control: no ack waiting, a delivery queued for a claim is recorded delivered.
       await ingest('calm');
