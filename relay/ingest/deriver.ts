@@ -3,7 +3,8 @@
  * built from the event log by the store in batches (store/derive.ts). Kicked after each stored
  * batch; at the idle look (RELAY_IDLE_POLL_MS) it looks for events another relay process stored
  * (whichever process gets there first derives them; the cursor is shared). At start it catches
- * up with whatever was stored but not derived before a crash. Before each round it reserves room with this process's
+ * up with whatever was stored but not derived before a crash. Each round waits its turn behind
+ * the acks (loops/acks-first.ts). Before each round it reserves room with this process's
  * deliverer; the deliveries stored leased within that room are handed to it, and only when
  * some are left over is the deliverer woken to claim them.
  */
