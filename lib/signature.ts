@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { WebhookRefused } from './errors.js';
 
 export interface SignatureScheme {
@@ -109,12 +109,15 @@ export function verifySignature(input: VerifyInput): boolean {
   const candidates = scheme.kind === 'stripe' ? stripeCandidates(input, raw) : scheme.kind === 'standard' ? standardCandidates(input, raw) : hexCandidates(input, raw);
 
   let matched = false;
+  const encoding = scheme.kind === 'standard' ? 'base64' : 'hex';
   for (const secret of secrets) {
-    const key = scheme.kind === 'standard' ? standardKey(secret) : Buffer.from(secret, 'utf8');
-    const expected = createHmac('sha256', key).update(candidates.signed, 'utf8').digest();
+    const key = scheme.kind === 'standard' ? standardKey(secret) : secret;
+    // The digest as text in the header's own encoding: Node hands a hex or base64 string back
+    // from native code faster than it builds a Buffer for the bytes.
+    const expected = createHmac('sha256', key).update(candidates.signed, 'utf8').digest(encoding);
     // Every secret and every given signature is compared, even after a match, so timing does
     // not reveal which one matched.
-    for (const given of candidates.given) if (given.length === expected.length && timingSafeEqual(expected, given)) matched = true;
+    for (const given of candidates.given) if (sameText(expected, given)) matched = true;
   }
   if (!matched) {
     throw new WebhookRefused(
@@ -129,6 +132,17 @@ export function verifySignature(input: VerifyInput): boolean {
   return true;
 }
 
+/**
+ * Whether two texts are equal, in a time that depends on their length only (what stripe-node's
+ * `secureCompare` does): every character is compared, whatever the first difference.
+ */
+function sameText(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
 const malformed = (input: VerifyInput, expected: string, raw: string) =>
   new WebhookRefused(
     'signature',
@@ -137,14 +151,20 @@ const malformed = (input: VerifyInput, expected: string, raw: string) =>
       `Check that nothing between ${input.providerLabel} and Zapier rewrites the header.`,
   );
 
-function hexCandidates(input: VerifyInput, raw: string): { signed: string; given: Buffer[] } {
+/** The text signed and the signatures given, each in the digest's encoding (lowercase hex, canonical base64). */
+interface Candidates {
+  signed: string;
+  given: string[];
+}
+
+function hexCandidates(input: VerifyInput, raw: string): Candidates {
   const { scheme } = input;
   let hex = raw;
   if (scheme.prefix && hex.toLowerCase().startsWith(scheme.prefix.toLowerCase())) hex = hex.slice(scheme.prefix.length);
   if (!HEX_SHA256.test(hex)) {
     throw malformed(input, `a hex HMAC-SHA256 digest (expected 64 hexadecimal characters${scheme.prefix ? `, optionally after "${scheme.prefix}"` : ''})`, raw);
   }
-  return { signed: input.rawBody, given: [Buffer.from(hex, 'hex')] };
+  return { signed: input.rawBody, given: [hex.toLowerCase()] };
 }
 
 /** The signed time against the relay's receipt (or now): outside the tolerance, refused as a replay or a stale copy. */
@@ -163,16 +183,16 @@ function checkTimestamp(input: VerifyInput, seconds: number): void {
   }
 }
 
-function stripeCandidates(input: VerifyInput, raw: string): { signed: string; given: Buffer[] } {
+function stripeCandidates(input: VerifyInput, raw: string): Candidates {
   const parts = raw.split(',').map((p) => p.trim().split('=') as [string, string?]);
   const t = parts.find(([k]) => k === 't')?.[1];
-  const v1 = parts.filter(([k, v]) => k === 'v1' && v && HEX_SHA256.test(v)).map(([, v]) => Buffer.from(v!, 'hex'));
+  const v1 = parts.filter(([k, v]) => k === 'v1' && v && HEX_SHA256.test(v)).map(([, v]) => v!.toLowerCase());
   if (!t || !/^\d{1,12}$/.test(t) || v1.length === 0) throw malformed(input, '"t=<unix seconds>,v1=<64 hex characters>"', raw);
   checkTimestamp(input, Number(t));
   return { signed: `${t}.${input.rawBody}`, given: v1 };
 }
 
-function standardCandidates(input: VerifyInput, raw: string): { signed: string; given: Buffer[] } {
+function standardCandidates(input: VerifyInput, raw: string): Candidates {
   const id = findHeader(input.headers, 'webhook-id');
   const ts = findHeader(input.headers, 'webhook-timestamp');
   if (!id || !ts || !/^\d{1,12}$/.test(ts.trim())) {
@@ -187,7 +207,8 @@ function standardCandidates(input: VerifyInput, raw: string): { signed: string; 
     .split(' ')
     .map((p) => p.trim())
     .filter((p) => p.startsWith('v1,'))
-    .map((p) => Buffer.from(p.slice(3), 'base64'));
+    // Decoded and encoded again: the same bytes written another way (base64url, no padding) compare equal.
+    .map((p) => Buffer.from(p.slice(3), 'base64').toString('base64'));
   if (given.length === 0) throw malformed(input, 'one or more "v1,<base64>" entries', raw);
   checkTimestamp(input, Number(ts.trim()));
   return { signed: `${id}.${ts.trim()}.${input.rawBody}`, given };

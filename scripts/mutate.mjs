@@ -31,6 +31,8 @@ const WAL = 'dist/relay/test/wal-sync.test.js';
 const BUNDLE = 'dist/test/bundle.test.js';
 const PARAMS = 'dist/relay/test/sqlite-params.test.js';
 const ACKS = 'dist/relay/test/acks-first.test.js';
+const SCHEMA_CHECK = 'dist/test/schema-check.test.js';
+const SCHEMES = 'dist/test/signature-schemes.test.js';
 
 const MUTATIONS = [
   {
@@ -802,6 +804,48 @@ const MUTATIONS = [
     from: "if (o.maxHeapUsedBytes > 0 && heap > o.maxHeapUsedBytes) return { type: 'heapUsedBytes', value: heap };",
     to: '',
     tests: [PUBLIC],
+  },
+  {
+    name: 'a minimum length not checked by the compiled validation [perform]',
+    file: 'lib/schema-check.ts',
+    from: 'return minLength > 0 ? (v) =>',
+    to: 'return minLength < 0 ? (v) =>',
+    tests: [SCHEMA_CHECK],
+  },
+  {
+    name: 'a record with a "__proto__" key passed as it is, though zod leaves the key out [perform]',
+    file: 'lib/schema-check.ts',
+    from: "if (!isPlain(v) || hasOwn.call(v, '__proto__')) return false;",
+    to: 'if (!isPlain(v)) return false;',
+    tests: [SCHEMA_CHECK],
+  },
+  {
+    name: 'an absent optional field fails the compiled check, so every event goes to zod [perform]',
+    file: 'lib/schema-check.ts',
+    from: 'if (both) return (v) => v == null || inner(v);',
+    to: 'if (both) return (v) => v === null || inner(v);',
+    tests: [SCHEMA_CHECK],
+  },
+  {
+    name: 'January and February counted in the year they end, not the next [perform]',
+    file: 'lib/record.ts',
+    from: '(month <= 2 ? 1 : 0)',
+    to: '0',
+    tests: [SCHEMA_CHECK],
+  },
+  {
+    name: 'a Standard Webhooks signature compared as written, not as its bytes [perform]',
+    file: 'lib/signature.ts',
+    from: ".map((p) => Buffer.from(p.slice(3), 'base64').toString('base64'));",
+    to: '.map((p) => p.slice(3));',
+    tests: [SCHEMES],
+  },
+  {
+    name: 'a hex signature compared in the case it came in [perform]',
+    file: 'lib/signature.ts',
+    from: 'given: [hex.toLowerCase()]',
+    to: 'given: [hex]',
+    tests: [SCHEMES],
   },
 ];
 

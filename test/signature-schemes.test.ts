@@ -42,6 +42,50 @@ describe.each(SCHEMES)('the %s scheme', (_kind, scheme, secret) => {
   });
 });
 
+describe('the ways a correct signature may be written', () => {
+  const body = '{"type":"demo.viewed","id":"evt_1"}';
+  const [, hex, hexSecret] = SCHEMES[0];
+  const [, stripe, stripeSecret] = SCHEMES[1];
+  const [, standard, standardSecret] = SCHEMES[2];
+  const check = (scheme: SignatureScheme, secret: string, signature: string, headers: Record<string, string> = {}) =>
+    codeOf(() => verifySignature({ providerLabel: 'Acme', scheme, rawBody: body, signature, secrets: [secret], headers: { ...headers, [scheme.header]: signature } })) ?? 'verified';
+  /** The same text with its character at `i` replaced by another of the same alphabet. */
+  const flip = (s: string, i: number, alphabet: string) => s.slice(0, i) + alphabet[(alphabet.indexOf(s[i]) + 1) % alphabet.length] + s.slice(i + 1);
+
+  it('hex: lower or upper case, after the prefix or not; one digit changed is a mismatch, a wrong length or letter malformed', () => {
+    const sig = signRequest(hex, body, hexSecret)[hex.header];
+    expect(check(hex, hexSecret, sig)).toBe('verified');
+    expect(check(hex, hexSecret, sig.toUpperCase())).toBe('verified');
+    const prefixed = { ...hex, prefix: 'sha256=' };
+    expect(check(prefixed, hexSecret, `sha256=${sig}`)).toBe('verified');
+    expect(check(prefixed, hexSecret, sig)).toBe('verified');
+    for (const i of [0, 31, 63]) expect(check(hex, hexSecret, flip(sig, i, '0123456789abcdef'))).toBe('signature_mismatch');
+    expect(check(hex, hexSecret, sig.slice(0, 62))).toBe('signature_malformed');
+    expect(check(hex, hexSecret, `${sig.slice(0, 63)}g`)).toBe('signature_malformed');
+  });
+
+  it('stripe: any v1 of several, in either case; a changed digit is a mismatch', () => {
+    const header = signRequest(stripe, body, stripeSecret)[stripe.header];
+    const [t, v1] = header.split(',');
+    expect(check(stripe, stripeSecret, header)).toBe('verified');
+    expect(check(stripe, stripeSecret, `${t},v1=${'0'.repeat(64)},${v1.toUpperCase().replace('V1=', 'v1=')}`)).toBe('verified');
+    expect(check(stripe, stripeSecret, `${t},v1=${flip(v1.slice(3), 10, '0123456789abcdef')}`)).toBe('signature_mismatch');
+  });
+
+  it('standard: base64 with or without padding, or base64url, is the same signature; one character changed is a mismatch', () => {
+    const headers = signRequest(standard, body, standardSecret);
+    const b64 = headers[standard.header].slice(3);
+    const url = b64.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    expect(url).not.toBe(b64);
+    expect(check(standard, standardSecret, `v1,${b64}`, headers)).toBe('verified');
+    expect(check(standard, standardSecret, `v1,${b64.replace(/=+$/, '')}`, headers)).toBe('verified');
+    expect(check(standard, standardSecret, `v1,${url}`, headers)).toBe('verified');
+    expect(check(standard, standardSecret, `v1,AAAA v1,${url}`, headers)).toBe('verified');
+    expect(check(standard, standardSecret, `v1,${flip(b64, 5, 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/')}`, headers)).toBe('signature_mismatch');
+    expect(check(standard, standardSecret, `v1,${b64.slice(0, 40)}`, headers)).toBe('signature_mismatch');
+  });
+});
+
 describe('timestamped schemes', () => {
   const [, stripe, stripeSecret] = SCHEMES[1];
   const [, standard, standardSecret] = SCHEMES[2];
