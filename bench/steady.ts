@@ -6,6 +6,7 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { TURN_MARGIN_MS, URL_WINDOW_MS } from '../relay/domain/pacing.js';
 import { spawnRelay } from '../relay/test/harness.js';
 import { closedLoop, cpuMsOf, fmt, median, openLoop, percentile, post, spawnBareForwarder, startTimingSink, table, waitFor, walnutEvent } from './lib.js';
 import { AT_DEFAULTS, exited, newAccount, pgCpuMs, stores, subscribe, UNLIMITED } from './relays.js';
@@ -77,6 +78,10 @@ async function steadyRun(name: string, databaseUrl: string, rate: number, second
   try {
     await closedLoop(200, 8, r.send); // warm-up
     await waitFor(() => sink.count() >= 200, 30_000);
+    // The warm-up sent each URL 20 in a moment: at the defaults its turns fill most of every
+    // URL's window, and a stream started at once would be timed queueing behind them, not the
+    // steady rate. It starts once they have left the window.
+    await new Promise((resolve) => setTimeout(resolve, URL_WINDOW_MS + TURN_MARGIN_MS));
     r.sentAt.clear();
     sink.arrivals.clear();
     const before = sink.count();
