@@ -854,6 +854,48 @@ const MUTATIONS = [
     to: 'given: [hex]',
     tests: [SCHEMES],
   },
+  {
+    name: 'the settled sequence read without the ingest lock [derive]',
+    file: 'relay/store/derive.ts',
+    from: '`SELECT pg_advisory_xact_lock(${INGEST_LOCK}, hashtext(current_schema()))`,\n',
+    to: '',
+    tests: [DERIVE],
+  },
+  {
+    name: 'a stall limit not sent with its BEGIN [derive]',
+    file: 'relay/store/db.ts',
+    from: "limit ? `BEGIN; SET LOCAL idle_in_transaction_session_timeout = '${Math.ceil(limit)}s'` : 'BEGIN'",
+    to: "'BEGIN'",
+    tests: [DERIVE],
+  },
+  {
+    name: "a stall limit set for the connection, not the transaction [derive]",
+    file: 'relay/store/db.ts',
+    from: '`BEGIN; SET LOCAL idle_in_transaction_session_timeout',
+    to: '`BEGIN; SET idle_in_transaction_session_timeout',
+    tests: [DERIVE],
+  },
+  {
+    name: 'statements at once on SQLite run one by one, not as one transaction [derive]',
+    file: 'relay/store/db.ts',
+    from: 'return self.tx(async (tq) => {\n        let rows: T[] = [];\n        for (const sql of statements) rows = await tq.query<T>(sql);',
+    to: 'return Promise.resolve().then(async () => {\n        let rows: T[] = [];\n        for (const sql of statements) rows = await self.query<T>(sql);',
+    tests: [DERIVE],
+  },
+  {
+    name: 'SQLite outcomes at once without the lease guard [faults]',
+    file: 'relay/store/deliveries/outcomes.ts',
+    from: "WHERE deliveries.id = i.id AND deliveries.locked_by = i.worker AND deliveries.status = 'pending'",
+    to: "WHERE deliveries.id = i.id AND deliveries.status = 'pending'",
+    tests: [FAULTS],
+  },
+  {
+    name: "SQLite attempt rows at once with the error and the response's start swapped [faults]",
+    file: 'relay/store/deliveries/outcomes.ts',
+    from: 'value ->> 4, value ->> 5, value ->> 6\n',
+    to: 'value ->> 4, value ->> 6, value ->> 5\n',
+    tests: [FAULTS],
+  },
 ];
 
 // `npm run mutate -- --only=derive` runs the mutations tagged [derive]; a comma-separated list of

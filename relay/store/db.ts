@@ -22,6 +22,12 @@ export interface Queryable {
 
 export interface TxOptions {
   first?: boolean;
+  /**
+   * PostgreSQL ends the transaction's session when it stalls idle this long between statements
+   * (a paused or stopped process holding locks others wait for), so the others take over. Sent
+   * with its BEGIN, in the same round trip. SQLite: one process's own file, nothing to do.
+   */
+  stallLimitSeconds?: number;
 }
 
 export interface Db extends Queryable {
@@ -34,6 +40,12 @@ export interface Db extends Queryable {
    * statement already running.
    */
   tx<T>(fn: (q: Queryable) => Promise<T>, opts?: TxOptions): Promise<T>;
+  /**
+   * Statements without parameters, run in order as one transaction, and the last one's rows:
+   * on PostgreSQL in one round trip (a simple query of several statements is one transaction),
+   * so a lock taken by the first is held while the next run and no longer.
+   */
+  atOnce<T = Row>(statements: string[]): Promise<T[]>;
   close(): Promise<void>;
   /** Where the data lives, without credentials (for logs). */
   describe: string;
@@ -253,7 +265,7 @@ export async function openSqlite(file: string): Promise<Db> {
   const { changed, durable } = durability(db, wal);
   const q = sqliteStatements(db);
   const enqueue = sharedQueue(memory ? Symbol('memory') : path.resolve(file));
-  return {
+  const self: Db = {
     dialect: SQLITE,
     describe: `sqlite:${file}`,
     query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
@@ -285,12 +297,20 @@ export async function openSqlite(file: string): Promise<Db> {
         }
       }, opts?.first).then(durable);
     },
+    atOnce<T>(statements: string[]): Promise<T[]> {
+      return self.tx(async (tq) => {
+        let rows: T[] = [];
+        for (const sql of statements) rows = await tq.query<T>(sql);
+        return rows;
+      });
+    },
     async close() {
       await enqueue.close();
       await wal?.close();
       db.close();
     },
   };
+  return self;
 }
 
 export async function openPostgres(url: string, log: DbLog = () => undefined): Promise<Db> {
@@ -347,7 +367,12 @@ function openPostgresPool(pool: import('pg').Pool, url: URL, schema: string | nu
     async query<T>(sql: string, params: unknown[] = [], prepare = false) {
       return (await pool.query(prepare ? named(sql, params) : { text: sql, values: params })).rows as T[];
     },
-    async tx<T>(fn: (q: Queryable) => Promise<T>, _opts?: TxOptions): Promise<T> {
+    async atOnce<T>(statements: string[]) {
+      // No parameters: pg sends the text as one simple query, and answers with each statement's result.
+      const results = (await pool.query(statements.join(';\n'))) as unknown as import('pg').QueryResult | import('pg').QueryResult[];
+      return (Array.isArray(results) ? results[results.length - 1] : results).rows as T[];
+    },
+    async tx<T>(fn: (q: Queryable) => Promise<T>, opts?: TxOptions): Promise<T> {
       const client = await pool.connect();
       // A connection the server ends while it is checked out (a restart, a session timeout)
       // reports it here as well as to the query waiting on it: without a listener the process
@@ -359,7 +384,8 @@ function openPostgresPool(pool: import('pg').Pool, url: URL, schema: string | nu
       };
       client.on('error', onError);
       try {
-        await client.query('BEGIN');
+        const limit = opts?.stallLimitSeconds;
+        await client.query(limit ? `BEGIN; SET LOCAL idle_in_transaction_session_timeout = '${Math.ceil(limit)}s'` : 'BEGIN');
         const out = await fn({ query: async <R>(sql: string, params: unknown[] = [], prepare = false) => (await client.query(prepare ? named(sql, params) : { text: sql, values: params })).rows as R[] });
         await client.query('COMMIT');
         return out;

@@ -60,10 +60,9 @@ export class Derive extends Repo {
     const { cursor, last } = await this.events.logEnds();
     if (last <= cursor) return NONE;
     const upTo = this.d.name === 'postgres' ? await this.settledSeq() : Number.MAX_SAFE_INTEGER;
+    // FOR UPDATE: one deriver at a time across processes (SQLite has one writer anyway); one
+    // that stalls holding it is ended by the database after 5 s, so the others take over.
     return this.db.tx(async (q) => {
-      // FOR UPDATE: one deriver at a time across processes (SQLite has one writer anyway); one
-      // that stalls holding it is ended by the database after 5 s, so the others take over.
-      await this.stallLimit(q);
       const [c] = await q.query<{ seq: number | string }>(`SELECT seq FROM derive_cursor WHERE id = 1${this.d.lock('FOR UPDATE')}`);
       const from = Number(c.seq);
       if (from >= upTo) return NONE;
@@ -88,13 +87,7 @@ export class Derive extends Repo {
       // The bytes of the events handed over with their leases (at most the deliverer's room).
       const bytes = await this.events.bytes([...new Set(leased.map((d) => d.event_id))], q);
       return { ids, deliveries: queued, full, handed: leased.map((d) => ({ ...d, attempts: 0, ...bytes.get(d.event_id)! })), traced };
-    });
-  }
-
-  /** A derive that stalls (a pause, a stop) holding a lock is ended by the database after 5 s, so the others take over. */
-  private async stallLimit(q: Queryable): Promise<void> {
-    const sql = this.d.stallLimit(5);
-    if (sql) await q.query(sql);
+    }, { stallLimitSeconds: 5 });
   }
 
   /** Demo activity: what intake handed over, or derived again from the stored bytes. */
@@ -120,14 +113,13 @@ export class Derive extends Repo {
    */
   private async settledSeq(): Promise<number> {
     const seqName = await this.seqName();
-    return this.db.tx(async (q) => {
-      // A process that stalls here (a pause, a stop) must not hold every ingest up: the
-      // database ends such a session after 5 s, and the lock with it.
-      await this.stallLimit(q);
-      await q.query(`SELECT pg_advisory_xact_lock(${INGEST_LOCK}, hashtext(current_schema()))`);
-      const [r] = await q.query<{ last_value: number | string; is_called: boolean }>(`SELECT last_value, is_called FROM ${seqName}`);
-      return r.is_called ? Number(r.last_value) : 0;
-    });
+    // One round trip: the lock is taken, the sequence read under it, and the lock let go as the
+    // two statements' transaction ends, with nothing in between a stalled process could hold up.
+    const [r] = await this.db.atOnce<{ last_value: number | string; is_called: boolean }>([
+      `SELECT pg_advisory_xact_lock(${INGEST_LOCK}, hashtext(current_schema()))`,
+      `SELECT last_value, is_called FROM ${seqName}`,
+    ]);
+    return r.is_called ? Number(r.last_value) : 0;
   }
 
   private async seqName(): Promise<string> {

@@ -28,8 +28,6 @@ export interface Dialect {
   greatest(a: string, b: string): string;
   /** The column type of raw bytes. */
   readonly bytes: string;
-  /** A statement that has the database end this transaction's session when it stalls idle past `seconds` (null: SQLite, one process's own file). */
-  stallLimit(seconds: number): string | null;
   /** How many write transactions are worth running at once (SQLite has one connection). */
   readonly writers: number;
   /**
@@ -52,7 +50,6 @@ export const SQLITE: Dialect = {
   cast: (param) => param,
   greatest: (a, b) => `max(${a}, ${b})`,
   bytes: 'BLOB',
-  stallLimit: () => null,
   writers: 1,
   rowsPerStatement: 64,
 };
@@ -69,7 +66,6 @@ export const POSTGRES: Dialect = {
   cast: (param, type) => `${param}::${type}`,
   greatest: (a, b) => `GREATEST(${a}, ${b})`,
   bytes: 'BYTEA',
-  stallLimit: (seconds) => `SET LOCAL idle_in_transaction_session_timeout = '${seconds}s'`,
   writers: 8,
   rowsPerStatement: 1000,
 };

@@ -72,6 +72,7 @@ export function watchWrites(db: Db, log: DbLog = () => undefined): WatchedDb {
     tx<T>(fn: (q: Queryable) => Promise<T>, opts?: TxOptions): Promise<T> {
       return watch(db.tx(fn, opts));
     },
+    atOnce: <T>(statements: string[]) => watch(db.atOnce<T>(statements)),
     close: () => db.close(),
   };
 }

@@ -7,7 +7,9 @@ import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { demoSessionSample } from '../../lib/providers/walnut.js';
+import { dedupKey } from '../domain/identity.js';
 import { openDb, type Db } from '../store/db.js';
+import { INGEST_LOCK } from '../store/events.js';
 import { startRelay } from '../main.js';
 import { silentLogger } from '../log.js';
 import type { ClaimRequest, ClaimResult } from '../store/deliveries/claim.js';
@@ -356,4 +358,105 @@ describe.each(STORES)('the work behind the ack, on %s', (_name, dbUrl) => {
       await other.close();
     }
   });
+});
+
+describe.each(STORES)('statements at once (%s)', (_name, dbUrl) => {
+  it('run in order as one transaction, answering with the last one’s rows; a statement that fails undoes those before it', async () => {
+    const db = await openDb(dbUrl());
+    try {
+      await db.query("CREATE TABLE IF NOT EXISTS at_once (k TEXT PRIMARY KEY)");
+      // Positive control: both run, in order, and the answer is the second's.
+      expect((await db.atOnce<{ n: number | string }>(["INSERT INTO at_once (k) VALUES ('first')", 'SELECT COUNT(*) AS n FROM at_once'])).map((r) => Number(r.n))).toStrictEqual([1]);
+      await expect(db.atOnce(["INSERT INTO at_once (k) VALUES ('second')", 'SELECT no_such_column FROM at_once'])).rejects.toThrow(/no_such_column/);
+      expect((await db.query<{ k: string }>('SELECT k FROM at_once ORDER BY k')).map((r) => r.k)).toStrictEqual(['first']);
+    } finally {
+      await db.query('DROP TABLE IF EXISTS at_once').catch(() => undefined);
+      await db.close();
+    }
+  });
+});
+
+(STORES.length > 1 ? describe : describe.skip)('PostgreSQL: locks and limits sent with their statements', () => {
+  const advisoryHeld = (db: Db, key: number) =>
+    db.query<{ n: number | string }>("SELECT COUNT(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND granted", [key]).then(([r]) => Number(r.n));
+
+  it('at once: a lock the first statement takes is held while the next runs, and let go when they end', async () => {
+    const db = await openDb(STORES[1][1]());
+    try {
+      const key = 424_242;
+      const [seen] = await db.atOnce<{ held: boolean }>([
+        `SELECT pg_advisory_xact_lock(${key})`,
+        `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = ${key} AND granted AND pid = pg_backend_pid()) AS held`,
+      ]);
+      expect(seen.held).toBe(true);
+      expect(await advisoryHeld(db, key)).toBe(0);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('a transaction with a stall limit is ended by the server when it idles past it; the limit is that transaction’s, not its connection’s', async () => {
+    const db = await openDb(STORES[1][1]());
+    try {
+      const idle = (limit?: number) =>
+        db.tx(async (q) => {
+          const [{ setting }] = await q.query<{ setting: string }>("SELECT current_setting('idle_in_transaction_session_timeout') AS setting");
+          await sleep(1500);
+          await q.query('SELECT 1');
+          return setting;
+        }, limit ? { stallLimitSeconds: limit } : undefined);
+      // Positive control: without a limit, idling 1.5 s between statements commits.
+      expect(await idle()).toBe('0');
+      await expect(idle(1)).rejects.toThrow();
+      // A limited transaction that does not stall commits, and its connection goes back to the
+      // pool without the limit: every transaction after it idles as long as it likes.
+      await db.tx((q) => q.query('SELECT 1'), { stallLimitSeconds: 1 });
+      const settings = await Promise.all(Array.from({ length: 4 }, () => idle()));
+      expect(settings).toStrictEqual(['0', '0', '0', '0']);
+    } finally {
+      await db.close();
+    }
+  }, 20_000);
+
+  it('a derive waits for an ingest that has taken its sequence number and not yet committed, and then derives it in its place', async () => {
+    const url = STORES[1][1]();
+    const relay = await startRelay(testConfig(url), silentLogger, { deliver: false });
+    const ingesting = await openDb(url);
+    let commit = () => {};
+    try {
+      await relay.deliverer.stop();
+      await relay.deriver.stop();
+      const { store } = relay;
+      const { account } = await store.accounts.create('in flight');
+      const [a] = await store.events.ingest([item(account.id, 'before')]);
+      // An ingest in flight: it holds the ingest lock (shared) and has taken the next number.
+      const committed = new Promise<void>((r) => (commit = r));
+      let numbered!: () => void;
+      const hasNumber = new Promise<void>((r) => (numbered = r));
+      const inFlight = ingesting.tx(async (q) => {
+        await q.query(`SELECT pg_advisory_xact_lock_shared(${INGEST_LOCK}, hashtext(current_schema()))`);
+        const late = item(account.id, 'in-flight');
+        await q.query(
+          `INSERT INTO events (id, account_id, provider, event, identity, dkey, received_at, headers, body) VALUES ('evt_in_flight', $1, $2, $3, $4, $5, $6, '{}', $7)`,
+          [account.id, late.provider, late.event, late.identity, dedupKey(account.id, late.identity, late.body), Date.now(), late.body],
+        );
+        numbered();
+        await committed;
+      });
+      await hasNumber;
+      // A later event, stored and committed past it.
+      const [b] = await store.events.ingest([item(account.id, 'after')]);
+      const derived = store.derive.next({ limit: 100 });
+      // The derive waits for the ingest lock while the earlier number is unsettled.
+      await until('the derive waits for the ingest lock', async () => Number((await ingesting.query<{ n: number | string }>("SELECT COUNT(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"))[0].n) === 1);
+      commit();
+      await inFlight;
+      // All three, in their order: the one in flight was not skipped.
+      expect((await derived).ids).toStrictEqual([a.id, 'evt_in_flight', b.id]);
+    } finally {
+      commit(); // a failed assertion must not leave the transaction open, or closing waits for it
+      await ingesting.close();
+      await relay.close();
+    }
+  }, 20_000);
 });

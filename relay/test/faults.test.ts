@@ -246,7 +246,8 @@ describe.each(STORES)('relay faults on %s', (_name, dbUrl) => {
     const claimed = await claim(store, 'w1', 10, 5000);
     const [ok, lost, cancelled, late] = hooks.map((h) => claimed.find((c) => c.hook_id === h.id)!);
     expect(await unsubscribe(store, account.id, hooks[2].id)).toBe(true);
-    const attempt = (status: number) => ({ n: 1, startedAt: Date.now(), durationMs: 3, statusCode: status, error: null, responseSnippet: 'x' });
+    // A snippet with quotes, a newline and non-ASCII text: kept exactly, whatever carries the batch.
+    const attempt = (status: number) => ({ n: 1, startedAt: 1_700_000_000_123, durationMs: 3, statusCode: status, error: status === 200 ? null : `HTTP ${status}`, responseSnippet: `{"ok": ${status === 200}}\n“Zapier” ü ${status}` });
     const recorded = await store.outcomes.record([
       { id: ok.id, worker: 'w1', outcome: { kind: 'delivered', status: 200 }, giveUpMs: 60_000, attempt: attempt(200) },
       { id: lost.id, worker: 'someone-else', outcome: { kind: 'delivered', status: 200 }, giveUpMs: 60_000, attempt: attempt(200) },
@@ -260,8 +261,22 @@ describe.each(STORES)('relay faults on %s', (_name, dbUrl) => {
     expect(after.get(hooks[1].id)).toMatchObject({ status: 'pending', attempts: 0 }); // still w1's lease, not overwritten
     expect(after.get(hooks[2].id)).toMatchObject({ status: 'cancelled', attempts: 0 });
     expect(after.get(hooks[3].id)).toMatchObject({ status: 'given_up', attempts: 1, last_error: 'HTTP 503' });
-    const attempts = await store.db.query<{ delivery_id: string }>('SELECT delivery_id FROM delivery_attempts WHERE delivery_id IN ($1, $2, $3, $4)', [ok.id, lost.id, cancelled.id, late.id]);
-    expect(attempts).toHaveLength(4);
+    const attempts = await store.db.query<Record<string, unknown>>(
+      'SELECT delivery_id, n, started_at, duration_ms, status_code, error, response_snippet FROM delivery_attempts WHERE delivery_id IN ($1, $2, $3, $4)',
+      [ok.id, lost.id, cancelled.id, late.id],
+    );
+    const byDelivery = new Map(attempts.map((a) => [a.delivery_id, { ...a }]));
+    expect([ok, lost, cancelled, late].map((d) => byDelivery.get(d.id))).toStrictEqual(
+      [[ok, 200], [lost, 200], [cancelled, 503], [late, 503]].map(([d, status]) => ({
+        delivery_id: (d as { id: string }).id,
+        n: 1,
+        started_at: 1_700_000_000_123,
+        duration_ms: 3,
+        status_code: status,
+        error: status === 200 ? null : `HTTP ${status}`,
+        response_snippet: `{"ok": ${status === 200}}\n“Zapier” ü ${status}`,
+      })),
+    );
   });
 
 

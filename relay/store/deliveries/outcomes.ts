@@ -77,10 +77,18 @@ export class Outcomes extends Repo {
   async record(items: Completion[], rules: HealthRules = { alertRepeatMs: 0, recoveredAfterMs: 0 }): Promise<Recorded[]> {
     if (items.length === 0) return [];
     return this.db.tx(async (q) => {
-      // PostgreSQL: the batch's guarded updates and attempt rows as one statement (a 410's
-      // unsubscribe, rare, takes the statement-by-statement path). Each update reports the
-      // input row that made it, so a second outcome for one delivery is not recorded.
-      const out = this.d.name === 'postgres' && items.every((c) => c.outcome.kind !== 'gone') ? await this.recordAllAtOnce(q, items) : await this.recordEach(q, items);
+      // The batch's guarded updates and attempt rows at once: one statement on PostgreSQL, two
+      // on SQLite (a 410's unsubscribe, rare, takes the statement-by-statement path). On
+      // PostgreSQL each update reports the input row that made it, so a second outcome for one
+      // delivery is not recorded; SQLite's UPDATE … FROM would take one of the two, unsaid which,
+      // so such a batch goes statement by statement there.
+      const out = items.some((c) => c.outcome.kind === 'gone')
+        ? await this.recordEach(q, items)
+        : this.d.name === 'postgres'
+          ? await this.recordAllAtOnce(q, items)
+          : new Set(items.map((c) => c.id)).size === items.length
+            ? await this.recordAllAtOnceSqlite(q, items)
+            : await this.recordEach(q, items);
       // A 429 or 503 pauses the whole target, whatever became of the delivery meanwhile.
       for (const c of items) if (c.outcome.kind === 'throttled' && c.targetUrl) await pauseTarget(q, this.d, c.targetUrl, c.outcome.delayMs);
       await this.moveHealth(q, items, out, rules);
@@ -170,6 +178,47 @@ export class Outcomes extends Repo {
       true,
     );
     return rows.map((r) => (r.recorded ? { recorded: true, status: r.status!, attempts: Number(r.attempts) } : { recorded: false }));
+  }
+
+  /**
+   * SQLite: the batch as one JSON array, read by `json_each`: the guarded updates in one
+   * statement, then the attempt rows in another (SQLite has no writes in a WITH). An UPDATE …
+   * FROM answers only with the rows of its target, so the recorded ones are known by their id.
+   */
+  private async recordAllAtOnceSqlite(q: Queryable, items: Completion[]): Promise<Recorded[]> {
+    const input = JSON.stringify(
+      items.map((c) => {
+        const { status, delay, error } = columns(c.outcome);
+        return [c.id, c.worker, status, delay, c.giveUpMs, c.outcome.status, error];
+      }),
+    );
+    const rows = await q.query<{ id: string; status: DeliveryStatus; attempts: number }>(
+      `UPDATE deliveries SET
+         status = CASE WHEN i.status IN ('retry', 'throttled') THEN (CASE WHEN t.now + i.delay - window_start > i.give_up THEN 'given_up' ELSE 'pending' END) ELSE i.status END,
+         attempts = attempts + 1, next_at = CASE WHEN i.status = 'throttled' THEN next_at ELSE t.now + i.delay END, locked_by = NULL, locked_until = NULL, turn_at = NULL,
+         last_status = i.last_status, last_error = i.last_error, updated_at = t.now
+       FROM (SELECT value ->> 0 AS id, value ->> 1 AS worker, value ->> 2 AS status, value ->> 3 AS delay, value ->> 4 AS give_up,
+                    value ->> 5 AS last_status, value ->> 6 AS last_error FROM json_each($1)) AS i,
+            (SELECT ${this.now} AS now) AS t
+       WHERE deliveries.id = i.id AND deliveries.locked_by = i.worker AND deliveries.status = 'pending'
+       RETURNING id, status, attempts`,
+      [input],
+    );
+    // The attempts happened whatever became of the deliveries meanwhile: keep their rows.
+    const attempts = items.filter((c) => c.attempt);
+    if (attempts.length > 0) {
+      await q.query(
+        `INSERT INTO delivery_attempts (id, delivery_id, n, started_at, duration_ms, status_code, error, response_snippet)
+         SELECT value ->> 0, d.id, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6
+         FROM json_each($1) JOIN deliveries d ON d.id = value ->> 7`,
+        [JSON.stringify(attempts.map(({ id, attempt: a }) => [newId('att'), a!.n, a!.startedAt, a!.durationMs, a!.statusCode, a!.error, a!.responseSnippet, id]))],
+      );
+    }
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return items.map((c) => {
+      const r = byId.get(c.id);
+      return r ? { recorded: true, status: r.status, attempts: Number(r.attempts) } : { recorded: false };
+    });
   }
 
   /**
