@@ -878,8 +878,8 @@ const MUTATIONS = [
   {
     name: 'statements at once on SQLite run one by one, not as one transaction [derive]',
     file: 'relay/store/db.ts',
-    from: 'return self.tx(async (tq) => {\n        let rows: T[] = [];\n        for (const sql of statements) rows = await tq.query<T>(sql);',
-    to: 'return Promise.resolve().then(async () => {\n        let rows: T[] = [];\n        for (const sql of statements) rows = await self.query<T>(sql);',
+    from: 'atOnce: <T>(statements: string[]) => oneByOneInTx<T>(self, statements),',
+    to: 'atOnce: <T>(statements: string[]) => oneByOneInTx<T>({ tx: (fn) => fn(self) }, statements),',
     tests: [DERIVE],
   },
   {

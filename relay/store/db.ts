@@ -5,9 +5,11 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { POSTGRES, SQLITE, type Dialect } from './dialect.js';
+import { WalSync } from './wal-sync.js';
+
+export { WalSync };
 
 export type Row = Record<string, unknown>;
 
@@ -68,69 +70,13 @@ function quietSqliteWarning(): void {
 /** Where the adapters report what they cannot throw to a caller (a pooled connection dying). */
 export type DbLog = (level: 'warn' | 'error', msg: string, fields: Record<string, unknown>) => void;
 
-/**
- * Makes SQLite's committed writes durable off the event loop. SQLite's own `synchronous=FULL`
- * calls fdatasync on the write-ahead log inside COMMIT, which blocks the one thread that also
- * parses every request for about half a millisecond per commit. Here COMMIT only writes the log
- * (`synchronous=NORMAL`), and the fdatasync of the same file runs in libuv's thread pool; a
- * transaction's promise resolves only after an fdatasync that began after its COMMIT, so an
- * ack still means the event is on disk. Commits that arrive while one fdatasync runs share the
- * next one (group commit).
- */
-export class WalSync {
-  private file: FileHandle | null = null;
-  private inflight: Promise<void> | null = null;
-  private queued: Promise<void> | null = null;
-
-  constructor(private readonly walPath: string) {}
-
-  /** Resolves once everything written before this call is on disk. */
-  sync(): Promise<void> {
-    if (this.queued) return this.queued;
-    if (!this.inflight) return (this.inflight = this.flush());
-    // The one in flight may have begun before the caller's write: ride the next one.
-    this.queued = this.inflight
-      .catch(() => undefined)
-      .then(() => {
-        this.queued = null;
-        return (this.inflight = this.flush());
-      });
-    return this.queued;
-  }
-
-  /**
-   * Resolves once the syncs already asked for are done, starting none: what a read saw was
-   * committed before one of them was asked for, so it is on disk once they are.
-   */
-  settled(): Promise<void> {
-    return (this.queued ?? this.inflight ?? Promise.resolve()).catch(() => undefined);
-  }
-
-  private flush(): Promise<void> {
-    const p: Promise<void> = (async () => {
-      if (!this.file) {
-        this.file = await open(this.walPath, 'r');
-        // The log's directory entry must survive a power cut too: sync the folder once.
-        const dir = await open(path.dirname(this.walPath), 'r');
-        try {
-          await dir.sync();
-        } finally {
-          await dir.close();
-        }
-      }
-      await this.file.datasync();
-    })().finally(() => {
-      if (this.inflight === p) this.inflight = null;
-    });
-    return p;
-  }
-
-  async close(): Promise<void> {
-    await this.queued?.catch(() => undefined);
-    await this.inflight?.catch(() => undefined);
-    await this.file?.close();
-    this.file = null;
-  }
+/** `atOnce` where one round trip is all there is anyway (SQLite, in process): each statement in turn, in one transaction. */
+function oneByOneInTx<T>(db: Pick<Db, 'tx'>, statements: string[]): Promise<T[]> {
+  return db.tx(async (q) => {
+    let rows: T[] = [];
+    for (const sql of statements) rows = await q.query<T>(sql);
+    return rows;
+  });
 }
 
 /** Statements that change nothing need no sync. */
@@ -297,13 +243,7 @@ export async function openSqlite(file: string): Promise<Db> {
         }
       }, opts?.first).then(durable);
     },
-    atOnce<T>(statements: string[]): Promise<T[]> {
-      return self.tx(async (tq) => {
-        let rows: T[] = [];
-        for (const sql of statements) rows = await tq.query<T>(sql);
-        return rows;
-      });
-    },
+    atOnce: <T>(statements: string[]) => oneByOneInTx<T>(self, statements),
     async close() {
       await enqueue.close();
       await wal?.close();
