@@ -885,8 +885,15 @@ const MUTATIONS = [
   {
     name: 'SQLite outcomes at once without the lease guard [faults]',
     file: 'relay/store/deliveries/outcomes.ts',
-    from: "WHERE deliveries.id = i.id AND deliveries.locked_by = i.worker AND deliveries.status = 'pending'",
-    to: "WHERE deliveries.id = i.id AND deliveries.status = 'pending'",
+    from: "WHERE deliveries.id = i.id AND deliveries.locked_by = i.worker AND +deliveries.status = 'pending'",
+    to: "WHERE deliveries.id = i.id AND +deliveries.status = 'pending'",
+    tests: [FAULTS],
+  },
+  {
+    name: 'SQLite outcomes at once reached through the due index [faults]',
+    file: 'relay/store/deliveries/outcomes.ts',
+    from: "AND +deliveries.status = 'pending'",
+    to: "AND deliveries.status = 'pending'",
     tests: [FAULTS],
   },
   {

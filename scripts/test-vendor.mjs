@@ -95,6 +95,7 @@ const bin = (n) => path.join(ROOT, 'node_modules', '.bin', n);
 sh(copy, bin('tsc'), ['-p', '.'], { inherit: true });
 const suites = [
   'dist/test/providers.test.js',
+  'dist/test/schema-check.test.js',
   'dist/test/app.test.js',
   'dist/test/conformance.test.js',
   'dist/test/vendor-names.test.js',

@@ -10,6 +10,7 @@ import { signBody } from '../../lib/signature.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { openDb, type Db, type Queryable } from '../store/db.js';
 import { SCHEMA_V1 } from '../store/migrations/index.js';
+import { Outcomes } from '../store/deliveries/outcomes.js';
 import { Store } from '../store/index.js';
 import { isPrivateAddress, resolveTarget } from '../delivery/targets.js';
 import { call, freshSqliteUrl, PG_URL, pgAvailable, RELAY_BIN, reportPgSkip, sleep, spawnRelay, startSink, startTestRelay, STORES, until } from './harness.js';
@@ -395,6 +396,48 @@ describe.each(STORES)('relay faults on %s', (_name, dbUrl) => {
       expect(conflict.json.error).toMatch(/^delivery is (being attempted now|due now already)/);
     } finally {
       await failing.close();
+    }
+  });
+});
+
+// SQLite's planner picks its own join order for an UPDATE … FROM: the batch's statements must
+// look each delivery up by its id, or each batch walks every pending delivery.
+describe('SQLite: the outcomes of a batch, as the database plans them', () => {
+  it('a batch of outcomes finds each delivery by its id, whatever number of deliveries are pending (the plan of the statements that record them)', async () => {
+    const relay = await startTestRelay(freshSqliteUrl());
+    const sink = await startSink();
+    try {
+      const store = relay.store;
+      await relay.deliverer.stop();
+      const { account } = await store.accounts.create('batch-plan');
+      await store.hooks.create(account.id, 'walnut.*', `${sink.url}/plan`);
+      const [stored] = await store.events.ingest([{ accountId: account.id, provider: 'walnut', event: 'walnut.demo_session_finished', identity: 'batch-plan', headers: {}, body: session('batch-plan') }]);
+      await settle(store);
+      const [d] = await claim(store, 'w1', 10, 5000);
+      // The statements the batch runs, captured on their way to the database.
+      const seen: Array<{ sql: string; params: unknown[] }> = [];
+      const capturing: Db = {
+        ...store.db,
+        tx: (fn, opts) =>
+          store.db.tx((q) => fn({ query: (sql: string, params: unknown[] = []) => (seen.push({ sql, params }), q.query(sql, params)) as Promise<never[]> }), opts),
+      };
+      const outcomes = new Outcomes(capturing, store.hooks, store.alerts);
+      const attempt = { n: 1, startedAt: Date.now(), durationMs: 2, statusCode: 200, error: null, responseSnippet: 'ok' };
+      // Positive control: it records.
+      expect(await outcomes.record([{ id: d.id, worker: 'w1', outcome: { kind: 'delivered', status: 200 }, giveUpMs: 60_000, attempt }])).toStrictEqual([{ recorded: true, status: 'delivered', attempts: 1 }]);
+      expect((await deliveriesOf(store, stored.id))[0]).toMatchObject({ status: 'delivered' });
+      const writes = seen.filter(({ sql }) => /^\s*(UPDATE deliveries|INSERT INTO delivery_attempts)/.test(sql));
+      expect(writes.map(({ sql }) => sql.trim().split(/\s+/).slice(0, 3).join(' '))).toStrictEqual(['UPDATE deliveries SET', 'INSERT INTO delivery_attempts']);
+      for (const { sql, params } of writes) {
+        const plan = (await store.db.query<{ detail: string }>(`EXPLAIN QUERY PLAN ${sql}`, params)).map((r) => r.detail);
+        const lookups = plan.filter((line) => /^(SCAN|SEARCH) (deliveries|d)\b/.test(line));
+        // Each delivery by its id (its primary key's index), never a scan of the table or of the due ones.
+        expect(lookups.length).toBeGreaterThan(0);
+        for (const line of lookups) expect({ sql: sql.trim().slice(0, 40), line }).toStrictEqual({ sql: sql.trim().slice(0, 40), line: expect.stringMatching(/^SEARCH (deliveries|d) USING (COVERING )?INDEX sqlite_autoindex_deliveries_1 \(id=\?\)$/) });
+      }
+    } finally {
+      await relay.close();
+      await sink.close();
     }
   });
 });

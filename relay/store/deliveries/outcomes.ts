@@ -200,7 +200,9 @@ export class Outcomes extends Repo {
        FROM (SELECT value ->> 0 AS id, value ->> 1 AS worker, value ->> 2 AS status, value ->> 3 AS delay, value ->> 4 AS give_up,
                     value ->> 5 AS last_status, value ->> 6 AS last_error FROM json_each($1)) AS i,
             (SELECT ${this.now} AS now) AS t
-       WHERE deliveries.id = i.id AND deliveries.locked_by = i.worker AND deliveries.status = 'pending'
+       -- The unary + keeps SQLite from reaching the batch through the due index (every pending
+       -- delivery, then each matched against the batch): each delivery is found by its id.
+       WHERE deliveries.id = i.id AND deliveries.locked_by = i.worker AND +deliveries.status = 'pending'
        RETURNING id, status, attempts`,
       [input],
     );
