@@ -4,18 +4,19 @@
  * makes of a passing one is what it makes of zod's parsed copy. And the epoch-to-ISO arithmetic
  * writes what `Date#toISOString` writes.
  */
+import fc from 'fast-check';
 import { PROVIDERS } from '../lib/providers/index.js';
 import type { ProviderSpec } from '../lib/providers/types.js';
 import { isoFrom } from '../lib/record.js';
 import { compiles, safeParse } from '../lib/schema-check.js';
 import type { ZodType } from '../lib/zod.js';
+import { clone } from './helpers.js';
 
 type Json = unknown;
 
 /** What JSON can put where a value was: each type, empty and not, and a nested object or list. */
 const REPLACEMENTS: Json[] = [null, '', 'x', 0, -1.5, 1e300, true, false, [], [1], ['a', null], [{}], {}, { a: 1 }, { id: 'x' }];
 
-const clone = (v: Json): Json => JSON.parse(JSON.stringify(v));
 
 /** An object with an own "__proto__" key, as JSON.parse makes one. */
 const withProtoKey = (o: Record<string, Json>): Record<string, Json> => JSON.parse(JSON.stringify({ ...o, ['__proto__marker']: 1 }).replace('"__proto__marker"', '"__proto__"'));
@@ -163,19 +164,16 @@ describe('isoFrom of an epoch', () => {
       1_735_689_599_999, 1_735_689_600_000, 253_402_300_799_999 /* 9999-12-31T23:59:59.999Z */,
     ];
     for (const v of edges) expect([v, isoFrom(v)]).toEqual([v, expected(v)]);
-    let seed = 42; // mulberry32: the same numbers every run
-    const random = () => {
-      seed = (seed + 0x6d2b79f5) | 0;
-      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-    };
-    for (let i = 0; i < 20_000; i++) {
-      const ms = Math.floor(random() * 253_402_300_800_000);
-      if (ms >= 1e12) expect([ms, isoFrom(ms)]).toEqual([ms, viaDate(ms)]);
-      const seconds = Math.floor(random() * 999_999_999) + random(); // Pendo's seconds, with a fraction
-      expect([seconds, isoFrom(seconds)]).toEqual([seconds, viaDate(seconds * 1000)]);
-    }
+    // Milliseconds across the years 1970 to 9999, and Pendo's seconds with a fraction: the same numbers every run.
+    fc.assert(
+      // A day (from the first past 1e12 ms to 9999-12-31) and a millisecond of it.
+      fc.property(fc.integer({ min: 11_575, max: 2_932_896 }), fc.integer({ min: 0, max: 86_399_999 }), fc.integer({ min: 0, max: 999_999_999 }), fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }), (day, inDay, seconds, fraction) => {
+        const ms = day * 86_400_000 + inDay;
+        expect([ms, isoFrom(ms)]).toEqual([ms, viaDate(ms)]);
+        expect([seconds + fraction, isoFrom(seconds + fraction)]).toEqual([seconds + fraction, viaDate((seconds + fraction) * 1000)]);
+      }),
+      { seed: 42, numRuns: 20_000 },
+    );
   });
 
   it('leaves the rest to Date: before 1970, past 9999, and what is no time', () => {

@@ -82,13 +82,9 @@ export class Outcomes extends Repo {
       // PostgreSQL each update reports the input row that made it, so a second outcome for one
       // delivery is not recorded; SQLite's UPDATE … FROM would take one of the two, unsaid which,
       // so such a batch goes statement by statement there.
-      const out = items.some((c) => c.outcome.kind === 'gone')
-        ? await this.recordEach(q, items)
-        : this.d.name === 'postgres'
-          ? await this.recordAllAtOnce(q, items)
-          : new Set(items.map((c) => c.id)).size === items.length
-            ? await this.recordAllAtOnceSqlite(q, items)
-            : await this.recordEach(q, items);
+      const postgres = this.d.name === 'postgres';
+      const atOnce = items.every((c) => c.outcome.kind !== 'gone') && (postgres || new Set(items.map((c) => c.id)).size === items.length);
+      const out = !atOnce ? await this.recordEach(q, items) : postgres ? await this.recordAllAtOnce(q, items) : await this.recordAllAtOnceSqlite(q, items);
       // A 429 or 503 pauses the whole target, whatever became of the delivery meanwhile.
       for (const c of items) if (c.outcome.kind === 'throttled' && c.targetUrl) await pauseTarget(q, this.d, c.targetUrl, c.outcome.delayMs);
       await this.moveHealth(q, items, out, rules);
