@@ -162,13 +162,10 @@ const SLACK_SPECIAL = /[&<>]/;
 export const slackEscape = (s: string): string =>
   SLACK_SPECIAL.test(s) ? s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;') : s;
 
-const HTTP_URL = /^https?:\/\//i;
-const URL_SPECIAL = /[<>|]/;
 export const slackLink = (url: string | null, label: string | null): string => {
   const text = slackEscape(label ?? url ?? '');
-  if (!url || !HTTP_URL.test(url)) return text;
-  const href = URL_SPECIAL.test(url) ? url.replace(/[<>|]/g, encodeURIComponent) : url;
-  return `<${href}|${text.includes('|') ? text.replace(/\|/g, '¦') : text}>`;
+  if (!url || !/^https?:\/\//i.test(url)) return text;
+  return `<${url.replace(/[<>|]/g, encodeURIComponent)}|${text.replace(/\|/g, '¦')}>`;
 };
 
 /** One plain line: collapse whitespace so CRM fields and Slack previews stay single-line. */
